@@ -1,0 +1,189 @@
+"""Command line `xltools` (Chinese help). A thin front end over jobs/intake/engine/output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .jobs import (EXIT_UNUSABLE, RunResult, default_output, exit_code, expand_inputs, problems_frame,
+                   run_books, same_file)
+from .output.workbook import write_results
+
+app = typer.Typer(help="xltools — 开发区考核工具箱：数据校验、编制合规、薪酬测算、考核排名。",
+                  add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]})
+console = Console(stderr=True)
+out = Console()
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="在标准输出打印 JSON 摘要（供其他程序使用）")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"xltools {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
+                                               help="显示版本号并退出")] = False) -> None:
+    """xltools — 开发区考核工具箱。"""
+
+
+def _problem_table(result_books, limit: int = 200) -> Table:
+    frame = problems_frame(result_books)
+    table = Table(title=f"数据校验：{len(frame)} 条问题", show_lines=False)
+    for col in frame.columns:
+        table.add_column(col, overflow="fold")
+    for row in frame.head(limit).itertuples(index=False):
+        style = "red" if row[3] == "错误" else "yellow"
+        table.add_row(*[str(v) for v in row], style=style)
+    if len(frame) > limit:
+        table.caption = f"仅显示前 {limit} 条，其余请用 -o 输出到工作簿查看"
+    return table
+
+
+def _files_or_exit(books: list[str]) -> list[Path]:
+    paths = expand_inputs(books)
+    if not paths:
+        console.print("[red]没有找到任何工作簿：请检查路径或通配符（如 \"提交/*.xlsx\"）[/red]")
+        raise typer.Exit(EXIT_UNUSABLE)
+    return paths
+
+
+def _guard_output(output: Path, inputs: list[Path]) -> None:
+    if any(same_file(output, p) for p in inputs):
+        console.print(f"[red]输出文件 {output} 与输入文件相同：xltools 不会改写您的原始工作簿，请换一个输出文件名[/red]")
+        raise typer.Exit(EXIT_UNUSABLE)
+    if output.suffix.lower() != ".xlsx":
+        console.print(f"[red]输出文件应以 .xlsx 结尾：{output}[/red]")
+        raise typer.Exit(EXIT_UNUSABLE)
+
+
+def _write(result: RunResult, output: Path) -> None:
+    try:
+        write_results(output, result.sheets)
+    except PermissionError:
+        console.print(f"[red]无法写入 {output}：文件可能正在 Excel 中打开，请关闭后重试[/red]")
+        raise typer.Exit(EXIT_UNUSABLE)
+    console.print(f"[green]已写入结果工作簿：{output}[/green]（工作表：{'、'.join(result.sheets)}）")
+
+
+@app.command("validate")
+def validate(books: Annotated[list[str], typer.Argument(help="工作簿、文件夹或通配符（可多个）")],
+             output: Annotated[Path | None, typer.Option("-o", "--output", help="把「数据校验」写入此工作簿")] = None,
+             as_json: JsonOpt = False) -> None:
+    """数据校验：逐个单元格检查填报数据。退出码 0=无问题，1=发现问题，2=文件无法使用。"""
+    paths = _files_or_exit(books)
+    if output:
+        _guard_output(output, paths)
+    result = run_books(paths)
+    code = exit_code(result.books)
+    if as_json:
+        print(json.dumps({**result.summary(), "问题": problems_frame(result.books).to_dict("records")},
+                         ensure_ascii=False, indent=1))
+    else:
+        if any(b.problems for b in result.books):
+            out.print(_problem_table(result.books))
+        for b in result.books:
+            state = "无法使用" if not b.usable else f"{b.errors} 个错误，{b.warnings} 个警告，读入 {b.rows} 行"
+            console.print(f"{b.name}：{state}")
+    if output:
+        write_results(output, {"数据校验": result.sheets["数据校验"]})
+    raise typer.Exit(code)
+
+
+@app.command("run")
+def run(book: Annotated[list[str], typer.Argument(help="工作簿（可多个，或文件夹/通配符）")],
+        output: Annotated[Path | None, typer.Option("-o", "--output", help="结果工作簿（默认：<输入名>_结果.xlsx）")] = None,
+        as_json: JsonOpt = False) -> None:
+    """一键计算：对工作簿中已有数据的部分全部计算，结果写入一个新工作簿。"""
+    paths = _files_or_exit(book)
+    output = output or default_output(paths[0])
+    _guard_output(output, paths)
+    result = run_books(paths)
+    _write(result, output)
+    _finish(result, as_json)
+
+
+def _finish(result: RunResult, as_json: bool) -> None:
+    summary = result.summary()
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False, indent=1))
+    else:
+        console.print(f"读入 {summary['文件数']} 个文件、{summary['读入行数']} 行；"
+                      f"数据校验：{summary['错误']} 个错误，{summary['警告']} 个警告")
+        for item in result.skipped:
+            console.print(f"[yellow]未执行：{item}[/yellow]")
+    raise typer.Exit(EXIT_UNUSABLE if all(not b.usable for b in result.books) else 0)
+
+
+@app.command("demo")
+def demo(directory: Annotated[Path, typer.Argument(help="演示输出文件夹")] = Path("xltools_演示"),
+         as_json: JsonOpt = False) -> None:
+    """演示：生成样例工作簿（青岛、宁夏、耒阳及一份问题样例），完整计算并写出结果工作簿。"""
+    from .samples import build_samples
+
+    sample_dir = directory / "样例工作簿"
+    with console.status("正在生成样例工作簿…"):
+        paths = build_samples(sample_dir)
+    console.print(f"样例工作簿：{sample_dir}（{len(paths)} 个）")
+    with console.status("正在校验与计算…"):
+        result = run_books(paths)
+    target = directory / "演示结果.xlsx"
+    _write(result, target)
+    summary = result.summary()
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False, indent=1))
+    else:
+        console.print(f"读入 {summary['文件数']} 个文件、{summary['读入行数']} 行；"
+                      f"数据校验：{summary['错误']} 个错误，{summary['警告']} 个警告（来自问题样例）")
+    raise typer.Exit(0)
+
+
+@app.command("template")
+def template(output: Annotated[Path, typer.Argument(help="模板文件名，如 开发区考核模板.xlsx")]) -> None:
+    """生成空白填报模板：全部输入表、表头、单位、填写提示和下拉列表。"""
+    from .templates import build_template
+
+    if output.exists():
+        console.print(f"[red]{output} 已存在：为避免覆盖您的文件，请换一个文件名[/red]")
+        raise typer.Exit(EXIT_UNUSABLE)
+    build_template(output)
+    console.print(f"[green]已生成模板：{output}[/green]")
+
+
+@app.command("samples")
+def samples(out_dir: Annotated[Path, typer.Option("--out", help="样例工作簿文件夹")] = Path("sample_workbooks"),
+            templates_dir: Annotated[Path, typer.Option("--templates", help="模板文件夹")] = Path("templates")) -> None:
+    """重新生成仓库中的样例工作簿与模板（开发者使用）。"""
+    from .samples import build_samples, build_templates
+
+    for p in build_samples(out_dir) + build_templates(templates_dir):
+        console.print(f"已生成 {p}")
+
+
+def entry() -> None:
+    """Console-script entry: never show a traceback to an official."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        console.print("[red]已中断：未写出不完整的结果文件[/red]")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # last line of defence
+        console.print(f"[red]xltools 内部错误：{type(exc).__name__}: {exc}[/red]\n请把此信息和输入文件发给技术支持。")
+        sys.exit(EXIT_UNUSABLE)
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,54 @@
+"""Derived indicators (SPEC §5.1): per-mu values, energy efficiency, intensities, growth.
+
+Pure and vectorised. A zero or missing denominator gives a blank (NaN) and a note, never inf.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# name → (numerator key, denominator key, multiplier, unit)
+RATIOS: dict[str, tuple[str, str, float, str]] = {
+    "亩均税收": ("tax", "land_area", 1.0, "万元/亩"),
+    "亩均产值": ("industrial_output", "land_area", 1.0, "万元/亩"),
+    "亩均增加值": ("value_added", "land_area", 1.0, "万元/亩"),
+    "单位能耗增加值": ("value_added", "energy", 1.0, "万元/吨标准煤"),
+    "研发投入强度": ("rd", "revenue", 1.0, "比例"),
+    "全员劳动生产率": ("value_added", "employees", 1.0, "万元/人"),
+}
+GROWTH: dict[str, str] = {"税收增速": "tax", "产值增速": "industrial_output", "固定资产投资增速": "fixed_investment"}
+
+
+def safe_divide(num, den) -> np.ndarray:
+    """num / den with NaN where den is 0 or missing (never ±inf)."""
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    out = np.full(np.broadcast(num, den).shape, np.nan)
+    ok = np.isfinite(den) & (den != 0) & np.isfinite(num)
+    np.divide(num, den, out=out, where=ok)
+    return out
+
+
+def derive(indicators: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (derived table, notes). Derived has zone, year and one column per indicator."""
+    df = indicators.sort_values(["zone", "year"]).reset_index(drop=True)
+    out = df[["zone", "year"]].copy()
+    notes = []
+    for name, (num, den, mult, _unit) in RATIOS.items():
+        if num not in df or den not in df:
+            continue
+        out[name] = safe_divide(df[num], df[den]) * mult
+        bad = df[num].notna() & ~(df[den].astype(float) > 0)
+        if bad.any():
+            notes.append(pd.DataFrame({"zone": df.loc[bad, "zone"], "year": df.loc[bad, "year"],
+                                       "note": f"{name}：分母为 0 或缺失，结果留空"}))
+    for name, key in GROWTH.items():
+        if key not in df:
+            continue
+        prev = df.groupby("zone")[key].shift(1)
+        prev_year = df.groupby("zone")["year"].shift(1)
+        consecutive = (df["year"] - prev_year) == 1
+        out[name] = np.where(consecutive, safe_divide(df[key], prev) - 1.0, np.nan)
+    note_frame = pd.concat(notes, ignore_index=True) if notes else pd.DataFrame(columns=["zone", "year", "note"])
+    return out, note_frame

@@ -1,0 +1,124 @@
+"""Jobs shared by every front end (CLI, ribbon, batch): read → engine → result sheets.
+
+Thin glue only: no domain logic lives here, only the order in which intake, engine and
+output are called, and the summary a front end shows.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import glob
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .engine import assess
+from .intake import Book, read_book, tables_of
+from .problems import ERROR, WARNING
+from .schema import RESULT_SHEETS
+
+EXCEL_PATTERNS = ("*.xlsx", "*.xlsm", "*.xls")
+EXIT_CLEAN, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
+
+
+def expand_inputs(items: Iterable[str]) -> list[Path]:
+    """Paths, folders and quoted glob patterns → workbook files (Windows shells do not expand globs)."""
+    out: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            for pattern in EXCEL_PATTERNS:
+                out.extend(sorted(q for q in p.rglob(pattern) if not q.name.startswith(("~$", ".~"))))
+        elif any(ch in item for ch in "*?["):
+            out.extend(sorted(Path(m) for m in glob.glob(item, recursive=True)
+                              if not Path(m).name.startswith(("~$", ".~"))))
+        else:
+            out.append(p)
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def problems_frame(books: Iterable[Book]) -> pd.DataFrame:
+    rows = [p.as_row() for b in books for p in b.problems]
+    return pd.DataFrame(rows, columns=list(RESULT_SHEETS["数据校验"]))
+
+
+def exit_code(books: list[Book]) -> int:
+    if any(not b.usable for b in books):
+        return EXIT_UNUSABLE
+    return EXIT_PROBLEMS if any(b.problems for b in books) else EXIT_CLEAN
+
+
+@dataclass
+class RunResult:
+    books: list[Book]
+    sheets: dict[str, pd.DataFrame] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {
+            "版本": __version__,
+            "文件数": len(self.books),
+            "读入行数": sum(b.rows for b in self.books),
+            "错误": sum(b.errors for b in self.books),
+            "警告": sum(b.warnings for b in self.books),
+            "结果工作表": list(self.sheets),
+            "未执行": self.skipped,
+            "退出码": exit_code(self.books),
+        }
+
+
+def calc_notes(result: RunResult, extra: dict[str, str] | None = None) -> pd.DataFrame:
+    items = {
+        "工具": f"xltools {__version__}",
+        "运行时间": _dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+        "输入文件": "；".join(b.name for b in result.books),
+        "读入情况": "；".join(f"{b.name}：{len(b.tables)} 个工作表，{b.rows} 行" for b in result.books),
+        "未执行的计算": "；".join(result.skipped) or "无",
+    }
+    items.update(extra or {})
+    return pd.DataFrame({"项目": list(items), "内容": list(items.values())})
+
+
+def run_books(paths: Iterable[str | Path]) -> RunResult:
+    """Validate each workbook and run the engine on every one that has usable data."""
+    books = [read_book(p) for p in paths]
+    result = RunResult(books)
+    results: dict[str, list[pd.DataFrame]] = {}
+    for book in books:
+        if not book.usable:
+            continue
+        for name, frame in assess(tables_of(book)).items():
+            results.setdefault(name, []).append(frame)
+    result.sheets["数据校验"] = problems_frame(books)
+    for name, frames in results.items():
+        result.sheets[name] = pd.concat(frames, ignore_index=True)
+    if not any("indicators" in b.tables for b in books):
+        result.skipped.append("派生指标（缺少「指标」表）")
+    result.sheets["计算说明"] = calc_notes(result)
+    return result
+
+
+def default_output(book: Path) -> Path:
+    return book.with_name(f"{book.stem}_结果.xlsx")
+
+
+def same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+__all__ = ["expand_inputs", "run_books", "problems_frame", "exit_code", "RunResult",
+           "EXIT_CLEAN", "EXIT_PROBLEMS", "EXIT_UNUSABLE", "ERROR", "WARNING", "same_file"]

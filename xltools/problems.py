@@ -1,0 +1,46 @@
+"""One validation problem = one row of the 数据校验 sheet (ground floor, no dependencies)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+ERROR = "错误"
+WARNING = "警告"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A problem found in a submitted workbook, located to the original cell."""
+
+    file: str
+    sheet: str
+    cell: str
+    level: str
+    message: str
+    suggestion: str = ""
+
+    def as_row(self) -> dict[str, str]:
+        row = asdict(self)
+        return {
+            "文件": row["file"],
+            "工作表": row["sheet"],
+            "单元格": row["cell"],
+            "级别": row["level"],
+            "问题": row["message"],
+            "建议": row["suggestion"],
+        }
+
+
+def col_letter(col: int) -> str:
+    """0-based column index → Excel column letters (0 → A, 26 → AA)."""
+    letters = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def a1(sheet: str, row: int, col: int) -> str:
+    """0-based (row, col) → `工作表!E7` style reference (the sheet's own name, as the user sees it)."""
+    return f"{sheet}!{col_letter(col)}{row + 1}"

@@ -1,0 +1,324 @@
+"""The workbook schema, declared once (SPEC §3).
+
+Every input sheet, its Chinese headers and aliases, English keys, types, units and
+enumerations live here. Intake, validation messages, the blank template and the generated
+schema reference (`docs/数据表结构.md`) are all driven by these declarations.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+# --------------------------------------------------------------------------- units
+# Each dimension has a base unit (factor 1); other units are multiples of it.
+UNITS: dict[str, dict[str, float]] = {
+    "money": {"元": 1.0, "千元": 1e3, "万元": 1e4, "百万元": 1e6, "亿元": 1e8},
+    "area": {"亩": 1.0, "公顷": 15.0, "平方公里": 1500.0, "平方千米": 1500.0, "km2": 1500.0,
+             "平方米": 0.0015},
+    "energy": {"吨标准煤": 1.0, "吨标煤": 1.0, "万吨标准煤": 1e4, "万吨标煤": 1e4},
+    "count": {"": 1.0, "人": 1.0, "个": 1.0, "家": 1.0, "项": 1.0, "件": 1.0, "名": 1.0,
+              "万人": 1e4},
+    "usd": {"美元": 1.0, "万美元": 1e4, "亿美元": 1e8},
+}
+# Multipliers that may trail a number written as text ("12.5万", "3亿").
+MAGNITUDES = {"万": 1e4, "亿": 1e8, "千": 1e3}
+
+
+def unit_dimension(unit: str) -> str | None:
+    """The dimension a unit string belongs to, or None when unknown."""
+    for dim, table in UNITS.items():
+        if unit in table and unit:
+            return dim
+    return None
+
+
+# --------------------------------------------------------------------------- enums
+@dataclass(frozen=True)
+class Enum:
+    """An enumeration: allowed values plus aliases that normalise to them."""
+
+    name: str
+    values: tuple[str, ...]
+    aliases: dict[str, str] = field(default_factory=dict)
+    # Values that are recognised but ambiguous: alias → message.
+    ambiguous: dict[str, str] = field(default_factory=dict)
+
+    def lookup(self) -> dict[str, str]:
+        table = {normalize_text(v): v for v in self.values}
+        table.update({normalize_text(k): v for k, v in self.aliases.items()})
+        return table
+
+
+ENUMS: dict[str, Enum] = {
+    "级别": Enum("级别", ("国家级", "省级", "市级"),
+                 {"自治区级": "省级", "省": "省级", "国家": "国家级", "国家级开发区": "国家级",
+                  "省级开发区": "省级", "市": "市级", "地市级": "市级"}),
+    "类型": Enum("类型", ("经济技术开发区", "高新技术产业开发区", "海关特殊监管区域", "综合保税区",
+                      "保税港区", "自贸片区", "旅游度假区", "经济开发区", "工业园区", "特色产业园区",
+                      "功能区", "示范区", "合作园区", "能源化工基地", "其他"),
+                 {"经开区": "经济技术开发区", "国家级经开区": "经济技术开发区",
+                  "高新区": "高新技术产业开发区", "高新技术开发区": "高新技术产业开发区",
+                  "高新技术园区": "高新技术产业开发区", "综保区": "综合保税区", "自贸区": "自贸片区",
+                  "自由贸易试验区片区": "自贸片区", "度假区": "旅游度假区", "工业园": "工业园区",
+                  "省级开发区": "经济开发区", "海关特殊监管区": "海关特殊监管区域",
+                  "创新功能区": "功能区", "现代服务业功能区": "功能区", "文化产业功能区": "功能区",
+                  "临港经济区": "功能区", "国家级示范区": "示范区", "临空经济示范区": "示范区",
+                  "融合创新示范区": "示范区", "国际合作园区": "合作园区", "合作共建园区": "合作园区",
+                  "能源化工园区": "工业园区"}),
+    "管理机构规格": Enum("管理机构规格", ("不定规格", "正厅级", "副厅级", "正处级", "副处级", "正科级", "副科级"),
+                   {"厅级": "正厅级", "正厅": "正厅级", "副厅": "副厅级", "正处": "正处级",
+                    "副处": "副处级", "正科": "正科级", "副科": "副科级", "无规格": "不定规格",
+                    "不明确规格": "不定规格"},
+                   {"处级": "「处级」无法区分正处级与副处级", "科级": "「科级」无法区分正科级与副科级"}),
+    "管理体制": Enum("管理体制", ("党工委(管委会)+公司", "管委会+公司", "法定机构", "区政合一", "区政分设",
+                         "统筹协调机制", "其他"),
+                 {"党工委+管委会+公司": "党工委(管委会)+公司", "党工委（管委会）+公司": "党工委(管委会)+公司",
+                  "法定机构体制": "法定机构", "政区合一": "区政合一"}),
+    "机构类别": Enum("机构类别", ("经济发展类", "综合保障类", "社会事务类"),
+                 {"经济发展": "经济发展类", "综合保障": "综合保障类", "保障类": "综合保障类",
+                  "社会事务": "社会事务类"}),
+    "机构性质": Enum("机构性质", ("内设机构", "事业单位", "派驻机构"),
+                 {"内设": "内设机构", "工作机构": "内设机构", "事业": "事业单位", "派驻": "派驻机构"}),
+    "事业单位类型": Enum("事业单位类型", ("支持保障类", "科研创新类", "其他"),
+                   {"保障类": "支持保障类", "科研类": "科研创新类"}),
+    "是否": Enum("是否", ("是", "否"),
+               {"Y": "是", "N": "否", "YES": "是", "NO": "否", "TRUE": "是", "FALSE": "否",
+                "1": "是", "0": "否", "√": "是", "×": "否", "有": "是", "没有": "否"}),
+    "方向": Enum("方向", ("正向", "负向"),
+               {"逆向": "负向", "+": "正向", "-": "负向", "1": "正向", "-1": "负向",
+                "效益型": "正向", "成本型": "负向", "越大越好": "正向", "越小越好": "负向"}),
+    "考核等次": Enum("考核等次", ("优秀", "良好", "合格", "基本合格", "不合格", "A", "B", "C", "D"),
+                 {"称职": "合格", "基本称职": "基本合格", "不称职": "不合格", "较好": "良好",
+                  "一般": "基本合格", "差": "不合格"}),
+}
+
+# --------------------------------------------------------------------------- columns
+TEXT, INT, FLOAT, RATIO, YEAR, ENUM, LIST = "text", "int", "float", "ratio", "year", "enum", "list"
+KIND_NAMES = {TEXT: "文本", INT: "整数", FLOAT: "数值", RATIO: "比例", YEAR: "年份", ENUM: "枚举",
+              LIST: "列表(；分隔)"}
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    kind: str = TEXT
+    dim: str | None = None          # money / area / energy / count / usd
+    unit: str = ""                  # schema unit the value is stored in
+    required: bool = False
+    enum: str | None = None
+    aliases: tuple[str, ...] = ()
+    hint: str = ""
+    signed: bool = False            # numbers may be negative (growth rates, changes)
+
+    @property
+    def is_number(self) -> bool:
+        return self.kind in (INT, FLOAT, RATIO, YEAR)
+
+    def label(self) -> str:
+        """Header as written in templates: name plus unit in brackets."""
+        return f"{self.header}({self.unit})" if self.unit else self.header
+
+
+@dataclass(frozen=True)
+class Sheet:
+    key: str
+    name: str
+    columns: tuple[Column, ...]
+    keys: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+
+    def column(self, key: str) -> Column:
+        return next(c for c in self.columns if c.key == key)
+
+    @property
+    def key_columns(self) -> tuple[Column, ...]:
+        return tuple(self.column(k) for k in self.keys)
+
+
+ZONE = Column("zone", "开发区名称", TEXT, required=True,
+              aliases=("开发区", "园区名称", "开发区(园区)名称", "名称", "单位名称", "开发区全称"),
+              hint="与「开发区」表中的名称完全一致")
+YEAR_COL = Column("year", "年度", YEAR, required=True, aliases=("年份", "数据年度", "统计年度"),
+                  hint="四位年份，如 2023")
+
+
+def _money(key: str, header: str, *aliases: str, hint: str = "") -> Column:
+    return Column(key, header, FLOAT, "money", "万元", aliases=aliases, hint=hint)
+
+
+SHEETS: tuple[Sheet, ...] = (
+    Sheet("zones", "开发区", (
+        ZONE,
+        Column("zone_id", "开发区编码", TEXT, aliases=("编码", "代码"), hint="可选，稳定编号如 QD01"),
+        Column("region", "地区", TEXT, aliases=("所属市州", "地市"), hint="规则适用地区，如 青岛、宁夏"),
+        Column("level", "级别", ENUM, enum="级别", required=True, aliases=("开发区级别",),
+               hint="国家级 / 省级(含自治区级) / 市级"),
+        Column("zone_type", "类型", ENUM, enum="类型", aliases=("开发区类型", "园区类型")),
+        Column("county", "所属地区", TEXT, aliases=("所在区县", "所在区市", "所在县(市、区)", "所在地"),
+               hint="所在县(市、区)，用于“一县一区”"),
+        Column("admin_rank", "管理机构规格", ENUM, enum="管理机构规格", aliases=("机构规格", "规格")),
+        Column("governance", "管理体制", ENUM, enum="管理体制", aliases=("体制", "管理模式")),
+        Column("blocks", "区块数", INT, "count", aliases=("区块个数",)),
+        Column("industries", "主导产业", LIST, aliases=("主导产业名称",), hint="用“；”分隔，1–3个"),
+        Column("planned_area", "规划面积", FLOAT, "area", "平方公里", aliases=("核准面积",)),
+        Column("hosts_subdistrict", "是否托管街道", ENUM, enum="是否", aliases=("托管街道",)),
+        Column("one_county_exempt", "一县一区豁免", ENUM, enum="是否", aliases=("是否豁免一县一区",)),
+        Column("profile", "政策口径", TEXT, aliases=("规则口径",), hint="可选：该开发区适用的政策口径编号"),
+    ), ("zone",), aliases=("开发区名录", "开发区基本情况", "名录", "基本情况"),
+        description="每个开发区一行：级别、类型、体制、规格等基本情况"),
+    Sheet("departments", "机构设置", (
+        ZONE,
+        Column("dept", "机构名称", TEXT, required=True, aliases=("内设机构名称", "部门名称", "机构")),
+        Column("category", "机构类别", ENUM, enum="机构类别", aliases=("类别",)),
+        Column("frontline", "是否一线", ENUM, enum="是否", aliases=("一线机构", "是否一线机构"),
+               hint="产业、招商等一线机构填“是”"),
+        Column("nature", "机构性质", ENUM, enum="机构性质", aliases=("性质",)),
+        Column("unit_type", "事业单位类型", ENUM, enum="事业单位类型", hint="仅事业单位填写"),
+    ), ("zone", "dept"), aliases=("内设机构", "机构", "部门设置"),
+        description="每个机构一行"),
+    Sheet("posts", "职数编制", (
+        ZONE,
+        Column("principals", "正职职数", INT, "count", aliases=("正职",)),
+        Column("deputies", "副职职数", INT, "count", aliases=("副职",)),
+        Column("approved_staff", "核定编制", INT, "count", aliases=("编制数", "核定编制数")),
+        Column("actual_staff", "实有人数", INT, "count", aliases=("在编人数", "实有人员")),
+        Column("headcount_cap", "人员总量控制数", INT, "count", aliases=("人员总量",)),
+        Column("contract_staff", "聘任制人数", INT, "count", aliases=("聘任制人员",)),
+        Column("section_principals", "科级正职职数", INT, "count", aliases=("正科职数",)),
+        Column("section_deputies", "科级副职职数", INT, "count", aliases=("副科职数",)),
+        Column("depts_before", "改革前机构数", INT, "count"),
+        Column("staff_before", "改革前人员数", INT, "count"),
+    ), ("zone",), aliases=("领导职数", "职数", "编制", "职数与编制"),
+        description="每个开发区一行：领导职数、编制与人员"),
+    Sheet("indicators", "指标", (
+        ZONE, YEAR_COL,
+        _money("tax", "税收收入", "税收", "实缴税收", "税收总额"),
+        _money("tax_base", "税收基数", "基数税收", hint="税收返还的基数；空则用上年税收"),
+        _money("fees", "行政事业性收费", "行政性收费"),
+        _money("land_income", "土地出让收益", "土地出让收入"),
+        _money("actual_return", "实际返还金额", "实际返还"),
+        _money("fixed_investment", "固定资产投资", "固定资产投资完成额", "固投"),
+        _money("industrial_output", "规上工业总产值", "规模以上工业总产值", "规上工业产值"),
+        _money("value_added", "工业增加值", "规上工业增加值"),
+        _money("revenue", "营业收入", "技工贸总收入", "主营业务收入"),
+        Column("land_area", "用地面积", FLOAT, "area", "亩", aliases=("已开发面积", "建成面积", "用地")),
+        Column("energy", "综合能耗", FLOAT, "energy", "吨标准煤", aliases=("能耗", "综合能源消费量")),
+        _money("rd", "研发经费", "R&D经费", "R&D经费支出", "研发投入"),
+        Column("employees", "从业人员", INT, "count", "人", aliases=("从业人员数", "年平均职工人数")),
+        Column("firms", "规上工业企业数", INT, "count", "家", aliases=("规上企业数",)),
+        Column("fdi", "实际使用外资", FLOAT, "usd", "万美元", aliases=("实际利用外资",)),
+        _money("trade", "进出口总额", "外贸进出口"),
+    ), ("zone", "year"), aliases=("经济指标", "指标数据", "考核指标"),
+        description="每个开发区每年一行（长表）"),
+    Sheet("indicator_system", "指标体系", (
+        Column("indicator", "指标", TEXT, required=True, aliases=("指标名称", "考核指标")),
+        Column("direction", "方向", ENUM, enum="方向", aliases=("指标方向", "属性")),
+        Column("weight", "权重", FLOAT, aliases=("权数",)),
+        Column("benchmark", "标杆值", FLOAT, aliases=("基准值", "标准值")),
+        Column("group", "分组", TEXT, aliases=("一级指标", "层级")),
+        Column("satisfactory", "满意值", FLOAT, signed=True),
+        Column("impermissible", "不允许值", FLOAT, signed=True),
+    ), ("indicator",), aliases=("评价指标体系", "权重"), description="每个考核指标一行"),
+    Sheet("salary", "薪酬", (
+        ZONE, YEAR_COL,
+        Column("headcount", "核定人数", INT, "count", "人", aliases=("薪酬核定人数", "人数")),
+        Column("base_standard", "基础薪酬标准", FLOAT, "money", "万元", aliases=("人均基础薪酬",),
+               hint="每人每年"),
+        Column("performance_ratio", "绩效薪酬系数", FLOAT),
+        _money("target_tax", "税收目标", "税收目标值"),
+        _money("target_investment", "固定资产投资目标", "固投目标"),
+        _money("target_output", "规上工业总产值目标", "产值目标"),
+        _money("project_reward", "项目奖励", "项目奖励金额"),
+        _money("cap", "薪酬总额上限", "上限"),
+    ), ("zone", "year"), aliases=("薪酬总额", "薪酬测算参数"), description="每个开发区每年一行"),
+    Sheet("staff", "人员", (
+        Column("name", "姓名", TEXT, required=True),
+        Column("person_id", "人员编号", TEXT, aliases=("编号",)),
+        Column("zone", "开发区名称", TEXT, aliases=ZONE.aliases),
+        Column("post", "岗位", TEXT, aliases=("岗位名称", "职务")),
+        Column("post_coef", "岗位系数", FLOAT),
+        Column("status", "编制身份", TEXT, aliases=("身份",)),
+        Column("score_test", "知识测试", FLOAT, aliases=("笔试", "知识测试成绩")),
+        Column("score_speech", "竞聘演讲", FLOAT, aliases=("演讲", "竞聘演讲成绩")),
+        Column("score_inspection", "联合考察", FLOAT, aliases=("考察评定", "考察")),
+        Column("grade", "考核等次", ENUM, enum="考核等次", aliases=("年度考核等次", "等次")),
+    ), ("person_id", "name"), aliases=("人员名册", "花名册", "人员信息"), description="每人一行"),
+    Sheet("history", "历年排名", (
+        ZONE, YEAR_COL,
+        Column("group", "分组", TEXT, aliases=("考核分组",)),
+        Column("score", "综合得分", FLOAT, signed=True, aliases=("得分",)),
+        Column("rank", "总排名", INT, aliases=("排名", "名次")),
+        Column("group_rank", "组内排名", INT, aliases=("组内名次",)),
+        Column("grade", "等次", ENUM, enum="考核等次", aliases=("考核等次",)),
+    ), ("zone", "year"), aliases=("往年排名", "历史排名", "考核结果"), description="往年考核结果"),
+    Sheet("params", "参数", (
+        Column("item", "项目", TEXT, required=True, aliases=("参数", "参数名称", "参数代码")),
+        Column("value", "值", TEXT, aliases=("参数值", "取值")),
+        Column("note", "说明", TEXT, aliases=("备注",)),
+    ), ("item",), aliases=("参数设置", "设置"), description="政策口径、考核年度、评价方法等"),
+)
+
+SHEETS_BY_KEY: dict[str, Sheet] = {s.key: s for s in SHEETS}
+
+# Result sheets and their fixed leading columns (SPEC §3).
+RESULT_SHEETS: dict[str, tuple[str, ...]] = {
+    "数据校验": ("文件", "工作表", "单元格", "级别", "问题", "建议"),
+    "合规检查": ("开发区名称", "规则编号", "规则", "实际值", "限值", "结论", "说明", "依据"),
+    "合规汇总": ("开发区名称", "级别", "检查项数", "不合规项数", "预警项数", "结论"),
+    "薪酬测算": ("开发区名称", "年度", "基础薪酬", "绩效薪酬", "项目奖励", "薪酬总额", "挂钩系数", "说明"),
+    "税收返还": ("开发区名称", "年度", "税收收入", "税收基数", "税收增量", "返还比例", "返还金额", "说明"),
+    "考核排名": ("开发区名称", "年度", "分组", "综合得分", "总排名", "组内排名", "等次", "排名变化"),
+    "奖惩建议": ("开发区名称", "年度", "触发条件", "建议措施", "依据"),
+    "人员排名": ("姓名", "开发区名称", "综合得分", "排名", "结果"),
+    "计算说明": ("项目", "内容"),
+}
+
+# Rows whose key cell holds one of these words are totals, not zones.
+TOTAL_WORDS = ("合计", "小计", "总计", "全市合计", "全区合计", "合  计")
+# Text that means "no value".
+PLACEHOLDERS = ("", "—", "——", "-", "--", "－", "/", "无", "空", "暂无", "N/A", "NA", "n/a")
+ERROR_VALUES = ("#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!")
+
+
+# --------------------------------------------------------------------------- matching
+_BRACKET_UNIT = re.compile(r"[（(\[【]([^()（）\[\]【】]*)[)）\]】]\s*$")
+
+
+def normalize_text(text: object) -> str:
+    """Fold full/half-width forms, drop all white space and a leading '*' (required mark)."""
+    s = unicodedata.normalize("NFKC", str(text))
+    s = re.sub(r"\s+", "", s)
+    return s.lstrip("*").strip()
+
+
+def split_header(text: object) -> tuple[str, str]:
+    """'税收收入（亿元）' → ('税收收入', '亿元'); '单位:万元' style units are handled by the caller."""
+    s = normalize_text(text)
+    m = _BRACKET_UNIT.search(s)
+    if m:
+        inner = m.group(1).replace("单位:", "").replace("单位", "")
+        return s[: m.start()], inner
+    return s, ""
+
+
+def header_lookup(sheet: Sheet) -> dict[str, Column]:
+    table: dict[str, Column] = {}
+    for col in sheet.columns:
+        for name in (col.header, *col.aliases):
+            table.setdefault(normalize_text(name), col)
+    return table
+
+
+def find_sheet(name: str) -> Sheet | None:
+    """Match a worksheet name by alias, ignoring spaces, width and a bracketed suffix."""
+    base, _ = split_header(name)
+    norm = normalize_text(name)
+    for sheet in SHEETS:
+        names = {normalize_text(n) for n in (sheet.name, *sheet.aliases)}
+        if norm in names or base in names:
+            return sheet
+    return None
