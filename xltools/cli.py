@@ -94,7 +94,7 @@ def validate(books: Annotated[list[str], typer.Argument(help="工作簿、文件
         if any(b.problems for b in result.books):
             out.print(_problem_table(result.books))
         for b in result.books:
-            state = "无法使用" if not b.usable else f"{b.errors} 个错误，{b.warnings} 个警告，读入 {b.rows} 行"
+            state = ("无法使用：" + b.problems[0].message) if not b.usable else f"{b.errors} 个错误，{b.warnings} 个警告，读入 {b.rows} 行"
             console.print(f"{b.name}：{state}")
     if output:
         write_results(output, {"数据校验": result.sheets["数据校验"]})
@@ -163,11 +163,13 @@ def template(output: Annotated[Path, typer.Argument(help="模板文件名，如 
 
 @app.command("samples")
 def samples(out_dir: Annotated[Path, typer.Option("--out", help="样例工作簿文件夹")] = Path("sample_workbooks"),
-            templates_dir: Annotated[Path, typer.Option("--templates", help="模板文件夹")] = Path("templates")) -> None:
-    """重新生成仓库中的样例工作簿与模板（开发者使用）。"""
+            templates_dir: Annotated[Path, typer.Option("--templates", help="模板文件夹")] = Path("templates"),
+            docs_dir: Annotated[Path, typer.Option("--docs", help="文档文件夹")] = Path("docs")) -> None:
+    """重新生成仓库中的样例工作簿、模板与数据表结构文档（开发者使用）。"""
+    from .reference import write_reference
     from .samples import build_samples, build_templates
 
-    for p in build_samples(out_dir) + build_templates(templates_dir):
+    for p in build_samples(out_dir) + build_templates(templates_dir) + [write_reference(docs_dir)]:
         console.print(f"已生成 {p}")
 
 

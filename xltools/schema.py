@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 # --------------------------------------------------------------------------- units
 # Each dimension has a base unit (factor 1); other units are multiples of it.
@@ -288,11 +289,17 @@ ERROR_VALUES = ("#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL
 _BRACKET_UNIT = re.compile(r"[（(\[【]([^()（）\[\]【】]*)[)）\]】]\s*$")
 
 
+_WS = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=262144)
+def _normalize(text: str) -> str:
+    return _WS.sub("", unicodedata.normalize("NFKC", text)).lstrip("*")
+
+
 def normalize_text(text: object) -> str:
     """Fold full/half-width forms, drop all white space and a leading '*' (required mark)."""
-    s = unicodedata.normalize("NFKC", str(text))
-    s = re.sub(r"\s+", "", s)
-    return s.lstrip("*").strip()
+    return _normalize(text if isinstance(text, str) else str(text))
 
 
 def split_header(text: object) -> tuple[str, str]:
@@ -313,6 +320,7 @@ def header_lookup(sheet: Sheet) -> dict[str, Column]:
     return table
 
 
+@lru_cache(maxsize=4096)
 def find_sheet(name: str) -> Sheet | None:
     """Match a worksheet name by alias, ignoring spaces, width and a bracketed suffix."""
     base, _ = split_header(name)

@@ -20,10 +20,17 @@ RATIOS: dict[str, tuple[str, str, float, str]] = {
 GROWTH: dict[str, str] = {"税收增速": "tax", "产值增速": "industrial_output", "固定资产投资增速": "fixed_investment"}
 
 
+def as_float(values) -> np.ndarray:
+    """Any numeric column (including nullable Int64 with <NA>) → float ndarray with NaN."""
+    if isinstance(values, pd.Series):
+        return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray(values, dtype=float)
+
+
 def safe_divide(num, den) -> np.ndarray:
     """num / den with NaN where den is 0 or missing (never ±inf)."""
-    num = np.asarray(num, dtype=float)
-    den = np.asarray(den, dtype=float)
+    num = as_float(num)
+    den = as_float(den)
     out = np.full(np.broadcast(num, den).shape, np.nan)
     ok = np.isfinite(den) & (den != 0) & np.isfinite(num)
     np.divide(num, den, out=out, where=ok)
@@ -39,7 +46,7 @@ def derive(indicators: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         if num not in df or den not in df:
             continue
         out[name] = safe_divide(df[num], df[den]) * mult
-        bad = df[num].notna() & ~(df[den].astype(float) > 0)
+        bad = df[num].notna().to_numpy() & ~(as_float(df[den]) > 0)
         if bad.any():
             notes.append(pd.DataFrame({"zone": df.loc[bad, "zone"], "year": df.loc[bad, "year"],
                                        "note": f"{name}：分母为 0 或缺失，结果留空"}))
@@ -48,7 +55,7 @@ def derive(indicators: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             continue
         prev = df.groupby("zone")[key].shift(1)
         prev_year = df.groupby("zone")["year"].shift(1)
-        consecutive = (df["year"] - prev_year) == 1
+        consecutive = (as_float(df["year"]) - as_float(prev_year)) == 1
         out[name] = np.where(consecutive, safe_divide(df[key], prev) - 1.0, np.nan)
     note_frame = pd.concat(notes, ignore_index=True) if notes else pd.DataFrame(columns=["zone", "year", "note"])
     return out, note_frame

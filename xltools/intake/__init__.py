@@ -69,7 +69,7 @@ def read_book(path: str | Path, display_name: str | None = None) -> Book:
             continue
         table = read_table(raw.grid, sheet, raw.name)
         if table is None:
-            book.problems.append(Problem(book.name, raw.name, "A1", ERROR,
+            book.problems.append(Problem(book.name, raw.name, cell_ref(raw.name, 0, 0), ERROR,
                                          f"工作表「{raw.name}」中找不到「{sheet.name}」表的表头",
                                          "表头应包含：" + "、".join(c.header for c in sheet.columns if c.required or c in sheet.key_columns)))
             continue
@@ -77,40 +77,31 @@ def read_book(path: str | Path, display_name: str | None = None) -> Book:
         for row, col, level, msg, hint in table.problems:
             book.problems.append(Problem(book.name, raw.name, cell_ref(raw.name, row, col), level, msg, hint))
 
-    if not book.tables:
+    if not raw_sheets:
         book.usable = False
         book.problems.append(Problem(book.name, "", "", ERROR,
                                      "工作簿中没有可识别的工作表（如「开发区」「指标」「机构设置」）",
                                      "使用 xltools template 生成的模板，或把工作表改为标准名称：" + "、".join(s.name for s in SHEETS)))
         return book
 
-    _canonical_zone_names(book)
     _cross_check_zones(book)
     return book
-
-
-def _canonical_zone_names(book: Book) -> None:
-    """Zone names compare without spaces and width differences across sheets."""
-    for table in book.tables.values():
-        if "zone" in table.data:
-            table.data["zone"] = table.data["zone"].map(lambda v: normalize_text(v) if isinstance(v, str) else v)
 
 
 def _cross_check_zones(book: Book) -> None:
     zones = book.tables.get("zones")
     if zones is None:
         return
-    known = set(zones.data["zone"].dropna())
+    known = {z for z in zones.data["zone"].tolist() if isinstance(z, str)}
     for key, table in book.tables.items():
         if key == "zones" or "zone" not in table.data or "zone" not in table.columns:
             continue
-        names = table.data["zone"]
-        unknown = names.notna().to_numpy() & ~names.isin(known).to_numpy()
-        for pos in np.flatnonzero(unknown):
-            row, col = table.cell(pos, "zone")
-            book.problems.append(Problem(book.name, table.title, cell_ref(table.title, row, col), WARNING,
-                                         f"开发区「{names.iat[pos]}」不在「{zones.title}」表中",
-                                         "核对名称是否与「开发区」表完全一致，或在「开发区」表中补充该开发区"))
+        for pos, name in enumerate(table.data["zone"].tolist()):
+            if isinstance(name, str) and name not in known:
+                row, col = table.cell(pos, "zone")
+                book.problems.append(Problem(book.name, table.title, cell_ref(table.title, row, col), WARNING,
+                                             f"开发区「{name}」不在「{zones.title}」表中",
+                                             "核对名称是否与「开发区」表完全一致，或在「开发区」表中补充该开发区"))
 
 
 def tables_of(book: Book) -> dict[str, pd.DataFrame]:

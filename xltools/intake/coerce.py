@@ -80,28 +80,28 @@ def parse_number_text(text: str, dim: str | None, schema_unit: str, percent_ok: 
     return None, f"「{text}」的单位「{suffix}」无法识别", False
 
 
-def _numbers(raw: pd.Series, col: Column, factor: float) -> tuple[np.ndarray, list[CellProblem]]:
+def _numbers(raw: list, col: Column, factor: float) -> tuple[np.ndarray, list[CellProblem]]:
     problems: list[CellProblem] = []
-    out = np.full(len(raw), np.nan)
-    kinds = raw.map(type)
-    is_num = kinds.isin([float, int]).to_numpy()
-    out[is_num] = raw[is_num].astype(float).to_numpy() * factor
     percent_ok = col.kind == RATIO or (col.kind == FLOAT and not col.dim)
-    for pos in np.flatnonzero(~is_num):
-        value = raw.iat[pos]
+    out = np.empty(len(raw))
+    for pos, value in enumerate(raw):
+        t = type(value)
+        if t is float or t is int:
+            out[pos] = value * factor
+            continue
+        out[pos] = np.nan
         if value is None or value == "":
             continue
-        if isinstance(value, str):
+        if t is str:
             num, err, explicit = parse_number_text(value, col.dim, col.unit, percent_ok)
             if err == "error-value":
                 problems.append((pos, WARNING, f"单元格是错误值「{value.strip()}」，按空值处理",
                                  "检查源公式，或填写实际数值"))
             elif err:
-                problems.append((pos, ERROR, f"「{col.header}」应为数字：{err}",
-                                 _number_hint(col)))
+                problems.append((pos, ERROR, f"「{col.header}」应为数字：{err}", _number_hint(col)))
             elif num is not None:
                 out[pos] = num if explicit else num * factor
-        elif isinstance(value, bool):
+        elif t is bool:
             problems.append((pos, ERROR, f"「{col.header}」应为数字，实为逻辑值 {value}", _number_hint(col)))
         elif isinstance(value, (_dt.date, _dt.time, _dt.timedelta)):
             problems.append((pos, ERROR, f"「{col.header}」应为数字，实为日期/时间", "把单元格格式改为“常规”或“数值”后重填"))
@@ -122,43 +122,44 @@ def _number_hint(col: Column) -> str:
     return f"填写阿拉伯数字{unit}，不要夹带文字说明"
 
 
-def coerce_column(raw: pd.Series, col: Column, announced_unit: str = "") -> tuple[pd.Series, list[CellProblem]]:
-    """Coerce one raw column to the schema type; return the typed column and cell problems."""
-    raw = raw.reset_index(drop=True)
+def coerce_column(raw, col: Column, announced_unit: str = "") -> tuple[np.ndarray | list, list[CellProblem]]:
+    """Coerce one raw column (list or Series) to the schema type.
+
+    Returns the typed values — a float ndarray (NaN = missing) for numbers, a list of str/None
+    otherwise — and the cell problems. Integer columns are checked to be integral.
+    """
+    raw = list(raw)
     problems: list[CellProblem] = []
     if col.is_number:
-        factor, unit_msg = unit_factor(col, announced_unit)
+        factor, _ = unit_factor(col, announced_unit)
         values, problems = _numbers(raw, col, factor)
         if col.kind in (INT, YEAR):
             frac = np.abs(values - np.round(values)) > 1e-9
-            for pos in np.flatnonzero(frac & ~np.isnan(values)):
-                problems.append((pos, ERROR, f"「{col.header}」应为整数，实为 {show(raw.iat[pos])}", "填写整数"))
+            for pos in np.flatnonzero(frac):
+                problems.append((pos, ERROR, f"「{col.header}」应为整数，实为 {show(raw[pos])}", "填写整数"))
             values[frac] = np.nan
         if col.kind == YEAR:
             bad = (values < 1949) | (values > 2100)
             for pos in np.flatnonzero(bad):
-                problems.append((pos, ERROR, f"「{col.header}」{show(raw.iat[pos])} 不是合理的年份", "填写四位年份，如 2023"))
+                problems.append((pos, ERROR, f"「{col.header}」{show(raw[pos])} 不是合理的年份", "填写四位年份，如 2023"))
             values[bad] = np.nan
         if not col.signed:
             neg = values < 0
             for pos in np.flatnonzero(neg):
-                problems.append((pos, ERROR, f"「{col.header}」不能为负数：{show(raw.iat[pos])}", "核对数据，负数通常是录入错误"))
+                problems.append((pos, ERROR, f"「{col.header}」不能为负数：{show(raw[pos])}", "核对数据，负数通常是录入错误"))
             values[neg] = np.nan
-        series = pd.Series(values)
-        if col.kind in (INT, YEAR):
-            series = series.round().astype("Int64")
-        return series, problems
-    texts = raw.map(_as_text)
+        return values, problems
+    texts = [_as_text(v) for v in raw]
     if col.kind == ENUM:
-        return _enum(texts, raw, col)
+        return _enum(texts, col)
     if col.kind == LIST:
-        texts = texts.map(lambda t: "；".join(p for p in _LIST_SPLIT.split(t) if p) if isinstance(t, str) else t)
+        texts = ["；".join(p for p in _LIST_SPLIT.split(t) if p) if isinstance(t, str) else t for t in texts]
     return texts, problems
 
 
 def _as_text(value: object) -> object:
     """Cell → stripped text, or None for blank/placeholder. Integral floats lose '.0'."""
-    if value is None:
+    if value is None or value == "":
         return None
     if isinstance(value, float):
         if np.isnan(value):
@@ -166,29 +167,44 @@ def _as_text(value: object) -> object:
         value = int(value) if value.is_integer() else value
     if isinstance(value, bool):
         value = "是" if value else "否"
-    s = unicodedata.normalize("NFKC", str(value)).strip()
-    s = re.sub(r"\s+", " ", s)
+    return _clean_text(value if isinstance(value, str) else str(value))
+
+
+@lru_cache(maxsize=262144)
+def _clean_text(value: str) -> str | None:
+    s = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", value)).strip()
     return None if normalize_text(s) in _PLACEHOLDERS else s
 
 
-def _enum(texts: pd.Series, raw: pd.Series, col: Column) -> tuple[pd.Series, list[CellProblem]]:
+def _enum(texts: list, col: Column) -> tuple[list, list[CellProblem]]:
     spec = ENUMS[col.enum or col.header]
-    table = spec.lookup()
+    table = _enum_table(spec.name)
     ambiguous = {normalize_text(k): v for k, v in spec.ambiguous.items()}
     problems: list[CellProblem] = []
-    keys = texts.map(lambda t: normalize_text(t) if isinstance(t, str) else None)
-    out = keys.map(table)
-    for pos in np.flatnonzero(out.isna().to_numpy() & keys.notna().to_numpy()):
-        key = keys.iat[pos]
+    out: list = []
+    for pos, t in enumerate(texts):
+        if t is None:
+            out.append(None)
+            continue
+        key = normalize_text(t)
+        value = table.get(key)
+        out.append(value)
+        if value is not None:
+            continue
         if key in ambiguous:
             problems.append((pos, ERROR, f"「{col.header}」取值有歧义：{ambiguous[key]}",
                              "从下拉列表选择：" + "、".join(spec.values)))
         elif key.upper() in _ERRORS:
-            problems.append((pos, WARNING, f"单元格是错误值「{texts.iat[pos]}」，按空值处理", "填写实际取值"))
+            problems.append((pos, WARNING, f"单元格是错误值「{t}」，按空值处理", "填写实际取值"))
         else:
-            problems.append((pos, ERROR, f"「{col.header}」的取值「{texts.iat[pos]}」不在允许范围内",
+            problems.append((pos, ERROR, f"「{col.header}」的取值「{t}」不在允许范围内",
                              "可选：" + "、".join(spec.values)))
-    return out.astype(object).where(out.notna(), None), problems
+    return out, problems
+
+
+@lru_cache(maxsize=None)
+def _enum_table(name: str) -> dict[str, str]:
+    return ENUMS[name].lookup()
 
 
 __all__ = ["coerce_column", "parse_number_text", "unit_factor", "TEXT"]

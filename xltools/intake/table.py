@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from ..problems import ERROR, WARNING, col_letter
-from ..schema import TOTAL_WORDS, UNITS, Column, Sheet, header_lookup, normalize_text, split_header
+from ..schema import SHEETS_BY_KEY, TOTAL_WORDS, UNITS, Column, Sheet, header_lookup, normalize_text, split_header
 from .coerce import coerce_column, show
 
 HEADER_SCAN_ROWS = 30
@@ -41,34 +42,63 @@ class SheetTable:
         return int(self.data["_row"].iat[pos]), self.columns.get(key, 0)
 
 
+def _is_missing(v: object) -> bool:
+    return v is None or (isinstance(v, float) and v != v)
+
+
+def _missing(values) -> np.ndarray:
+    if isinstance(values, np.ndarray):
+        return np.isnan(values)
+    return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+
+
+def _key_part(v: object) -> object:
+    return normalize_text(v) if isinstance(v, str) else (None if _is_missing(v) else v)
+
+
+def _blank(v: object) -> bool:
+    return v is None or v == "" or (isinstance(v, str) and not v.strip())
+
+
+@lru_cache(maxsize=4096)
 def _is_unit_text(text: str) -> str | None:
     s = normalize_text(text).strip("()（）[]【】")
     s = s.replace("单位:", "").replace("单位", "")
     return s if s in _ALL_UNITS else None
 
 
-def _label(top: object, bottom: object, lookup: dict[str, Column]) -> tuple[Column | None, str, str]:
+@lru_cache(maxsize=65536)
+def _match(sheet_key: str, text: str) -> tuple[Column | None, str]:
+    """Schema column named by one header text of `sheet_key`, and the unit it announces."""
+    name, unit = split_header(text)
+    return _lookup(sheet_key).get(name), unit
+
+
+@lru_cache(maxsize=None)
+def _lookup(sheet_key: str) -> dict[str, Column]:
+    return header_lookup(SHEETS_BY_KEY[sheet_key])
+
+
+def _label(sheet_key: str, top: object, bottom: object) -> tuple[Column | None, str, str]:
     """Resolve one header cell (or a two-row pair) → (column, announced unit, shown text)."""
     for text in (bottom, top):
-        if text in ("", None) or not isinstance(text, str):
+        if not text or not isinstance(text, str):
             continue
-        name, unit = split_header(text)
-        col = lookup.get(name)
+        col, unit = _match(sheet_key, text)
         if col is not None:
             if not unit and text is top and isinstance(bottom, str):
                 unit = _is_unit_text(bottom) or ""
-            return col, unit, str(text)
-    shown = bottom if isinstance(bottom, str) and bottom else top
-    return None, "", str(shown) if shown not in ("", None) else ""
+            return col, unit, text
+    return None, "", ""
 
 
-def _score(grid, r: int, two: bool, lookup) -> tuple[int, dict[int, tuple[Column, str, str]]]:
+def _score(grid, r: int, two: bool, sheet_key: str) -> tuple[int, dict[int, tuple[Column, str, str]]]:
     top = grid[r]
-    bottom = grid[r + 1] if two and r + 1 < len(grid) else [""] * len(top)
+    bottom = grid[r + 1] if two and r + 1 < len(grid) else None
     found: dict[int, tuple[Column, str, str]] = {}
     seen: set[str] = set()
-    for c in range(len(top)):
-        col, unit, shown = _label(top[c] if not two else top[c], bottom[c] if two else "", lookup)
+    for c, t in enumerate(top):
+        col, unit, shown = _label(sheet_key, t, bottom[c] if bottom is not None else "")
         if col is not None and col.key not in seen:
             seen.add(col.key)
             found[c] = (col, unit, shown)
@@ -77,11 +107,16 @@ def _score(grid, r: int, two: bool, lookup) -> tuple[int, dict[int, tuple[Column
 
 def locate_header(grid, sheet: Sheet) -> tuple[int, int, dict[int, tuple[Column, str, str]]] | None:
     """Best (first header row, number of header rows, matched columns), or None."""
-    lookup = header_lookup(sheet)
     best = None
-    for r in range(min(HEADER_SCAN_ROWS, len(grid))):
+    n = min(HEADER_SCAN_ROWS, len(grid))
+    has_text = [any(isinstance(v, str) and v for v in grid[r]) for r in range(n)]
+    for r in range(n):
+        if not has_text[r]:
+            continue
         for two in (False, True):
-            score, found = _score(grid, r, two, lookup)
+            if two and not (r + 1 < n and has_text[r + 1]):
+                continue
+            score, found = _score(grid, r, two, sheet.key)
             if score and (best is None or score > best[0]):
                 best = (score, r, 2 if two else 1, found)
     if best is None:
@@ -97,7 +132,6 @@ def read_table(grid: list[list[object]], sheet: Sheet, title: str) -> SheetTable
         return None
     hr, nrows, found = located
     problems: list[tuple[int, int, str, str, str]] = []
-    lookup = header_lookup(sheet)
 
     # Sheet-wide unit ("单位：万元") written above the header.
     sheet_unit = ""
@@ -137,26 +171,27 @@ def read_table(grid: list[list[object]], sheet: Sheet, title: str) -> SheetTable
             problems.append((hr, 0, ERROR, f"工作表缺少必填列「{col.header}」",
                              f"在表头行添加一列「{col.header}」"))
 
-    body = grid[data_start:]
-    rows_idx = np.arange(data_start, data_start + len(body))
-    raw = pd.DataFrame(body, dtype=object) if body else pd.DataFrame(columns=range(len(grid[hr])), dtype=object)
-    keep = np.ones(len(raw), dtype=bool)
-    if len(raw):
-        blank = raw.map(lambda v: v is None or (isinstance(v, str) and not v.strip())).to_numpy()
-        keep &= ~blank.all(axis=1)
-        first = raw.apply(lambda row: next((v for v in row if not (v is None or (isinstance(v, str) and not v.strip()))), ""), axis=1)
-        first_txt = first.map(lambda v: normalize_text(v) if isinstance(v, str) else "")
-        keep &= ~first_txt.map(lambda t: t.startswith(_FOOTER) and len(t) > 1).to_numpy()
-        keep &= ~first_txt.isin([normalize_text(w) for w in TOTAL_WORDS]).to_numpy()
-        key_cols = [columns[k] for k in sheet.keys if k in columns] or [min(found)]
-        for kc in key_cols:
-            if kc < raw.shape[1]:
-                txt = raw[kc].map(lambda v: normalize_text(v) if isinstance(v, str) else "")
-                keep &= ~txt.map(lambda t: any(w in t for w in TOTAL_WORDS)).to_numpy()
-    raw = raw[keep].reset_index(drop=True)
-    rows_idx = rows_idx[keep]
+    key_cols = [columns[k] for k in sheet.keys if k in columns] or [min(found)]
+    totals = {normalize_text(w) for w in TOTAL_WORDS}
+    kept: list[list[object]] = []
+    kept_idx: list[int] = []
+    for r in range(data_start, len(grid)):
+        row = grid[r]
+        first = next((v for v in row if not _blank(v)), None)
+        if first is None:
+            continue                      # blank row
+        if isinstance(first, str):
+            t = normalize_text(first)
+            if t in totals or (len(t) > 1 and t.startswith(_FOOTER)):
+                continue                  # 合计 row or footnote
+        if any(isinstance(row[kc], str) and any(w in normalize_text(row[kc]) for w in TOTAL_WORDS)
+               for kc in key_cols if kc < len(row)):
+            continue
+        kept.append(row)
+        kept_idx.append(r)
+    rows_idx = np.asarray(kept_idx, dtype=int)
 
-    out = pd.DataFrame({"_row": rows_idx})
+    data: dict[str, np.ndarray | list] = {"_row": rows_idx}
     for c, (col, unit, _) in found.items():
         if not unit and sheet_unit and col.dim and sheet_unit in UNITS[col.dim]:
             unit = sheet_unit
@@ -164,18 +199,19 @@ def read_table(grid: list[list[object]], sheet: Sheet, title: str) -> SheetTable
             problems.append((hr + nrows - 1, c, WARNING, f"表头单位「{unit}」无法换算为「{col.unit}」，按{col.unit}读取",
                              f"把表头改为「{col.label()}」"))
             unit = ""
-        series = raw[c] if c < raw.shape[1] else pd.Series([""] * len(raw), dtype=object)
-        values, cell_problems = coerce_column(series, col, unit)
-        out[col.key] = values.array
+        values, cell_problems = coerce_column([row[c] if c < len(row) else "" for row in kept], col, unit)
+        if col.key == "zone":  # zone names compare without spaces and width differences
+            values = [normalize_text(v) if isinstance(v, str) else v for v in values]
+        data[col.key] = values
         for pos, level, msg, hint in cell_problems:
             problems.append((int(rows_idx[pos]), c, level, msg, hint))
 
     # Required cells: a row without a key cannot be used; other required blanks are reported.
     flagged = {(r, c) for r, c, *_ in problems}
-    drop = np.zeros(len(out), dtype=bool)
+    keep = np.ones(len(rows_idx), dtype=bool)
     for col in sheet.columns:
-        if col.required and col.key in out:
-            missing = out[col.key].isna().to_numpy()
+        if col.required and col.key in data:
+            missing = _missing(data[col.key])
             is_key = col.key in sheet.keys
             for pos in np.flatnonzero(missing):
                 where = (int(rows_idx[pos]), columns[col.key])
@@ -183,22 +219,25 @@ def read_table(grid: list[list[object]], sheet: Sheet, title: str) -> SheetTable
                     tail = "，本行未读入" if is_key else ""
                     problems.append((*where, ERROR, f"必填项「{col.header}」为空{tail}", f"填写「{col.header}」"))
             if is_key:
-                drop |= missing
-    out = out[~drop].reset_index(drop=True)
+                keep &= ~missing
 
     # Duplicate keys: the later row is reported and left out.
-    keys = [k for k in sheet.keys if k in out]
-    if keys and len(out):
-        norm = out[keys].apply(lambda s: s.map(lambda v: normalize_text(v) if isinstance(v, str) else v))
-        dup = norm.duplicated(keep="first").to_numpy()
-        for pos in np.flatnonzero(dup):
-            label = "、".join(show(out[k].iat[pos]) for k in keys)
-            first_row = int(out["_row"].iat[int(np.flatnonzero((norm == norm.iloc[pos]).all(axis=1))[0])])
-            problems.append((int(out["_row"].iat[pos]), columns[keys[0]], ERROR,
-                             f"重复记录：「{label}」与第 {first_row + 1} 行重复，本行未读入",
-                             "删除重复行，或核对名称/年度是否填错"))
-        out = out[~dup].reset_index(drop=True)
+    keys = [k for k in sheet.keys if k in data]
+    if keys:
+        seen: dict[tuple, int] = {}
+        for pos in np.flatnonzero(keep):
+            ident = tuple(_key_part(data[k][pos]) for k in keys)
+            if ident in seen:
+                label = "、".join(show(data[k][pos]) for k in keys if not _is_missing(data[k][pos]))
+                problems.append((int(rows_idx[pos]), columns[keys[0]], ERROR,
+                                 f"重复记录：「{label}」与第 {int(rows_idx[seen[ident]]) + 1} 行重复，本行未读入",
+                                 "删除重复行，或核对名称/年度是否填错"))
+                keep[pos] = False
+            else:
+                seen[ident] = pos
 
+    out = pd.DataFrame({k: (v[keep] if isinstance(v, np.ndarray) else [x for x, ok in zip(v, keep) if ok])
+                        for k, v in data.items()})
     problems.sort(key=lambda p: (p[0], p[1]))
     return SheetTable(sheet, title, out, columns, hr, problems)
 

@@ -1,0 +1,109 @@
+"""Bad input never crashes: a clear Chinese message and exit 2 (or a 数据校验 row)."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+
+from msoffcrypto.format.ooxml import OOXMLFile
+import pytest
+
+from xltools.intake import read_book
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "xltools.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def test_non_excel_file(tmp_path):
+    p = tmp_path / "报告.pdf"
+    p.write_bytes(b"%PDF-1.4 not a workbook")
+    book = read_book(p)
+    assert not book.usable and "不是 Excel 工作簿" in book.problems[0].message
+    proc = cli("validate", p)
+    assert proc.returncode == 2 and "不是 Excel 工作簿" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_renamed_file_with_excel_suffix(tmp_path):
+    p = tmp_path / "数据.xlsx"
+    p.write_text("开发区名称,级别\n甲区,国家级\n", encoding="utf-8")
+    book = read_book(p)
+    assert not book.usable and "内容不是 Excel 工作簿" in book.problems[0].message
+
+
+def test_corrupt_zip(tmp_path, make_book):
+    good = make_book({"开发区": [["开发区名称", "级别"], ["甲区", "国家级"]]})
+    data = good.read_bytes()
+    p = tmp_path / "损坏.xlsx"
+    p.write_bytes(data[: len(data) // 2])
+    book = read_book(p)
+    assert not book.usable and "损坏" in book.problems[0].message
+    assert cli("validate", p).returncode == 2
+
+
+def test_zip_that_is_not_a_workbook(tmp_path):
+    p = tmp_path / "压缩包.xlsx"
+    with zipfile.ZipFile(p, "w") as zf:
+        zf.writestr("readme.txt", "hello")
+    book = read_book(p)
+    assert not book.usable and "不是 Excel 工作簿" in book.problems[0].message
+
+
+def test_zip_bomb_refused(tmp_path):
+    p = tmp_path / "炸弹.xlsx"
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/worksheets/sheet1.xml", b"\0" * (60 * 1024**2))
+    book = read_book(p)
+    assert not book.usable and "压缩炸弹" in book.problems[0].message
+
+
+def test_password_protected(tmp_path, make_book):
+    plain = make_book({"开发区": [["开发区名称", "级别"], ["甲区", "国家级"]]})
+    enc = tmp_path / "加密.xlsx"
+    with plain.open("rb") as fh, enc.open("wb") as out:
+        OOXMLFile(fh).encrypt("secret", out)
+    book = read_book(enc)
+    assert not book.usable and "密码" in book.problems[0].message
+    assert cli("validate", enc).returncode == 2
+
+
+def test_empty_workbook(make_book):
+    p = make_book({"Sheet1": []}, name="空.xlsx")
+    book = read_book(p)
+    assert not book.usable and "没有可识别的工作表" in book.problems[0].message
+    assert cli("validate", p).returncode == 2
+
+
+def test_missing_sheet_is_reported_by_run(tmp_path, make_book):
+    p = make_book({"开发区": [["开发区名称", "级别"], ["甲区", "国家级"]]})
+    out = tmp_path / "结果.xlsx"
+    proc = cli("run", p, "-o", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert any("缺少「指标」表" in s for s in summary["未执行"])
+    assert out.exists()
+
+
+def test_sheet_without_header(make_book):
+    p = make_book({"指标": [["随便写的"], [1, 2, 3]]})
+    book = read_book(p)
+    assert any("找不到「指标」表的表头" in pr.message and pr.cell == "指标!A1" for pr in book.problems)
+
+
+def test_missing_file_and_empty_glob(tmp_path):
+    assert cli("validate", tmp_path / "没有这个文件.xlsx").returncode == 2
+    proc = cli("validate", str(tmp_path / "*.xlsx"))
+    assert proc.returncode == 2 and "没有找到任何工作簿" in proc.stderr
+
+
+def test_output_never_overwrites_input(make_book):
+    p = make_book({"开发区": [["开发区名称", "级别"], ["甲区", "国家级"]]})
+    before = p.read_bytes()
+    proc = cli("run", p, "-o", p)
+    assert proc.returncode == 2 and "不会改写" in proc.stderr
+    assert p.read_bytes() == before

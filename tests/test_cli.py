@@ -1,0 +1,68 @@
+"""The command line as a newcomer uses it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import python_calamine as pc
+
+from xltools import __version__
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "xltools.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def test_version():
+    proc = cli("--version")
+    assert proc.returncode == 0 and __version__ in proc.stdout
+
+
+def test_help_is_chinese():
+    proc = cli("--help")
+    assert proc.returncode == 0 and "数据校验" in proc.stdout and "演示" in proc.stdout
+
+
+def test_demo_writes_results_with_validation_sheet(tmp_path):
+    proc = cli("demo", tmp_path / "演示", "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["文件数"] == 4 and summary["错误"] > 0
+    out = tmp_path / "演示" / "演示结果.xlsx"
+    names = pc.CalamineWorkbook.from_path(str(out)).sheet_names
+    assert "数据校验" in names and "计算说明" in names
+
+
+def test_validate_clean_sample_exits_0(samples):
+    proc = cli("validate", samples / "青岛开发区.xlsx", samples / "宁夏开发区.xlsx")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_validate_folder_and_glob_and_output(samples, tmp_path):
+    out = tmp_path / "校验.xlsx"
+    proc = cli("validate", str(samples / "*.xlsx"), "-o", out, "--json")
+    assert proc.returncode == 1
+    data = json.loads(proc.stdout)
+    assert data["文件数"] == 4 and len(data["问题"]) == data["错误"] + data["警告"]
+    rows = pc.CalamineWorkbook.from_path(str(out)).get_sheet_by_name("数据校验").to_python()
+    assert rows[0] == ["文件", "工作表", "单元格", "级别", "问题", "建议"] and len(rows) == 1 + len(data["问题"])
+    assert cli("validate", samples, "--json").returncode == 1
+
+
+def test_template_command_refuses_to_overwrite(tmp_path):
+    target = tmp_path / "模板.xlsx"
+    assert cli("template", target).returncode == 0 and target.exists()
+    before = target.read_bytes()
+    assert cli("template", target).returncode == 2
+    assert target.read_bytes() == before
+
+
+def test_run_writes_results(samples, tmp_path):
+    out = tmp_path / "青岛结果.xlsx"
+    proc = cli("run", samples / "青岛开发区.xlsx", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    names = pc.CalamineWorkbook.from_path(str(out)).sheet_names
+    assert names[0] == "数据校验"

@@ -1,0 +1,138 @@
+"""Intake of whole worksheets: header location, skipped rows, cross-sheet checks, formats."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import xlwt
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from xltools.intake import read_book
+from xltools.templates import write_input_workbook
+
+
+def msgs(book):
+    return [(p.cell, p.level, p.message) for p in book.problems]
+
+
+def test_title_unit_row_and_merged_two_row_header(make_book):
+    path = make_book({"指标": [
+        ["2024年度全市开发区考核指标表"],
+        ["单位：亿元"],
+        ["开发区名称", "年度", "财税", None, "用地"],
+        [None, None, "税收收入", "行政事业性收费", "用地面积(公顷)"],
+        ["甲区", 2023, 1.5, "0.2", 100],
+        [None, None, None, None, None],
+        ["合计", None, 1.5, 0.2, 100],
+        ["注：数据来源于统计局"],
+    ]}, merges={"指标": [("A3:A4", "开发区名称"), ("B3:B4", "年度"), ("C3:D3", "财税")]})
+    book = read_book(path)
+    assert msgs(book) == []
+    df = book.frame("indicators")
+    assert list(df["zone"]) == ["甲区"]
+    assert df["tax"].iat[0] == pytest.approx(15000.0)      # 1.5 亿元 → 万元
+    assert df["fees"].iat[0] == pytest.approx(2000.0)
+    assert df["land_area"].iat[0] == pytest.approx(1500.0)  # 100 公顷 → 亩
+    assert book.tables["indicators"].header_row == 2
+
+
+def test_unit_row_below_header(make_book):
+    path = make_book({"指标": [
+        ["开发区名称", "年度", "税收收入", "用地面积"],
+        [None, None, "(亿元)", "（平方公里）"],
+        ["甲区", 2023, 2, 1],
+    ]})
+    df = read_book(path).frame("indicators")
+    assert df["tax"].iat[0] == pytest.approx(20000.0)
+    assert df["land_area"].iat[0] == pytest.approx(1500.0)
+
+
+def test_sheet_found_by_alias_and_headers_by_alias(make_book):
+    path = make_book({"经济指标 ": [["园区名称", "年份", "税收(万元)", "规模以上工业总产值(万元)"], ["甲区", 2022, 5, 6]]})
+    df = read_book(path).frame("indicators")
+    assert df[["tax", "industrial_output"]].iloc[0].tolist() == [5.0, 6.0]
+
+
+def test_merged_key_cells_fill_down(make_book):
+    path = make_book({"机构设置": [
+        ["开发区名称", "机构名称", "机构类别"],
+        ["甲区", "综合办公室", "综合保障"],
+        [None, "产业发展部", "经济发展类"],
+    ]}, merges={"机构设置": [("A2:A3", "甲区")]})
+    df = read_book(path).frame("departments")
+    assert df["zone"].tolist() == ["甲区", "甲区"]
+    assert df["category"].tolist() == ["综合保障类", "经济发展类"]
+
+
+def test_duplicates_and_unknown_zones_across_sheets(make_book):
+    path = make_book({
+        "开发区": [["开发区名称", "级别"], ["甲区", "国家级"], ["乙区", "省级"], ["甲 区", "省级"]],
+        "指标": [["开发区名称", "年度", "税收收入"], ["甲区", 2023, 1], ["丙区", 2023, 2], ["甲区", 2023, 3]],
+    })
+    book = read_book(path)
+    assert msgs(book) == [
+        ("开发区!A4", "错误", "重复记录：「甲区」与第 2 行重复，本行未读入"),
+        ("指标!A4", "错误", "重复记录：「甲区、2023」与第 2 行重复，本行未读入"),
+        ("指标!A3", "警告", "开发区「丙区」不在「开发区」表中"),
+    ]
+    assert book.frame("indicators")["tax"].tolist() == [1.0, 2.0]
+
+
+def test_missing_required_column_and_blank_required_cell(make_book):
+    path = make_book({"开发区": [["开发区名称", "类型"], ["甲区", "经开区"]],
+                      "指标": [["年度", "税收收入"], [2023, 1]]})
+    book = read_book(path)
+    assert ("开发区!A1", "错误", "工作表缺少必填列「级别」") in msgs(book)
+    assert ("指标!A1", "错误", "工作表缺少必填列「开发区名称」") in msgs(book)
+
+
+def test_errors_block_only_the_bad_value(make_book):
+    path = make_book({"指标": [["开发区名称", "年度", "税收收入", "用地面积"], ["甲区", 2023, "待定", 300]]})
+    book = read_book(path)
+    df = book.frame("indicators")
+    assert pd.isna(df["tax"].iat[0]) and df["land_area"].iat[0] == 300
+    assert [p.cell for p in book.problems] == ["指标!C2"]
+
+
+def test_legacy_xls(tmp_path):
+    path = tmp_path / "旧格式.xls"
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("指标")
+    for c, v in enumerate(["开发区名称", "年度", "税收收入(亿元)"]):
+        ws.write(0, c, v)
+    for c, v in enumerate(["甲区", 2023, "1,2"]):
+        ws.write(1, c, v)
+    ws.write_merge(2, 2, 0, 0, "乙区")
+    ws.write(2, 1, 2023)
+    ws.write(2, 2, 0.5)
+    wb.save(str(path))
+    book = read_book(path)
+    assert book.problems == []
+    assert book.frame("indicators")["tax"].tolist() == [120000.0, 5000.0]
+
+
+def test_xlsm_is_read(make_book, tmp_path):
+    path = make_book({"开发区": [["开发区名称", "级别"], ["甲区", "国家级"]]}, name="book.xlsm")
+    assert read_book(path).frame("zones")["level"].tolist() == ["国家级"]
+
+
+names = st.text(alphabet="甲乙丙丁戊己庚辛壬癸区园港", min_size=1, max_size=8)
+amounts = st.one_of(st.none(), st.integers(0, 10**9).map(lambda i: i / 100))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(names, st.integers(2000, 2030), amounts, amounts, st.one_of(st.none(), st.integers(0, 10**6))),
+                min_size=1, max_size=15, unique_by=lambda t: (t[0], t[1])))
+def test_clean_table_survives_write_then_read(tmp_path, rows):
+    frame = pd.DataFrame(rows, columns=["zone", "year", "tax", "land_area", "employees"])
+    path = write_input_workbook(tmp_path / "rt.xlsx", {"indicators": frame})
+    book = read_book(path)
+    assert book.problems == []
+    got = book.frame("indicators")
+    assert got["zone"].tolist() == frame["zone"].tolist()
+    assert got["year"].tolist() == frame["year"].tolist()
+    for col in ("tax", "land_area", "employees"):
+        expected = [None if pd.isna(v) else float(v) for v in frame[col]]
+        actual = [None if pd.isna(v) else float(v) for v in got[col]]
+        assert actual == expected

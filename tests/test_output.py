@@ -1,0 +1,35 @@
+"""Result workbooks: text never becomes a formula, and writes are atomic."""
+
+from __future__ import annotations
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from xltools.output.workbook import write_results
+
+
+def test_text_that_looks_like_a_formula_stays_text(tmp_path):
+    frame = pd.DataFrame({"问题": ["=HYPERLINK(\"http://x\")", "+1+1", "-2", "@SUM(A1)", "普通文字"], "值": [1, 2.5, None, 4, 5]})
+    path = write_results(tmp_path / "out.xlsx", {"数据校验": frame})
+    ws = openpyxl.load_workbook(path)["数据校验"]
+    for r in range(2, 7):
+        cell = ws.cell(r, 1)
+        assert cell.data_type == "s"
+        assert cell.value == frame["问题"][r - 2]
+    assert ws.cell(2, 1).quotePrefix and not ws.cell(6, 1).quotePrefix
+    assert ws.cell(4, 2).value is None
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "结果.xlsx"
+    target.write_bytes(b"old")
+
+    def boom(self, *a, **k):
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr("xltools.output.workbook.ResultWriter.write_frame", boom)
+    with pytest.raises(RuntimeError):
+        write_results(target, {"x": pd.DataFrame({"a": [1]})})
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["结果.xlsx"]
