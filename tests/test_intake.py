@@ -136,3 +136,14 @@ def test_clean_table_survives_write_then_read(tmp_path, rows):
         expected = [None if pd.isna(v) else float(v) for v in frame[col]]
         actual = [None if pd.isna(v) else float(v) for v in got[col]]
         assert actual == expected
+
+
+def test_consolidate_builds_one_table_per_sheet_kind(make_book):
+    from xltools.intake import consolidate
+    a = read_book(make_book({"指标": [["开发区名称", "年度", "税收收入"], ["甲区", 2023, 1]]}, name="a.xlsx"))
+    b = read_book(make_book({"指标": [["开发区名称", "年度", "用地面积"], ["乙区", 2023, 5]]}, name="b.xlsx"))
+    ind = consolidate([a, b])["indicators"]
+    assert ind["_file"].tolist() == ["a.xlsx", "b.xlsx"]
+    assert ind["zone"].tolist() == ["甲区", "乙区"]
+    assert ind["tax"].iloc[0] == 1.0 and pd.isna(ind["tax"].iloc[1])
+    assert pd.isna(ind["land_area"].iloc[0]) and ind["land_area"].iloc[1] == 5.0

@@ -82,6 +82,8 @@ def parse_number_text(text: str, dim: str | None, schema_unit: str, percent_ok: 
 
 def _numbers(raw: list, col: Column, factor: float) -> tuple[np.ndarray, list[CellProblem]]:
     problems: list[CellProblem] = []
+    if all(type(v) is float for v in raw):  # the common case: every cell already a number
+        return np.array(raw, dtype=float) * factor if factor != 1.0 else np.array(raw, dtype=float), problems
     percent_ok = col.kind == RATIO or (col.kind == FLOAT and not col.dim)
     out = np.empty(len(raw))
     for pos, value in enumerate(raw):
@@ -135,19 +137,22 @@ def coerce_column(raw, col: Column, announced_unit: str = "") -> tuple[np.ndarra
         values, problems = _numbers(raw, col, factor)
         if col.kind in (INT, YEAR):
             frac = np.abs(values - np.round(values)) > 1e-9
-            for pos in np.flatnonzero(frac):
-                problems.append((pos, ERROR, f"「{col.header}」应为整数，实为 {show(raw[pos])}", "填写整数"))
-            values[frac] = np.nan
+            if frac.any():
+                for pos in np.flatnonzero(frac):
+                    problems.append((pos, ERROR, f"「{col.header}」应为整数，实为 {show(raw[pos])}", "填写整数"))
+                values[frac] = np.nan
         if col.kind == YEAR:
             bad = (values < 1949) | (values > 2100)
-            for pos in np.flatnonzero(bad):
-                problems.append((pos, ERROR, f"「{col.header}」{show(raw[pos])} 不是合理的年份", "填写四位年份，如 2023"))
-            values[bad] = np.nan
+            if bad.any():
+                for pos in np.flatnonzero(bad):
+                    problems.append((pos, ERROR, f"「{col.header}」{show(raw[pos])} 不是合理的年份", "填写四位年份，如 2023"))
+                values[bad] = np.nan
         if not col.signed:
             neg = values < 0
-            for pos in np.flatnonzero(neg):
-                problems.append((pos, ERROR, f"「{col.header}」不能为负数：{show(raw[pos])}", "核对数据，负数通常是录入错误"))
-            values[neg] = np.nan
+            if neg.any():
+                for pos in np.flatnonzero(neg):
+                    problems.append((pos, ERROR, f"「{col.header}」不能为负数：{show(raw[pos])}", "核对数据，负数通常是录入错误"))
+                values[neg] = np.nan
         return values, problems
     texts = [_as_text(v) for v in raw]
     if col.kind == ENUM:

@@ -96,7 +96,8 @@ def read_sheets(path: Path, wanted=None) -> list[RawSheet]:
             sheet = wb.get_sheet_by_name(meta.name)
             grid = sheet.to_python(skip_empty_area=False)
             width = max((len(r) for r in grid), default=0)
-            grid = [list(r) + [""] * (width - len(r)) for r in grid]
+            if any(len(r) != width for r in grid):
+                grid = [list(r) + [""] * (width - len(r)) for r in grid]
             try:
                 _fill_merged(grid, sheet.merged_cell_ranges)
             except Exception:  # merged-cell info is optional in some formats

@@ -28,18 +28,33 @@ _ALL_UNITS = {u for table in UNITS.values() for u in table if u}
 
 @dataclass
 class SheetTable:
-    """A typed table read from one worksheet, with enough to point back at its cells."""
+    """A typed table read from one worksheet, with enough to point back at its cells.
+
+    Columns are kept as plain arrays (float ndarray for numbers, lists for text); the pandas
+    DataFrame is built on first use, so consolidating many small workbooks builds one
+    DataFrame per sheet kind instead of one per file.
+    """
 
     sheet: Sheet
     title: str                      # the worksheet's own name
-    data: pd.DataFrame              # schema keys + "_row" (0-based row in the grid)
+    values: dict[str, np.ndarray | list]  # schema key → typed column; "_row" = 0-based grid row
     columns: dict[str, int]         # schema key → 0-based column in the grid
     header_row: int
     problems: list[tuple[int, int, str, str, str]] = field(default_factory=list)  # row, col, level, msg, hint
+    _frame: pd.DataFrame | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.values["_row"])
+
+    @property
+    def data(self) -> pd.DataFrame:
+        if self._frame is None:
+            self._frame = pd.DataFrame(self.values)
+        return self._frame
 
     def cell(self, pos: int, key: str) -> tuple[int, int]:
         """(grid row, grid col) of the cell holding `key` for table row `pos`."""
-        return int(self.data["_row"].iat[pos]), self.columns.get(key, 0)
+        return int(self.values["_row"][pos]), self.columns.get(key, 0)
 
 
 def _is_missing(v: object) -> bool:
@@ -236,8 +251,8 @@ def read_table(grid: list[list[object]], sheet: Sheet, title: str) -> SheetTable
             else:
                 seen[ident] = pos
 
-    out = pd.DataFrame({k: (v[keep] if isinstance(v, np.ndarray) else [x for x, ok in zip(v, keep) if ok])
-                        for k, v in data.items()})
+    out = {k: (v[keep] if isinstance(v, np.ndarray) else [x for x, ok in zip(v, keep) if ok])
+           for k, v in data.items()}
     problems.sort(key=lambda p: (p[0], p[1]))
     return SheetTable(sheet, title, out, columns, hr, problems)
 
