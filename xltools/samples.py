@@ -26,10 +26,19 @@ from .templates import build_template, write_input_workbook
 DATA = resources.files("xltools") / "data"
 SYNTHETIC = "（样例数据，数值为合成，仅供演示）"
 
+# Planted compliance violations (asserted in tests/test_quota_samples.py):
+#   青岛 QD01 9 内设机构 → QD-09; QD02 4 主导产业 → QD-25; QD09 第三个法定机构 → QD-03;
+#   QD11 副职 3 名 → QD-06 预警; QD12 实有人数超核定编制 → QD-19; QD15 托管街道 → QD-20.
+#   宁夏 NX07 (正处级) 7 个内设机构 → NX-20; NX16 4 个区块 → NX-05; NX13 与 NX11 同在利通区 → NX-04 ×2.
+PLANTED = {"QD01": "9th department", "QD02": "4 industries", "QD09": "statutory body", "QD11": "3 deputies",
+           "QD12": "over-staffed", "QD15": "hosts subdistrict", "NX07": "7 departments", "NX16": "4 blocks",
+           "NX13": "second zone in 利通区"}
+
 QD01_DEPTS = [("综合办公室", "综合保障类", "否"), ("党群工作部", "综合保障类", "否"),
               ("产业发展部", "经济发展类", "是"), ("投资促进一部", "经济发展类", "是"),
               ("投资促进二部", "经济发展类", "是"), ("科技创新部", "经济发展类", "是"),
-              ("企业服务部", "经济发展类", "是"), ("开放合作部", "经济发展类", "是")]
+              ("企业服务部", "经济发展类", "是"), ("开放合作部", "经济发展类", "是"),
+              ("投资促进三部", "经济发展类", "是")]
 SUPPORT_POOL = ["综合办公室", "党群工作部", "纪检监察室"]
 FRONT_POOL = ["产业发展部", "投资促进部", "科技创新部", "企业服务部", "开放合作部", "招商服务部"]
 NX01_DEPTS = [("党政办公室", "综合保障类", "否"), ("组织人事部", "综合保障类", "否"),
@@ -65,14 +74,17 @@ def zones_frame(region: str) -> pd.DataFrame:
     z = _csv("sample_zones.csv")
     z = z[z["地区"] == region]
     mode = z["管理体制/派出主体"].where(z["管理体制/派出主体"].isin(["法定机构", "党工委(管委会)+公司"]), "")
+    mode = mode.where(z["开发区编码"] != "QD09", "法定机构")
     rank = z["管理机构规格"].where(~z["管理机构规格"].str.startswith("("), "")
+    industries = z["主导产业/园区"].where(z["开发区编码"] != "QD02", z["主导产业/园区"] + "；智能制造")
+    county = z["所在区县"].where(z["开发区编码"] != "NX13", "利通区")
+    blocks = pd.to_numeric(z["区块数"], errors="coerce").where(z["开发区编码"] != "NX16", 4)
     return pd.DataFrame({
         "zone": z["开发区名称"], "zone_id": z["开发区编码"], "region": region,
-        "level": z["级别(2022)"], "zone_type": z["类型"], "county": z["所在区县"],
-        "admin_rank": rank, "governance": mode,
-        "blocks": pd.to_numeric(z["区块数"], errors="coerce"),
-        "industries": z["主导产业/园区"] if region == "青岛" else "",
-        "hosts_subdistrict": "否",
+        "level": z["级别(2022)"], "zone_type": z["类型"], "county": county,
+        "admin_rank": rank, "governance": mode, "blocks": blocks,
+        "industries": industries if region == "青岛" else "",
+        "hosts_subdistrict": (z["开发区编码"] == "QD15").map({True: "是", False: "否"}),
         "one_county_exempt": z["开发区编码"].isin(["NX01", "NX04", "NX23"]).map({True: "是", False: "否"}),
     }).reset_index(drop=True)
 
@@ -82,6 +94,7 @@ def departments_frame(region: str) -> pd.DataFrame:
     z = z[z["地区"] == region]
     rows = []
     for code, name, n in zip(z["开发区编码"], z["开发区名称"], z["内设机构数"].astype(int)):
+        n = 7 if code == "NX07" else n  # planted: 7 departments under a 正处级 body
         if code == "QD01":
             depts = QD01_DEPTS
         elif code == "NX01":
@@ -108,15 +121,20 @@ def posts_frame(region: str) -> pd.DataFrame:
     for i, r in z.iterrows():
         if region == "青岛":
             principals, deputies = (int(x) for x in r["领导职数(正+副)"].split("+"))
+            deputies += r["开发区编码"] == "QD11"  # planted: 1+3 at a provincial zone
             cap = int(r["人员总量(人)"])
         else:
             rank = r["管理机构规格"]
             principals, deputies = 1, {"厅级": 4, "正处级": 3}.get(rank, 2)
             cap = {"厅级": 120, "正处级": 60}.get(rank, 40)
-        actual = cap - (i % 5)
-        rows.append({"zone": r["开发区名称"], "principals": principals, "deputies": deputies,
-                     "approved_staff": cap, "actual_staff": actual, "headcount_cap": cap,
-                     "contract_staff": actual})
+        approved = round(cap * 0.9)
+        actual = approved - (i % 5) + (5 if r["开发区编码"] == "QD12" else 0)  # planted: QD12 over 编制
+        row = {"zone": r["开发区名称"], "principals": principals, "deputies": deputies,
+               "approved_staff": approved, "actual_staff": actual, "headcount_cap": cap, "contract_staff": actual}
+        if region == "青岛":  # before the 2019 reform: 152 internal bodies and 3,560 staff city-wide (QD-13/14)
+            row["depts_before"] = round(int(r["内设机构数"]) * 152 / 111)
+            row["staff_before"] = round(cap * 3560 / 2563)
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

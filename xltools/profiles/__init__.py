@@ -1,0 +1,175 @@
+"""Policy profiles: rules as data (TOML), validated on load (ground floor).
+
+A profile names its rules by the RULES.md ID, a rule *kind* implemented in the engine, the
+kind's parameters, the Chinese text shown in results, its source (seed file + quote) and a
+severity: `hard` (最多/不超过/不低于/以内 → 不合规) or `soft` (一般/原则上/左右 → 预警).
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from importlib import resources
+from pathlib import Path
+
+SEVERITIES = ("hard", "soft")
+
+# kind → (required parameters, optional parameters). Engine functions implement each kind.
+KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "count_range": (("field",), ("min", "max")),
+    "share": (("numerator", "denominator", "op", "ratio"), ("band",)),
+    "posts": (("principals", "deputies"), ("principal_severity",)),
+    "compare": (("left", "op", "right"), ()),
+    "forbidden_value": (("field", "value"), ()),
+    "allowed_values": (("field", "values"), ("only_for", "blank_ok")),
+    "unique_per_group": (("group", "max"), ("exempt",)),
+    "reduction": (("before", "after"), ("min_cut",)),
+}
+COMMON = ("id", "kind", "text", "source", "severity", "where")
+INT_PARAMS = {"min", "max", "principals", "deputies"}
+RATIONAL_PARAMS = {"ratio", "min_cut"}
+OPS = {"share": ("<=", ">=", "about"), "compare": ("<=", ">=", "<", ">", "==")}
+
+
+class ProfileError(ValueError):
+    """A profile file or override that cannot be used; the message names the file and key."""
+
+
+@dataclass
+class Profile:
+    id: str
+    name: str
+    source: str
+    regions: list[str]
+    rules: list[dict]
+    origin: str = ""
+    overrides: dict[str, object] = field(default_factory=dict)
+
+    def rule(self, rule_id: str) -> dict:
+        return next(r for r in self.rules if r["id"] == rule_id)
+
+
+def parse_rational(value: object, where: str) -> Fraction:
+    """'1/3', 0.6, 60% → Fraction; ratios compare exactly (2 of 6 passes ≤ 1/3)."""
+    try:
+        if isinstance(value, str):
+            v = value.strip()
+            if v.endswith("%"):
+                return Fraction(v[:-1]) / 100
+            return Fraction(v)
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(value, int):
+            return Fraction(value)
+        if isinstance(value, float):
+            return Fraction(str(value))
+    except (ValueError, ZeroDivisionError):
+        pass
+    raise ProfileError(f"{where}：「{value}」不是有效的比例（可写 1/3、0.6 或 60%）")
+
+
+def _check_rule(rule: dict, where: str) -> dict:
+    for key in ("id", "kind", "text", "source", "severity"):
+        if key not in rule:
+            raise ProfileError(f"{where}：缺少参数「{key}」")
+    rid = rule["id"]
+    here = f"{where}（规则 {rid}）"
+    kind = rule["kind"]
+    if kind not in KINDS:
+        raise ProfileError(f"{here}：未知的规则类型「{kind}」，可用：{'、'.join(KINDS)}")
+    required, optional = KINDS[kind]
+    for key in required:
+        if key not in rule:
+            raise ProfileError(f"{here}：规则类型 {kind} 缺少参数「{key}」")
+    unknown = set(rule) - set(required) - set(optional) - set(COMMON)
+    if unknown:
+        raise ProfileError(f"{here}：未知参数「{'、'.join(sorted(unknown))}」")
+    for key in ("severity", "principal_severity"):
+        if key in rule and rule[key] not in SEVERITIES:
+            raise ProfileError(f"{here}：「{key}」应为 hard 或 soft，实为「{rule[key]}」")
+    for key in INT_PARAMS & set(rule):
+        v = rule[key]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ProfileError(f"{here}：「{key}」应为非负整数，实为「{v}」")
+    if kind == "count_range" and "min" not in rule and "max" not in rule:
+        raise ProfileError(f"{here}：count_range 至少需要 min 或 max")
+    if "min" in rule and "max" in rule and rule["min"] > rule["max"]:
+        raise ProfileError(f"{here}：min({rule['min']}) 大于 max({rule['max']})")
+    for key in RATIONAL_PARAMS & set(rule):
+        q = parse_rational(rule[key], f"{here} 参数「{key}」")
+        if not 0 <= q <= 1:
+            raise ProfileError(f"{here}：「{key}」应在 0 到 1 之间，实为「{rule[key]}」")
+    if kind in OPS and rule["op"] not in OPS[kind]:
+        raise ProfileError(f"{here}：「op」应为 {' / '.join(OPS[kind])}，实为「{rule['op']}」")
+    if kind == "share" and rule["op"] == "about":
+        band = rule.get("band")
+        if not (isinstance(band, list) and len(band) == 2):
+            raise ProfileError(f"{here}：op = \"about\" 需要 band = [下限, 上限]")
+        lo, hi = (parse_rational(b, f"{here} 参数「band」") for b in band)
+        if lo > hi:
+            raise ProfileError(f"{here}：band 下限大于上限")
+    if "where" in rule and not (isinstance(rule["where"], dict)
+                                and all(isinstance(v, list) for v in rule["where"].values())):
+        raise ProfileError(f"{here}：「where」应写成 {{ 字段 = [\"取值\", …] }}")
+    return rule
+
+
+def load_profile_text(text: str, origin: str) -> Profile:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{origin}：TOML 格式错误：{exc}") from exc
+    for key in ("id", "name", "rules"):
+        if key not in data:
+            raise ProfileError(f"{origin}：缺少「{key}」")
+    rules = data["rules"]
+    if not isinstance(rules, list):
+        raise ProfileError(f"{origin}：「rules」应写成 [[rules]] 表数组")
+    checked = [_check_rule(dict(r), f"{origin} rules[{i}]") for i, r in enumerate(rules)]
+    ids = [r["id"] for r in checked]
+    if len(set(ids)) != len(ids):
+        raise ProfileError(f"{origin}：规则编号重复：{sorted({i for i in ids if ids.count(i) > 1})}")
+    return Profile(data["id"], data["name"], data.get("source", ""), list(data.get("regions", [])),
+                   checked, origin)
+
+
+def builtin_ids() -> list[str]:
+    files = resources.files("xltools") / "profiles"
+    return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".toml"))
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """A built-in profile by id, or a user's TOML file by path."""
+    name = str(name_or_path)
+    if name in builtin_ids():
+        res = resources.files("xltools") / "profiles" / f"{name}.toml"
+        return load_profile_text(res.read_text(encoding="utf-8"), f"{name}.toml")
+    path = Path(name)
+    if path.suffix.lower() == ".toml" and path.exists():
+        return load_profile_text(path.read_text(encoding="utf-8"), str(path))
+    raise ProfileError(f"找不到政策口径「{name}」：内置口径有 {'、'.join(builtin_ids())}，或给出 .toml 文件路径")
+
+
+def apply_overrides(profile: Profile, overrides: dict[str, object], origin: str = "参数") -> Profile:
+    """Return a copy with `RULE-ID.param = value` overrides applied and re-validated."""
+    if not overrides:
+        return profile
+    new = copy.deepcopy(profile)
+    for key, value in overrides.items():
+        rid, _, param = key.partition(".")
+        try:
+            rule = new.rule(rid)
+        except StopIteration:
+            raise ProfileError(f"{origin}「{key}」：口径 {profile.id} 中没有规则 {rid}") from None
+        if not param:
+            raise ProfileError(f"{origin}「{key}」：应写成 规则编号.参数，如 QD-09.max")
+        if param in INT_PARAMS and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if param in INT_PARAMS and isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        rule[param] = value
+        _check_rule(rule, f"{origin}「{key}」")
+        new.overrides[key] = value
+    return new
