@@ -78,9 +78,10 @@ def test_template_has_every_sheet_dropdowns_and_reads_back_empty(tmp_path):
                 assert i in lists, (sheet.name, h)
 
 
-def test_schema_reference_is_fresh():
+@pytest.mark.parametrize("name", ["数据表结构.md", "政策口径.md"])
+def test_generated_docs_are_fresh(name):
     from conftest import ROOT
 
-    from xltools.reference import schema_markdown
-    doc = ROOT / "docs" / "数据表结构.md"
-    assert doc.read_text(encoding="utf-8") == schema_markdown(), "docs/数据表结构.md 已过期：请运行 xltools samples"
+    from xltools.reference import DOCS
+    doc = ROOT / "docs" / name
+    assert doc.read_text(encoding="utf-8") == DOCS[name](), f"docs/{name} 已过期：请运行 xltools samples"

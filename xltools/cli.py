@@ -14,7 +14,9 @@ from rich.table import Table
 from . import __version__
 from .jobs import (EXIT_UNUSABLE, RunResult, default_output, exit_code, expand_inputs, problems_frame,
                    run_books, same_file)
+from .engine import TASKS
 from .output.workbook import write_results
+from .profiles import ProfileError, builtin_ids, load_profile, rule_params_text
 
 app = typer.Typer(help="xltools — 开发区考核工具箱：数据校验、编制合规、薪酬测算、考核排名。",
                   add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -101,17 +103,71 @@ def validate(books: Annotated[list[str], typer.Argument(help="工作簿、文件
     raise typer.Exit(code)
 
 
-@app.command("run")
-def run(book: Annotated[list[str], typer.Argument(help="工作簿（可多个，或文件夹/通配符）")],
-        output: Annotated[Path | None, typer.Option("-o", "--output", help="结果工作簿（默认：<输入名>_结果.xlsx）")] = None,
-        as_json: JsonOpt = False) -> None:
-    """一键计算：对工作簿中已有数据的部分全部计算，结果写入一个新工作簿。"""
+ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="政策口径编号（见 xltools profiles）或自定义 .toml 文件")]
+OutOpt = Annotated[Path | None, typer.Option("-o", "--output", help="结果工作簿（默认：<输入名>_结果.xlsx）")]
+
+
+def _run(book: list[str], output: Path | None, as_json: bool, profile: str | None, tasks: tuple[str, ...]) -> None:
     paths = _files_or_exit(book)
     output = output or default_output(paths[0])
     _guard_output(output, paths)
-    result = run_books(paths)
+    try:
+        result = run_books(paths, profile=profile, tasks=tasks)
+    except ProfileError as exc:
+        console.print(f"[red]政策口径错误：{exc}[/red]")
+        raise typer.Exit(EXIT_UNUSABLE)
     _write(result, output)
     _finish(result, as_json)
+
+
+@app.command("run")
+def run(book: Annotated[list[str], typer.Argument(help="工作簿（可多个，或文件夹/通配符）")],
+        output: OutOpt = None, profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
+    """一键计算：对工作簿中已有数据的部分全部计算，结果写入一个新工作簿。"""
+    _run(book, output, as_json, profile, TASKS)
+
+
+@app.command("check")
+def check(book: Annotated[list[str], typer.Argument(help="工作簿（可多个，或文件夹/通配符）")],
+          output: OutOpt = None, profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
+    """编制合规检查：内设机构、领导职数、编制等逐条对照政策口径，写出「合规检查」「合规汇总」。"""
+    _run(book, output, as_json, profile, ("quota",))
+
+
+profiles_app = typer.Typer(help="政策口径：列出内置口径，或查看某一口径的全部规则。", no_args_is_help=False,
+                           rich_markup_mode=None)
+app.add_typer(profiles_app, name="profiles")
+
+
+@profiles_app.callback(invoke_without_command=True)
+def profiles(ctx: typer.Context) -> None:
+    """列出内置政策口径。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    table = Table(title="内置政策口径")
+    for col in ("编号", "名称", "适用地区", "规则数", "来源"):
+        table.add_column(col, overflow="fold")
+    for pid in builtin_ids():
+        p = load_profile(pid)
+        table.add_row(p.id, p.name, "、".join(p.regions) or "（未指定地区时使用）", str(len(p.rules)), p.source)
+    out.print(table)
+
+
+@profiles_app.command("show")
+def profiles_show(profile_id: Annotated[str, typer.Argument(help="口径编号或 .toml 文件")]) -> None:
+    """查看一个政策口径的全部规则（规则编号、类型、参数、刚性/弹性、依据）。"""
+    try:
+        p = load_profile(profile_id)
+    except ProfileError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(EXIT_UNUSABLE)
+    table = Table(title=f"{p.id}：{p.name}", caption=f"来源：{p.source}")
+    for col in ("规则编号", "规则", "类型", "参数", "性质", "依据"):
+        table.add_column(col, overflow="fold")
+    for r in p.rules:
+        table.add_row(r["id"], r["text"], r["kind"], rule_params_text(r),
+                      "刚性（不合规）" if r["severity"] == "hard" else "弹性（预警）", r["source"])
+    out.print(table)
 
 
 def _finish(result: RunResult, as_json: bool) -> None:
@@ -169,7 +225,7 @@ def samples(out_dir: Annotated[Path, typer.Option("--out", help="样例工作簿
     from .reference import write_reference
     from .samples import build_samples, build_templates
 
-    for p in build_samples(out_dir) + build_templates(templates_dir) + [write_reference(docs_dir)]:
+    for p in build_samples(out_dir) + build_templates(templates_dir) + write_reference(docs_dir):
         console.print(f"已生成 {p}")
 
 

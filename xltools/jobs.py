@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
-from .engine import assess
+from .engine import TASKS, assess
 from .intake import Book, read_book, tables_of
 from .problems import ERROR, WARNING
 from .schema import RESULT_SHEETS
@@ -90,22 +90,27 @@ def calc_notes(result: RunResult, extra: dict[str, str] | None = None) -> pd.Dat
     return pd.DataFrame({"项目": list(items), "内容": list(items.values())})
 
 
-def run_books(paths: Iterable[str | Path]) -> RunResult:
+def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
+              tasks: tuple[str, ...] = TASKS) -> RunResult:
     """Validate each workbook and run the engine on every one that has usable data."""
     books = [read_book(p) for p in paths]
     result = RunResult(books)
     results: dict[str, list[pd.DataFrame]] = {}
+    notes: dict[str, str] = {}
     for book in books:
         if not book.usable:
             continue
-        for name, frame in assess(tables_of(book)).items():
+        assessment = assess(tables_of(book), profile=profile, tasks=tasks)
+        for name, frame in assessment.sheets.items():
             results.setdefault(name, []).append(frame)
+        for item in assessment.skipped:
+            result.skipped.append(f"{book.name}：{item}")
+        for key, value in assessment.notes.items():
+            notes[key] = value if key not in notes or notes[key] == value else f"{notes[key]}；{value}"
     result.sheets["数据校验"] = problems_frame(books)
     for name, frames in results.items():
         result.sheets[name] = pd.concat(frames, ignore_index=True)
-    if not any("indicators" in b.tables for b in books):
-        result.skipped.append("派生指标（缺少「指标」表）")
-    result.sheets["计算说明"] = calc_notes(result)
+    result.sheets["计算说明"] = calc_notes(result, notes)
     return result
 
 

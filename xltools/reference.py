@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .profiles import builtin_ids, load_profile, rule_params_text
 from .schema import ENUMS, KIND_NAMES, RESULT_SHEETS, SHEETS
 
 
@@ -31,8 +32,31 @@ def schema_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_reference(docs_dir: str | Path) -> Path:
-    path = Path(docs_dir) / "数据表结构.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(schema_markdown(), encoding="utf-8")
-    return path
+def profiles_markdown() -> str:
+    lines = ["# 政策口径与规则（由 `xltools samples` 根据 xltools/profiles/*.toml 自动生成，请勿手改）", "",
+             "每条规则：编号（对应 RULES.md）、内容、规则类型与参数、性质（刚性 → 不合规；弹性 → 预警）、依据。",
+             "工作簿「参数」表可用「政策口径」选择口径，用「规则编号.参数」（如 `QD-09.max` = 9）覆盖任一参数；",
+             "「开发区」表的「政策口径」列可为单个开发区指定口径；命令行 `--profile` 可指定内置口径或自定义 TOML 文件。", ""]
+    for pid in builtin_ids():
+        p = load_profile(pid)
+        lines += [f"## {p.id}：{p.name}", "", f"来源：{p.source}。适用地区：{'、'.join(p.regions) or '未指定地区时使用'}。", "",
+                  "| 编号 | 规则 | 类型 | 参数 | 性质 | 依据 |", "|---|---|---|---|---|---|"]
+        for r in p.rules:
+            sev = "刚性（不合规）" if r["severity"] == "hard" else "弹性（预警）"
+            lines.append(f"| {r['id']} | {r['text']} | `{r['kind']}` | {rule_params_text(r)} | {sev} | "
+                         f"{r['source'].replace('|', '｜')} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+DOCS = {"数据表结构.md": schema_markdown, "政策口径.md": profiles_markdown}
+
+
+def write_reference(docs_dir: str | Path) -> list[Path]:
+    out = []
+    for name, make in DOCS.items():
+        path = Path(docs_dir) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(make(), encoding="utf-8")
+        out.append(path)
+    return out

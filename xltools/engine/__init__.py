@@ -1,19 +1,55 @@
-"""The pure engine: typed tables in, result tables out. No files, no Excel, no printing."""
+"""The pure engine: typed tables in, result tables out. No files, no Excel, no printing.
+
+`assess()` is the one entry the CLI, the ribbon and batch call; each task is also available
+on its own (`check_quota`, `derive`, …) for the UDFs.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from .indicators import derive
+from .params import Settings, read_params
+from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, check_quota, quota_one
 
-__all__ = ["assess", "derive"]
+__all__ = ["assess", "Assessment", "derive", "check_quota", "quota_one", "read_params", "TASKS"]
+
+TASKS = ("quota", "indicators")
 
 
-def assess(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Everything the tables have data for, as result tables keyed by result-sheet name."""
-    results: dict[str, pd.DataFrame] = {}
-    ind = tables.get("indicators")
-    if ind is not None and len(ind):
-        derived, _ = derive(ind)
-        results["派生指标"] = derived.rename(columns={"zone": "开发区名称", "year": "年度"})
-    return results
+@dataclass
+class Assessment:
+    sheets: dict[str, pd.DataFrame] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
+           tasks: tuple[str, ...] = TASKS) -> Assessment:
+    """Everything the tables have data for (restricted to `tasks`), as result sheets."""
+    out = Assessment()
+    settings: Settings = read_params(tables)
+    chosen = profile or settings.profile
+    if "quota" in tasks:
+        if any(k in tables for k in ("zones", "departments", "posts")):
+            result = check_quota(tables, chosen, settings.overrides)
+            out.sheets["合规检查"] = result.details[DETAIL_COLUMNS]
+            out.sheets["合规汇总"] = result.summary[SUMMARY_COLUMNS]
+            used = "；".join(f"{p.id}（{p.name}）" for p in result.profiles.values())
+            out.notes["政策口径"] = used
+            out.notes["口径选择"] = ("命令行/按钮指定" if profile else
+                                  "「参数」表指定" if settings.profile else "按「开发区」表的政策口径列或地区自动选择")
+            if settings.overrides:
+                out.notes["参数覆盖"] = "；".join(f"{k} = {v}" for k, v in settings.overrides.items())
+        else:
+            out.skipped.append("编制合规检查（缺少「开发区」「机构设置」「职数编制」表）")
+    if "indicators" in tasks:
+        ind = tables.get("indicators")
+        if ind is not None and len(ind):
+            derived, _ = derive(ind)
+            out.sheets["派生指标"] = derived.rename(columns={"zone": "开发区名称", "year": "年度"})
+        else:
+            out.skipped.append("派生指标（缺少「指标」表）")
+    return out

@@ -173,3 +173,9 @@ def apply_overrides(profile: Profile, overrides: dict[str, object], origin: str 
         _check_rule(rule, f"{origin}「{key}」")
         new.overrides[key] = value
     return new
+
+
+def rule_params_text(rule: dict) -> str:
+    """The kind-specific parameters of a rule as `key = value` text (for listings and docs)."""
+    skip = set(COMMON) - {"where"}
+    return "；".join(f"{k} = {v}" for k, v in rule.items() if k not in skip)
