@@ -78,21 +78,25 @@ def zone_facts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         d = depts[depts["zone"].isin(facts.index)]
         nature = d["nature"] if "nature" in d else pd.Series(None, index=d.index, dtype=object)
         internal = nature.isna() | (nature == "内设机构")
-        by_zone = lambda mask: mask.groupby(d["zone"]).sum().reindex(facts.index, fill_value=0).astype(float)
+        codes = facts.index.get_indexer(d["zone"])  # factorise once, count with bincount
+
+        def by_zone(mask: pd.Series) -> pd.Series:
+            counts = np.bincount(codes, weights=np.asarray(mask, dtype=float), minlength=len(facts))
+            return pd.Series(counts, index=facts.index)
         facts["departments"] = by_zone(internal)  # sheet present: a zone without rows has 0
         if "category" in d:
             cat = d["category"]
             facts["support_departments"] = by_zone(internal & (cat == "综合保障类"))
             facts["economic_departments"] = by_zone(internal & (cat == "经济发展类"))
             facts["social_departments"] = by_zone(internal & (cat == "社会事务类"))
-            unknown = (internal & cat.isna()).groupby(d["zone"]).any().reindex(facts.index, fill_value=False)
+            unknown = by_zone(internal & cat.isna()).to_numpy() > 0
             for k in ("support_departments", "economic_departments", "social_departments"):
-                facts.loc[unknown.to_numpy(), k] = np.nan
+                facts.loc[unknown, k] = np.nan
         if "frontline" in d:
             front = d["frontline"]
             facts["frontline_departments"] = by_zone(internal & (front == "是"))
-            unknown = (internal & front.isna()).groupby(d["zone"]).any().reindex(facts.index, fill_value=False)
-            facts.loc[unknown.to_numpy(), "frontline_departments"] = np.nan
+            unknown = by_zone(internal & front.isna()).to_numpy() > 0
+            facts.loc[unknown, "frontline_departments"] = np.nan
         institutions = by_zone(nature == "事业单位")
         if "unit_type" in d:
             facts["support_institutions"] = by_zone((nature == "事业单位") & (d["unit_type"] == "支持保障类"))
@@ -108,9 +112,14 @@ def zone_facts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- formatting helpers
 def _fmt(values: np.ndarray) -> pd.Series:
-    s = pd.Series(values, dtype=float)
-    out = s.map(lambda v: "" if np.isnan(v) else (str(int(v)) if float(v).is_integer() else f"{v:g}"))
-    return out
+    """Numbers as an official writes them: 8 not 8.0, blank for missing (vectorised)."""
+    v = np.asarray(values, dtype=float)
+    finite = np.isfinite(v)
+    integral = finite & (v == np.round(v))
+    text = np.where(integral, v, 0).astype(np.int64).astype(str).astype(object)
+    if not integral[finite].all():
+        text = np.where(integral, text, v.astype(str))
+    return pd.Series(np.where(finite, text, ""), dtype=object)
 
 
 def _pct(q: Fraction) -> str:
@@ -120,7 +129,8 @@ def _pct(q: Fraction) -> str:
 def _pct_arr(num: np.ndarray, den: np.ndarray) -> pd.Series:
     with np.errstate(divide="ignore", invalid="ignore"):
         r = num / den * 100
-    return pd.Series(r).map(lambda v: "" if not np.isfinite(v) else f"{v:.1f}%")
+    finite = np.isfinite(r)
+    return pd.Series(np.where(finite, np.char.mod("%.1f%%", np.where(finite, r, 0)), ""), dtype=object)
 
 
 @dataclass
@@ -268,7 +278,8 @@ def kind_reduction(f: pd.DataFrame, r: dict) -> Verdicts:
         b, a = np.nan_to_num(before).astype(np.int64), np.nan_to_num(after).astype(np.int64)
         ok = (b - a) * q.denominator >= q.numerator * b
         limit = f"≥{_pct(q)}"
-    shown = pd.Series(cut * 100).map(lambda v: "" if not np.isfinite(v) else f"{v:.2f}%")
+    finite = np.isfinite(cut)
+    shown = pd.Series(np.where(finite, np.char.mod("%.2f%%", np.where(finite, cut * 100, 0)), ""), dtype=object)
     text = "由 " + _fmt(before) + " 减至 " + _fmt(after) + "，精减 " + shown
     return Verdicts(f.index, shown, limit, ok, missing, text + "，未达 " + limit, text)
 
