@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from . import __version__
@@ -51,6 +53,24 @@ def _problem_table(result_books, limit: int = 200) -> Table:
     if len(frame) > limit:
         table.caption = f"仅显示前 {limit} 条，其余请用 -o 输出到工作簿查看"
     return table
+
+
+@contextmanager
+def _progress(total: int):
+    """A progress bar (files/s, ETA) on stderr for multi-file work; silent for one file."""
+    if total < 2:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("读入工作簿", total=total, rate="")
+
+        def tick(name: str) -> None:
+            speed = bar.tasks[0].speed
+            bar.update(task, advance=1, description=f"读入 {name[:20]}",
+                       rate=f"{speed:.1f} 份/秒" if speed else "")
+        yield tick
 
 
 def _files_or_exit(books: list[str]) -> list[Path]:
@@ -112,7 +132,8 @@ def _run(book: list[str], output: Path | None, as_json: bool, profile: str | Non
     output = output or default_output(paths[0])
     _guard_output(output, paths)
     try:
-        result = run_books(paths, profile=profile, tasks=tasks)
+        with _progress(len(paths)) as tick:
+            result = run_books(paths, profile=profile, tasks=tasks, progress=tick)
     except ProfileError as exc:
         console.print(f"[red]政策口径错误：{exc}[/red]")
         raise typer.Exit(EXIT_UNUSABLE)
@@ -177,6 +198,9 @@ def _finish(result: RunResult, as_json: bool) -> None:
     else:
         console.print(f"读入 {summary['文件数']} 个文件、{summary['读入行数']} 行；"
                       f"数据校验：{summary['错误']} 个错误，{summary['警告']} 个警告")
+        if "合规汇总" in result.sheets:
+            verdicts = result.sheets["合规汇总"]["结论"].value_counts()
+            console.print("合规汇总：" + "，".join(f"{k} {v} 个开发区" for k, v in verdicts.items()))
         for item in result.skipped:
             console.print(f"[yellow]未执行：{item}[/yellow]")
     raise typer.Exit(EXIT_UNUSABLE if all(not b.usable for b in result.books) else 0)
@@ -194,15 +218,8 @@ def demo(directory: Annotated[Path, typer.Argument(help="演示输出文件夹")
     console.print(f"样例工作簿：{sample_dir}（{len(paths)} 个）")
     with console.status("正在校验与计算…"):
         result = run_books(paths)
-    target = directory / "演示结果.xlsx"
-    _write(result, target)
-    summary = result.summary()
-    if as_json:
-        print(json.dumps(summary, ensure_ascii=False, indent=1))
-    else:
-        console.print(f"读入 {summary['文件数']} 个文件、{summary['读入行数']} 行；"
-                      f"数据校验：{summary['错误']} 个错误，{summary['警告']} 个警告（来自问题样例）")
-    raise typer.Exit(0)
+    _write(result, directory / "演示结果.xlsx")
+    _finish(result, as_json)
 
 
 @app.command("template")

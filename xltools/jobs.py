@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import glob
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,9 +91,16 @@ def calc_notes(result: RunResult, extra: dict[str, str] | None = None) -> pd.Dat
 
 
 def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
-              tasks: tuple[str, ...] = TASKS) -> RunResult:
-    """Validate each workbook and run the engine on every one that has usable data."""
-    books = [read_book(p) for p in paths]
+              tasks: tuple[str, ...] = TASKS, progress: Callable[[str], None] | None = None) -> RunResult:
+    """Validate each workbook and run the engine on every one that has usable data.
+
+    `progress(name)` is called after each file is read (front ends drive a progress bar with it).
+    """
+    books = []
+    for p in paths:
+        books.append(read_book(p))
+        if progress:
+            progress(Path(p).name)
     result = RunResult(books)
     results: dict[str, list[pd.DataFrame]] = {}
     notes: dict[str, str] = {}

@@ -8,14 +8,13 @@ template can never drift from the schema.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 import xlsxwriter
 
-from .output.workbook import FIXED_DATE, ResultWriter, atomic_target
+from .output.workbook import FIXED_DATE, ResultWriter, atomic_workbook
 from .schema import ENUM, ENUMS, KIND_NAMES, SHEETS, SHEETS_BY_KEY, Column, Sheet
 
 TEMPLATE_ROWS = 500  # rows that carry drop-downs and hints in a blank template
@@ -76,21 +75,11 @@ def write_input_workbook(path: str | Path, frames: Mapping[str, pd.DataFrame | N
                          units: Mapping[str, Mapping[str, str]] | None = None,
                          titles: Mapping[str, str] | None = None) -> Path:
     """Write input sheets (schema key → table keyed by column key, or None for blank), reproducibly."""
-    path = Path(path)
-    tmp = atomic_target(path)
-    try:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
-        wb.set_properties({"created": FIXED_DATE, "author": "xltools", "title": "开发区考核"})
-        writer = ResultWriter(wb)
+    with atomic_workbook(path, {"created": FIXED_DATE, "author": "xltools", "title": "开发区考核"}) as (wb, writer):
         for key, frame in frames.items():
             write_input_sheet(wb, writer, SHEETS_BY_KEY[key], frame, (units or {}).get(key),
                               (titles or {}).get(key))
-        wb.close()
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return Path(path)
 
 
 def build_template(path: str | Path) -> Path:

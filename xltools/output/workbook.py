@@ -13,6 +13,7 @@ import math
 import os
 import tempfile
 from collections.abc import Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -97,21 +98,27 @@ class ResultWriter:
                                                          "value": f'"{word}"', "format": fmt})
 
 
-def write_results(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, deterministic: bool = False) -> Path:
-    """Write `sheets` (name → table) as a new workbook at `path`, atomically."""
+@contextmanager
+def atomic_workbook(path: str | Path, properties: dict | None = None):
+    """Yield (workbook, writer) for a new workbook at `path`; it appears only when complete."""
     path = Path(path)
     tmp = atomic_target(path)
     try:
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
                                             "nan_inf_to_errors": False})
-        if deterministic:
-            wb.set_properties({"created": FIXED_DATE})
-        writer = ResultWriter(wb)
-        for name, frame in sheets.items():
-            writer.write_frame(name, frame)
+        if properties:
+            wb.set_properties(properties)
+        yield wb, ResultWriter(wb)
         wb.close()
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
-    return path
+
+
+def write_results(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, deterministic: bool = False) -> Path:
+    """Write `sheets` (name → table) as a new workbook at `path`, atomically."""
+    with atomic_workbook(path, {"created": FIXED_DATE} if deterministic else None) as (_, writer):
+        for name, frame in sheets.items():
+            writer.write_frame(name, frame)
+    return Path(path)
