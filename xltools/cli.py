@@ -155,6 +155,13 @@ def check(book: Annotated[list[str], typer.Argument(help="工作簿（可多个�
     _run(book, output, as_json, profile, ("quota",))
 
 
+@app.command("salary")
+def salary(book: Annotated[list[str], typer.Argument(help="工作簿（可多个，或文件夹/通配符）")],
+           output: OutOpt = None, profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
+    """薪酬测算与税收返还：薪酬总额（挂钩系数）、人员绩效薪酬分配、税收增量返还。"""
+    _run(book, output, as_json, profile, ("salary",))
+
+
 profiles_app = typer.Typer(help="政策口径：列出内置口径，或查看某一口径的全部规则。", no_args_is_help=False,
                            rich_markup_mode=None)
 app.add_typer(profiles_app, name="profiles")

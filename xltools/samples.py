@@ -232,6 +232,9 @@ def leiyang_workbook(path: Path) -> Path:
         "posts": pd.DataFrame([{"zone": zone, "principals": 2, "deputies": 3, "approved_staff": 45,
                                 "actual_staff": 43, "section_principals": 13, "section_deputies": 11}]),
         "indicators": indicators,
+        "salary": pd.DataFrame([{"zone": zone, "year": 2019, "headcount": 150, "base_standard": 6.0,
+                                 "performance_ratio": 0.4, "target_tax": 38000.0, "target_investment": 120000.0,
+                                 "target_output": 720000.0, "project_reward": 30.0}]),
         "staff": staff_frame(),
     }
     titles = {"staff": "耒阳市经济开发区 — 竞争性选岗人员名册（姓名为化名，分数为合成）",

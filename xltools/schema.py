@@ -113,6 +113,7 @@ class Column:
     aliases: tuple[str, ...] = ()
     hint: str = ""
     signed: bool = False            # numbers may be negative (growth rates, changes)
+    maximum: float | None = None    # largest allowed value (e.g. a share ≤ 1)
 
     @property
     def is_number(self) -> bool:
@@ -202,6 +203,9 @@ SHEETS: tuple[Sheet, ...] = (
         _money("fees", "行政事业性收费", "行政性收费"),
         _money("land_income", "土地出让收益", "土地出让收入"),
         _money("actual_return", "实际返还金额", "实际返还"),
+        Column("return_rate", "返还比例", RATIO, maximum=1.0, aliases=("税收返还比例",),
+               hint="可选：本年实际执行的返还比例，如 60%"),
+        _money("land_return", "土地收益返还", "土地出让收益返还"),
         _money("fixed_investment", "固定资产投资", "固定资产投资完成额", "固投"),
         _money("industrial_output", "规上工业总产值", "规模以上工业总产值", "规上工业产值"),
         _money("value_added", "工业增加值", "规上工业增加值"),

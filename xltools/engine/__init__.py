@@ -13,10 +13,13 @@ import pandas as pd
 from .indicators import derive
 from .params import Settings, read_params
 from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, check_quota, quota_one
+from .salary import DETAIL_COLUMNS as PAY_COLUMNS
+from .salary import POOL_COLUMNS, RETURN_COLUMNS, compute_salary, tax_return_one
 
-__all__ = ["assess", "Assessment", "derive", "check_quota", "quota_one", "read_params", "TASKS"]
+__all__ = ["assess", "Assessment", "derive", "check_quota", "quota_one", "read_params", "TASKS",
+           "compute_salary", "tax_return_one"]
 
-TASKS = ("quota", "indicators")
+TASKS = ("quota", "salary", "indicators")
 
 
 @dataclass
@@ -45,6 +48,22 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
                 out.notes["参数覆盖"] = "；".join(f"{k} = {v}" for k, v in settings.overrides.items())
         else:
             out.skipped.append("编制合规检查（缺少「开发区」「机构设置」「职数编制」表）")
+    if "salary" in tasks:
+        if "salary" in tables or "indicators" in tables:
+            pay = compute_salary(tables, chosen, settings.overrides)
+            if len(pay.pools):
+                out.sheets["薪酬测算"] = pay.pools[POOL_COLUMNS]
+            if len(pay.people):
+                out.sheets["薪酬明细"] = pay.people[PAY_COLUMNS]
+            if len(pay.returns):
+                out.sheets["税收返还"] = pay.returns[RETURN_COLUMNS]
+            out.notes.update({k: v for k, v in pay.notes.items() if v})
+            if "salary" not in tables:
+                out.skipped.append("薪酬测算（缺少「薪酬」表）")
+            elif "staff" not in tables:
+                out.skipped.append("薪酬明细（缺少「人员」表）")
+        else:
+            out.skipped.append("薪酬测算与税收返还（缺少「薪酬」「指标」表）")
     if "indicators" in tasks:
         ind = tables.get("indicators")
         if ind is not None and len(ind):

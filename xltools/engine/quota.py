@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from ..profiles import Profile, apply_overrides, load_profile, parse_rational
+from ..profiles import QUOTA_KINDS, Profile, apply_overrides, load_profile, parse_rational
 
 OK, FAIL, WARN, MISSING = "合规", "不合规", "预警", "数据缺失"
 STATUS_OF = {"hard": FAIL, "soft": WARN}
@@ -374,7 +374,8 @@ def check_quota(tables: dict[str, pd.DataFrame], profile: str | Profile | None =
         loaded[pid] = prof
         sub = facts[(assignment == pid).to_numpy()]
         for rule in prof.rules:
-            parts.append(evaluate_rule(sub, rule, prof.id))
+            if rule["kind"] in QUOTA_KINDS:
+                parts.append(evaluate_rule(sub, rule, prof.id))
     details = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=DETAIL_COLUMNS)
     order = {z: i for i, z in enumerate(facts.index)}
     details = details.sort_values("开发区名称", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
@@ -411,7 +412,8 @@ def quota_one(level: str | None, departments: float | None, principals: float | 
     if departments is None:
         tables.pop("departments")
     prof = load_profile(profile)
-    prof.rules = [r for r in prof.rules if set(rule_fields(r)) <= {"departments", "principals", "deputies"}]
+    prof.rules = [r for r in prof.rules if r["kind"] in QUOTA_KINDS
+                  and set(rule_fields(r)) <= {"departments", "principals", "deputies"}]
     result = check_quota(tables, prof)
     d = result.details[result.details["结论"] != MISSING]
     if d.empty:

@@ -153,6 +153,13 @@ def coerce_column(raw, col: Column, announced_unit: str = "") -> tuple[np.ndarra
                 for pos in np.flatnonzero(neg):
                     problems.append((pos, ERROR, f"「{col.header}」不能为负数：{show(raw[pos])}", "核对数据，负数通常是录入错误"))
                 values[neg] = np.nan
+        if col.maximum is not None:
+            over = values > col.maximum
+            if over.any():
+                for pos in np.flatnonzero(over):
+                    problems.append((pos, ERROR, f"「{col.header}」不能大于 {show(col.maximum)}：{show(raw[pos])}",
+                                     "比例请填写 0–1 之间的小数或百分数，如 0.6 或 60%"))
+                values[over] = np.nan
         return values, problems
     texts = [_as_text(v) for v in raw]
     if col.kind == ENUM:

@@ -26,7 +26,14 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "allowed_values": (("field", "values"), ("only_for", "blank_ok")),
     "unique_per_group": (("group", "max"), ("exempt",)),
     "reduction": (("before", "after"), ("min_cut",)),
+    # computation rules (salary pool, fiscal returns): parameters only, no per-zone verdict kind
+    "salary_pool": (("weights", "lo", "hi"), ("mode", "grade_multipliers", "person_grades", "fail_coefficient")),
+    "tax_return": (("rate",), ("base", "base_year", "from_year")),
+    "land_return": (("share",), ()),
 }
+QUOTA_KINDS = ("count_range", "share", "posts", "compare", "forbidden_value", "allowed_values",
+               "unique_per_group", "reduction")
+LINKED_INDICATORS = {"tax": "税收收入", "fixed_investment": "固定资产投资", "industrial_output": "规上工业总产值"}
 COMMON = ("id", "kind", "text", "source", "severity", "where")
 INT_PARAMS = {"min", "max", "principals", "deputies"}
 RATIONAL_PARAMS = {"ratio", "min_cut"}
@@ -110,10 +117,54 @@ def _check_rule(rule: dict, where: str) -> dict:
         lo, hi = (parse_rational(b, f"{here} 参数「band」") for b in band)
         if lo > hi:
             raise ProfileError(f"{here}：band 下限大于上限")
+    if kind == "salary_pool":
+        _check_salary(rule, here)
+    if kind in ("tax_return", "land_return"):
+        key = "rate" if kind == "tax_return" else "share"
+        v = rule[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+            raise ProfileError(f"{here}：「{key}」应在 0 到 1 之间，实为「{v}」")
+        if rule.get("base", "year") not in ("year", "previous"):
+            raise ProfileError(f"{here}：「base」应为 year（固定基数年）或 previous（上年），实为「{rule['base']}」")
+        if rule.get("base", "year") == "year" and kind == "tax_return" and not isinstance(rule.get("base_year"), int):
+            raise ProfileError(f"{here}：base = \"year\" 需要整数「base_year」")
     if "where" in rule and not (isinstance(rule["where"], dict)
                                 and all(isinstance(v, list) for v in rule["where"].values())):
         raise ProfileError(f"{here}：「where」应写成 {{ 字段 = [\"取值\", …] }}")
     return rule
+
+
+def _number_table(value: object, key: str, here: str) -> dict[str, float]:
+    if not isinstance(value, dict) or not value:
+        raise ProfileError(f"{here}：「{key}」应写成 {{ 名称 = 数值, … }}")
+    for k, v in value.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            raise ProfileError(f"{here}：「{key}.{k}」应为非负数，实为「{v}」")
+    return value
+
+
+def _check_salary(rule: dict, here: str) -> None:
+    weights = _number_table(rule["weights"], "weights", here)
+    unknown = set(weights) - set(LINKED_INDICATORS)
+    if unknown:
+        raise ProfileError(f"{here}：「weights」中的指标「{'、'.join(sorted(unknown))}」不可用，可用："
+                           + "、".join(f"{k}（{v}）" for k, v in LINKED_INDICATORS.items()))
+    if sum(weights.values()) <= 0:
+        raise ProfileError(f"{here}：「weights」之和应大于 0")
+    for key in ("lo", "hi"):
+        v = rule[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            raise ProfileError(f"{here}：「{key}」应为非负数，实为「{v}」")
+    if rule["lo"] > rule["hi"]:
+        raise ProfileError(f"{here}：挂钩系数下限 lo({rule['lo']}) 大于上限 hi({rule['hi']})")
+    if rule.get("mode", "target") not in ("target", "growth"):
+        raise ProfileError(f"{here}：「mode」应为 target（对目标值）或 growth（对上年），实为「{rule['mode']}」")
+    for key in ("grade_multipliers", "person_grades"):
+        if key in rule:
+            _number_table(rule[key], key, here)
+    v = rule.get("fail_coefficient", 0)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+        raise ProfileError(f"{here}：「fail_coefficient」应为非负数，实为「{v}」")
 
 
 def load_profile_text(text: str, origin: str) -> Profile:

@@ -1,0 +1,321 @@
+"""Salary pools tied to tax and output, distribution to people, and fiscal returns (SPEC §5.2–5.3).
+
+Pure and vectorised over zone-years (and people). Parameters come from the zone's policy
+profile (rule kinds `salary_pool`, `tax_return`, `land_return`); when a zone's profile has no
+such rule, the `default` profile's rule applies and the result says so. Money is in 万元
+except the person-level amounts, which are in 元 and add up to the pool to the cent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..profiles import LINKED_INDICATORS, Profile, load_profile
+from .quota import assign_profiles, zone_facts
+
+MISSING = "数据缺失"
+POOL_COLUMNS = ["开发区名称", "年度", "基础薪酬", "绩效薪酬", "项目奖励", "薪酬总额", "挂钩系数", "说明",
+                "核定人数", "基础薪酬标准", "绩效薪酬系数", "等次系数", "上限", "约束", "政策口径", "依据"]
+DETAIL_COLUMNS = ["姓名", "人员编号", "开发区名称", "年度", "岗位", "岗位系数", "考核等次", "等次系数",
+                  "分配权重", "绩效薪酬(元)"]
+RETURN_COLUMNS = ["开发区名称", "年度", "税收收入", "税收基数", "税收增量", "返还比例", "返还金额", "说明",
+                  "行政事业性收费", "应返还下限", "实际返还金额", "结论", "土地出让收益", "土地收益应返还",
+                  "土地收益返还", "政策口径", "依据"]
+
+
+def _f(s) -> np.ndarray:
+    if isinstance(s, pd.Series):
+        return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+    return np.asarray(s, dtype=float)
+
+
+TARGET_COLUMNS = {"tax": "target_tax", "fixed_investment": "target_investment",
+                  "industrial_output": "target_output"}
+
+
+def link_coefficient(actuals, references, weights, lo, hi) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """挂钩系数 = Σ wₖ·clamp(actualₖ/referenceₖ, lo, hi), weights renormalised to sum 1.
+
+    actuals/references: (n, k); weights (k,) or (n, k); lo/hi scalars or (n,). Only columns
+    with a positive weight must be present. Returns (coefficient, ratios, usable) where the
+    coefficient is NaN when any weighted column lacks a value or has a non-positive reference.
+    """
+    actuals, references = np.atleast_2d(_f(actuals)), np.atleast_2d(_f(references))
+    weights = np.broadcast_to(np.asarray(weights, dtype=float), actuals.shape)
+    lo = np.broadcast_to(np.asarray(lo, dtype=float), actuals.shape[:1])[:, None]
+    hi = np.broadcast_to(np.asarray(hi, dtype=float), actuals.shape[:1])[:, None]
+    used = weights > 0
+    act, ref = np.where(used, actuals, 1.0), np.where(used, references, 1.0)
+    ok = np.isfinite(act) & np.isfinite(ref) & (ref > 0)
+    ratio = np.divide(act, ref, out=np.full(act.shape, np.nan), where=ok)
+    wsum = weights.sum(axis=1, keepdims=True)
+    wn = np.divide(weights, wsum, out=np.zeros_like(weights), where=wsum > 0)
+    coef = np.where(ok.all(axis=1), (np.clip(ratio, lo, hi) * wn).sum(axis=1), np.nan)
+    return coef, ratio, ok
+
+
+def pool_arrays(headcount, base_standard, performance_ratio, coefficient, reward, cap=None, multiplier=None):
+    """Vectorised pool arithmetic: (基础, 绩效, 奖励, 总额, capped) — NaN where inputs are missing."""
+    headcount, base_standard = _f(headcount), _f(base_standard)
+    performance_ratio, coefficient = _f(performance_ratio), _f(coefficient)
+    reward = np.nan_to_num(_f(reward))
+    multiplier = np.ones_like(coefficient) if multiplier is None else np.nan_to_num(_f(multiplier), nan=1.0)
+    base = headcount * base_standard
+    performance = base * performance_ratio * coefficient * multiplier
+    total = base + performance + reward
+    cap = np.full_like(total, np.nan) if cap is None else _f(cap)
+    capped = np.isfinite(cap) & (total > cap)
+    return base, performance, reward, np.where(capped, cap, total), capped
+
+
+@dataclass
+class SalaryResult:
+    pools: pd.DataFrame
+    people: pd.DataFrame
+    returns: pd.DataFrame
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def _rule_for(profile: Profile, kind: str, fallback: Profile) -> tuple[dict | None, str]:
+    for r in profile.rules:
+        if r["kind"] == kind:
+            return r, profile.id
+    for r in fallback.rules:
+        if r["kind"] == kind:
+            return r, f"{fallback.id}（{profile.id} 无此规则）"
+    return None, ""
+
+
+def salary_pools(tables: dict[str, pd.DataFrame], rules: dict[str, tuple[dict, str]]) -> pd.DataFrame:
+    """薪酬测算: one row per row of the 薪酬 sheet. `rules`: zone → (salary_pool rule, profile label)."""
+    sal = tables["salary"].copy()
+    ind = tables.get("indicators")
+    posts = tables.get("posts")
+    n = len(sal)
+    keys = list(LINKED_INDICATORS)
+    actual = np.full((n, len(keys)), np.nan)
+    previous = np.full((n, len(keys)), np.nan)
+    if ind is not None:
+        idx = ind.drop_duplicates(["zone", "year"]).set_index(["zone", "year"])
+        here = pd.MultiIndex.from_arrays([sal["zone"], _f(sal["year"])])
+        before = pd.MultiIndex.from_arrays([sal["zone"], _f(sal["year"]) - 1])
+        for j, k in enumerate(keys):
+            if k in idx:
+                col = pd.Series(_f(idx[k]), index=pd.MultiIndex.from_arrays(
+                    [idx.index.get_level_values(0), idx.index.get_level_values(1).astype(float)]))
+                actual[:, j] = col.reindex(here).to_numpy()
+                previous[:, j] = col.reindex(before).to_numpy()
+    targets = np.column_stack([_f(sal[TARGET_COLUMNS[k]]) if TARGET_COLUMNS[k] in sal else np.full(n, np.nan)
+                               for k in keys])
+    head = _f(sal["headcount"]) if "headcount" in sal else np.full(n, np.nan)
+    if posts is not None and "actual_staff" in posts:
+        fallback = posts.drop_duplicates("zone").set_index("zone")["actual_staff"].reindex(sal["zone"])
+        head = np.where(np.isnan(head), _f(fallback), head)
+
+    zone_rules = [rules.get(z, (None, "")) for z in sal["zone"]]
+    has_rule = np.array([r is not None for r, _ in zone_rules])
+    weights = np.array([[(r or {}).get("weights", {}).get(k, 0.0) for k in keys] for r, _ in zone_rules]).reshape(n, len(keys))
+    lo = np.array([(r or {}).get("lo", np.nan) for r, _ in zone_rules], dtype=float)
+    hi = np.array([(r or {}).get("hi", np.nan) for r, _ in zone_rules], dtype=float)
+    growth = np.array([(r or {}).get("mode", "target") == "growth" for r, _ in zone_rules])
+    reference = np.where(growth[:, None], previous, targets)
+    used = weights > 0
+    coef, ratio, ok = link_coefficient(actual, reference, weights, lo, hi)
+    act = np.where(used, actual, 1.0)
+
+    grades = tables.get("history")
+    multiplier = np.ones(n)
+    grade_text = np.full(n, "", dtype=object)
+    if grades is not None and "grade" in grades:
+        g = grades.drop_duplicates(["zone", "year"]).set_index(["zone", "year"])["grade"]
+        g.index = pd.MultiIndex.from_arrays([g.index.get_level_values(0), g.index.get_level_values(1).astype(float)])
+        prev_grade = g.reindex(pd.MultiIndex.from_arrays([sal["zone"], _f(sal["year"]) - 1])).to_numpy()
+        table = [(r or {}).get("grade_multipliers") or {} for r, _ in zone_rules]
+        multiplier = np.array([t.get(x, 1.0) if isinstance(x, str) and t else 1.0 for t, x in zip(table, prev_grade)])
+        grade_text = np.array([f"上年等次{x}×{m:g}" if isinstance(x, str) and t else ""
+                               for t, x, m in zip(table, prev_grade, multiplier)], dtype=object)
+
+    cap = _f(sal["cap"]) if "cap" in sal else None
+    base, perf, reward, total, capped = pool_arrays(head, sal.get("base_standard", np.nan),
+                                                   sal.get("performance_ratio", np.nan), coef,
+                                                   sal.get("project_reward", 0.0), cap, multiplier)
+    missing_parts = []
+    for label, arr in (("核定人数", head), ("基础薪酬标准", _f(sal.get("base_standard", np.nan))),
+                       ("绩效薪酬系数", _f(sal.get("performance_ratio", np.nan)))):
+        missing_parts.append(np.where(np.isnan(arr), label, ""))
+    ref_label = np.where(growth, "上年实际值", "目标值")
+    for j, k in enumerate(keys):
+        lack = used[:, j] & ~ok[:, j]
+        missing_parts.append(np.where(lack, LINKED_INDICATORS[k] + np.where(np.isnan(act[:, j]), "实际值", ref_label), ""))
+    lacking = ["、".join(p for p in parts if p) for parts in zip(*missing_parts)]
+    missing = ~has_rule | np.array([bool(x) for x in lacking]) | np.isnan(total)
+    ratio_text = ["；".join(f"{LINKED_INDICATORS[k]} {r * 100:.1f}%" for k, r, u in zip(keys, row, urow) if u and np.isfinite(r))
+                  for row, urow in zip(ratio, used)]
+    note = np.where(~has_rule, "政策口径未规定薪酬挂钩办法",
+                    np.where(missing, "缺少" + pd.Series(lacking).to_numpy(dtype=object) + "，无法测算",
+                             "完成率：" + pd.Series(ratio_text).to_numpy(dtype=object)))
+    note = np.where(~missing & capped, note + "；超过薪酬总额上限，按上限核定", note)
+    note = np.where(~missing & (grade_text != ""), note + "；" + grade_text, note)
+    blank = lambda a: np.where(missing, np.nan, a)
+    return pd.DataFrame({
+        "开发区名称": sal["zone"].to_numpy(), "年度": _f(sal["year"]),
+        "基础薪酬": blank(np.round(base, 6)), "绩效薪酬": blank(np.round(perf, 6)),
+        "项目奖励": blank(reward), "薪酬总额": blank(np.round(total, 6)), "挂钩系数": blank(np.round(coef, 6)),
+        "说明": note, "核定人数": head, "基础薪酬标准": _f(sal.get("base_standard", np.nan)),
+        "绩效薪酬系数": _f(sal.get("performance_ratio", np.nan)), "等次系数": multiplier,
+        "上限": cap if cap is not None else np.nan, "约束": np.where(~missing & capped, "上限", ""),
+        "政策口径": [label for _, label in zone_rules],
+        "依据": [(r or {}).get("source", "") for r, _ in zone_rules],
+    })
+
+
+def largest_remainder(total_cents: np.ndarray, weights: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Split integer `total_cents` of each group over its members ∝ weights; sums are exact.
+
+    Hamilton's method: floor every share, then hand the leftover cents to the largest
+    fractional parts (ties to the earlier row). Vectorised over all groups at once.
+    """
+    weights = np.asarray(weights, dtype=float)
+    groups = np.asarray(groups)
+    codes, uniq = pd.factorize(groups)
+    wsum = np.bincount(codes, weights=weights, minlength=len(uniq))
+    share = np.divide(weights, wsum[codes], out=np.zeros_like(weights), where=wsum[codes] > 0)
+    exact = share * total_cents[codes]
+    base = np.floor(exact + 1e-9)
+    left = total_cents - np.bincount(codes, weights=base, minlength=len(uniq))
+    frac = exact - base
+    order = np.lexsort((np.arange(len(frac)), -frac, codes))          # by group, then largest remainder
+    rank_in_group = np.empty(len(frac), dtype=np.int64)
+    sorted_codes = codes[order]
+    starts = np.searchsorted(sorted_codes, sorted_codes, side="left")
+    rank_in_group[order] = np.arange(len(order)) - starts
+    extra = (rank_in_group < left[codes]) & (wsum[codes] > 0)
+    return (base + extra).astype(np.int64)
+
+
+def distribute(people: pd.DataFrame, pools: pd.DataFrame, rules: dict[str, tuple[dict, str]]) -> pd.DataFrame:
+    """薪酬明细: each zone's latest performance pool split over its staff (元, exact to the cent)."""
+    if people is None or "zone" not in people or pools.empty:
+        return pd.DataFrame(columns=DETAIL_COLUMNS)
+    latest = pools.dropna(subset=["绩效薪酬"]).sort_values("年度").drop_duplicates("开发区名称", keep="last")
+    latest = latest.set_index("开发区名称")
+    p = people[people["zone"].isin(latest.index)].reset_index(drop=True)
+    if p.empty:
+        return pd.DataFrame(columns=DETAIL_COLUMNS)
+    post = _f(p["post_coef"]) if "post_coef" in p else np.ones(len(p))
+    post = np.where(np.isnan(post), 1.0, post)
+    grade = p["grade"] if "grade" in p else pd.Series([None] * len(p))
+    tables = [rules.get(z, ({}, ""))[0] or {} for z in p["zone"]]
+    coef = np.array([(t.get("person_grades") or {}).get(g, 1.0) if isinstance(g, str) else 1.0
+                     for t, g in zip(tables, grade)])
+    fail = np.array([t.get("fail_coefficient", 0.0) for t in tables])
+    coef = np.where(grade.to_numpy(dtype=object) == "不合格", fail, coef)
+    weight = post * coef
+    cents = np.round(latest["绩效薪酬"].to_numpy() * 1e4 * 100).astype(np.int64)   # 万元 → 分
+    zone_pos = latest.index.get_indexer(p["zone"])
+    alloc = largest_remainder(cents, weight, zone_pos)
+    return pd.DataFrame({
+        "姓名": p["name"], "人员编号": p.get("person_id"), "开发区名称": p["zone"],
+        "年度": latest["年度"].to_numpy()[zone_pos], "岗位": p.get("post"), "岗位系数": post,
+        "考核等次": grade, "等次系数": coef, "分配权重": weight, "绩效薪酬(元)": alloc / 100.0,
+    })
+
+
+def tax_returns(ind: pd.DataFrame, rules: dict[str, tuple[dict | None, str]],
+                land_rules: dict[str, tuple[dict | None, str]]) -> pd.DataFrame:
+    """税收返还: 增量 = max(0, 税收 − 基数); 返还 = 比例 × (增量 + 行政事业性收费); land at its share."""
+    df = ind.sort_values(["zone", "year"]).reset_index(drop=True)
+    n = len(df)
+    zone_rules = [rules.get(z, (None, "")) for z in df["zone"]]
+    has = np.array([r is not None for r, _ in zone_rules])
+    rate = np.array([(r or {}).get("rate", np.nan) for r, _ in zone_rules], dtype=float)
+    from_year = np.array([(r or {}).get("from_year", -np.inf) for r, _ in zone_rules], dtype=float)
+    previous = np.array([(r or {}).get("base", "year") == "previous" for r, _ in zone_rules])
+    base_year = np.array([(r or {}).get("base_year", np.nan) for r, _ in zone_rules], dtype=float)
+    year = _f(df["year"])
+    tax = _f(df["tax"]) if "tax" in df else np.full(n, np.nan)
+    by_zy = pd.Series(tax, index=pd.MultiIndex.from_arrays([df["zone"], year]))
+    prev_tax = by_zy.reindex(pd.MultiIndex.from_arrays([df["zone"], year - 1])).to_numpy()
+    year_tax = by_zy.reindex(pd.MultiIndex.from_arrays([df["zone"], base_year])).to_numpy()
+    entered = _f(df["tax_base"]) if "tax_base" in df else np.full(n, np.nan)
+    base = np.where(np.isfinite(entered), entered, np.where(previous, prev_tax, year_tax))
+    fees = np.nan_to_num(_f(df["fees"])) if "fees" in df else np.zeros(n)
+    applies = has & (year >= from_year)
+    increment = np.maximum(0.0, tax - base)
+    own_rate = _f(df["return_rate"]) if "return_rate" in df else np.full(n, np.nan)
+    used_rate = np.where(np.isfinite(own_rate), own_rate, rate)
+    minimum = rate * (increment + fees)
+    amount = used_rate * (increment + fees)
+    actual = _f(df["actual_return"]) if "actual_return" in df else np.full(n, np.nan)
+    missing = applies & (np.isnan(tax) | np.isnan(base))
+    below = applies & ~missing & np.isfinite(actual) & (actual < minimum - 1e-9)
+    low_rate = applies & ~missing & np.isfinite(own_rate) & (own_rate < rate)
+    verdict = np.where(~applies, "", np.where(missing, MISSING, np.where(below | low_rate, "不合规", "合规")))
+    base_label = np.where(np.isfinite(entered), "填报基数", np.where(previous, "上年税收", "基数年税收"))
+    note = np.where(~has, "政策口径未规定税收返还",
+           np.where(~applies, "返还政策自 " + pd.Series(from_year).map(lambda v: f"{v:.0f}").to_numpy(dtype=object) + " 年起执行",
+           np.where(missing, "缺少税收收入或" + base_label + "，无法计算",
+                    "基数为" + base_label + np.where(tax < base, "；税收下降，增量按 0 计", ""))))
+    note = np.where(below, note + "；实际返还低于应返还下限", note)
+    note = np.where(low_rate, note + "；填报的返还比例低于政策下限", note)
+    land = _f(df["land_income"]) if "land_income" in df else np.full(n, np.nan)
+    land_rule = [land_rules.get(z, (None, ""))[0] for z in df["zone"]]
+    share = np.array([(r or {}).get("share", np.nan) for r in land_rule], dtype=float)
+    land_due = share * land
+    land_paid = _f(df["land_return"]) if "land_return" in df else np.full(n, np.nan)
+    land_short = np.isfinite(land_paid) & np.isfinite(land_due) & (land_paid < land_due - 1e-9)
+    note = np.where(land_short, note + "；土地出让收益未足额返还（预警）", note)
+    keep = has | np.isfinite(share)
+    blank = lambda a: np.where(applies & ~missing, a, np.nan)
+    out = pd.DataFrame({
+        "开发区名称": df["zone"], "年度": year, "税收收入": tax, "税收基数": base,
+        "税收增量": blank(np.round(increment, 6)), "返还比例": np.where(applies, used_rate, np.nan),
+        "返还金额": blank(np.round(amount, 6)), "说明": note, "行政事业性收费": fees,
+        "应返还下限": blank(np.round(minimum, 6)), "实际返还金额": actual, "结论": verdict,
+        "土地出让收益": land, "土地收益应返还": np.round(land_due, 6), "土地收益返还": land_paid,
+        "政策口径": [label for _, label in zone_rules], "依据": [(r or {}).get("source", "") for r, _ in zone_rules],
+    })
+    return out[keep].reset_index(drop=True)
+
+
+def compute_salary(tables: dict[str, pd.DataFrame], profile: str | None = None,
+                   overrides: dict[str, object] | None = None) -> SalaryResult:
+    """The single engine entry for 薪酬测算, 薪酬明细 and 税收返还."""
+    from ..profiles import apply_overrides
+
+    facts = zone_facts(tables)
+    extra = [z for t in ("salary", "indicators") if t in tables for z in tables[t]["zone"].tolist()
+             if isinstance(z, str) and z not in facts.index]
+    if extra:
+        facts = pd.concat([facts, pd.DataFrame(index=pd.Index(list(dict.fromkeys(extra)), name="zone"),
+                                               columns=facts.columns)])
+    assignment = assign_profiles(facts, profile)
+    fallback = load_profile("default")
+    by_kind: dict[str, dict[str, tuple[dict | None, str]]] = {"salary_pool": {}, "tax_return": {}, "land_return": {}}
+    loaded: dict[str, Profile] = {}
+    for zone, pid in assignment.items():
+        if pid not in loaded:
+            prof = load_profile(pid)
+            relevant = {k: v for k, v in (overrides or {}).items()
+                        if any(r["id"] == k.partition(".")[0] for r in prof.rules)}
+            loaded[pid] = apply_overrides(prof, relevant)
+        for kind in by_kind:
+            by_kind[kind][zone] = _rule_for(loaded[pid], kind, fallback)
+    pools = (salary_pools(tables, by_kind["salary_pool"]) if "salary" in tables
+             else pd.DataFrame(columns=POOL_COLUMNS))
+    people = distribute(tables.get("staff"), pools, by_kind["salary_pool"])
+    returns = (tax_returns(tables["indicators"], by_kind["tax_return"], by_kind["land_return"])
+               if "indicators" in tables else pd.DataFrame(columns=RETURN_COLUMNS))
+    notes = {"薪酬挂钩办法": "；".join(sorted({f"{lbl}：{r['text']}" for r, lbl in by_kind["salary_pool"].values() if r})),
+             "税收返还办法": "；".join(sorted({f"{lbl}：{r['text']}" for r, lbl in by_kind["tax_return"].values() if r})),
+             "金额单位": "薪酬测算、税收返还为万元；薪酬明细为元（按最大余数法分配到分，合计与绩效薪酬总额一致）"}
+    return SalaryResult(pools, people, returns, notes)
+
+
+def tax_return_one(tax: float, base: float, fees: float = 0.0, rate: float = 0.6) -> float:
+    """One zone-year (the XT_TAX_RETURN UDF): rate × (max(0, tax − base) + fees)."""
+    increment = np.maximum(0.0, _f(tax) - _f(base))
+    return float(_f(rate) * (increment + np.nan_to_num(_f(fees))))
