@@ -23,6 +23,8 @@ from .schema import RESULT_SHEETS
 
 EXCEL_PATTERNS = ("*.xlsx", "*.xlsm", "*.xls")
 EXIT_CLEAN, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
+SHEET_ORDER = ["数据校验", "合规检查", "合规汇总", "薪酬测算", "薪酬明细", "税收返还", "考核排名", "奖惩建议",
+               "人员排名", "指标权重", "派生指标", "计算说明"]
 
 
 def expand_inputs(items: Iterable[str]) -> list[Path]:
@@ -115,8 +117,8 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
         for key, value in assessment.notes.items():
             notes[key] = value if key not in notes or notes[key] == value else f"{notes[key]}；{value}"
     result.sheets["数据校验"] = problems_frame(books)
-    for name, frames in results.items():
-        result.sheets[name] = pd.concat(frames, ignore_index=True)
+    for name in sorted(results, key=lambda n: SHEET_ORDER.index(n) if n in SHEET_ORDER else len(SHEET_ORDER)):
+        result.sheets[name] = pd.concat(results[name], ignore_index=True)
     result.sheets["计算说明"] = calc_notes(result, notes)
     return result
 

@@ -179,8 +179,8 @@ def salary_frame(region: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def params_frame(profile: str, region: str) -> pd.DataFrame:
-    return pd.DataFrame({"item": ["政策口径", "考核年度", "地区"], "value": [profile, "2023", region],
+def params_frame(profile: str, region: str, year: int = 2023) -> pd.DataFrame:
+    return pd.DataFrame({"item": ["政策口径", "考核年度", "地区"], "value": [profile, str(year), region],
                          "note": ["规则集编号，见 xltools profiles", "数据年度", SYNTHETIC]})
 
 
@@ -220,7 +220,7 @@ def leiyang_workbook(path: Path) -> Path:
         indicators[key] = pd.to_numeric(ind[src], errors="coerce")
         units[key] = unit
     frames = {
-        "params": params_frame("leiyang", "耒阳"),
+        "params": params_frame("leiyang", "耒阳", 2019),
         "zones": pd.DataFrame([{"zone": zone, "zone_id": "LE01", "region": "耒阳", "level": "省级",
                                 "zone_type": "经济开发区", "county": "耒阳市", "admin_rank": "正处级",
                                 "governance": "党工委(管委会)+公司", "planned_area": 11.33,

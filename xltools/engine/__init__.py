@@ -15,11 +15,17 @@ from .params import Settings, read_params
 from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, check_quota, quota_one
 from .salary import DETAIL_COLUMNS as PAY_COLUMNS
 from .salary import POOL_COLUMNS, RETURN_COLUMNS, compute_salary, tax_return_one
+from .ranking import RankOptions, rank_zones
+from .sanctions import SANCTION_COLUMNS
+from .sanctions import evaluate as evaluate_sanctions
+from .sanctions import panel
+from .scoring import ScoringError
+from .staff import rank_staff
 
 __all__ = ["assess", "Assessment", "derive", "check_quota", "quota_one", "read_params", "TASKS",
            "compute_salary", "tax_return_one"]
 
-TASKS = ("quota", "salary", "indicators")
+TASKS = ("quota", "salary", "rank", "indicators")
 
 
 @dataclass
@@ -30,7 +36,7 @@ class Assessment:
 
 
 def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
-           tasks: tuple[str, ...] = TASKS) -> Assessment:
+           tasks: tuple[str, ...] = TASKS, rank_options: RankOptions | None = None) -> Assessment:
     """Everything the tables have data for (restricted to `tasks`), as result sheets."""
     out = Assessment()
     settings: Settings = read_params(tables)
@@ -64,6 +70,8 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
                 out.skipped.append("薪酬明细（缺少「人员」表）")
         else:
             out.skipped.append("薪酬测算与税收返还（缺少「薪酬」「指标」表）")
+    if "rank" in tasks:
+        _rank(tables, chosen, settings, rank_options, out)
     if "indicators" in tasks:
         ind = tables.get("indicators")
         if ind is not None and len(ind):
@@ -72,3 +80,46 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
         else:
             out.skipped.append("派生指标（缺少「指标」表）")
     return out
+
+
+def _rank(tables, profile, settings: Settings, options: RankOptions | None, out: Assessment) -> None:
+    """考核排名, 奖惩建议 and 人员排名 — each when its inputs exist."""
+    from ..profiles import load_profile
+    from .quota import assign_profiles, zone_facts
+
+    ind = tables.get("indicators")
+    if ind is not None and len(ind):
+        try:
+            result = rank_zones(tables, profile, options, settings.values)
+        except ScoringError as exc:
+            out.skipped.append(f"考核排名：{exc}")
+            result = None
+        if result is not None:
+            out.sheets["考核排名"] = result.ranking
+            out.sheets["指标权重"] = result.system
+            out.notes.update({f"排名·{k}": v for k, v in result.notes.items()})
+            facts = zone_facts(tables)
+            assignment = assign_profiles(facts, profile)
+            loaded = {pid: load_profile(pid) for pid in dict.fromkeys(assignment)}
+            kinds = ("bottom_streak", "top_incentive")
+            zone_rules = {z: [r for r in loaded[pid].rules if r["kind"] in kinds] for z, pid in assignment.items()}
+            rules = [r for p in loaded.values() for r in p.rules if r["kind"] in kinds]
+            year = int(result.notes["考核年度"])
+            suggestions = evaluate_sanctions(panel(tables.get("history"), result.ranking), rules, year, zone_rules)
+            out.sheets["奖惩建议"] = suggestions[SANCTION_COLUMNS]
+            if not rules:
+                out.notes["奖惩规则"] = "所用政策口径未规定奖惩规则"
+    else:
+        out.skipped.append("考核排名（缺少「指标」表）")
+    staff = tables.get("staff")
+    if staff is not None and len(staff):
+        pid = profile or "default"
+        if profile is None and "zone" in staff and staff["zone"].notna().any():
+            facts = zone_facts(tables)
+            assignment = assign_profiles(facts, None)
+            zone = staff["zone"].dropna().iat[0]
+            pid = assignment.get(zone, "default")
+        rule = next((r for r in load_profile(pid).rules if r["kind"] == "staff_cutoffs"), None) or \
+            next(r for r in load_profile("default").rules if r["kind"] == "staff_cutoffs")
+        out.sheets["人员排名"] = rank_staff(staff, rule)
+        out.notes["人员排名"] = f"{rule['id']}：{rule['text']}"

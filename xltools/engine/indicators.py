@@ -13,6 +13,8 @@ RATIOS: dict[str, tuple[str, str, float, str]] = {
     "亩均税收": ("tax", "land_area", 1.0, "万元/亩"),
     "亩均产值": ("industrial_output", "land_area", 1.0, "万元/亩"),
     "亩均增加值": ("value_added", "land_area", 1.0, "万元/亩"),
+    "亩均营业收入": ("revenue", "land_area", 1.0, "万元/亩"),
+    "单位排放增加值": ("value_added", "emissions", 1.0, "万元/吨"),
     "单位能耗增加值": ("value_added", "energy", 1.0, "万元/吨标准煤"),
     "研发投入强度": ("rd", "revenue", 1.0, "比例"),
     "全员劳动生产率": ("value_added", "employees", 1.0, "万元/人"),

@@ -26,6 +26,9 @@ STATUS_COLOURS = {
 }
 FORMULA_START = ("=", "+", "-", "@")
 FIXED_DATE = _dt.datetime(2024, 1, 1)
+# Result sheets that get a bar chart: sheet → (category column, value column, title)
+CHARTS = {"考核排名": ("开发区名称", "综合得分", "综合得分"), "合规汇总": ("开发区名称", "不合规项数", "不合规项数")}
+CHART_MAX_ROWS = 300
 
 
 def atomic_target(path: Path):
@@ -34,6 +37,10 @@ def atomic_target(path: Path):
     fd, tmp = tempfile.mkstemp(prefix=f".~{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     return Path(tmp)
+
+
+def _chart_height(n: int) -> int:
+    return max(300, min(1600, 18 * n + 80))
 
 
 def _is_blank(value) -> bool:
@@ -71,6 +78,16 @@ class ResultWriter:
             s = str(value)
             ws.write_string(r, c, s, self.quoted if s.startswith(FORMULA_START) else self.text)
 
+    def _bar_chart(self, ws, sheet: str, cat: int, val: int, n: int, title: str, ncols: int) -> None:
+        chart = self.wb.add_chart({"type": "bar"})
+        chart.add_series({"name": title, "categories": [sheet, 1, cat, n, cat], "values": [sheet, 1, val, n, val],
+                          "fill": {"color": "#5B9BD5"}, "gap": 60})
+        chart.set_title({"name": title, "name_font": {"size": 12}})
+        chart.set_legend({"none": True})
+        chart.set_y_axis({"reverse": True, "num_font": {"size": 8}})
+        chart.set_size({"width": 620, "height": _chart_height(n)})
+        ws.insert_chart(1, ncols + 1, chart)
+
     def write_frame(self, name: str, frame: pd.DataFrame, widths: Mapping[str, int] | None = None) -> None:
         ws = self.wb.add_worksheet(name)
         cols = list(frame.columns)
@@ -90,6 +107,10 @@ class ResultWriter:
                 sample = [len(str(v)) for v in values[:200, c] if not _is_blank(v)] if n else []
                 width = min(60, max([len(str(col)) * 2 + 2] + [int(x * 1.6) + 2 for x in sample]))
             ws.set_column(c, c, width)
+        if name in CHARTS and 0 < n <= CHART_MAX_ROWS:
+            cat, val, title = CHARTS[name]
+            if cat in cols and val in cols:
+                self._bar_chart(ws, name, cols.index(cat), cols.index(val), n, title, len(cols))
         for col in ("级别", "结论"):
             if col in cols and n:
                 c = cols.index(col)

@@ -30,12 +30,17 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "salary_pool": (("weights", "lo", "hi"), ("mode", "grade_multipliers", "person_grades", "fail_coefficient")),
     "tax_return": (("rate",), ("base", "base_year", "from_year")),
     "land_return": (("share",), ()),
+    # assessment rules: the ranking method, sanctions/incentives, staff cut-offs
+    "ranking": (("indicators",), ("weights", "method", "normalize", "group_by", "grades", "missing", "scale")),
+    "bottom_streak": (("n", "k", "m", "action"), ("consecutive", "trigger", "grades", "ladder", "order")),
+    "top_incentive": (("n", "k", "m", "action"), ("consecutive", "rise_years", "ladder", "order")),
+    "staff_cutoffs": (("parts", "cutoffs", "outcomes"), ("ties",)),
 }
 QUOTA_KINDS = ("count_range", "share", "posts", "compare", "forbidden_value", "allowed_values",
                "unique_per_group", "reduction")
 LINKED_INDICATORS = {"tax": "税收收入", "fixed_investment": "固定资产投资", "industrial_output": "规上工业总产值"}
 COMMON = ("id", "kind", "text", "source", "severity", "where")
-INT_PARAMS = {"min", "max", "principals", "deputies"}
+INT_PARAMS = {"min", "max", "principals", "deputies", "n", "k", "m", "rise_years", "order"}
 RATIONAL_PARAMS = {"ratio", "min_cut"}
 OPS = {"share": ("<=", ">=", "about"), "compare": ("<=", ">=", "<", ">", "==")}
 
@@ -119,6 +124,22 @@ def _check_rule(rule: dict, where: str) -> dict:
             raise ProfileError(f"{here}：band 下限大于上限")
     if kind == "salary_pool":
         _check_salary(rule, here)
+    if kind in ("bottom_streak", "top_incentive"):
+        if rule["k"] > rule["m"] or rule["k"] < 1:
+            raise ProfileError(f"{here}：应满足 1 ≤ k({rule['k']}) ≤ m({rule['m']})")
+        if rule.get("trigger", "rank") not in ("rank", "grade"):
+            raise ProfileError(f"{here}：「trigger」应为 rank（末位名次）或 grade（等次）")
+        if rule.get("trigger") == "grade" and not rule.get("grades"):
+            raise ProfileError(f"{here}：trigger = \"grade\" 需要「grades」（触发的等次列表）")
+    if kind == "staff_cutoffs":
+        _number_table(rule["parts"], "parts", here)
+        cut = rule["cutoffs"]
+        if not (isinstance(cut, list) and all(isinstance(c, int) and c > 0 for c in cut) and cut == sorted(cut)):
+            raise ProfileError(f"{here}：「cutoffs」应为递增的正整数名次，如 [70, 130]")
+        if len(rule["outcomes"]) != len(cut) + 1:
+            raise ProfileError(f"{here}：「outcomes」应比「cutoffs」多一项（最后一项为其余人员）")
+    if kind == "ranking" and not (isinstance(rule["indicators"], list) and rule["indicators"]):
+        raise ProfileError(f"{here}：「indicators」应为指标列表")
     if kind in ("tax_return", "land_return"):
         key = "rate" if kind == "tax_return" else "share"
         v = rule[key]
@@ -179,16 +200,22 @@ def load_profile_text(text: str, origin: str) -> Profile:
     if not isinstance(rules, list):
         raise ProfileError(f"{origin}：「rules」应写成 [[rules]] 表数组")
     checked = [_check_rule(dict(r), f"{origin} rules[{i}]") for i, r in enumerate(rules)]
-    ids = [r["id"] for r in checked]
+    ids = [(r["id"], r.get("order")) for r in checked]   # a ladder may repeat an ID with distinct `order`
     if len(set(ids)) != len(ids):
-        raise ProfileError(f"{origin}：规则编号重复：{sorted({i for i in ids if ids.count(i) > 1})}")
+        raise ProfileError(f"{origin}：规则编号重复：{sorted({i for i, _ in ids if ids.count((i, _)) > 1})}")
     return Profile(data["id"], data["name"], data.get("source", ""), list(data.get("regions", [])),
                    checked, origin)
 
 
 def builtin_ids() -> list[str]:
     files = resources.files("xltools") / "profiles"
-    return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".toml"))
+    return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".toml") and p.name != "presets.toml")
+
+
+def presets() -> dict[str, dict]:
+    """Named indicator systems (浙江亩均六项, MOFCOM2021, 安徽亩均)."""
+    res = resources.files("xltools") / "profiles" / "presets.toml"
+    return tomllib.loads(res.read_text(encoding="utf-8"))
 
 
 def load_profile(name_or_path: str | Path) -> Profile:

@@ -1,0 +1,35 @@
+"""Staff ranking (SPEC §5.6, Leiyang model): weighted part-scores → rank → outcome by cut-offs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .scoring import _worst_rank, competition_rank
+
+STAFF_COLUMNS = ["姓名", "开发区名称", "综合得分", "排名", "结果"]
+PART_NAMES = {"score_test": "知识测试", "score_speech": "竞聘演讲", "score_inspection": "联合考察"}
+
+
+def rank_staff(staff: pd.DataFrame, rule: dict) -> pd.DataFrame:
+    """综合得分 = Σ wₖ·scoreₖ (weights renormalised); rank ≤ cut-off k → outcomes[k]."""
+    parts = rule["parts"]
+    weights = np.array([float(parts[k]) for k in parts])
+    weights = weights / weights.sum()
+    cols = [pd.to_numeric(staff[k], errors="coerce").to_numpy(dtype=float) if k in staff else np.full(len(staff), np.nan)
+            for k in parts]
+    x = np.column_stack(cols) if cols else np.zeros((len(staff), 0))
+    score = np.round(x @ weights, 6)                       # NaN when any part is missing
+    best = competition_rank(score)
+    pos = best if rule.get("ties", "include") == "include" else _worst_rank(score, None)
+    cut = np.asarray(rule["cutoffs"], dtype=float)
+    idx = (pos[:, None] > cut[None, :]).sum(axis=1)
+    outcome = np.asarray(rule["outcomes"], dtype=object)[np.minimum(idx, len(cut))]
+    outcome = np.where(np.isnan(score), "数据缺失（缺少分项成绩）", outcome)
+    out = pd.DataFrame({"姓名": staff["name"], "开发区名称": staff.get("zone"), "综合得分": score,
+                        "排名": best, "结果": outcome})
+    for k, col in zip(parts, cols):
+        out[PART_NAMES.get(k, k)] = col
+    if "person_id" in staff:
+        out.insert(1, "人员编号", staff["person_id"])
+    return out.sort_values(["排名", "姓名"], na_position="last", kind="stable").reset_index(drop=True)
