@@ -127,13 +127,14 @@ ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="政策�
 OutOpt = Annotated[Path | None, typer.Option("-o", "--output", help="结果工作簿（默认：<输入名>_结果.xlsx）")]
 
 
-def _run(book: list[str], output: Path | None, as_json: bool, profile: str | None, tasks: tuple[str, ...]) -> None:
+def _run(book: list[str], output: Path | None, as_json: bool, profile: str | None, tasks: tuple[str, ...],
+         rank_options=None) -> None:
     paths = _files_or_exit(book)
     output = output or default_output(paths[0])
     _guard_output(output, paths)
     try:
         with _progress(len(paths)) as tick:
-            result = run_books(paths, profile=profile, tasks=tasks, progress=tick)
+            result = run_books(paths, profile=profile, tasks=tasks, progress=tick, rank_options=rank_options)
     except ProfileError as exc:
         console.print(f"[red]政策口径错误：{exc}[/red]")
         raise typer.Exit(EXIT_UNUSABLE)
@@ -160,6 +161,30 @@ def salary(book: Annotated[list[str], typer.Argument(help="工作簿（可多个
            output: OutOpt = None, profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
     """薪酬测算与税收返还：薪酬总额（挂钩系数）、人员绩效薪酬分配、税收增量返还。"""
     _run(book, output, as_json, profile, ("salary",))
+
+
+@app.command("rank")
+def rank(book: Annotated[list[str], typer.Argument(help="工作簿（可多个，或文件夹/通配符）")],
+         output: OutOpt = None, profile: ProfileOpt = None,
+         method: Annotated[str | None, typer.Option("--method", help="评价方法：wsum（加权求和）或 topsis")] = None,
+         weights: Annotated[str | None, typer.Option("--weights", help="赋权：fixed、entropy、entropy_raw、ahp、combined")] = None,
+         normalize: Annotated[str | None, typer.Option("--normalize", help="标准化：minmax、efficacy、benchmark、vector、sum、max、zscore")] = None,
+         by: Annotated[list[str] | None, typer.Option("--by", help="分组依据（可多次）：级别、类型、所属地区、地区、管理机构规格")] = None,
+         preset: Annotated[str | None, typer.Option("--preset", help="预设指标体系：浙江亩均六项、MOFCOM2021、安徽亩均")] = None,
+         year: Annotated[int | None, typer.Option("--year", help="考核年度（默认为数据中最新年度）")] = None,
+         as_json: JsonOpt = False) -> None:
+    """考核排名：亩均指标、标准化、赋权（熵权/AHP/组合）、加权求和或 TOPSIS、分组排名、等次、奖惩建议、人员排名。"""
+    from .engine.ranking import RankOptions
+    from .engine.scoring import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
+    from .profiles import presets
+
+    for label, value, allowed in (("--method", method, AGGREGATIONS), ("--weights", weights, WEIGHTINGS),
+                                  ("--normalize", normalize, NORMALIZATIONS), ("--preset", preset, tuple(presets()))):
+        if value is not None and value not in allowed:
+            console.print(f"[red]{label}「{value}」无效，可用：{'、'.join(allowed)}[/red]")
+            raise typer.Exit(EXIT_UNUSABLE)
+    options = RankOptions(method=method, weights=weights, normalize=normalize, by=by or None, preset=preset, year=year)
+    _run(book, output, as_json, profile, ("rank",), options)
 
 
 profiles_app = typer.Typer(help="政策口径：列出内置口径，或查看某一口径的全部规则。", no_args_is_help=False,

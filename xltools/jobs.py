@@ -93,7 +93,8 @@ def calc_notes(result: RunResult, extra: dict[str, str] | None = None) -> pd.Dat
 
 
 def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
-              tasks: tuple[str, ...] = TASKS, progress: Callable[[str], None] | None = None) -> RunResult:
+              tasks: tuple[str, ...] = TASKS, progress: Callable[[str], None] | None = None,
+              rank_options=None) -> RunResult:
     """Validate each workbook and run the engine on every one that has usable data.
 
     `progress(name)` is called after each file is read (front ends drive a progress bar with it).
@@ -109,7 +110,7 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
     for book in books:
         if not book.usable:
             continue
-        assessment = assess(tables_of(book), profile=profile, tasks=tasks)
+        assessment = assess(tables_of(book), profile=profile, tasks=tasks, rank_options=rank_options)
         for name, frame in assessment.sheets.items():
             results.setdefault(name, []).append(frame)
         for item in assessment.skipped:

@@ -8,6 +8,7 @@ decorators are no-ops and the functions are plain Python (tests call them both w
 
 from __future__ import annotations
 
+import numpy as np
 import xlwings as xw
 
 from .engine import quota_one
@@ -138,3 +139,192 @@ def _rate(value: object) -> float:
     if not 0 <= value <= 1:
         raise ValueError("返还比例应在 0 到 1 之间")
     return value
+
+
+# --------------------------------------------------------------------------- scoring UDFs
+def _cells(values) -> list[list]:
+    """Excel range → list of rows (a scalar becomes [[x]], a 1-D list one column)."""
+    if not isinstance(values, list):
+        return [[values]]
+    if values and not isinstance(values[0], list):
+        return [[v] for v in values]
+    return values
+
+
+def _num_or_nan(v) -> float:
+    if v is None or v == "" or isinstance(v, bool):
+        return float("nan")
+    if isinstance(v, (int, float)):
+        return float(v)
+    num, err, _ = parse_number_text(str(v), None, "", True)
+    return float("nan") if err or num is None else num
+
+
+def _column(values) -> np.ndarray:
+    return np.array([_num_or_nan(v) for row in _cells(values) for v in row], dtype=float)
+
+
+def _matrix(values) -> np.ndarray:
+    return np.array([[_num_or_nan(v) for v in row] for row in _cells(values)], dtype=float)
+
+
+def _directions(directions, m: int) -> np.ndarray:
+    if directions is None or directions == "":
+        return np.ones(m)
+    flat = [v for row in _cells(directions) for v in row]
+    table = {"正向": 1, "负向": -1, "逆向": -1, "+": 1, "-": -1, "1": 1, "-1": -1}
+    out = []
+    for v in flat:
+        key = v if isinstance(v, str) else (str(int(v)) if isinstance(v, (int, float)) and float(v).is_integer() else str(v))
+        if key.strip() not in table:
+            raise ValueError(f"方向「{v}」无法识别（1/-1、正向/负向、+/-）")
+        out.append(table[key.strip()])
+    if len(out) == 1:
+        out = out * m
+    if len(out) != m:
+        raise ValueError("方向的个数应与指标个数相同")
+    return np.array(out, dtype=float)
+
+
+def _as_column(values: np.ndarray) -> list[list]:
+    return [[None if (v is None or (isinstance(v, float) and np.isnan(v))) else v] for v in values.tolist()]
+
+
+def _error(exc: Exception) -> list[list]:
+    return [[f"错误：{exc}"]]
+
+
+@xw.func
+@xw.arg("values", ndim=2, doc="指标值（一列），如税收收入")
+@xw.arg("areas", ndim=2, doc="用地面积（亩，一列）")
+@xw.ret(expand="table")
+def XT_PER_MU(values, areas):
+    """亩均值：每个单元格 = 指标值 / 用地面积；面积为 0 或空时返回空白。"""
+    from .engine.indicators import safe_divide
+
+    try:
+        v, a = _column(values), _column(areas)
+        if len(v) != len(a):
+            raise ValueError("指标值与面积的行数应相同")
+        return _as_column(safe_divide(v, a))
+    except ValueError as exc:
+        return _error(exc)
+
+
+@xw.func
+@xw.arg("values", ndim=2, doc="一列指标值")
+@xw.arg("method", doc="minmax（默认）、efficacy、vector、sum、max、zscore")
+@xw.arg("direction", doc="1 正向（默认）或 -1 负向")
+@xw.ret(expand="table")
+def XT_NORMALIZE(values, method="minmax", direction=1):
+    """标准化一列指标（方向感知）：minmax 常数列为 1，efficacy = 60 + 40 × minmax。"""
+    from .engine.scoring import ScoringError, normalize
+
+    try:
+        x = _column(values)
+        d = _directions(direction, 1)
+        return _as_column(normalize(x, d, str(method or "minmax"))[:, 0])
+    except (ValueError, ScoringError) as exc:
+        return _error(exc)
+
+
+@xw.func
+@xw.arg("matrix", ndim=2, doc="指标矩阵：每行一个开发区，每列一个指标")
+@xw.arg("directions", ndim=2, doc="各列方向（1/-1 或 正向/负向），省略为全部正向")
+@xw.arg("method", doc="entropy（默认）、entropy_raw、ahp")
+@xw.arg("pairwise", ndim=2, doc="AHP 判断矩阵（method = ahp 时）")
+@xw.ret(expand="table")
+def XT_WEIGHTS(matrix, directions=None, method="entropy", pairwise=None):
+    """客观/主观赋权：返回一行权重，合计为 1。"""
+    from .engine.scoring import ScoringError, ahp_weights, entropy_raw_weights, entropy_weights
+
+    try:
+        method = str(method or "entropy")
+        if method == "ahp":
+            w, _, _ = ahp_weights(_matrix(pairwise if pairwise is not None else matrix))
+        else:
+            x = _matrix(matrix)
+            if method == "entropy":
+                w = entropy_weights(x, _directions(directions, x.shape[1]))
+            elif method == "entropy_raw":
+                w = entropy_raw_weights(x)
+            else:
+                raise ValueError(f"赋权方法「{method}」无效：entropy、entropy_raw、ahp")
+        return [w.tolist()]
+    except (ValueError, ScoringError) as exc:
+        return _error(exc)
+
+
+@xw.func
+@xw.arg("matrix", ndim=2, doc="指标矩阵：每行一个开发区，每列一个指标")
+@xw.arg("weights", ndim=2, doc="一行权重（自动归一）")
+@xw.arg("directions", ndim=2, doc="各列方向，省略为全部正向")
+@xw.arg("method", doc="wsum（默认，加权求和）或 topsis")
+@xw.arg("normalize", doc="标准化方法：wsum 默认 minmax，topsis 默认 vector")
+@xw.ret(expand="table")
+def XT_SCORE(matrix, weights, directions=None, method="wsum", normalize=None):
+    """综合得分（一列）：wsum = Σ 权重 × 标准化值；topsis = 贴近度 D⁻/(D⁺+D⁻)。含空白的行返回空白。"""
+    from .engine.scoring import ScoringError, topsis, wsum
+    from .engine.scoring import normalize as norm
+
+    try:
+        x = _matrix(matrix)
+        w = _column(weights)
+        d = _directions(directions, x.shape[1])
+        method = str(method or "wsum")
+        ok = ~np.isnan(x).any(axis=1)
+        out = np.full(len(x), np.nan)
+        if method == "wsum":
+            out[ok] = wsum(norm(x[ok], d, str(normalize or "minmax")), w)
+        elif method == "topsis":
+            out[ok] = topsis(x[ok], w, d, str(normalize or "vector"))
+        else:
+            raise ValueError(f"评价方法「{method}」无效：wsum 或 topsis")
+        return _as_column(out)
+    except (ValueError, ScoringError) as exc:
+        return _error(exc)
+
+
+@xw.func
+@xw.arg("values", ndim=2, doc="一列得分")
+@xw.arg("groups", ndim=2, doc="可选：一列分组（如级别），组内排名")
+@xw.arg("order", doc="0 = 降序（默认，得分高排第 1），1 = 升序，同 RANK.EQ")
+@xw.ret(expand="table")
+def XT_RANK(values, groups=None, order=0):
+    """竞争排名，与 Excel RANK.EQ 相同（并列取最好名次）；可按组排名；空白返回空白。"""
+    from .engine.scoring import competition_rank
+
+    try:
+        x = _column(values)
+        g = None
+        if groups is not None and groups != "":
+            g = np.array([v for row in _cells(groups) for v in row], dtype=object)
+            if len(g) != len(x):
+                raise ValueError("分组与得分的行数应相同")
+        descending = not (order not in (None, "") and float(order) == 1)
+        return _as_column(competition_rank(x, g, descending))
+    except ValueError as exc:
+        return _error(exc)
+
+
+@xw.func
+@xw.arg("scores", ndim=2, doc="一列得分")
+@xw.arg("shares_or_cutoffs", ndim=2, doc="等次比例（如 0.25, 0.45, 0.25）或分数线（如 90, 80, 60）")
+@xw.arg("labels", ndim=2, doc="等次名称（比比例/分数线多一个），默认 A B C D")
+@xw.ret(expand="table")
+def XT_GRADE(scores, shares_or_cutoffs=None, labels=None):
+    """等次：给比例（合计 ≤ 1）则按排名强制分布，给分数线则按分数划档。"""
+    from .engine.scoring import ScoringError, grade_by_cutoffs, grade_by_shares
+
+    try:
+        s = _column(scores)
+        spec = _column(shares_or_cutoffs) if shares_or_cutoffs not in (None, "") else np.array([0.25, 0.45, 0.25])
+        names = ([str(v) for row in _cells(labels) for v in row if v not in (None, "")]
+                 if labels not in (None, "") else ["A", "B", "C", "D"][: len(spec) + 1])
+        if np.all((spec >= 0) & (spec <= 1)) and spec.sum() <= 1 + 1e-9:
+            out = grade_by_shares(s, spec, names)
+        else:
+            out = grade_by_cutoffs(s, spec, names)
+        return [[v] for v in out.tolist()]
+    except (ValueError, ScoringError) as exc:
+        return _error(exc)

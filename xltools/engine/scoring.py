@@ -234,8 +234,7 @@ def competition_rank(values, groups=None, descending: bool = True) -> np.ndarray
     if groups is None:
         r = s.rank(method="min", ascending=not descending)
     else:
-        keys = [pd.Series(np.asarray(g, dtype=object)) for g in (groups if isinstance(groups, list) else [groups])]
-        r = s.groupby(keys, dropna=False).rank(method="min", ascending=not descending)
+        r = s.groupby(_group_keys(groups, len(s)), dropna=False).rank(method="min", ascending=not descending)
     return r.to_numpy(dtype=float)
 
 
@@ -283,9 +282,11 @@ def grade_by_shares(scores, shares, labels, groups=None, rounding="round", ties:
 
 
 def _group_keys(groups, n):
+    """One or several group columns → pandas groupby keys (a plain list of labels is one column)."""
     if groups is None:
         return [pd.Series(np.zeros(n))]
-    return [pd.Series(np.asarray(g, dtype=object)) for g in (groups if isinstance(groups, list) else [groups])]
+    several = isinstance(groups, list) and groups and isinstance(groups[0], (list, tuple, np.ndarray, pd.Series))
+    return [pd.Series(np.asarray(g, dtype=object)) for g in (groups if several else [groups])]
 
 
 def _worst_rank(values, groups) -> np.ndarray:
