@@ -176,7 +176,10 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     dirs = items["dir"].to_numpy(dtype=float)
 
     # groups
-    by = options.by or _split(params.get("分组依据")) or [k for k in cfg.get("group_by", [])]
+    if options.by is not None:                       # an explicit empty list means "no groups"
+        by = list(options.by)
+    else:
+        by = _split(params.get("分组依据")) or list(cfg.get("group_by", []))
     keys = [GROUP_KEYS.get(b, b) for b in by]
     bad = [b for b, k in zip(by, keys) if k not in facts.columns]
     if bad:
