@@ -75,8 +75,11 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
     if "indicators" in tasks:
         ind = tables.get("indicators")
         if ind is not None and len(ind):
-            derived, _ = derive(ind)
+            derived, blanks = derive(ind)
             out.sheets["派生指标"] = derived.rename(columns={"zone": "开发区名称", "year": "年度"})
+            if len(blanks):
+                counts = blanks["note"].value_counts()
+                out.notes["派生指标留空"] = "；".join(f"{k}（{v} 个开发区·年度）" for k, v in counts.items())
         else:
             out.skipped.append("派生指标（缺少「指标」表）")
     return out

@@ -237,20 +237,8 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     score = np.full(len(cur), np.nan)
     item_scores = np.full(x.shape, np.nan)
     if active.any():
-        xa = x[active]
-        ga = group_codes[active]
-        if method == "wsum":
-            n = _group_normalize(xa, dirs, normalize, ga, bench, sat, imp)
-            item_scores[active] = n * w * scale
-            score[active] = sc.wsum(n, w) * scale
-        else:
-            tnorm = "vector" if normalize not in ("vector", "minmax") else normalize
-            closeness = np.empty(len(xa))
-            for g in np.unique(ga):
-                idx = np.flatnonzero(ga == g)
-                closeness[idx] = sc.topsis(xa[idx], w, dirs, tnorm)
-            score[active] = closeness * scale
-            item_scores[active] = _group_normalize(xa, dirs, "minmax", ga, None, None, None) * w * scale
+        score[active], item_scores[active] = aggregate(x[active], group_codes[active], w, dirs, method, normalize,
+                                                       bench, sat, imp, scale)
     bonus = _col(cur, "加分")
     deduction = _col(cur, "扣分")
     score = score + np.nan_to_num(bonus) - np.nan_to_num(deduction)
@@ -288,6 +276,27 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
                   + "，再加「加分」减「扣分」",
                   "排名规则": "竞争排名（与 Excel RANK.EQ 相同：并列取最好名次，后续名次顺延），得分按 12 位有效数字比较"})
     return RankResult(ranking, notes, system, pd.Series(group, index=cur["zone"]))
+
+
+def aggregate(x: np.ndarray, group_codes: np.ndarray, w: np.ndarray, dirs: np.ndarray, method: str = "wsum",
+              normalize: str = "minmax", bench=None, sat=None, imp=None, scale: float = 100.0,
+              item_scores: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Composite score of complete rows, normalised within groups: (score, per-indicator scores).
+
+    wsum: scale · Σ wⱼ·nᵢⱼ; topsis: scale · closeness (computed within each group). The
+    per-indicator scores are scale · wⱼ·nᵢⱼ (min–max for TOPSIS), for the result sheet.
+    """
+    if method == "wsum":
+        n = _group_normalize(x, dirs, normalize, group_codes, bench, sat, imp)
+        return sc.wsum(n, w) * scale, (n * w * scale if item_scores else None)
+    tnorm = normalize if normalize in ("vector", "minmax") else "vector"
+    closeness = np.empty(len(x))
+    order = np.argsort(group_codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(group_codes[order])) + 1
+    for idx in np.split(order, bounds):                   # one kernel call per group
+        closeness[idx] = sc.topsis(x[idx], w, dirs, tnorm)
+    items = _group_normalize(x, dirs, "minmax", group_codes, None, None, None) * w * scale if item_scores else None
+    return closeness * scale, items
 
 
 def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
