@@ -33,3 +33,10 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch):
         write_results(target, {"x": pd.DataFrame({"a": [1]})})
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["结果.xlsx"]
+
+
+def test_stale_partial_files_are_cleared(tmp_path):
+    stale = tmp_path / ".~xltools-partial-结果.abc123.xlsx"
+    stale.write_bytes(b"half")
+    write_results(tmp_path / "结果.xlsx", {"x": pd.DataFrame({"a": [1]})})
+    assert not stale.exists() and (tmp_path / "结果.xlsx").exists()

@@ -187,6 +187,67 @@ def rank(book: Annotated[list[str], typer.Argument(help="工作簿（可多个�
     _run(book, output, as_json, profile, ("rank",), options)
 
 
+@app.command("batch")
+def batch(patterns: Annotated[list[str], typer.Argument(help="工作簿、文件夹或带引号的通配符，如 \"报送/*.xlsx\"")],
+          output: Annotated[Path, typer.Option("-o", "--output", help="汇总结果工作簿")],
+          jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="并行进程数（默认为 CPU 核数）")] = None,
+          scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask 集群地址 tcp://主机:端口，或 local")] = None,
+          profile: ProfileOpt = None,
+          in_place: Annotated[bool, typer.Option("--in-place", help="同时把各自的结果写回每个输入工作簿（无损、原子写入、保留 .bak）")] = False,
+          as_json: JsonOpt = False) -> None:
+    """批量汇总：逐个校验数百份报送工作簿（坏文件不影响其他文件），合并后统一计算，写出一个汇总工作簿。"""
+    from .batch import batch_exit_code, run_batch
+
+    paths = _files_or_exit(patterns)
+    _guard_output(output, paths)
+    try:
+        with _progress(len(paths)) as tick:
+            result = run_batch(paths, jobs=jobs, scheduler=scheduler, profile=profile, progress=tick)
+    except ProfileError as exc:
+        console.print(f"[red]政策口径错误：{exc}[/red]")
+        raise typer.Exit(EXIT_UNUSABLE)
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(EXIT_UNUSABLE)
+    _write(result, output)
+    if in_place:
+        _write_back(result, paths)
+    summary = result.summary()
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False, indent=1))
+    else:
+        states = "，".join(f"{k} {v} 个" for k, v in summary["文件状态"].items())
+        console.print(f"文件：{states}；读入 {summary['读入行数']} 行；数据校验：{summary['错误']} 个错误，"
+                      f"{summary['警告']} 个警告；跨文件问题 {summary['跨文件问题']} 条")
+    raise typer.Exit(batch_exit_code(result))
+
+
+def _write_back(result, paths: list[Path]) -> None:
+    """--in-place: each usable input gets its own rows of every result sheet, losslessly."""
+    from .output.inject import FileLocked, inject
+
+    by_name = {b.name: b for b in result.books}
+    for p in paths:
+        book = by_name.get(p.name)
+        if book is None or not book.usable or p.suffix.lower() not in (".xlsx", ".xlsm"):
+            console.print(f"[yellow]{p.name}：未写回（文件无法使用或为 .xls 旧格式）[/yellow]")
+            continue
+        zones = set(book.tables["zones"].values["zone"]) if "zones" in book.tables else set()
+        sheets = {}
+        for name, frame in result.sheets.items():
+            if name in ("文件清单", "计算说明"):
+                continue
+            if name == "数据校验":
+                sheets[name] = frame[frame["文件"] == p.name]
+            elif "开发区名称" in frame:
+                sheets[name] = frame[frame["开发区名称"].isin(zones)]
+        try:
+            inject(p, sheets)
+            console.print(f"已写回 {p.name}（原文件备份为 {p.name}.bak）")
+        except FileLocked as exc:
+            console.print(f"[red]{exc}[/red]")
+
+
 profiles_app = typer.Typer(help="政策口径：列出内置口径，或查看某一口径的全部规则。", no_args_is_help=False,
                            rich_markup_mode=None)
 app.add_typer(profiles_app, name="profiles")
@@ -281,15 +342,29 @@ def samples(out_dir: Annotated[Path, typer.Option("--out", help="样例工作簿
 def entry() -> None:
     """Console-script entry: never show a traceback to an official."""
     try:
-        app()
+        code = app(standalone_mode=False)
+        if code == 130:                      # typer turns Ctrl-C into exit code 130
+            _interrupted()
+        sys.exit(code if isinstance(code, int) else 0)
     except KeyboardInterrupt:
-        console.print("[red]已中断：未写出不完整的结果文件[/red]")
-        sys.exit(130)
+        _interrupted()
     except SystemExit:
         raise
-    except Exception as exc:  # last line of defence
+    except Exception as exc:
+        # click/typer usage errors know how to show themselves; Abort is Ctrl-C inside click
+        if type(exc).__name__ == "Abort":
+            _interrupted()
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            exc.show()
+            sys.exit(exc.exit_code)
         console.print(f"[red]xltools 内部错误：{type(exc).__name__}: {exc}[/red]\n请把此信息和输入文件发给技术支持。")
         sys.exit(EXIT_UNUSABLE)
+
+
+def _interrupted() -> None:
+    sys.stderr.write("已中断：未写出不完整的结果文件\n")   # plain write: a progress display may be mid-exit
+    sys.stderr.flush()
+    sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ output are called, and the summary a front end shows.
 
 from __future__ import annotations
 
-import datetime as _dt
 import glob
 import os
 from collections.abc import Callable, Iterable
@@ -83,7 +82,6 @@ class RunResult:
 def calc_notes(result: RunResult, extra: dict[str, str] | None = None) -> pd.DataFrame:
     items = {
         "工具": f"xltools {__version__}",
-        "运行时间": _dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
         "输入文件": "；".join(b.name for b in result.books),
         "读入情况": "；".join(f"{b.name}：{len(b.tables)} 个工作表，{b.rows} 行" for b in result.books),
         "未执行的计算": "；".join(result.skipped) or "无",

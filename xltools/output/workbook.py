@@ -31,10 +31,22 @@ CHARTS = {"考核排名": ("开发区名称", "综合得分", "综合得分"), "
 CHART_MAX_ROWS = 300
 
 
+PARTIAL_PREFIX = ".~xltools-partial-"
+
+
 def atomic_target(path: Path):
-    """A temp path in the target's folder; call os.replace(tmp, path) when the file is complete."""
+    """A temp path in the target's folder; call os.replace(tmp, path) when the file is complete.
+
+    Partial files left by a killed run (same target) are removed first; they are never the
+    output itself, whose name only ever points at a complete file.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".~{path.stem}.", suffix=path.suffix, dir=path.parent)
+    for stale in path.parent.glob(f"{PARTIAL_PREFIX}{path.stem}.*{path.suffix}"):
+        try:
+            stale.unlink()
+        except OSError:
+            pass
+    fd, tmp = tempfile.mkstemp(prefix=f"{PARTIAL_PREFIX}{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     return Path(tmp)
 

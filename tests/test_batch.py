@@ -1,0 +1,228 @@
+"""xltools batch: many files, bad and duplicate submissions, Dask, lossless --in-place, crash safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import python_calamine as pc
+import xlsxwriter
+
+from xltools.batch import run_batch
+from xltools.output.inject import FileLocked, inject
+
+
+def grids(path):
+    wb = pc.CalamineWorkbook.from_path(str(path))
+    return {n: wb.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in wb.sheet_names}
+
+
+@pytest.fixture
+def submissions(samples, tmp_path) -> Path:
+    folder = tmp_path / "报送"
+    folder.mkdir()
+    for f in ("青岛开发区.xlsx", "宁夏开发区.xlsx", "耒阳经开区.xlsx"):
+        shutil.copy(samples / f, folder / f)
+    (folder / "坏文件.xlsx").write_bytes(b"%PDF-1.4 this is not a workbook")
+    shutil.copy(samples / "宁夏开发区.xlsx", folder / "宁夏开发区（重复报送）.xlsx")
+    return folder
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "xltools.cli", *map(str, args)], capture_output=True, text=True)
+
+
+def test_batch_lists_problems_and_still_ranks_everyone(submissions, tmp_path):
+    out = tmp_path / "汇总.xlsx"
+    proc = cli("batch", str(submissions / "*.xlsx"), "-o", out, "--json")
+    assert proc.returncode == 2, proc.stderr          # one file is unusable (as validate)
+    summary = json.loads(proc.stdout)
+    assert summary["文件数"] == 5 and summary["跨文件问题"] == 23 + 1     # 23 duplicates + 1 mixed year
+    g = grids(out)
+    files = {r[0]: r[1] for r in g["文件清单"][1:]}
+    assert files["坏文件.xlsx"] == "无法读取" and files["宁夏开发区（重复报送）.xlsx"] == "有错误"
+    assert files["青岛开发区.xlsx"] == "正常"
+    problems = [r for r in g["数据校验"][1:]]
+    assert any(r[0] == "坏文件.xlsx" and "不是 Excel 工作簿" in r[4] for r in problems)
+    dup = [r for r in problems if r[0] == "宁夏开发区（重复报送）.xlsx" and "已报送" in r[4]]
+    assert len(dup) == 23 and all(r[3] == "错误" for r in dup)
+    ranked = {r[0] for r in g["考核排名"][1:]}
+    assert len(ranked) == 20 + 23 and "宁夏苏银产业园" in ranked and "青岛蓝谷" in ranked
+    checks = [r for r in g["合规检查"][1:] if r[0] == "贺兰工业园区" and r[1] == "NX-20"]
+    assert len(checks) == 1                           # the duplicate submission was not counted twice
+    assert any("不同年度混合" in r[4] for r in problems if r[0] == "耒阳经开区.xlsx")
+
+
+def test_folder_input_and_jobs_give_identical_results(submissions):
+    one = run_batch(sorted(submissions.glob("*.xlsx")), jobs=1)
+    two = run_batch(sorted(submissions.glob("*.xlsx")), jobs=2)
+    assert list(one.sheets) == list(two.sheets)
+    for name in one.sheets:
+        if name != "计算说明":                       # which records the number of processes
+            pd.testing.assert_frame_equal(one.sheets[name], two.sheets[name])
+
+
+def test_dask_local_cluster_matches_local_processes(submissions):
+    pytest.importorskip("distributed")
+    paths = sorted(submissions.glob("*.xlsx"))
+    local = run_batch(paths, jobs=1)
+    from distributed import Client, LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        remote = run_batch(paths, scheduler=cluster.scheduler_address)
+    for name in local.sheets:
+        if name != "计算说明":
+            pd.testing.assert_frame_equal(local.sheets[name], remote.sheets[name])
+    notes = dict(zip(remote.sheets["计算说明"]["项目"], remote.sheets["计算说明"]["内容"]))
+    assert "Dask 集群 tcp://127.0.0.1" in notes["汇总方式"]
+
+
+def test_rerun_gives_the_same_cell_values(submissions, tmp_path):
+    a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    cli("batch", submissions, "-o", a)
+    cli("batch", submissions, "-o", b)
+    assert grids(a) == grids(b)
+
+
+def test_killed_run_leaves_no_output(samples, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(150):
+        shutil.copy(samples / "青岛开发区.xlsx", folder / f"z{i:03d}.xlsx")
+    out = tmp_path / "汇总.xlsx"
+    for delay in (0.5, 1.5, 2.5):
+        proc = subprocess.Popen([sys.executable, "-m", "xltools.cli", "batch", str(folder), "-o", str(out), "-j", "1"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if out.exists():                              # finished before the kill: it must be complete
+            assert "计算说明" in pc.CalamineWorkbook.from_path(str(out)).sheet_names
+            out.unlink()
+    proc = subprocess.Popen([sys.executable, "-m", "xltools.cli", "batch", str(folder), "-o", str(out), "-j", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 130:
+        assert "已中断" in err and not out.exists()
+    # a complete run afterwards writes the output and clears any partial file a killed run left behind
+    assert cli("batch", folder, "-o", out, "-j", "1").returncode in (0, 1)
+    assert "计算说明" in pc.CalamineWorkbook.from_path(str(out)).sheet_names
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".~")] == []
+
+
+# ---------------------------------------------------------------- lossless --in-place
+def tiny_png() -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    raw = b"\x00\xff\x00\x00" * 1
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def rich_workbook(path: Path, tmp: Path) -> Path:
+    """A user's .xlsm with a chart, an image, data validation, defined names and a VBA project."""
+    import xlwings
+    template = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
+    with zipfile.ZipFile(template) as zf:
+        vba = tmp / "vbaProject.bin"
+        vba.write_bytes(zf.read("xl/vbaProject.bin"))
+    img = tmp / "logo.png"
+    img.write_bytes(tiny_png())
+    wb = xlsxwriter.Workbook(str(path))
+    wb.add_vba_project(str(vba))
+    ws = wb.add_worksheet("开发区")
+    ws.write_row(0, 0, ["开发区名称", "级别", "区块数"])
+    ws.write_row(1, 0, ["甲区", "国家级", 2])
+    ws.write_row(2, 0, ["乙区", "省级", 4])
+    ws.data_validation("B2:B100", {"validate": "list", "source": ["国家级", "省级", "市级"]})
+    wb.define_name("区块合计", "=SUM(开发区!$C$2:$C$3)")
+    ws.write_formula("E2", "=区块合计", None, 6)
+    chart = wb.add_chart({"type": "column"})
+    chart.add_series({"categories": "=开发区!$A$2:$A$3", "values": "=开发区!$C$2:$C$3"})
+    ws.insert_chart("G2", chart)
+    ws.insert_image("G20", str(img))
+    wb.close()
+    return path
+
+
+def parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: zf.read(i.filename) for i in zf.infolist()}
+
+
+CHANGED_BY_DESIGN = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"}
+
+
+def test_in_place_keeps_every_untouched_part_byte_for_byte(tmp_path):
+    path = rich_workbook(tmp_path / "用户.xlsm", tmp_path)
+    before = parts(path)
+    assert {"xl/vbaProject.bin", "xl/charts/chart1.xml", "xl/media/image1.png"} <= set(before)
+    written = inject(path, {"合规检查": pd.DataFrame({"开发区名称": ["甲区"], "结论": ["=不合规"], "实际值": [9.0]}),
+                            "数据校验": pd.DataFrame({"问题": ["无"]})})
+    after = parts(path)
+    new_parts = set(written.values())
+    assert set(after) == set(before) | new_parts
+    for name, data in before.items():
+        if name not in CHANGED_BY_DESIGN:
+            assert after[name] == data, name
+    assert (tmp_path / "用户.xlsm.bak").read_bytes() == b"".join([]) or parts(tmp_path / "用户.xlsm.bak") == before
+    g = grids(path)
+    assert g["开发区"][1][:3] == ["甲区", "国家级", 2.0]
+    assert g["合规检查"] == [["开发区名称", "结论", "实际值"], ["甲区", "=不合规", 9.0]]   # text stays text
+    wb_xml = after["xl/workbook.xml"].decode()
+    assert "区块合计" in wb_xml and wb_xml.count("<sheet ") == 3
+    # a second run replaces the earlier result sheets instead of adding more
+    inject(path, {"合规检查": pd.DataFrame({"开发区名称": ["乙区"]})})
+    again = parts(path)
+    assert again["xl/workbook.xml"].decode().count("<sheet ") == 3
+    assert grids(path)["合规检查"] == [["开发区名称"], ["乙区"]]
+    for name, data in before.items():
+        if name not in CHANGED_BY_DESIGN:
+            assert again[name] == data, name
+
+
+def test_in_place_result_opens_in_libreoffice(tmp_path):
+    from libreoffice import recalc_csv
+    path = rich_workbook(tmp_path / "用户.xlsm", tmp_path)
+    inject(path, {"考核排名": pd.DataFrame({"开发区名称": ["甲区"], "综合得分": [88.5]})})
+    rows = recalc_csv(path, tmp_path)
+    assert rows[0][:3] == ["开发区名称", "级别", "区块数"] and rows[1][4] == "6"   # defined name still computes
+
+
+def test_locked_file_is_reported_not_overwritten(tmp_path):
+    path = rich_workbook(tmp_path / "用户.xlsm", tmp_path)
+    (tmp_path / "~$用户.xlsm").write_bytes(b"owner")
+    before = path.read_bytes()
+    with pytest.raises(FileLocked, match="正在 Excel 中打开"):
+        inject(path, {"合规检查": pd.DataFrame({"a": [1]})})
+    assert path.read_bytes() == before and not (tmp_path / "用户.xlsm.bak").exists()
+
+
+def test_batch_in_place_writes_each_files_own_rows(submissions, tmp_path):
+    target = submissions / "宁夏开发区.xlsx"
+    original = parts(target)
+    proc = cli("batch", submissions, "-o", tmp_path / "汇总.xlsx", "--in-place")
+    assert "已写回 宁夏开发区.xlsx" in proc.stderr
+    g = grids(target)
+    assert {"合规检查", "考核排名", "数据校验"} <= set(g)
+    zones = {r[0] for r in g["合规检查"][1:]}
+    assert "贺兰工业园区" in zones and "青岛蓝谷" not in zones
+    after = parts(target)
+    for name, data in original.items():
+        if name not in CHANGED_BY_DESIGN:
+            assert after[name] == data, name
