@@ -186,7 +186,11 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
         raise sc.ScoringError(f"分组依据「{'、'.join(bad)}」不可用，可用：{'、'.join(GROUP_KEYS)}")
     f = facts.reindex(cur["zone"])
     if keys:
-        group = f[keys].astype(object).fillna("未分组").astype(str).agg("·".join, axis=1).to_numpy()
+        parts = [f[k].astype(object).where(f[k].notna(), "未分组").astype(str) for k in keys]
+        label = parts[0]
+        for extra_part in parts[1:]:
+            label = label + "·" + extra_part
+        group = label.to_numpy(dtype=object)
     else:
         group = np.full(len(cur), "全部", dtype=object)
     names = {v: k for k, v in GROUP_KEYS.items()}
