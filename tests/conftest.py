@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# xlwings' remote Book (the object model xlwings Server uses) drives the ribbon handlers in tests.
+# The licence key "noncommercial" (PolyForm Noncommercial) is used in tests only; no user-facing
+# path needs xlwings PRO. It must be set before xlwings is imported.
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 
 import pytest
 import xlsxwriter

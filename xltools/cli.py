@@ -248,6 +248,36 @@ def _write_back(result, paths: list[Path]) -> None:
             console.print(f"[red]{exc}[/red]")
 
 
+addin_app = typer.Typer(help="Excel 加载项：构建（build）或安装（install）。", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(addin_app, name="addin")
+
+
+@addin_app.command("build")
+def addin_build(out_dir: Annotated[Path, typer.Option("--out", help="输出文件夹")] = Path("dist")) -> None:
+    """构建 xltools.xlam（加载项）与 xltools.xlsm（独立工作簿）：功能区「开发区考核」与 =XT_… 函数。"""
+    from .addin import AddinError, build
+
+    try:
+        for p in build(out_dir):
+            console.print(f"已生成 {p}")
+    except AddinError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(EXIT_UNUSABLE)
+
+
+@addin_app.command("install")
+def addin_install(addin: Annotated[Path, typer.Argument(help="加载项文件")] = Path("dist/xltools.xlam")) -> None:
+    """把加载项复制到 Excel 的启动文件夹（XLSTART），下次启动 Excel 时自动加载。"""
+    from .addin import AddinError, install
+
+    try:
+        target = install(addin)
+    except AddinError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(EXIT_UNUSABLE)
+    console.print(f"已复制到 {target}。请重新启动 Excel；如提示宏被禁用，请在信任中心把该文件夹设为受信任位置。")
+
+
 profiles_app = typer.Typer(help="政策口径：列出内置口径，或查看某一口径的全部规则。", no_args_is_help=False,
                            rich_markup_mode=None)
 app.add_typer(profiles_app, name="profiles")

@@ -1,0 +1,159 @@
+"""Every ribbon handler, driven against xlwings' real remote Book (no hand-made fake)."""
+
+from __future__ import annotations
+
+import python_calamine as pc
+import pytest
+import xlwings as xw
+
+from xltools import ribbon
+from xltools.ribbon import HANDLERS, RESULT_NAMES, run_handler
+from xltools.schema import SHEETS
+
+
+def remote_book(path, name=None):
+    wb = pc.CalamineWorkbook.from_path(str(path))
+    sheets = [{"name": n, "values": wb.get_sheet_by_name(n).to_python(skip_empty_area=False) or [[]],
+               "pictures": [], "tables": []} for n in wb.sheet_names]
+    data = {"client": "Microsoft Office Scripts", "version": xw.__version__,
+            "book": {"name": name or path.name, "active_sheet_index": 0, "selection": "A1"},
+            "names": [], "sheets": sheets}
+    return xw.Book(json=data)
+
+
+def actions(book):
+    return [(a["func"], a["args"], a["values"]) for a in book.json()["actions"]]
+
+
+def added(book):
+    return [a[1][1] for a in actions(book) if a[0] == "addSheet"]
+
+
+def values_of(book, sheet):
+    """What the handlers wrote to `sheet`, read from the actions the remote Book recorded."""
+    position = next((args[0] for func, args, _ in actions(book) if func == "addSheet" and args[1] == sheet), None)
+    out, current = None, None
+    for a in book.json()["actions"]:
+        if a["func"] == "addSheet":
+            current = a["args"][1]
+        if a["func"] == "setValues" and a["sheet_position"] == position and current == sheet and a["start_row"] == 0:
+            out = a["values"]
+    return out
+
+
+@pytest.fixture
+def qingdao(samples):
+    return remote_book(samples / "青岛开发区.xlsx")
+
+
+def test_check_writes_compliance_sheets(qingdao):
+    inputs = [s.name for s in qingdao.sheets]
+    message = run_handler("check", qingdao)
+    assert "合规检查" in message and "0 个错误" in message
+    assert added(qingdao) == ["数据校验", "合规检查", "合规汇总", "计算说明"]
+    rows = values_of(qingdao, "合规检查")
+    assert rows[0][:8] == ["开发区名称", "规则编号", "规则", "实际值", "限值", "结论", "说明", "依据"]
+    hits = {(r[0], r[1]) for r in rows[1:] if r[5] == "不合规"}
+    assert ("青岛经济技术开发区", "QD-09") in hits and ("青岛城阳经济开发区", "QD-20") in hits
+    assert [s.name for s in qingdao.sheets][:len(inputs)] == inputs      # input sheets untouched
+    assert not [a for a in actions(qingdao) if a[0] == "sheetDelete"]
+    assert [a for a in actions(qingdao) if a[0] == "alert"]              # the message box
+
+
+def test_rerun_replaces_earlier_results_only(qingdao):
+    run_handler("check", qingdao)
+    run_handler("check", qingdao)
+    names = [s.name for s in qingdao.sheets]
+    assert names.count("合规检查") == 1
+    deleted = [a for a in actions(qingdao) if a[0] == "sheetDelete"]
+    assert len(deleted) == 4
+
+
+@pytest.mark.parametrize("tag, sheets", [
+    ("validate", ["数据校验", "计算说明"]),
+    ("salary", ["数据校验", "薪酬测算", "税收返还", "计算说明"]),
+    ("rank", ["数据校验", "考核排名", "指标权重", "计算说明"]),
+    ("sanctions", ["数据校验", "奖惩建议", "计算说明"]),
+    ("run_all", ["数据校验", "合规检查", "合规汇总", "薪酬测算", "税收返还", "考核排名", "奖惩建议", "指标权重",
+                 "派生指标", "计算说明"]),
+])
+def test_compute_handlers(samples, tag, sheets):
+    book = remote_book(samples / "宁夏开发区.xlsx")
+    run_handler(tag, book)
+    assert added(book) == sheets
+    assert set(added(book)) <= RESULT_NAMES
+
+
+def test_rank_matches_the_cli_engine(samples):
+    from xltools.engine import assess
+    from xltools.intake import read_book, tables_of
+    book = remote_book(samples / "宁夏开发区.xlsx")
+    run_handler("rank", book)
+    rows = values_of(book, "考核排名")
+    via_ribbon = {r[0]: r[3] for r in rows[1:]}
+    via_cli = assess(tables_of(read_book(samples / "宁夏开发区.xlsx")), tasks=("rank",)).sheets["考核排名"]
+    assert via_ribbon == pytest.approx(dict(zip(via_cli["开发区名称"], via_cli["综合得分"])))
+
+
+def test_validate_lists_planted_errors_with_cells(samples):
+    book = remote_book(samples / "问题样例.xlsx")
+    run_handler("validate", book)
+    rows = values_of(book, "数据校验")
+    cells = {r[2] for r in rows[1:]}
+    assert {"开发区名录!C6", "经济指标!D9", "职数编制!C4"} <= cells and len(rows) - 1 == 16
+
+
+def test_staff_ranking_via_rank_button(samples):
+    book = remote_book(samples / "耒阳经开区.xlsx")
+    run_handler("rank", book)
+    assert "人员排名" in added(book)
+    rows = values_of(book, "人员排名")
+    assert rows[0][:5] == ["姓名", "人员编号", "开发区名称", "综合得分", "排名"] and len(rows) == 151
+
+
+def test_new_template_adds_missing_input_sheets(samples):
+    book = remote_book(samples / "耒阳经开区.xlsx")
+    message = run_handler("new_template", book)
+    present = {"参数", "开发区", "机构设置", "职数编制", "指标", "薪酬", "人员"}
+    assert set(added(book)) == {s.name for s in SHEETS} - present and "已添加输入表" in message
+    assert values_of(book, "历年排名")[1][:2] == ["*开发区名称", "*年度"]
+
+
+def test_export_report_writes_a_new_workbook(qingdao, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert "请先点击" in run_handler("export_report", qingdao)
+    run_handler("check", qingdao)
+    message = run_handler("export_report", qingdao)
+    target = tmp_path / "青岛开发区_考核报告.xlsx"
+    assert "报告已导出" in message and target.exists()
+    assert pc.CalamineWorkbook.from_path(str(target)).sheet_names == ["数据校验", "合规检查", "合规汇总", "计算说明"]
+
+
+def test_env_check_and_help(qingdao):
+    env = run_handler("env_check", qingdao)
+    assert f"xlwings {xw.__version__}" in env and "Python 3." in env and "xltools" in env
+    assert "docs/用户手册.md" in run_handler("help", qingdao)
+
+
+def test_errors_become_a_message_not_a_traceback(qingdao, monkeypatch):
+    def boom(*a, **k):
+        raise ValueError("测试用的错误")
+    monkeypatch.setattr(ribbon, "assess", boom)
+    message = run_handler("check", qingdao)
+    assert message.startswith("出错了") and "测试用的错误" in message and "Traceback" not in message
+    assert "未知的按钮" in run_handler("no_such_button", qingdao)
+
+
+def test_text_that_looks_like_a_formula_is_escaped(qingdao):
+    import pandas as pd
+    ribbon.write_sheet(qingdao, "数据校验", pd.DataFrame({"问题": ["=1+1", "普通"]}))
+    assert values_of(qingdao, "数据校验") == [["问题"], ["'=1+1"], ["普通"]]
+    with pytest.raises(ValueError):
+        ribbon.write_sheet(qingdao, "开发区", pd.DataFrame({"a": [1]}))   # never an input sheet
+
+
+def test_dispatch_uses_the_caller_book(qingdao, monkeypatch):
+    monkeypatch.setattr(xw.Book, "caller", staticmethod(lambda: qingdao))
+    assert "xltools" in ribbon.dispatch("env_check")
+    assert set(HANDLERS) == {"new_template", "validate", "check", "salary", "rank", "sanctions", "run_all",
+                             "export_report", "env_check", "help"}

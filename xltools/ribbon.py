@@ -1,0 +1,216 @@
+"""Ribbon handlers (tab 开发区考核): one dispatcher, one small function per button.
+
+Each handler takes the book as its parameter, like xlwings Server's custom scripts, so it runs
+unchanged against Excel (via RunPython) and against xlwings' remote Book in tests. Handlers read
+the input sheets through xlwings, call the same engine functions as the CLI, and write the
+same result sheets — replacing earlier results, never touching input sheets. Whatever goes
+wrong comes back to the user as a Chinese message box text, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import platform
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import xlwings as xw
+
+from . import __version__
+from .engine import assess
+from .intake import Book, tables_of
+from .intake.table import cell_ref, read_table
+from .jobs import SHEET_ORDER, calc_notes, problems_frame, RunResult
+from .problems import ERROR, Problem
+from .schema import RESULT_SHEETS, SHEETS, find_sheet
+from .templates import header_text
+
+RESULT_NAMES = set(RESULT_SHEETS) | set(SHEET_ORDER) | {"文件清单"}
+FORMULA_START = ("=", "+", "-", "@")
+TITLE = "开发区考核"
+
+
+# --------------------------------------------------------------------------- reading
+def read_open_book(book) -> Book:
+    """The input sheets of an open workbook → intake Book (same header location and coercion)."""
+    name = book.name
+    result = Book(Path(name), name)
+    for sheet in book.sheets:
+        spec = find_sheet(sheet.name)
+        if spec is None or sheet.name in RESULT_NAMES:
+            continue
+        if spec.key in result.tables:
+            continue
+        used = sheet.used_range
+        values = used.options(ndim=2, err_to_str=True).value or [[]]
+        top, left = used.row - 1, used.column - 1
+        width = left + max((len(r) for r in values), default=0)
+        grid = [[""] * width for _ in range(top)]
+        grid += [[""] * left + [("" if v is None else v) for v in row] for row in values]
+        table = read_table(grid, spec, sheet.name)
+        if table is None:
+            result.problems.append(Problem(name, sheet.name, cell_ref(sheet.name, 0, 0), ERROR,
+                                           f"工作表「{sheet.name}」中找不到「{spec.name}」表的表头",
+                                           "表头应包含：" + "、".join(c.header for c in spec.columns if c.required)))
+            continue
+        result.tables[spec.key] = table
+        for row, col, level, msg, hint in table.problems:
+            result.problems.append(Problem(name, sheet.name, cell_ref(sheet.name, row, col), level, msg, hint))
+    from .intake import _cross_check_zones
+    _cross_check_zones(result)
+    return result
+
+
+# --------------------------------------------------------------------------- writing
+def _cell(value):
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value                     # text stays text in Excel
+    return value
+
+
+def write_sheet(book, name: str, frame: pd.DataFrame) -> None:
+    """Replace (or add) a result sheet; only sheets with result names are ever deleted."""
+    if name not in RESULT_NAMES:
+        raise ValueError(f"「{name}」不是 xltools 的结果工作表")
+    if name in [s.name for s in book.sheets]:
+        book.sheets[name].delete()
+    sheet = book.sheets.add(name, after=book.sheets[len(book.sheets) - 1])
+    rows = [list(frame.columns)] + [[_cell(v) for v in row] for row in frame.to_numpy(dtype=object).tolist()]
+    sheet["A1"].value = rows
+    sheet["A1"].resize(1, len(frame.columns)).font.bold = True
+
+
+def _run(book, tasks: tuple[str, ...], sheets: tuple[str, ...] | None = None) -> str:
+    data = read_open_book(book)
+    result = RunResult([data])
+    assessment = assess(tables_of(data), tasks=tasks) if data.tables else None
+    written = {"数据校验": problems_frame([data])}
+    if assessment is not None:
+        for name, frame in assessment.sheets.items():
+            if sheets is None or name in sheets:
+                written[name] = frame
+        result.skipped += assessment.skipped
+    result.sheets = dict(written)
+    written["计算说明"] = calc_notes(result, assessment.notes if assessment else {})
+    for name in sorted(written, key=lambda n: SHEET_ORDER.index(n) if n in SHEET_ORDER else 99):
+        write_sheet(book, name, written[name])
+    summary = f"已完成：{'、'.join(n for n in written if n != '计算说明')}。\n数据校验：{data.errors} 个错误，{data.warnings} 个警告。"
+    if result.skipped:
+        summary += "\n未执行：" + "；".join(result.skipped)
+    return summary
+
+
+# --------------------------------------------------------------------------- handlers
+def new_template(book) -> str:
+    present = {find_sheet(s.name).key for s in book.sheets if find_sheet(s.name)}
+    added = []
+    for spec in SHEETS:
+        if spec.key in present:
+            continue
+        sheet = book.sheets.add(spec.name, after=book.sheets[len(book.sheets) - 1])
+        width = len(spec.columns)
+        sheet["A1"].value = [[f"{spec.name}（{spec.description}；带 * 为必填）"] + [None] * (width - 1),
+                             [header_text(c) for c in spec.columns]]
+        sheet["A2"].resize(1, len(spec.columns)).font.bold = True
+        added.append(spec.name)
+    return ("已添加输入表：" + "、".join(added)) if added else "所有输入表都已存在，未做修改。"
+
+
+def validate(book) -> str:
+    return _run(book, (), ())
+
+
+def check(book) -> str:
+    return _run(book, ("quota",), ("合规检查", "合规汇总"))
+
+
+def salary(book) -> str:
+    return _run(book, ("salary",), ("薪酬测算", "薪酬明细", "税收返还"))
+
+
+def rank(book) -> str:
+    return _run(book, ("rank",), ("考核排名", "指标权重", "人员排名"))
+
+
+def sanctions(book) -> str:
+    return _run(book, ("rank",), ("奖惩建议",))
+
+
+def run_all(book) -> str:
+    return _run(book, ("quota", "salary", "rank", "indicators"))
+
+
+def export_report(book) -> str:
+    from .jobs import SHEET_ORDER as order
+    from .output.workbook import write_results
+
+    sheets = {s.name: s for s in book.sheets if s.name in RESULT_NAMES}
+    if not sheets:
+        return "还没有结果可以导出：请先点击「一键全部」或其他计算按钮。"
+    frames = {}
+    for name in sorted(sheets, key=lambda n: order.index(n) if n in order else 99):
+        values = sheets[name].used_range.options(ndim=2).value
+        frames[name] = pd.DataFrame(values[1:], columns=values[0]) if values else pd.DataFrame()
+    folder = Path(book.fullname).parent if Path(book.fullname).parent.is_dir() else Path.home()
+    target = folder / f"{Path(book.name).stem}_考核报告.xlsx"
+    write_results(target, frames)
+    return f"报告已导出：{target}"
+
+
+def env_check(book) -> str:
+    lines = [f"xltools {__version__}", f"Python {platform.python_version()}（{sys.executable}）",
+             f"xlwings {xw.__version__}", f"操作系统 {platform.system()} {platform.release()}"]
+    missing = []
+    for pkg in ("pandas", "numpy", "python-calamine", "xlsxwriter", "openpyxl"):
+        try:
+            lines.append(f"{pkg} {md.version(pkg)}")
+        except md.PackageNotFoundError:
+            missing.append(pkg)
+    try:
+        lines.append(f"dask {md.version('dask')}（可选：--scheduler 集群）")
+    except md.PackageNotFoundError:
+        lines.append("dask 未安装（可选，仅批量集群需要）")
+    lines.append("缺少：" + "、".join(missing) if missing else "必需组件齐全。")
+    return "\n".join(lines)
+
+
+def show_help(book) -> str:
+    return ("开发区考核工具箱（xltools）\n"
+            "1. 「新建模板」补齐输入表，按表头填报；2. 「数据校验」检查填报；3. 「一键全部」得到全部结果表；\n"
+            "4. 在任意单元格使用 =XT_RANK、=XT_SCORE、=XT_QUOTA 等函数。\n"
+            "详细说明见安装目录下 docs/用户手册.md，或命令行运行 xltools --help。")
+
+
+HANDLERS: dict[str, Callable] = {
+    "new_template": new_template, "validate": validate, "check": check, "salary": salary, "rank": rank,
+    "sanctions": sanctions, "run_all": run_all, "export_report": export_report, "env_check": env_check,
+    "help": show_help,
+}
+
+
+def run_handler(tag: str, book) -> str:
+    """Run the handler for a button tag; the return value is what the message box shows."""
+    handler = HANDLERS.get(tag)
+    if handler is None:
+        message = f"未知的按钮「{tag}」：请重新安装 xltools 加载项。"
+    else:
+        try:
+            message = handler(book)
+        except Exception as exc:  # shown to the user, never a traceback
+            message = f"出错了：{type(exc).__name__}：{exc}\n请检查数据，或把此信息发给技术支持。"
+    try:
+        book.app.alert(message, title=TITLE)
+    except Exception:
+        pass
+    return message
+
+
+def dispatch(tag: str) -> str:
+    """Entry point called by the VBA callback: the only place that looks up the caller book."""
+    return run_handler(tag, xw.Book.caller())
