@@ -32,8 +32,8 @@ def soffice() -> str:
     return exe
 
 
-def recalc_csv(xlsx: Path, work: Path) -> list[list[str]]:
-    """Open `xlsx` in LibreOffice, recalculate every formula, return the first sheet as CSV rows."""
+def recalc_csv(xlsx: Path, work: Path, sheet: str | None = None) -> list[list[str]]:
+    """Open `xlsx` in LibreOffice, recalculate every formula, return one sheet (default: the first) as CSV rows."""
     exe = soffice()
     profile = work / "lo_profile"
     (profile / "user").mkdir(parents=True, exist_ok=True)
@@ -41,10 +41,10 @@ def recalc_csv(xlsx: Path, work: Path) -> list[list[str]]:
     out = work / "lo_out"
     env = {**os.environ, "HOME": str(work)}
     # 44 = comma, 34 = quote, 76 = UTF-8, 1 = first line; the 9th token true = "as shown" off → raw values
-    flt = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false"
+    flt = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false" + (",-1" if sheet else "")
     proc = subprocess.run([exe, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", flt,
                            "--outdir", str(out), str(xlsx)], capture_output=True, text=True, env=env, timeout=180)
-    target = out / (xlsx.stem + ".csv")
+    target = out / (xlsx.stem + (f"-{sheet}" if sheet else "") + ".csv")
     assert target.exists(), proc.stdout + proc.stderr
     with target.open(encoding="utf-8") as fh:
         return list(csv.reader(fh))

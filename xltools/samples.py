@@ -21,6 +21,7 @@ import pandas as pd
 import xlsxwriter
 
 from .output.workbook import FIXED_DATE
+from .schema import SHEETS
 from .templates import build_template, write_input_workbook
 
 DATA = resources.files("xltools") / "data"
@@ -316,7 +317,27 @@ SAMPLE_FILES = {
     "耒阳经开区.xlsx": leiyang_workbook,
     "问题样例.xlsx": messy_workbook,
 }
-TEMPLATE_FILES = {"开发区考核模板.xlsx": build_template}
+def build_example(path: Path) -> Path:
+    """The template filled with the Qingdao sample (all columns, schema units): its 计算 sheet computes."""
+    from .schema import SHEETS_BY_KEY, UNITS
+
+    ind, units = indicators_frame("青岛")
+    for key, unit in units.items():                       # store in schema units so formulas need no factors
+        col = SHEETS_BY_KEY["indicators"].column(key)
+        if col.dim and unit in UNITS[col.dim]:
+            ind[key] = ind[key] * UNITS[col.dim][unit] / UNITS[col.dim][col.unit]
+    frames = {"params": params_frame("qingdao", "青岛"), "zones": zones_frame("青岛"),
+              "departments": departments_frame("青岛"), "posts": posts_frame("青岛"), "indicators": ind,
+              "salary": salary_frame("青岛")}
+    full = {k: f.reindex(columns=[c.key for c in SHEETS_BY_KEY[k].columns]) for k, f in frames.items()}
+    for key in ("indicator_system", "staff", "history"):
+        full[key] = None
+    order = [s.key for s in SHEETS]
+    return write_input_workbook(path, {k: full[k] for k in order},
+                                titles={"zones": f"开发区（示例：青岛 20 个开发区）{SYNTHETIC}"}, calc=True)
+
+
+TEMPLATE_FILES = {"开发区考核模板.xlsx": build_template, "开发区考核模板（示例）.xlsx": build_example}
 
 
 def build_samples(out_dir: str | Path) -> list[Path]:

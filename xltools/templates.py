@@ -73,15 +73,105 @@ def write_input_sheet(wb: xlsxwriter.Workbook, writer: ResultWriter, sheet: Shee
 
 def write_input_workbook(path: str | Path, frames: Mapping[str, pd.DataFrame | None],
                          units: Mapping[str, Mapping[str, str]] | None = None,
-                         titles: Mapping[str, str] | None = None) -> Path:
-    """Write input sheets (schema key → table keyed by column key, or None for blank), reproducibly."""
+                         titles: Mapping[str, str] | None = None, calc: bool = False) -> Path:
+    """Write input sheets (schema key → table keyed by column key, or None for blank), reproducibly.
+
+    With `calc=True` a 计算 sheet of native formulas is added (the layer that works without Python).
+    """
     with atomic_workbook(path, {"created": FIXED_DATE, "author": "xltools", "title": "开发区考核"}) as (wb, writer):
         for key, frame in frames.items():
             write_input_sheet(wb, writer, SHEETS_BY_KEY[key], frame, (units or {}).get(key),
                               (titles or {}).get(key))
+        if calc:
+            write_calc_sheet(wb, writer)
     return Path(path)
 
 
+# --------------------------------------------------------------------------- native formula layer
+CALC_ROWS = 200          # zones the 计算 sheet covers (rows 4…203)
+FIRST = 3                # first data row of an input sheet (row 1 title, row 2 header)
+CALC_COLUMNS = [
+    # header, formula for row {r} (zone in column A), number format
+    ("开发区名称", '=IF(开发区!{zone}{i}="","",开发区!{zone}{i})', None),
+    ("级别", '=IF($A{r}="","",开发区!{level}{i})', None),
+    ("内设机构数", '=IF($A{r}="","",COUNTIFS({d_zone},$A{r})-COUNTIFS({d_zone},$A{r},{d_nature},"事业单位")'
+                  '-COUNTIFS({d_zone},$A{r},{d_nature},"派驻机构"))', "0"),
+    ("综合保障类机构数", '=IF($A{r}="","",COUNTIFS({d_zone},$A{r},{d_cat},"综合保障类")'
+                      '-COUNTIFS({d_zone},$A{r},{d_cat},"综合保障类",{d_nature},"事业单位")'
+                      '-COUNTIFS({d_zone},$A{r},{d_cat},"综合保障类",{d_nature},"派驻机构"))', "0"),
+    ("一线机构数", '=IF($A{r}="","",COUNTIFS({d_zone},$A{r},{d_front},"是")'
+                 '-COUNTIFS({d_zone},$A{r},{d_front},"是",{d_nature},"事业单位")'
+                 '-COUNTIFS({d_zone},$A{r},{d_front},"是",{d_nature},"派驻机构"))', "0"),
+    ("QD-09 内设机构（国家级≤8）", '=IF($A{r}="","",IF($B{r}<>"国家级","不适用",IF($C{r}<=8,"合规","不合规")))', None),
+    ("综合保障类占比", '=IF($A{r}="","",IF($C{r}=0,"",$D{r}/$C{r}))', "0.0%"),
+    ("QD-16 综合保障≤1/3", '=IF($A{r}="","",IF($C{r}=0,"数据缺失",IF(3*$D{r}<=$C{r},"合规","不合规")))', None),
+    ("一线机构占比", '=IF($A{r}="","",IF($C{r}=0,"",$E{r}/$C{r}))', "0.0%"),
+    ("QD-15 一线约70%（60%–80%）", '=IF($A{r}="","",IF($C{r}=0,"数据缺失",IF(AND(5*$E{r}>=3*$C{r},5*$E{r}<=4*$C{r}),"合规","预警")))', None),
+    ("正职职数", '=IF($A{r}="","",IFERROR(INDEX({p_prin},MATCH($A{r},{p_zone},0)),""))', "0"),
+    ("副职职数", '=IF($A{r}="","",IFERROR(INDEX({p_dep},MATCH($A{r},{p_zone},0)),""))', "0"),
+    ("QD-05/06 领导职数", '=IF($A{r}="","",IF(AND($B{r}<>"国家级",$B{r}<>"省级"),"不适用",IF(OR($K{r}="",$L{r}=""),"数据缺失",'
+                         'IF($K{r}<>1,"不合规",IF($L{r}=IF($B{r}="国家级",4,2),"合规","预警")))))', None),
+    ("税收收入", '=IF($A{r}="","",SUMIFS({i_tax},{i_zone},$A{r},{i_year},$B$1))', "#,##0.00"),
+    ("工业增加值", '=IF($A{r}="","",SUMIFS({i_va},{i_zone},$A{r},{i_year},$B$1))', "#,##0.00"),
+    ("用地面积", '=IF($A{r}="","",SUMIFS({i_land},{i_zone},$A{r},{i_year},$B$1))', "#,##0.00"),
+    ("亩均税收", '=IF($A{r}="","",IF($P{r}>0,$N{r}/$P{r},""))', "0.0000"),
+    ("亩均增加值", '=IF($A{r}="","",IF($P{r}>0,$O{r}/$P{r},""))', "0.0000"),
+    ("亩均税收（标准化）", '=IF(OR($A{r}="",$Q{r}=""),"",IF(MAX($Q$4:$Q$203)=MIN($Q$4:$Q$203),1,'
+                        '($Q{r}-MIN($Q$4:$Q$203))/(MAX($Q$4:$Q$203)-MIN($Q$4:$Q$203))))', "0.0000"),
+    ("亩均增加值（标准化）", '=IF(OR($A{r}="",$R{r}=""),"",IF(MAX($R$4:$R$203)=MIN($R$4:$R$203),1,'
+                         '($R{r}-MIN($R$4:$R$203))/(MAX($R$4:$R$203)-MIN($R$4:$R$203))))', "0.0000"),
+    ("综合得分", '=IF(OR($S{r}="",$T{r}=""),"",100*($D$1*$S{r}+$F$1*$T{r})/($D$1+$F$1))', "0.00"),
+    ("总排名", '=IF($U{r}="","",_xlfn.RANK.EQ($U{r},$U$4:$U$203,0))', "0"),
+    ("组内排名（按级别）", '=IF($U{r}="","",COUNTIFS($B$4:$B$203,$B{r},$U$4:$U$203,">"&$U{r})+1)', "0"),
+]
+
+
+def _col(sheet_key: str, column_key: str, absolute_range: bool = True) -> str:
+    from .problems import col_letter
+    sheet = SHEETS_BY_KEY[sheet_key]
+    letter = col_letter([c.key for c in sheet.columns].index(column_key))
+    last = FIRST + 1999
+    return f"{sheet.name}!${letter}${FIRST}:${letter}${last}" if absolute_range else letter
+
+
+def calc_formula(template: str, row: int) -> str:
+    i = row - 4 + FIRST                           # the zone's row on the 开发区 sheet
+    refs = {"zone": _col("zones", "zone", False), "level": _col("zones", "level", False),
+            "d_zone": _col("departments", "zone"), "d_nature": _col("departments", "nature"),
+            "d_cat": _col("departments", "category"), "d_front": _col("departments", "frontline"),
+            "p_zone": _col("posts", "zone"), "p_prin": _col("posts", "principals"), "p_dep": _col("posts", "deputies"),
+            "i_zone": _col("indicators", "zone"), "i_year": _col("indicators", "year"),
+            "i_tax": _col("indicators", "tax"), "i_va": _col("indicators", "value_added"),
+            "i_land": _col("indicators", "land_area")}
+    return template.format(r=row, i=i, **refs)
+
+
+def write_calc_sheet(wb, writer: ResultWriter, year: int = 2023) -> None:
+    """计算: compliance checks, per-mu indicators and a min–max weighted score with ranks, as formulas.
+
+    Only functions LibreOffice 7.4 and WPS compute (COUNTIFS, SUMIFS, INDEX/MATCH, IFERROR,
+    _xlfn.RANK.EQ). The Python engine gives the same numbers (tests recalculate this sheet in
+    LibreOffice and compare).
+    """
+    ws = wb.add_worksheet("计算")
+    bold = wb.add_format({"bold": True})
+    ws.write_string(0, 0, "考核年度", bold)
+    ws.write_number(0, 1, year)
+    ws.write_string(0, 2, "权重：亩均税收", bold)
+    ws.write_number(0, 3, 0.5)
+    ws.write_string(0, 4, "权重：亩均增加值", bold)
+    ws.write_number(0, 5, 0.5)
+    ws.write_string(1, 0, "本表为原生公式（无需 Python，Excel / WPS / LibreOffice 均可计算），规则取青岛口径；修改 B1、D1、F1 即可。")
+    formats = {}
+    for c, (header, template, num) in enumerate(CALC_COLUMNS):
+        ws.write_string(2, c, header, writer.header)
+        fmt = formats.setdefault(num, wb.add_format({"num_format": num}) if num else None)
+        for row in range(4, 4 + CALC_ROWS):
+            ws.write_formula(row - 1, c, calc_formula(template, row), fmt, "")
+        ws.set_column(c, c, max(10, min(26, len(header) * 2)))
+    ws.freeze_panes(3, 1)
+
+
 def build_template(path: str | Path) -> Path:
-    """The blank template: every input sheet of the schema, no data."""
-    return write_input_workbook(path, {s.key: None for s in SHEETS})
+    """The blank template: every input sheet of the schema, no data, and the 计算 formula sheet."""
+    return write_input_workbook(path, {s.key: None for s in SHEETS}, calc=True)

@@ -1,0 +1,89 @@
+"""The template's native formula layer (sheet 计算), recalculated in LibreOffice, equals the engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import TEMPLATES
+
+from xltools.engine.indicators import derive
+from xltools.engine.quota import check_quota, zone_facts
+from xltools.engine.ranking import RankOptions, rank_zones
+from xltools.engine.scoring import competition_rank
+from xltools.intake import read_book, tables_of
+
+EXAMPLE = TEMPLATES / "开发区考核模板（示例）.xlsx"
+ERRORS = ("#VALUE!", "#N/A", "#DIV/0!", "#REF!", "#NAME?", "#NUM!", "Err:", "#NULL!")
+
+
+@pytest.fixture(scope="module")
+def calc(tmp_path_factory):
+    from libreoffice import recalc_csv
+    rows = recalc_csv(EXAMPLE, tmp_path_factory.mktemp("lo"), "计算")
+    for r in rows:
+        for v in r:
+            assert not any(v.startswith(e) for e in ERRORS), (r[0], v)
+    header = rows[2]
+    body = [r for r in rows[3:] if r[0]]
+    return pd.DataFrame(body, columns=header).set_index("开发区名称")
+
+
+@pytest.fixture(scope="module")
+def tables():
+    book = read_book(EXAMPLE)
+    assert book.problems == []
+    return tables_of(book)
+
+
+def num(s: pd.Series) -> np.ndarray:
+    return pd.to_numeric(s.str.rstrip("%"), errors="coerce").to_numpy() / np.where(s.str.endswith("%"), 100, 1)
+
+
+def test_every_zone_and_no_error_values(calc, tables):
+    assert list(calc.index) == tables["zones"]["zone"].tolist()
+
+
+def test_counts_match_zone_facts(calc, tables):
+    facts = zone_facts(tables).reindex(calc.index)
+    assert num(calc["内设机构数"]).tolist() == facts["departments"].tolist()
+    assert num(calc["综合保障类机构数"]).tolist() == facts["support_departments"].tolist()
+    assert num(calc["一线机构数"]).tolist() == facts["frontline_departments"].tolist()
+
+
+def test_compliance_verdicts_match_the_engine(calc, tables):
+    d = check_quota(tables, "qingdao").details.set_index(["开发区名称", "规则编号"])["结论"]
+    for zone, row in calc.iterrows():
+        assert row["QD-09 内设机构（国家级≤8）"] == d.get((zone, "QD-09"), "不适用"), zone
+        assert row["QD-16 综合保障≤1/3"] == d[(zone, "QD-16")], zone
+        assert row["QD-15 一线约70%（60%–80%）"] == d[(zone, "QD-15")], zone
+        posts = d.get((zone, "QD-05"), d.get((zone, "QD-06"), "不适用"))
+        assert row["QD-05/06 领导职数"] == posts, zone
+    assert (calc["QD-09 内设机构（国家级≤8）"] == "不合规").sum() == 1         # the planted 9th department
+
+
+def test_per_mu_indicators_match(calc, tables):
+    derived, _ = derive(tables["indicators"])
+    d = derived[derived["year"] == 2023].set_index("zone").reindex(calc.index)
+    assert num(calc["亩均税收"]) == pytest.approx(d["亩均税收"].to_numpy(), rel=1e-12)
+    assert num(calc["亩均增加值"]) == pytest.approx(d["亩均增加值"].to_numpy(), rel=1e-12)
+
+
+def test_weighted_score_and_ranks_match(calc, tables):
+    t = dict(tables)
+    t["indicator_system"] = pd.DataFrame({"indicator": ["亩均税收", "亩均增加值"], "direction": ["正向", "正向"],
+                                          "weight": [0.5, 0.5]})
+    res = rank_zones(t, "qingdao", RankOptions(by=[], normalize="minmax", method="wsum", weights="fixed"))
+    r = res.ranking.set_index("开发区名称").reindex(calc.index)
+    assert num(calc["综合得分"]) == pytest.approx(r["综合得分"].to_numpy(), abs=1e-6)
+    assert num(calc["总排名"]).tolist() == r["总排名"].tolist()
+    level = tables["zones"].set_index("zone")["level"].reindex(calc.index).to_numpy()
+    within = competition_rank(r["综合得分"].to_numpy(), level)
+    assert num(calc["组内排名（按级别）"]).tolist() == within.tolist()
+
+
+def test_blank_template_has_the_formula_sheet():
+    import python_calamine as pc
+    names = pc.CalamineWorkbook.from_path(str(TEMPLATES / "开发区考核模板.xlsx")).sheet_names
+    assert names[-1] == "计算"
