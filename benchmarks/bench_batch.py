@@ -79,6 +79,8 @@ def big_workbook(path: Path, rows: int) -> int:
             "用地面积", "综合能耗", "主要污染物排放量", "研发经费", "从业人员", "规上工业企业数", "实际使用外资",
             "进出口总额", "加分", "扣分", "税收基数"]
     data = rng.lognormal(3, 1, size=(rows, len(cols))).round(2)
+    for name in ("从业人员", "规上工业企业数"):                 # counts are whole numbers
+        data[:, cols.index(name)] = np.round(data[:, cols.index(name)])
     names = [f"企业{i:06d}" for i in range(rows)]
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     ws = wb.add_worksheet("指标")

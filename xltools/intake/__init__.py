@@ -15,8 +15,8 @@ import pandas as pd
 
 from ..problems import ERROR, WARNING, Problem
 from ..schema import SHEETS, SHEETS_BY_KEY, find_sheet, normalize_text
-from .reader import UnusableInput, read_sheets
-from .table import SheetTable, cell_ref, read_table
+from .reader import UnusableInput, iter_sheets
+from .table import SheetTable, cell_ref, read_table_rows
 
 __all__ = ["Book", "read_book", "UnusableInput", "tables_of", "consolidate"]
 
@@ -52,32 +52,19 @@ class Book:
 def read_book(path: str | Path, display_name: str | None = None) -> Book:
     path = Path(path)
     book = Book(path, display_name or path.name)
+    seen = 0
     try:
-        raw_sheets = read_sheets(path, wanted=lambda n: find_sheet(n) is not None)
+        for raw in iter_sheets(path, wanted=lambda n: find_sheet(n) is not None):
+            seen += 1
+            _take_sheet(book, raw)
     except UnusableInput as exc:
         book.usable = False
-        book.problems.append(Problem(book.name, "", "", ERROR, f"无法读取：{exc}",
-                                     "确认文件是 Excel 工作簿（.xlsx/.xlsm/.xls），能在 Excel 中正常打开且未加密"))
+        book.tables.clear()
+        book.problems[:] = [Problem(book.name, "", "", ERROR, f"无法读取：{exc}",
+                                    "确认文件是 Excel 工作簿（.xlsx/.xlsm/.xls），能在 Excel 中正常打开且未加密")]
         return book
 
-    for raw in raw_sheets:
-        sheet = find_sheet(raw.name)
-        if sheet.key in book.tables:
-            book.problems.append(Problem(book.name, raw.name, "", WARNING,
-                                         f"工作表「{raw.name}」与「{book.tables[sheet.key].title}」同为「{sheet.name}」表，已忽略后者",
-                                         "每类数据只保留一个工作表"))
-            continue
-        table = read_table(raw.grid, sheet, raw.name)
-        if table is None:
-            book.problems.append(Problem(book.name, raw.name, cell_ref(raw.name, 0, 0), ERROR,
-                                         f"工作表「{raw.name}」中找不到「{sheet.name}」表的表头",
-                                         "表头应包含：" + "、".join(c.header for c in sheet.columns if c.required or c in sheet.key_columns)))
-            continue
-        book.tables[sheet.key] = table
-        for row, col, level, msg, hint in table.problems:
-            book.problems.append(Problem(book.name, raw.name, cell_ref(raw.name, row, col), level, msg, hint))
-
-    if not raw_sheets:
+    if not seen:
         book.usable = False
         book.problems.append(Problem(book.name, "", "", ERROR,
                                      "工作簿中没有可识别的工作表（如「开发区」「指标」「机构设置」）",
@@ -86,6 +73,26 @@ def read_book(path: str | Path, display_name: str | None = None) -> Book:
 
     _cross_check_zones(book)
     return book
+
+
+def _take_sheet(book: Book, raw) -> None:
+    """Read one recognised worksheet into `book` (its rows are consumed here)."""
+    sheet = find_sheet(raw.name)
+    if sheet.key in book.tables:
+        book.problems.append(Problem(book.name, raw.name, "", WARNING,
+                                     f"工作表「{raw.name}」与「{book.tables[sheet.key].title}」同为「{sheet.name}」表，已忽略后者",
+                                     "每类数据只保留一个工作表"))
+        return
+    table = read_table_rows(raw.grid, raw.rest, sheet, raw.name)
+    if table is None:
+        book.problems.append(Problem(book.name, raw.name, cell_ref(raw.name, 0, 0), ERROR,
+                                     f"工作表「{raw.name}」中找不到「{sheet.name}」表的表头",
+                                     "表头应包含：" + "、".join(c.header for c in sheet.columns
+                                                            if c.required or c in sheet.key_columns)))
+        return
+    book.tables[sheet.key] = table
+    for row, col, level, msg, hint in table.problems:
+        book.problems.append(Problem(book.name, raw.name, cell_ref(raw.name, row, col), level, msg, hint))
 
 
 def _cross_check_zones(book: Book) -> None:

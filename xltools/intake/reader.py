@@ -28,7 +28,12 @@ class UnusableInput(Exception):
 @dataclass
 class RawSheet:
     name: str
-    grid: list[list[object]]  # rows × cols, 0-based from A1, merged areas filled
+    grid: list[list[object]]  # rows × cols from A1 (the first rows only for a streamed sheet), merged filled
+    rest: object = ()         # iterator over the remaining rows (streamed sheets), each padded from column A
+
+
+STREAM_ABOVE = 5_000   # sheets taller than this are streamed row by row instead of loaded whole
+HEAD_ROWS = 100
 
 
 def _check_zip(path: Path) -> None:
@@ -81,35 +86,54 @@ def _fill_merged(grid: list[list[object]], merged: list) -> None:
                     row[c] = value
 
 
-def read_sheets(path: Path, wanted=None) -> list[RawSheet]:
-    """Read the (visible and hidden) worksheets of `path`; `wanted(name)` filters by name."""
+def iter_sheets(path: Path, wanted=None):
+    """Yield each wanted worksheet as a RawSheet; tall sheets stream their rows (consume before the next)."""
     check_file(path)
     try:
         wb = pc.CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises several error types for broken files
         raise UnusableInput(f"无法读取工作簿：{_short(exc)}") from exc
-    sheets: list[RawSheet] = []
     try:
         for meta in wb.sheets_metadata:
             if str(meta.typ) != "SheetTypeEnum.WorkSheet" or (wanted and not wanted(meta.name)):
                 continue
-            sheet = wb.get_sheet_by_name(meta.name)
-            grid = sheet.to_python(skip_empty_area=False)
-            width = max((len(r) for r in grid), default=0)
-            if any(len(r) != width for r in grid):
-                grid = [list(r) + [""] * (width - len(r)) for r in grid]
             try:
-                _fill_merged(grid, sheet.merged_cell_ranges)
-            except Exception:  # merged-cell info is optional in some formats
-                pass
-            sheets.append(RawSheet(meta.name, grid))
+                sheet = wb.get_sheet_by_name(meta.name)
+                merged = sheet.merged_cell_ranges
+            except Exception as exc:
+                raise UnusableInput(f"读取工作表「{meta.name}」时出错：{_short(exc)}") from exc
+            if sheet.height <= STREAM_ABOVE:
+                grid = sheet.to_python(skip_empty_area=False)
+                width = max((len(r) for r in grid), default=0)
+                if any(len(r) != width for r in grid):
+                    grid = [list(r) + [""] * (width - len(r)) for r in grid]
+                _fill_merged(grid, merged)
+                yield RawSheet(meta.name, grid)
+                continue
+            row0, col0 = sheet.start or (0, 0)
+            pad = [""] * col0
+            rows = sheet.iter_rows()
+            head = [[""] * (col0 + sheet.width) for _ in range(row0)]
+            for row in rows:
+                head.append(pad + list(row))
+                if len(head) >= HEAD_ROWS:
+                    break
+            _fill_merged(head, merged)
+            yield RawSheet(meta.name, head, (pad + list(r) for r in rows))
     except UnusableInput:
         raise
     except Exception as exc:
         raise UnusableInput(f"读取工作表时出错：{_short(exc)}") from exc
     finally:
         wb.close()
-    return sheets
+
+
+def read_sheets(path: Path, wanted=None) -> list[RawSheet]:
+    """All wanted worksheets as whole grids (small sheets; tests and tools)."""
+    out = []
+    for raw in iter_sheets(path, wanted):
+        out.append(RawSheet(raw.name, raw.grid + [list(r) for r in raw.rest]))
+    return out
 
 
 def _short(exc: Exception) -> str:

@@ -140,8 +140,22 @@ def locate_header(grid, sheet: Sheet) -> tuple[int, int, dict[int, tuple[Column,
     return r, n, found
 
 
+HEAD_ROWS = 100          # rows kept in memory for header location and checks; the rest stream
+CHUNK_ROWS = 20_000      # data rows converted per step (bounds memory on 200k-row sheets)
+
+
 def read_table(grid: list[list[object]], sheet: Sheet, title: str) -> SheetTable | None:
-    """Typed table of one worksheet, or None when no header of this sheet kind is found."""
+    """Typed table of one worksheet given as a grid, or None when no header is found."""
+    return read_table_rows(grid[:HEAD_ROWS], iter(grid[HEAD_ROWS:]), sheet, title)
+
+
+def read_table_rows(head: list[list[object]], rest, sheet: Sheet, title: str) -> SheetTable | None:
+    """Typed table from the first rows (`head`, merged cells filled) and an iterator over the rest.
+
+    Data rows are filtered and converted in chunks, so a sheet of hundreds of thousands of rows
+    never exists as one grid of Python objects.
+    """
+    grid = head
     located = locate_header(grid, sheet)
     if located is None:
         return None
@@ -175,7 +189,8 @@ def read_table(grid: list[list[object]], sheet: Sheet, title: str) -> SheetTable
         text = grid[hr + nrows - 1][c]
         if (texts and isinstance(text, str) and text.strip() and not _is_unit_text(text)
                 and normalize_text(text) not in IGNORED_HEADERS):
-            if any(isinstance(grid[r][c], (int, float)) or (isinstance(grid[r][c], str) and grid[r][c].strip())
+            if any(c < len(grid[r]) and (isinstance(grid[r][c], (int, float)) or
+                                         (isinstance(grid[r][c], str) and grid[r][c].strip()))
                    for r in range(data_start, min(len(grid), data_start + 50))):
                 problems.append((hr + nrows - 1, c, WARNING, f"未识别的列「{text.strip()}」，已忽略",
                                  "如需使用，请改为标准表头：" + "、".join(x.header for x in sheet.columns[:6]) + "…"))
@@ -186,27 +201,7 @@ def read_table(grid: list[list[object]], sheet: Sheet, title: str) -> SheetTable
             problems.append((hr, 0, ERROR, f"工作表缺少必填列「{col.header}」",
                              f"在表头行添加一列「{col.header}」"))
 
-    key_cols = [columns[k] for k in sheet.keys if k in columns] or [min(found)]
-    totals = {normalize_text(w) for w in TOTAL_WORDS}
-    kept: list[list[object]] = []
-    kept_idx: list[int] = []
-    for r in range(data_start, len(grid)):
-        row = grid[r]
-        first = next((v for v in row if not _blank(v)), None)
-        if first is None:
-            continue                      # blank row
-        if isinstance(first, str):
-            t = normalize_text(first)
-            if t in totals or (len(t) > 1 and t.startswith(_FOOTER)):
-                continue                  # 合计 row or footnote
-        if any(isinstance(row[kc], str) and any(w in normalize_text(row[kc]) for w in TOTAL_WORDS)
-               for kc in key_cols if kc < len(row)):
-            continue
-        kept.append(row)
-        kept_idx.append(r)
-    rows_idx = np.asarray(kept_idx, dtype=int)
-
-    data: dict[str, np.ndarray | list] = {"_row": rows_idx}
+    units: dict[int, str] = {}
     for c, (col, unit, _) in found.items():
         if not unit and sheet_unit and col.dim and sheet_unit in UNITS[col.dim]:
             unit = sheet_unit
@@ -214,12 +209,57 @@ def read_table(grid: list[list[object]], sheet: Sheet, title: str) -> SheetTable
             problems.append((hr + nrows - 1, c, WARNING, f"表头单位「{unit}」无法换算为「{col.unit}」，按{col.unit}读取",
                              f"把表头改为「{col.label()}」"))
             unit = ""
-        values, cell_problems = coerce_column([row[c] if c < len(row) else "" for row in kept], col, unit)
-        if col.key == "zone":  # zone names compare without spaces and width differences
-            values = [normalize_text(v) if isinstance(v, str) else v for v in values]
-        data[col.key] = values
-        for pos, level, msg, hint in cell_problems:
-            problems.append((int(rows_idx[pos]), c, level, msg, hint))
+        units[c] = unit
+
+    key_cols = [columns[k] for k in sheet.keys if k in columns] or [min(found)]
+    totals = {normalize_text(w) for w in TOTAL_WORDS}
+    parts: dict[str, list] = {"_row": []}
+    for key in columns:
+        parts[key] = []
+
+    def convert(chunk: list[list[object]], first_row: int) -> None:
+        kept: list[list[object]] = []
+        kept_idx: list[int] = []
+        for offset, row in enumerate(chunk):
+            first = next((v for v in row if not _blank(v)), None)
+            if first is None:
+                continue                      # blank row
+            if isinstance(first, str):
+                t = normalize_text(first)
+                if t in totals or (len(t) > 1 and t.startswith(_FOOTER)):
+                    continue                  # 合计 row or footnote
+            if any(isinstance(row[kc], str) and any(w in normalize_text(row[kc]) for w in TOTAL_WORDS)
+                   for kc in key_cols if kc < len(row)):
+                continue
+            kept.append(row)
+            kept_idx.append(first_row + offset)
+        idx = np.asarray(kept_idx, dtype=int)
+        parts["_row"].append(idx)
+        for c, (col, _, _) in found.items():
+            values, cell_problems = coerce_column([row[c] if c < len(row) else "" for row in kept], col, units[c])
+            if col.key == "zone":  # zone names compare without spaces and width differences
+                values = [normalize_text(v) if isinstance(v, str) else v for v in values]
+            parts[col.key].append(values)
+            for pos, level, msg, hint in cell_problems:
+                problems.append((int(idx[pos]), c, level, msg, hint))
+
+    chunk = grid[data_start:]
+    row_no = data_start
+    for row in rest:
+        chunk.append(row)
+        if len(chunk) >= CHUNK_ROWS:
+            convert(chunk, row_no)
+            row_no += len(chunk)
+            chunk = []
+    convert(chunk, row_no)
+
+    data: dict[str, np.ndarray | list] = {}
+    for key, pieces in parts.items():
+        if all(isinstance(p, np.ndarray) for p in pieces):
+            data[key] = np.concatenate(pieces) if pieces else np.array([])
+        else:
+            data[key] = [v for p in pieces for v in p]
+    rows_idx = data["_row"].astype(int)
 
     # Required cells: a row without a key cannot be used; other required blanks are reported.
     flagged = {(r, c) for r, c, *_ in problems}
