@@ -56,6 +56,14 @@ class SheetTable:
         """(grid row, grid col) of the cell holding `key` for table row `pos`."""
         return int(self.values["_row"][pos]), self.columns.get(key, 0)
 
+    def __reduce__(self):
+        # Sent between processes by sheet key, not with the whole schema object (batch workers).
+        return (_rebuild_table, (self.sheet.key, self.title, self.values, self.columns, self.header_row, self.problems))
+
+
+def _rebuild_table(key, title, values, columns, header_row, problems) -> SheetTable:
+    return SheetTable(SHEETS_BY_KEY[key], title, values, columns, header_row, problems)
+
 
 def _is_missing(v: object) -> bool:
     return v is None or (isinstance(v, float) and v != v)
