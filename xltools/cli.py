@@ -132,14 +132,23 @@ def _run(book: list[str], output: Path | None, as_json: bool, profile: str | Non
     paths = _files_or_exit(book)
     output = output or default_output(paths[0])
     _guard_output(output, paths)
+    result = _compute(paths, lambda tick: run_books(paths, profile=profile, tasks=tasks, progress=tick,
+                                                    rank_options=rank_options))
+    _write(result, output)
+    _finish(result, as_json)
+
+
+def _compute(paths: list[Path], job):
+    """Run `job(progress)` with a progress bar; configuration errors become a message and exit 2."""
     try:
         with _progress(len(paths)) as tick:
-            result = run_books(paths, profile=profile, tasks=tasks, progress=tick, rank_options=rank_options)
+            return job(tick)
     except ProfileError as exc:
         console.print(f"[red]政策口径错误：{exc}[/red]")
         raise typer.Exit(EXIT_UNUSABLE)
-    _write(result, output)
-    _finish(result, as_json)
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(EXIT_UNUSABLE)
 
 
 @app.command("run")
@@ -200,15 +209,8 @@ def batch(patterns: Annotated[list[str], typer.Argument(help="工作簿、文件
 
     paths = _files_or_exit(patterns)
     _guard_output(output, paths)
-    try:
-        with _progress(len(paths)) as tick:
-            result = run_batch(paths, jobs=jobs, scheduler=scheduler, profile=profile, progress=tick)
-    except ProfileError as exc:
-        console.print(f"[red]政策口径错误：{exc}[/red]")
-        raise typer.Exit(EXIT_UNUSABLE)
-    except RuntimeError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(EXIT_UNUSABLE)
+    result = _compute(paths, lambda tick: run_batch(paths, jobs=jobs, scheduler=scheduler, profile=profile,
+                                                    progress=tick))
     _write(result, output)
     if in_place:
         _write_back(result, paths)
