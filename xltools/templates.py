@@ -102,15 +102,17 @@ CALC_COLUMNS = [
     ("一线机构数", '=IF($A{r}="","",COUNTIFS({d_zone},$A{r},{d_front},"是")'
                  '-COUNTIFS({d_zone},$A{r},{d_front},"是",{d_nature},"事业单位")'
                  '-COUNTIFS({d_zone},$A{r},{d_front},"是",{d_nature},"派驻机构"))', "0"),
-    ("QD-09 内设机构（国家级≤8）", '=IF($A{r}="","",IF($B{r}<>"国家级","不适用",IF($C{r}<=8,"合规","不合规")))', None),
+    ("QD-09 内设机构（国家级≤{qd09_max}）", '=IF($A{r}="","",IF($B{r}<>"国家级","不适用",IF($C{r}<={qd09_max},"合规","不合规")))', None),
     ("综合保障类占比", '=IF($A{r}="","",IF($C{r}=0,"",$D{r}/$C{r}))', "0.0%"),
-    ("QD-16 综合保障≤1/3", '=IF($A{r}="","",IF($C{r}=0,"数据缺失",IF(3*$D{r}<=$C{r},"合规","不合规")))', None),
+    ("QD-16 综合保障≤{qd16_p}/{qd16_q}", '=IF($A{r}="","",IF($C{r}=0,"数据缺失",IF({qd16_q}*$D{r}<={qd16_p}*$C{r},"合规","不合规")))', None),
     ("一线机构占比", '=IF($A{r}="","",IF($C{r}=0,"",$E{r}/$C{r}))', "0.0%"),
-    ("QD-15 一线约70%（60%–80%）", '=IF($A{r}="","",IF($C{r}=0,"数据缺失",IF(AND(5*$E{r}>=3*$C{r},5*$E{r}<=4*$C{r}),"合规","预警")))', None),
+    ("QD-15 一线约{qd15_target}（{qd15_lo_pct}–{qd15_hi_pct}）", '=IF($A{r}="","",IF($C{r}=0,"数据缺失",'
+     'IF(AND({qd15_lo_q}*$E{r}>={qd15_lo_p}*$C{r},{qd15_hi_q}*$E{r}<={qd15_hi_p}*$C{r}),"合规","预警")))', None),
     ("正职职数", '=IF($A{r}="","",IFERROR(INDEX({p_prin},MATCH($A{r},{p_zone},0)),""))', "0"),
     ("副职职数", '=IF($A{r}="","",IFERROR(INDEX({p_dep},MATCH($A{r},{p_zone},0)),""))', "0"),
     ("QD-05/06 领导职数", '=IF($A{r}="","",IF(AND($B{r}<>"国家级",$B{r}<>"省级"),"不适用",IF(OR($K{r}="",$L{r}=""),"数据缺失",'
-                         'IF($K{r}<>1,"不合规",IF($L{r}=IF($B{r}="国家级",4,2),"合规","预警")))))', None),
+                         'IF($K{r}<>IF($B{r}="国家级",{qd05_p},{qd06_p}),"不合规",'
+                         'IF($L{r}=IF($B{r}="国家级",{qd05_d},{qd06_d}),"合规","预警")))))', None),
     ("税收收入", '=IF($A{r}="","",SUMIFS({i_tax},{i_zone},$A{r},{i_year},$B$1))', "#,##0.00"),
     ("工业增加值", '=IF($A{r}="","",SUMIFS({i_va},{i_zone},$A{r},{i_year},$B$1))', "#,##0.00"),
     ("用地面积", '=IF($A{r}="","",SUMIFS({i_land},{i_zone},$A{r},{i_year},$B$1))', "#,##0.00"),
@@ -134,6 +136,23 @@ def _col(sheet_key: str, column_key: str, absolute_range: bool = True) -> str:
     return f"{sheet.name}!${letter}${FIRST}:${letter}${last}" if absolute_range else letter
 
 
+def rule_constants(profile: str = "qingdao") -> dict[str, object]:
+    """The numbers the 计算 sheet checks against, taken from the policy profile (rules are data)."""
+    from .profiles import load_profile, parse_rational
+
+    prof = load_profile(profile)
+    q16 = parse_rational(prof.rule("QD-16")["ratio"], "QD-16")
+    q15 = prof.rule("QD-15")
+    lo, hi = (parse_rational(b, "QD-15") for b in q15["band"])
+    target = parse_rational(q15["ratio"], "QD-15")
+    pct = lambda q: f"{float(q) * 100:g}%"
+    return {"qd09_max": prof.rule("QD-09")["max"], "qd16_p": q16.numerator, "qd16_q": q16.denominator,
+            "qd15_target": pct(target), "qd15_lo_pct": pct(lo), "qd15_hi_pct": pct(hi),
+            "qd15_lo_p": lo.numerator, "qd15_lo_q": lo.denominator, "qd15_hi_p": hi.numerator, "qd15_hi_q": hi.denominator,
+            "qd05_p": prof.rule("QD-05")["principals"], "qd05_d": prof.rule("QD-05")["deputies"],
+            "qd06_p": prof.rule("QD-06")["principals"], "qd06_d": prof.rule("QD-06")["deputies"]}
+
+
 def calc_formula(template: str, row: int) -> str:
     i = row - 4 + FIRST                           # the zone's row on the 开发区 sheet
     refs = {"zone": _col("zones", "zone", False), "level": _col("zones", "level", False),
@@ -143,7 +162,7 @@ def calc_formula(template: str, row: int) -> str:
             "i_zone": _col("indicators", "zone"), "i_year": _col("indicators", "year"),
             "i_tax": _col("indicators", "tax"), "i_va": _col("indicators", "value_added"),
             "i_land": _col("indicators", "land_area")}
-    return template.format(r=row, i=i, **refs)
+    return template.format(r=row, i=i, **refs, **rule_constants())
 
 
 def write_calc_sheet(wb, writer: ResultWriter, year: int = 2023) -> None:
@@ -163,7 +182,9 @@ def write_calc_sheet(wb, writer: ResultWriter, year: int = 2023) -> None:
     ws.write_number(0, 5, 0.5)
     ws.write_string(1, 0, "本表为原生公式（无需 Python，Excel / WPS / LibreOffice 均可计算），规则取青岛口径；修改 B1、D1、F1 即可。")
     formats = {}
+    constants = rule_constants()
     for c, (header, template, num) in enumerate(CALC_COLUMNS):
+        header = header.format(**constants)
         ws.write_string(2, c, header, writer.header)
         fmt = formats.setdefault(num, wb.add_format({"num_format": num}) if num else None)
         for row in range(4, 4 + CALC_ROWS):

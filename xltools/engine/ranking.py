@@ -21,8 +21,9 @@ from .indicators import derive
 from .quota import assign_profiles, zone_facts
 
 RANK_COLUMNS = ["开发区名称", "年度", "分组", "综合得分", "总排名", "组内排名", "等次", "排名变化"]
-GROUP_KEYS = {"级别": "level", "类型": "zone_type", "所属地区": "county", "地区": "region",
-              "管理机构规格": "admin_rank", "管理体制": "governance"}
+# Columns of the 开发区 sheet a ranking may be grouped by (Chinese header → fact key), from the schema.
+GROUP_KEYS = {c.header: c.key for c in SHEETS_BY_KEY["zones"].columns
+              if c.key in ("level", "zone_type", "county", "region", "admin_rank", "governance")}
 DIRECTIONS = {"正向": 1.0, "负向": -1.0, "逆向": -1.0, "+": 1.0, "-": -1.0, "1": 1.0, "-1": -1.0,
               1: 1.0, -1: -1.0, 1.0: 1.0, -1.0: -1.0}
 
