@@ -136,6 +136,8 @@ def locate_header(grid, sheet: Sheet) -> tuple[int, int, dict[int, tuple[Column,
     for r in range(n):
         if not has_text[r]:
             continue
+        if best is not None and sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in grid[r]) >= 2:
+            break                                  # data rows have started below a header: stop looking
         for two in (False, True):
             if two and not (r + 1 < n and has_text[r + 1]):
                 continue
