@@ -80,7 +80,7 @@ def parse_number_text(text: str, dim: str | None, schema_unit: str, percent_ok: 
     return None, f"「{text}」的单位「{suffix}」无法识别", False
 
 
-def _numbers(raw: list, col: Column, factor: float) -> tuple[np.ndarray, list[CellProblem]]:
+def _numbers(raw: list, col: Column, factor: float, unit: str = "") -> tuple[np.ndarray, list[CellProblem]]:
     problems: list[CellProblem] = []
     if all(type(v) is float for v in raw):  # the common case: every cell already a number
         return np.array(raw, dtype=float) * factor if factor != 1.0 else np.array(raw, dtype=float), problems
@@ -100,15 +100,15 @@ def _numbers(raw: list, col: Column, factor: float) -> tuple[np.ndarray, list[Ce
                 problems.append((pos, WARNING, f"单元格是错误值「{value.strip()}」，按空值处理",
                                  "检查源公式，或填写实际数值"))
             elif err:
-                problems.append((pos, ERROR, f"「{col.header}」应为数字：{err}", _number_hint(col)))
+                problems.append((pos, ERROR, f"「{col.header}」应为数字：{err}", _number_hint(col, unit)))
             elif num is not None:
                 out[pos] = num if explicit else num * factor
         elif t is bool:
-            problems.append((pos, ERROR, f"「{col.header}」应为数字，实为逻辑值 {value}", _number_hint(col)))
+            problems.append((pos, ERROR, f"「{col.header}」应为数字，实为逻辑值 {value}", _number_hint(col, unit)))
         elif isinstance(value, (_dt.date, _dt.time, _dt.timedelta)):
             problems.append((pos, ERROR, f"「{col.header}」应为数字，实为日期/时间", "把单元格格式改为“常规”或“数值”后重填"))
         else:
-            problems.append((pos, ERROR, f"「{col.header}」无法识别：{value!r}", _number_hint(col)))
+            problems.append((pos, ERROR, f"「{col.header}」无法识别：{value!r}", _number_hint(col, unit)))
     return out, problems
 
 
@@ -119,8 +119,9 @@ def show(value: object) -> str:
     return str(value)
 
 
-def _number_hint(col: Column) -> str:
-    unit = f"（单位：{col.unit}）" if col.unit else ""
+def _number_hint(col: Column, unit: str = "") -> str:
+    unit = unit or col.unit                       # the unit the sheet's header announces, if any
+    unit = f"（单位：{unit}）" if unit else ""
     return f"填写阿拉伯数字{unit}，不要夹带文字说明"
 
 
@@ -134,7 +135,7 @@ def coerce_column(raw, col: Column, announced_unit: str = "") -> tuple[np.ndarra
     problems: list[CellProblem] = []
     if col.is_number:
         factor, _ = unit_factor(col, announced_unit)
-        values, problems = _numbers(raw, col, factor)
+        values, problems = _numbers(raw, col, factor, announced_unit)
         if col.kind in (INT, YEAR):
             frac = np.abs(values - np.round(values)) > 1e-9
             if frac.any():
