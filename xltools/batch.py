@@ -73,7 +73,7 @@ def read_all(paths: list[Path], executor: Executor | None, progress: Callable[[s
                 progress(p.name)
         return books  # type: ignore[return-value]
     # chunks keep inter-process traffic low; _safe_read never raises, so one bad file stops nothing
-    chunk = max(1, min(64, len(paths) // (4 * (os.cpu_count() or 1)) or 1))
+    chunk = max(1, min(32, len(paths) // (8 * (os.cpu_count() or 1)) or 1))
     for i, book in enumerate(executor.map(_safe_read, [str(p) for p in paths], chunksize=chunk)):
         books[i] = book
         if progress:
