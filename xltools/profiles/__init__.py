@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
@@ -207,9 +208,14 @@ def load_profile_text(text: str, origin: str) -> Profile:
                    checked, origin)
 
 
-def builtin_ids() -> list[str]:
+@lru_cache(maxsize=1)
+def _builtin_ids() -> tuple[str, ...]:
     files = resources.files("xltools") / "profiles"
-    return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".toml") and p.name != "presets.toml")
+    return tuple(sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".toml") and p.name != "presets.toml"))
+
+
+def builtin_ids() -> list[str]:
+    return list(_builtin_ids())
 
 
 def presets() -> dict[str, dict]:
@@ -218,12 +224,17 @@ def presets() -> dict[str, dict]:
     return tomllib.loads(res.read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=None)
+def _builtin(name: str) -> Profile:
+    res = resources.files("xltools") / "profiles" / f"{name}.toml"
+    return load_profile_text(res.read_text(encoding="utf-8"), f"{name}.toml")
+
+
 def load_profile(name_or_path: str | Path) -> Profile:
-    """A built-in profile by id, or a user's TOML file by path."""
+    """A built-in profile by id (parsed once, handed out as a copy), or a user's TOML file by path."""
     name = str(name_or_path)
     if name in builtin_ids():
-        res = resources.files("xltools") / "profiles" / f"{name}.toml"
-        return load_profile_text(res.read_text(encoding="utf-8"), f"{name}.toml")
+        return copy.deepcopy(_builtin(name))
     path = Path(name)
     if path.suffix.lower() == ".toml" and path.exists():
         return load_profile_text(path.read_text(encoding="utf-8"), str(path))
