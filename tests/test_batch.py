@@ -180,7 +180,7 @@ def test_in_place_keeps_every_untouched_part_byte_for_byte(tmp_path):
     for name, data in before.items():
         if name not in CHANGED_BY_DESIGN:
             assert after[name] == data, name
-    assert (tmp_path / "用户.xlsm.bak").read_bytes() == b"".join([]) or parts(tmp_path / "用户.xlsm.bak") == before
+    assert parts(tmp_path / "用户.xlsm.bak") == before
     g = grids(path)
     assert g["开发区"][1][:3] == ["甲区", "国家级", 2.0]
     assert g["合规检查"] == [["开发区名称", "结论", "实际值"], ["甲区", "=不合规", 9.0]]   # text stays text

@@ -14,33 +14,36 @@ import numpy as np
 import pandas as pd
 
 from ..profiles import QUOTA_KINDS, Profile, apply_overrides, load_profile, parse_rational
+from ..schema import SHEETS_BY_KEY
 
 OK, FAIL, WARN, MISSING = "合规", "不合规", "预警", "数据缺失"
 STATUS_OF = {"hard": FAIL, "soft": WARN}
 DETAIL_COLUMNS = ["开发区名称", "规则编号", "规则", "实际值", "限值", "结论", "说明", "依据", "政策口径"]
 SUMMARY_COLUMNS = ["开发区名称", "级别", "检查项数", "不合规项数", "预警项数", "结论", "数据缺失项数", "政策口径"]
 
-# Chinese names of the facts a rule may refer to (used in 说明 and error messages).
-FACT_NAMES = {
-    "departments": "内设机构数", "support_departments": "综合保障类机构数",
-    "frontline_departments": "一线机构数", "economic_departments": "经济发展类机构数",
-    "social_departments": "社会事务类机构数", "support_institutions": "支持保障类事业单位数",
-    "principals": "正职职数", "deputies": "副职职数", "approved_staff": "核定编制",
-    "actual_staff": "实有人数", "headcount_cap": "人员总量控制数", "contract_staff": "聘任制人数",
-    "section_principals": "科级正职职数", "section_deputies": "科级副职职数",
-    "departments_before": "改革前机构数", "staff_before": "改革前人员数", "blocks": "区块数",
-    "industries": "主导产业个数", "hosts_subdistrict": "是否托管街道", "one_county_exempt": "一县一区豁免",
-    "governance": "管理体制", "level": "级别", "admin_rank": "管理机构规格", "county": "所属地区",
-    "zone": "开发区名称", "zone_type": "类型", "region": "地区",
-}
-NUMERIC_FACTS = [k for k in FACT_NAMES if k not in ("hosts_subdistrict", "one_county_exempt", "governance",
-                                                       "level", "admin_rank", "county", "zone", "zone_type",
-                                                       "region")]
 POSTS_COLUMNS = {"principals": "principals", "deputies": "deputies", "approved_staff": "approved_staff",
                  "actual_staff": "actual_staff", "headcount_cap": "headcount_cap",
                  "contract_staff": "contract_staff", "section_principals": "section_principals",
                  "section_deputies": "section_deputies", "depts_before": "departments_before",
                  "staff_before": "staff_before"}
+ZONE_FACTS = ("zone", "level", "zone_type", "county", "admin_rank", "governance", "blocks", "hosts_subdistrict",
+              "one_county_exempt", "region")
+TEXT_FACTS = ("hosts_subdistrict", "one_county_exempt", "governance", "level", "admin_rank", "county", "zone",
+              "zone_type", "region")
+# Facts counted by the engine; every other fact is a schema column and takes its Chinese header from there.
+COUNTED_FACTS = {
+    "departments": "内设机构数", "support_departments": "综合保障类机构数",
+    "frontline_departments": "一线机构数", "economic_departments": "经济发展类机构数",
+    "social_departments": "社会事务类机构数", "support_institutions": "支持保障类事业单位数",
+    "industries": "主导产业个数",
+}
+# Chinese names of the facts a rule may refer to (used in 说明 and error messages).
+FACT_NAMES = {
+    **{POSTS_COLUMNS[c.key]: c.header for c in SHEETS_BY_KEY["posts"].columns if c.key in POSTS_COLUMNS},
+    **{c.key: c.header for c in SHEETS_BY_KEY["zones"].columns if c.key in ZONE_FACTS},
+    **COUNTED_FACTS,
+}
+NUMERIC_FACTS = [k for k in FACT_NAMES if k not in TEXT_FACTS]
 
 
 def _num(s: pd.Series) -> np.ndarray:
