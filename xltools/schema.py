@@ -286,6 +286,8 @@ RESULT_SHEETS: dict[str, tuple[str, ...]] = {
     "计算说明": ("项目", "内容"),
 }
 
+# 参数 items that pick a policy profile (政策口径).
+PROFILE_KEYS = ("政策口径", "profile", "规则口径")
 # Rows whose key cell holds one of these words are totals, not zones.
 TOTAL_WORDS = ("合计", "小计", "总计", "全市合计", "全区合计", "合  计")
 # Text that means "no value".

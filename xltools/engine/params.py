@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..schema import PROFILE_KEYS
+
 OVERRIDE = re.compile(r"^[A-Z]{2}-\d+\.[a-z_]+$")
-PROFILE_KEYS = ("政策口径", "profile", "规则口径")
 
 
 @dataclass

@@ -20,6 +20,8 @@ from .table import SheetTable, cell_ref, read_table_rows
 
 __all__ = ["Book", "read_book", "UnusableInput", "tables_of", "consolidate"]
 
+from .consolidate import consolidate  # noqa: E402  (many books → one table per sheet kind)
+
 
 @dataclass
 class Book:
@@ -109,27 +111,6 @@ def _cross_check_zones(book: Book) -> None:
                 book.problems.append(Problem(book.name, table.title, cell_ref(table.title, row, col), WARNING,
                                              f"开发区「{name}」不在「{zones.title}」表中",
                                              "核对名称是否与「开发区」表完全一致，或在「开发区」表中补充该开发区"))
-
-
-def consolidate(books: list[Book]) -> dict[str, pd.DataFrame]:
-    """One DataFrame per sheet kind over many books (column `_file` names the source)."""
-    out: dict[str, pd.DataFrame] = {}
-    for sheet in SHEETS:
-        parts = [(b.name, b.tables[sheet.key]) for b in books if sheet.key in b.tables]
-        if not parts:
-            continue
-        keys = list(dict.fromkeys(k for _, t in parts for k in t.values if k != "_row"))
-        cols: dict[str, object] = {"_file": [name for name, t in parts for _ in range(len(t))]}
-        for k in keys:
-            chunks = [t.values.get(k) for _, t in parts]
-            if all(isinstance(c, np.ndarray) for c in chunks if c is not None):
-                cols[k] = np.concatenate([c if c is not None else np.full(len(t), np.nan)
-                                          for (_, t), c in zip(parts, chunks)])
-            else:
-                cols[k] = [x for (_, t), c in zip(parts, chunks)
-                           for x in (c if c is not None else [None] * len(t))]
-        out[sheet.key] = pd.DataFrame(cols)
-    return out
 
 
 def tables_of(book: Book) -> dict[str, pd.DataFrame]:

@@ -1,0 +1,93 @@
+"""Many books → one typed table per sheet kind, with the checks only a set of files can fail.
+
+Same zone submitted twice (the first file read is kept), different data years mixed, and each
+file's 参数 applied to its own zones. Pure over the typed tables; problems come back as rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..problems import ERROR, WARNING, Problem
+from ..schema import PROFILE_KEYS, SHEETS
+
+
+def consolidate(books: list[Book]) -> dict[str, pd.DataFrame]:
+    """One DataFrame per sheet kind over many books (column `_file` names the source)."""
+    out: dict[str, pd.DataFrame] = {}
+    for sheet in SHEETS:
+        parts = [(b.name, b.tables[sheet.key]) for b in books if sheet.key in b.tables]
+        if not parts:
+            continue
+        keys = list(dict.fromkeys(k for _, t in parts for k in t.values if k != "_row"))
+        cols: dict[str, object] = {"_file": [name for name, t in parts for _ in range(len(t))]}
+        for k in keys:
+            chunks = [t.values.get(k) for _, t in parts]
+            if all(isinstance(c, np.ndarray) for c in chunks if c is not None):
+                cols[k] = np.concatenate([c if c is not None else np.full(len(t), np.nan)
+                                          for (_, t), c in zip(parts, chunks)])
+            else:
+                cols[k] = [x for (_, t), c in zip(parts, chunks)
+                           for x in (c if c is not None else [None] * len(t))]
+        out[sheet.key] = pd.DataFrame(cols)
+    return out
+
+
+
+def file_params(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Each file's 参数 apply to its own zones: its 政策口径 becomes the zones' profile; other
+    parameters (考核年度, 评价方法, …) are combined by taking the value most files give."""
+    params = tables.get("params")
+    if params is None or not len(params):
+        return tables
+    out = dict(tables)
+    is_profile = params["item"].isin(PROFILE_KEYS)
+    chosen = params[is_profile].drop_duplicates("_file").set_index("_file")["value"]
+    zones = tables.get("zones")
+    if zones is not None and len(chosen):
+        zones = zones.copy()
+        current = zones["profile"] if "profile" in zones else pd.Series(None, index=zones.index, dtype=object)
+        zones["profile"] = current.where(current.notna(), zones["_file"].map(chosen))
+        out["zones"] = zones
+    rest = params[~is_profile]
+    if len(rest):
+        mode = rest.groupby("item")["value"].agg(lambda v: v.mode().iat[0] if v.notna().any() else None)
+        rest = rest.drop_duplicates("item").assign(value=lambda d: d["item"].map(mode))
+    out["params"] = rest.reset_index(drop=True)
+    return out
+
+
+def cross_file_checks(books: list[Book], tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Same zone submitted twice (kept once: the first file), and different years mixed."""
+    problems: list[Problem] = []
+    tables = file_params(tables)
+    out = dict(tables)
+    zones = tables.get("zones")
+    if zones is not None and len(zones):
+        first = zones.drop_duplicates("zone")[["zone", "_file"]].set_index("zone")["_file"]
+        dup = zones.duplicated("zone", keep="first")
+        for zone, file in zip(zones.loc[dup, "zone"], zones.loc[dup, "_file"]):
+            problems.append(Problem(file, "开发区", "", ERROR,
+                                    f"开发区「{zone}」在「{first[zone]}」中已报送，重复报送的数据未采用",
+                                    "确认哪一份是正式报送，删除或更正另一份"))
+        dup_files = {(z, f) for z, f in zip(zones.loc[dup, "zone"], zones.loc[dup, "_file"])}
+        for key, t in tables.items():
+            if "zone" in t and "_file" in t and len(t):
+                drop = np.array([(z, f) in dup_files for z, f in zip(t["zone"], t["_file"])], dtype=bool)
+                keys = [k for k in ("zone", "year") if k in t] if key not in ("departments", "staff") else []
+                keep = ~drop
+                if keys:
+                    keep &= ~t.duplicated(keys, keep="first").to_numpy()
+                out[key] = t[keep].reset_index(drop=True)
+    ind = tables.get("indicators")
+    if ind is not None and len(ind):
+        latest = ind.groupby("_file")["year"].max()
+        if latest.nunique() > 1:
+            common = latest.mode().iat[0]
+            for file, year in latest.items():
+                if year != common:
+                    problems.append(Problem(file, "指标", "", WARNING,
+                                            f"本文件最新数据年度为 {year:.0f}，多数文件为 {common:.0f}：不同年度混合",
+                                            "确认报送的是同一考核年度的数据"))
+    return out, problems
