@@ -302,7 +302,7 @@ _BRACKET_UNIT = re.compile(r"[（(\[【]([^()（）\[\]【】]*)[)）\]】]\s*$"
 _WS = re.compile(r"\s+")
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=16384)
 def _normalize(text: str) -> str:
     return _WS.sub("", unicodedata.normalize("NFKC", text)).lstrip("*")
 

@@ -39,12 +39,17 @@ def safe_divide(num, den) -> np.ndarray:
     return out
 
 
-def derive(indicators: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return (derived table, notes). Derived has zone, year and one column per indicator."""
-    df = indicators.sort_values(["zone", "year"]).reset_index(drop=True)
+def derive(indicators: pd.DataFrame, only: set[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (derived table, notes). Derived has zone, year and one column per indicator
+    (those named in `only`, when given)."""
+    ratios = {k: v for k, v in RATIOS.items() if only is None or k in only}
+    growth = {k: v for k, v in GROWTH.items() if only is None or k in only}
+    used = {k for num, den, *_ in ratios.values() for k in (num, den)} | set(growth.values())
+    df = indicators[[c for c in indicators.columns if c in ("zone", "year") or c in used]]   # sort only what is used
+    df = df.sort_values(["zone", "year"]).reset_index(drop=True)
     out = df[["zone", "year"]].copy()
     notes = []
-    for name, (num, den, mult, _unit) in RATIOS.items():
+    for name, (num, den, mult, _unit) in ratios.items():
         if num not in df or den not in df:
             continue
         out[name] = safe_divide(df[num], df[den]) * mult
@@ -52,7 +57,7 @@ def derive(indicators: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         if bad.any():
             notes.append(pd.DataFrame({"zone": df.loc[bad, "zone"], "year": df.loc[bad, "year"],
                                        "note": f"{name}：分母为 0 或缺失，结果留空"}))
-    for name, key in GROWTH.items():
+    for name, key in growth.items():
         if key not in df:
             continue
         prev = df.groupby("zone")[key].shift(1)

@@ -49,12 +49,20 @@ class RankResult:
     group_of: pd.Series | None = None
 
 
-def indicator_table(indicators: pd.DataFrame) -> pd.DataFrame:
-    """zone, year and every raw (by Chinese header) and derived indicator, one row per zone-year."""
-    derived, _ = derive(indicators)
+def indicator_table(indicators: pd.DataFrame, keep: list[str] | None = None) -> pd.DataFrame:
+    """zone, year and every raw (by Chinese header) and derived indicator, one row per zone-year.
+
+    `keep` limits the table to those columns (besides zone and year) — on an enterprise-level
+    sheet of 200,000 rows the unused ones would only cost memory.
+    """
+    derived, _ = derive(indicators, None if keep is None else set(keep))
     headers = {c.key: c.header for c in SHEETS_BY_KEY["indicators"].columns}
     raw = indicators.rename(columns={k: v for k, v in headers.items() if k not in ("zone", "year")})
     raw = raw.loc[:, ~raw.columns.duplicated()]
+    if keep is not None:
+        wanted = {"zone", "year", *keep}
+        raw = raw[[c for c in raw.columns if c in wanted]]
+        derived = derived[[c for c in derived.columns if c in wanted and c not in raw.columns or c in ("zone", "year")]]
     merged = raw.merge(derived, on=["zone", "year"], how="left", suffixes=("", "_派生"))
     return merged
 
@@ -129,19 +137,19 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     params = params or {}
     notes: dict[str, str] = {}
     ind = tables["indicators"]
-    data = indicator_table(ind)
-    year = options.year or _int(params.get("考核年度")) or int(np.nanmax(data["year"].astype(float)))
+    year = options.year or _int(params.get("考核年度")) or int(np.nanmax(ind["year"].astype(float)))
     notes["考核年度"] = str(year)
 
     facts = zone_facts(tables)
-    extra = [z for z in data["zone"].unique() if z not in facts.index]
-    if extra:
-        facts = pd.concat([facts, pd.DataFrame(index=pd.Index(extra, name="zone"), columns=facts.columns)])
     if isinstance(profile, Profile):
         prof = profile
     else:
-        assigned = assign_profiles(facts, profile)
-        pid = assigned.mode().iat[0] if len(assigned) else "default"
+        counts = assign_profiles(facts, profile).value_counts()
+        extra = int((~pd.Index(ind["zone"].unique()).isin(facts.index)).sum())
+        if extra:     # zones only in 「指标」 have no facts: all count for the profile of a blank zone
+            blank = pd.DataFrame(index=pd.Index(["?"], name="zone"), columns=facts.columns)
+            counts = counts.add(pd.Series({assign_profiles(blank, profile).iat[0]: extra}), fill_value=0)
+        pid = counts[counts == counts.max()].sort_index().index[0] if len(counts) else "default"
         prof = load_profile(pid)
     rule = next((r for r in prof.rules if r["kind"] == "ranking"), None)
     if rule is None:
@@ -163,7 +171,9 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
         if value not in allowed:
             raise sc.ScoringError(f"{name}「{value}」无效，可用：{'、'.join(allowed)}")
 
+    data = indicator_table(ind, keep=[*items["name"], "加分", "扣分", "一票否决"])
     cur = data[data["year"].astype(float) == year].drop_duplicates("zone").reset_index(drop=True)
+    del data
     if cur.empty:
         raise sc.ScoringError(f"「指标」表中没有 {year} 年的数据")
     available = [n for n in items["name"] if n in cur.columns and cur[n].notna().any()]
@@ -173,7 +183,12 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     items = items[items["name"].isin(available)].reset_index(drop=True)
     if items.empty:
         raise sc.ScoringError("指标体系中的指标在数据中都不存在，无法排名")
-    x = cur[list(items["name"])].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    block = cur[list(items["name"])]
+    if not all(pd.api.types.is_numeric_dtype(t) for t in block.dtypes):
+        block = block.apply(pd.to_numeric, errors="coerce")
+    x = block.to_numpy(dtype=float)
+    del block
+    n_missing = int(np.isnan(x).sum())
     dirs = items["dir"].to_numpy(dtype=float)
 
     # groups
@@ -185,8 +200,8 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     bad = [b for b, k in zip(by, keys) if k not in facts.columns]
     if bad:
         raise sc.ScoringError(f"分组依据「{'、'.join(bad)}」不可用，可用：{'、'.join(GROUP_KEYS)}")
-    f = facts.reindex(cur["zone"])
     if keys:
+        f = facts[keys].reindex(cur["zone"])
         parts = [f[k].astype(object).where(f[k].notna(), "未分组").astype(str) for k in keys]
         label = parts[0]
         for extra_part in parts[1:]:
@@ -200,7 +215,6 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
 
     veto = (cur["一票否决"] == "是").to_numpy() if "一票否决" in cur else np.zeros(len(cur), bool)
     x, excluded = _fill_missing(x, group_codes, missing)
-    n_missing = int(np.isnan(cur[list(items["name"])].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)).sum())
     notes["缺失值处理"] = {"mean": "按组内平均值补齐", "zero": "按 0 计", "exclude": "含缺失值的开发区不参与排名"}[missing] + \
         f"（共 {n_missing} 个缺失值）"
     active = ~veto & ~excluded & ~np.isnan(x).any(axis=1)
@@ -266,11 +280,15 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     grade = np.where(excluded & ~veto, "不参与排名", grade)
 
     change = _rank_change(tables.get("history"), cur["zone"], year, overall)
-    ranking = pd.DataFrame({"开发区名称": cur["zone"], "年度": year, "分组": group, "综合得分": score,
-                            "总排名": overall, "组内排名": within, "等次": grade, "排名变化": change})
-    for j, name in enumerate(items["name"]):
-        ranking[f"{name}得分"] = np.round(item_scores[:, j], 6)
-    ranking = ranking.sort_values(["分组", "组内排名", "开发区名称"], na_position="last", kind="stable").reset_index(drop=True)
+    zone = cur["zone"].to_numpy(dtype=object)
+    # rows in (group, rank within group, name) order — argsort once, then build the frame in that
+    # order (sorting a built frame would copy all of it; NaN ranks sort last, ties keep input order)
+    order = np.lexsort((pd.factorize(zone, sort=True)[0], within, pd.factorize(group, sort=True)[0]))
+    columns = {"开发区名称": zone, "年度": np.full(len(cur), year), "分组": group, "综合得分": score,
+               "总排名": overall, "组内排名": within, "等次": grade, "排名变化": np.asarray(change)}
+    columns.update({f"{name}得分": np.round(item_scores[:, j], 6) for j, name in enumerate(items["name"])})
+    ranking = pd.DataFrame({k: v[order] for k, v in columns.items()}, copy=False)
+    del columns
 
     system = pd.DataFrame({"指标": items["name"], "方向": np.where(dirs > 0, "正向", "负向"), "权重": np.round(w, 6),
                            "最小值": np.nanmin(x, axis=0), "最大值": np.nanmax(x, axis=0),

@@ -36,7 +36,7 @@ class Book:
     def frame(self, key: str) -> pd.DataFrame | None:
         """The typed table of a schema sheet (without the helper `_row` column), or None."""
         t = self.tables.get(key)
-        return None if t is None else t.data.drop(columns="_row")
+        return None if t is None else pd.DataFrame({k: v for k, v in t.values.items() if k != "_row"}, copy=False)
 
     @property
     def errors(self) -> int:

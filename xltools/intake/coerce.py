@@ -183,7 +183,7 @@ def _as_text(value: object) -> object:
     return _clean_text(value if isinstance(value, str) else str(value))
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=16384)
 def _clean_text(value: str) -> str | None:
     s = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", value)).strip()
     return None if normalize_text(s) in _PLACEHOLDERS else s

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import python_calamine as pc
 
+from . import xlsxstream
+
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb")
@@ -32,11 +34,15 @@ class RawSheet:
     rest: object = ()         # iterator over the remaining rows (streamed sheets), each padded from column A
 
 
-STREAM_ABOVE = 5_000   # sheets taller than this are streamed row by row instead of loaded whole
+STREAM_ABOVE = 5_000   # sheets taller than this reach Python row by row instead of as one grid
+STREAM_XML_BYTES = 24 * 1024**2   # sheet XML larger than this is parsed piece by piece (xlsxstream)
 HEAD_ROWS = 100
+# Deflate expands at most ~1032:1, so a zip smaller than this can hold neither a bomb (by the limits
+# above) nor a sheet big enough to stream: its directory need not be read before calamine opens it.
+SMALL_ZIP_BYTES = min(50 * 1024**2, STREAM_XML_BYTES) // 1100
 
 
-def _check_zip(path: Path) -> None:
+def _check_zip(path: Path) -> list[zipfile.ZipInfo]:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
@@ -47,23 +53,29 @@ def _check_zip(path: Path) -> None:
             packed = sum(i.compress_size for i in infos) or 1
             if unpacked > MAX_UNPACKED_BYTES or (unpacked > 50 * 1024**2 and unpacked / packed > MAX_RATIO):
                 raise UnusableInput("文件解压后体积异常（疑似压缩炸弹），已拒绝读取")
+            return infos
     except zipfile.BadZipFile as exc:
         raise UnusableInput("文件已损坏：不是完整的 xlsx/xlsm 压缩包") from exc
 
 
-def check_file(path: Path) -> None:
-    """Raise UnusableInput with a Chinese reason when `path` is not a readable workbook."""
+def check_file(path: Path, quick: bool = False) -> list[zipfile.ZipInfo] | None:
+    """Raise UnusableInput with a Chinese reason when `path` is not a readable workbook.
+
+    Returns the zip directory of an .xlsx/.xlsm (None for other formats). With `quick`, a zip
+    too small to be dangerous is not opened here (None); calamine opens it next anyway.
+    """
     if not path.exists():
         raise UnusableInput("文件不存在")
     if path.is_dir():
         raise UnusableInput("这是一个文件夹，不是工作簿")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise UnusableInput("文件为空（0 字节）")
     with path.open("rb") as fh:
         head = fh.read(8)
     if head.startswith(ZIP_MAGIC):
-        _check_zip(path)
-    elif head == OLE_MAGIC:
+        return None if quick and size < SMALL_ZIP_BYTES else _check_zip(path)
+    if head == OLE_MAGIC:
         data = path.read_bytes()
         if "EncryptionInfo".encode("utf-16-le") in data or b"EncryptionInfo" in data:
             raise UnusableInput("工作簿设有打开密码（已加密），请去除密码后另存再提交")
@@ -71,6 +83,7 @@ def check_file(path: Path) -> None:
         if path.suffix.lower() in EXCEL_SUFFIXES:
             raise UnusableInput("文件扩展名是 Excel，但内容不是 Excel 工作簿（可能已损坏或被改名）")
         raise UnusableInput("不是 Excel 工作簿（支持 .xlsx、.xlsm、.xls）")
+    return None
 
 
 def _fill_merged(grid: list[list[object]], merged: list) -> None:
@@ -88,14 +101,25 @@ def _fill_merged(grid: list[list[object]], merged: list) -> None:
 
 def iter_sheets(path: Path, wanted=None):
     """Yield each wanted worksheet as a RawSheet; tall sheets stream their rows (consume before the next)."""
-    check_file(path)
+    infos = check_file(path, quick=True)
     try:
         wb = pc.CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises several error types for broken files
+        if infos is None:
+            check_file(path)          # a small zip skipped above: say precisely what is wrong with it
         raise UnusableInput(f"无法读取工作簿：{_short(exc)}") from exc
+    huge = {i.filename for i in infos or () if i.file_size > STREAM_XML_BYTES}
+    zf = zipfile.ZipFile(path) if huge else None
     try:
+        parts = {n: p for n, p in xlsxstream.sheet_parts(zf).items() if p in huge} if zf else {}
+        strings = None
         for meta in wb.sheets_metadata:
             if str(meta.typ) != "SheetTypeEnum.WorkSheet" or (wanted and not wanted(meta.name)):
+                continue
+            if meta.name in parts:
+                if strings is None:
+                    strings = xlsxstream.shared_strings(zf), xlsxstream.date_styles(zf)
+                yield _streamed(zf, meta.name, parts[meta.name], *strings)
                 continue
             try:
                 sheet = wb.get_sheet_by_name(meta.name)
@@ -126,6 +150,22 @@ def iter_sheets(path: Path, wanted=None):
         raise UnusableInput(f"读取工作表时出错：{_short(exc)}") from exc
     finally:
         wb.close()
+        if zf is not None:
+            zf.close()
+
+
+def _streamed(zf: zipfile.ZipFile, name: str, part: str, strings, dates) -> RawSheet:
+    """A huge worksheet read piece by piece from its XML (never whole in memory)."""
+    rows = (row for block in xlsxstream.Stream(zf, part, strings, dates).rows() for row in block)
+    head = []
+    for row in rows:
+        head.append(row)
+        if len(head) >= HEAD_ROWS:
+            break
+    width = max((len(r) for r in head), default=0)
+    head = [r + [""] * (width - len(r)) for r in head]
+    _fill_merged(head, xlsxstream.merged_ranges(zf, part))
+    return RawSheet(name, head, rows)
 
 
 def read_sheets(path: Path, wanted=None) -> list[RawSheet]:

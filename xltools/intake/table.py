@@ -49,7 +49,7 @@ class SheetTable:
     @property
     def data(self) -> pd.DataFrame:
         if self._frame is None:
-            self._frame = pd.DataFrame(self.values)
+            self._frame = pd.DataFrame(self.values, copy=False)   # views of the arrays, no second copy
         return self._frame
 
     def cell(self, pos: int, key: str) -> tuple[int, int]:
@@ -151,7 +151,7 @@ def locate_header(grid, sheet: Sheet) -> tuple[int, int, dict[int, tuple[Column,
 
 
 HEAD_ROWS = 100          # rows kept in memory for header location and checks; the rest stream
-CHUNK_ROWS = 20_000      # data rows converted per step (bounds memory on 200k-row sheets)
+CHUNK_ROWS = 5_000       # data rows converted per step (bounds memory on 200k-row sheets)
 
 
 def read_table(grid: list[list[object]], sheet: Sheet, title: str) -> SheetTable | None:
@@ -264,11 +264,13 @@ def read_table_rows(head: list[list[object]], rest, sheet: Sheet, title: str) ->
     convert(chunk, row_no)
 
     data: dict[str, np.ndarray | list] = {}
-    for key, pieces in parts.items():
+    for key in list(parts):
+        pieces = parts.pop(key)               # let each column's pieces go as soon as it is joined
         if all(isinstance(p, np.ndarray) for p in pieces):
             data[key] = np.concatenate(pieces) if pieces else np.array([])
         else:
             data[key] = [v for p in pieces for v in p]
+        del pieces
     rows_idx = data["_row"].astype(int)
 
     # Required cells: a row without a key cannot be used; other required blanks are reported.
@@ -301,10 +303,11 @@ def read_table_rows(head: list[list[object]], rest, sheet: Sheet, title: str) ->
             else:
                 seen[ident] = pos
 
-    out = {k: (v[keep] if isinstance(v, np.ndarray) else [x for x, ok in zip(v, keep) if ok])
-           for k, v in data.items()}
+    if not keep.all():
+        data = {k: (v[keep] if isinstance(v, np.ndarray) else [x for x, ok in zip(v, keep) if ok])
+                for k, v in data.items()}
     problems.sort(key=lambda p: (p[0], p[1]))
-    return SheetTable(sheet, title, out, columns, hr, problems)
+    return SheetTable(sheet, title, data, columns, hr, problems)
 
 
 def cell_ref(title: str, row: int, col: int) -> str:

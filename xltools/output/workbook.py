@@ -115,7 +115,7 @@ class ResultWriter:
     def write_frame(self, name: str, frame: pd.DataFrame, widths: Mapping[str, int] | None = None) -> None:
         ws = self.wb.add_worksheet(name)
         cols = list(frame.columns)
-        values = frame.to_numpy(dtype=object)
+        values = (frame.head(200) if self.fast else frame).to_numpy(dtype=object)   # fast: widths need a sample only
         if self.fast:
             self.pending[len(self.wb.worksheets())] = frame
             for fmt in (self.header, self.quoted, self.number, self.integer):
@@ -196,9 +196,10 @@ def sheet_data_chunks(frame: pd.DataFrame, xf: dict[str, int]):
     header = "".join(f'<c r="{col_letter(c)}1" s="{xf["header"]}" t="inlineStr"><is><t>{_text_xml(str(name))}</t></is></c>'
                      for c, name in enumerate(cols))
     yield f'<sheetData><row r="1">{header}</row>'
-    arrays = [frame.iloc[:, c].to_numpy(dtype=object) for c in range(len(cols))]
-    for start in range(0, len(frame), ROWS_PER_CHUNK):
-        columns = [_cells_xml(a[start:start + ROWS_PER_CHUNK].tolist(), c, start + 2, xf) for c, a in enumerate(arrays)]
+    for start in range(0, len(frame), ROWS_PER_CHUNK):     # boxed Python values exist for one chunk only
+        part = frame.iloc[start:start + ROWS_PER_CHUNK]
+        columns = [_cells_xml(part.iloc[:, c].to_numpy(dtype=object).tolist(), c, start + 2, xf)
+                   for c in range(len(cols))]
         yield "".join(f'<row r="{r}">{"".join(cells)}</row>' for r, cells in enumerate(zip(*columns), start=start + 2))
     yield "</sheetData>"
 
