@@ -180,3 +180,12 @@ def test_large_sheet_goes_piecewise_and_keeps_memory_bounded(tmp_path, monkeypat
     book = read_book(path)
     assert loaded == [] and len(book.tables["indicators"]) == 3000
     assert book.tables["indicators"].data["zone"].iat[-1] == "企业03000"
+
+
+def test_allocator_tuning_is_available_on_linux():
+    """The large-job memory figures in the README rely on it; elsewhere both calls are no-ops."""
+    import sys
+    from xltools import memory
+    if sys.platform.startswith("linux"):
+        assert memory.tune() is True
+    memory.release()

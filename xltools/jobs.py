@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
+from . import __version__, memory
 from .engine import TASKS, assess
 from .intake import Book, read_book, tables_of
 from .problems import ERROR, WARNING
@@ -90,6 +90,9 @@ def calc_notes(result: RunResult, extra: dict[str, str] | None = None) -> pd.Dat
     return pd.DataFrame({"项目": list(items), "内容": list(items.values())})
 
 
+LARGE_BOOK_ROWS = 50_000   # above this, freed heap pages are returned between phases
+
+
 def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
               tasks: tuple[str, ...] = TASKS, progress: Callable[[str], None] | None = None,
               rank_options=None) -> RunResult:
@@ -97,9 +100,12 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
 
     `progress(name)` is called after each file is read (front ends drive a progress bar with it).
     """
+    memory.tune()
     books = []
     for p in paths:
         books.append(read_book(p))
+        if books[-1].rows > LARGE_BOOK_ROWS:
+            memory.release()          # the parsing garbage of a huge sheet, before the engine starts
         if progress:
             progress(Path(p).name)
     result = RunResult(books)
@@ -109,6 +115,8 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
         if not book.usable:
             continue
         assessment = assess(tables_of(book), profile=profile, tasks=tasks, rank_options=rank_options)
+        if book.rows > LARGE_BOOK_ROWS:
+            memory.release()
         for name, frame in assessment.sheets.items():
             results.setdefault(name, []).append(frame)
         for item in assessment.skipped:
@@ -117,7 +125,8 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
             notes[key] = value if key not in notes or notes[key] == value else f"{notes[key]}；{value}"
     result.sheets["数据校验"] = problems_frame(books)
     for name in sorted(results, key=lambda n: SHEET_ORDER.index(n) if n in SHEET_ORDER else len(SHEET_ORDER)):
-        result.sheets[name] = pd.concat(results[name], ignore_index=True)
+        frames = results[name]
+        result.sheets[name] = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     result.sheets["计算说明"] = calc_notes(result, notes)
     return result
 

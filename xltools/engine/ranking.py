@@ -130,6 +130,18 @@ def _group_normalize(x, dirs, method, group_codes, bench, sat, imp, cap=None):
     return sc.normalize(x, dirs, method, benchmark=bench, cap=cap, satisfactory=sat, impermissible=imp)
 
 
+def _group_labels(f: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """'省级·经开区' per row (blank → 未分组); each distinct label is built once and shared by its rows."""
+    codes, texts = [], []
+    for k in keys:
+        c, uniques = pd.factorize(f[k])                      # missing → −1 → the last text, 未分组
+        codes.append(c)
+        texts.append([str(u) for u in uniques] + ["未分组"])
+    combos, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
+    labels = np.array(["·".join(texts[j][c] for j, c in enumerate(row)) for row in combos], dtype=object)
+    return labels[inverse.ravel()]
+
+
 def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = None,
                options: RankOptions | None = None, params: dict[str, str] | None = None) -> RankResult:
     """Score and rank every zone of the assessment year; the single engine entry for 考核排名."""
@@ -201,12 +213,7 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     if bad:
         raise sc.ScoringError(f"分组依据「{'、'.join(bad)}」不可用，可用：{'、'.join(GROUP_KEYS)}")
     if keys:
-        f = facts[keys].reindex(cur["zone"])
-        parts = [f[k].astype(object).where(f[k].notna(), "未分组").astype(str) for k in keys]
-        label = parts[0]
-        for extra_part in parts[1:]:
-            label = label + "·" + extra_part
-        group = label.to_numpy(dtype=object)
+        group = _group_labels(facts[keys].reindex(cur["zone"]), keys)
     else:
         group = np.full(len(cur), "全部", dtype=object)
     names = {v: k for k, v in GROUP_KEYS.items()}
@@ -220,7 +227,7 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     active = ~veto & ~excluded & ~np.isnan(x).any(axis=1)
 
     # weights (over all active objects)
-    xa = x[active]
+    xa = x if active.all() else x[active]          # no copy in the usual case (everyone ranked)
     subjective = items["weight"].to_numpy(dtype=float)
     if weighting == "fixed":
         w = sc.fixed_weights(np.where(np.isnan(subjective), 0, subjective) if has_weights else np.ones(len(items)))
@@ -253,11 +260,14 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     imp = items["impermissible"].to_numpy(dtype=float)
     sat = None if np.isnan(sat).all() else sat
     imp = None if np.isnan(imp).all() else imp
-    score = np.full(len(cur), np.nan)
-    item_scores = np.full(x.shape, np.nan)
-    if active.any():
-        score[active], item_scores[active] = aggregate(x[active], group_codes[active], w, dirs, method, normalize,
-                                                       bench, sat, imp, scale)
+    if active.all():
+        score, item_scores = aggregate(x, group_codes, w, dirs, method, normalize, bench, sat, imp, scale)
+    else:
+        score = np.full(len(cur), np.nan)
+        item_scores = np.full(x.shape, np.nan)
+        if active.any():
+            score[active], item_scores[active] = aggregate(x[active], group_codes[active], w, dirs, method, normalize,
+                                                           bench, sat, imp, scale)
     bonus = _col(cur, "加分")
     deduction = _col(cur, "扣分")
     score = score + np.nan_to_num(bonus) - np.nan_to_num(deduction)
@@ -287,8 +297,8 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     columns = {"开发区名称": zone, "年度": np.full(len(cur), year), "分组": group, "综合得分": score,
                "总排名": overall, "组内排名": within, "等次": grade, "排名变化": np.asarray(change)}
     columns.update({f"{name}得分": np.round(item_scores[:, j], 6) for j, name in enumerate(items["name"])})
-    ranking = pd.DataFrame({k: v[order] for k, v in columns.items()}, copy=False)
-    del columns
+    del score, overall, within, grade, change, item_scores
+    ranking = pd.DataFrame({k: columns.pop(k)[order] for k in list(columns)}, copy=False)   # one column copied at a time
 
     system = pd.DataFrame({"指标": items["name"], "方向": np.where(dirs > 0, "正向", "负向"), "权重": np.round(w, 6),
                            "最小值": np.nanmin(x, axis=0), "最大值": np.nanmax(x, axis=0),
@@ -310,8 +320,12 @@ def aggregate(x: np.ndarray, group_codes: np.ndarray, w: np.ndarray, dirs: np.nd
     per-indicator scores are scale · wⱼ·nᵢⱼ (min–max for TOPSIS), for the result sheet.
     """
     if method == "wsum":
-        n = _group_normalize(x, dirs, normalize, group_codes, bench, sat, imp)
-        return sc.wsum(n, w) * scale, (n * w * scale if item_scores else None)
+        n = _group_normalize(x, dirs, normalize, group_codes, bench, sat, imp)   # a fresh array: scaled in place
+        score = sc.wsum(n, w) * scale
+        if not item_scores:
+            return score, None
+        n *= w * scale
+        return score, n
     tnorm = normalize if normalize in ("vector", "minmax") else "vector"
     closeness = np.empty(len(x))
     order = np.argsort(group_codes, kind="stable")

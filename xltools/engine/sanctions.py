@@ -53,6 +53,16 @@ def evaluate(p: pd.DataFrame, rules: list[dict], year: int, zone_rules: dict[str
     if p.empty:
         return pd.DataFrame(columns=SANCTION_COLUMNS)
     zones = pd.Index(sorted(p["zone"].unique()))
+    if zone_rules is not None:      # which zones each rule governs (per-zone profiles)
+        governed = [zones.isin([z for z, rs in zone_rules.items() if any(r is rule for r in rs)]) for rule in rules]
+        anyone = np.logical_or.reduce(governed) if governed else np.zeros(len(zones), bool)
+        if not anyone.all():        # zones no rule governs never need their history laid out
+            keep = zones[anyone]
+            p = p[p["zone"].isin(keep)]
+            governed = [g[anyone] for g in governed]
+            zones = keep
+        if p.empty:
+            return pd.DataFrame(columns=SANCTION_COLUMNS)
     all_years = np.arange(int(p["year"].min()), int(max(p["year"].max(), year)) + 1)
     group = _pivot(p, "group", zones, all_years).to_numpy(dtype=object)
     rank = _pivot(p, "group_rank", zones, all_years).to_numpy(dtype=float)
@@ -61,10 +71,8 @@ def evaluate(p: pd.DataFrame, rules: list[dict], year: int, zone_rules: dict[str
     grade = _pivot(p, "grade", zones, all_years).to_numpy(dtype=object)
     t = int(np.searchsorted(all_years, year))
     rows = []
-    for rule in rules:
-        applies = np.ones(len(zones), bool)
-        if zone_rules is not None:
-            applies = np.array([any(r is rule for r in zone_rules.get(z, [])) for z in zones])
+    for i_rule, rule in enumerate(rules):
+        applies = governed[i_rule] if zone_rules is not None else np.ones(len(zones), bool)
         if not applies.any():
             continue
         if rule["kind"] == "bottom_streak":

@@ -79,6 +79,13 @@ def _key_part(v: object) -> object:
     return normalize_text(v) if isinstance(v, str) else (None if _is_missing(v) else v)
 
 
+def _key_values(values, positions: np.ndarray):
+    """Key column at `positions`, compared as people read it (spaces and widths folded, blanks alike)."""
+    if isinstance(values, np.ndarray):
+        return values[positions]
+    return [_key_part(values[i]) for i in positions]
+
+
 def _blank(v: object) -> bool:
     return v is None or v == "" or (isinstance(v, str) and not v.strip())
 
@@ -291,17 +298,17 @@ def read_table_rows(head: list[list[object]], rest, sheet: Sheet, title: str) ->
     # Duplicate keys: the later row is reported and left out.
     keys = [k for k in sheet.keys if k in data]
     if keys:
-        seen: dict[tuple, int] = {}
-        for pos in np.flatnonzero(keep):
-            ident = tuple(_key_part(data[k][pos]) for k in keys)
-            if ident in seen:
-                label = "、".join(show(data[k][pos]) for k in keys if not _is_missing(data[k][pos]))
-                problems.append((int(rows_idx[pos]), columns[keys[0]], ERROR,
-                                 f"重复记录：「{label}」与第 {int(rows_idx[seen[ident]]) + 1} 行重复，本行未读入",
-                                 "删除重复行，或核对名称/年度是否填错"))
-                keep[pos] = False
-            else:
-                seen[ident] = pos
+        cand = np.flatnonzero(keep)
+        ident = pd.DataFrame({k: _key_values(data[k], cand) for k in keys})
+        group = ident.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()   # numbered by first appearance
+        first = np.unique(group, return_index=True)[1]
+        for i in np.flatnonzero(first[group] != np.arange(len(group))):          # the repeats only
+            pos, earlier = cand[i], cand[first[group[i]]]
+            label = "、".join(show(data[k][pos]) for k in keys if not _is_missing(data[k][pos]))
+            problems.append((int(rows_idx[pos]), columns[keys[0]], ERROR,
+                             f"重复记录：「{label}」与第 {int(rows_idx[earlier]) + 1} 行重复，本行未读入",
+                             "删除重复行，或核对名称/年度是否填错"))
+            keep[pos] = False
 
     if not keep.all():
         data = {k: (v[keep] if isinstance(v, np.ndarray) else [x for x, ok in zip(v, keep) if ok])
