@@ -12,7 +12,7 @@ import pandas as pd
 
 from .indicators import derive
 from .params import Settings, read_params
-from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, check_quota, quota_one
+from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, check_quota, quota_one, zone_facts
 from .salary import DETAIL_COLUMNS as PAY_COLUMNS
 from .salary import POOL_COLUMNS, RETURN_COLUMNS, compute_salary, tax_return_one
 from .ranking import RankOptions, rank_zones
@@ -41,9 +41,10 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
     out = Assessment()
     settings: Settings = read_params(tables)
     chosen = profile or settings.profile
+    facts = _Facts(tables)
     if "quota" in tasks:
         if any(k in tables for k in ("zones", "departments", "posts")):
-            result = check_quota(tables, chosen, settings.overrides)
+            result = check_quota(tables, chosen, settings.overrides, facts=facts.get())
             out.sheets["合规检查"] = result.details[DETAIL_COLUMNS]
             out.sheets["合规汇总"] = result.summary[SUMMARY_COLUMNS]
             used = "；".join(f"{p.id}（{p.name}）" for p in result.profiles.values())
@@ -56,7 +57,7 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
             out.skipped.append("编制合规检查（缺少「开发区」「机构设置」「职数编制」表）")
     if "salary" in tasks:
         if "salary" in tables or "indicators" in tables:
-            pay = compute_salary(tables, chosen, settings.overrides)
+            pay = compute_salary(tables, chosen, settings.overrides, facts=facts.get())
             if len(pay.pools):
                 out.sheets["薪酬测算"] = pay.pools[POOL_COLUMNS]
             if len(pay.people):
@@ -71,7 +72,7 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
         else:
             out.skipped.append("薪酬测算与税收返还（缺少「薪酬」「指标」表）")
     if "rank" in tasks:
-        _rank(tables, chosen, settings, rank_options, out)
+        _rank(tables, chosen, settings, rank_options, out, facts)
     if "indicators" in tasks:
         ind = tables.get("indicators")
         if ind is not None and len(ind):
@@ -85,15 +86,27 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
     return out
 
 
-def _rank(tables, profile, settings: Settings, options: RankOptions | None, out: Assessment) -> None:
+class _Facts:
+    """zone_facts(tables), computed on first use and shared by every task of one assessment."""
+
+    def __init__(self, tables):
+        self.tables, self.value = tables, None
+
+    def get(self) -> pd.DataFrame:
+        if self.value is None:
+            self.value = zone_facts(self.tables)
+        return self.value
+
+
+def _rank(tables, profile, settings: Settings, options: RankOptions | None, out: Assessment, facts: _Facts) -> None:
     """考核排名, 奖惩建议 and 人员排名 — each when its inputs exist."""
     from ..profiles import load_profile
-    from .quota import assign_profiles, zone_facts
+    from .quota import assign_profiles
 
     ind = tables.get("indicators")
     if ind is not None and len(ind):
         try:
-            result = rank_zones(tables, profile, options, settings.values)
+            result = rank_zones(tables, profile, options, settings.values, facts=facts.get())
         except ScoringError as exc:
             out.skipped.append(f"考核排名：{exc}")
             result = None
@@ -101,12 +114,12 @@ def _rank(tables, profile, settings: Settings, options: RankOptions | None, out:
             out.sheets["考核排名"] = result.ranking
             out.sheets["指标权重"] = result.system
             out.notes.update({f"排名·{k}": v for k, v in result.notes.items()})
-            facts = zone_facts(tables)
-            assignment = assign_profiles(facts, profile)
+            assignment = assign_profiles(facts.get(), profile)
             loaded = {pid: load_profile(pid) for pid in dict.fromkeys(assignment)}
             kinds = ("bottom_streak", "top_incentive")
-            zone_rules = {z: [r for r in loaded[pid].rules if r["kind"] in kinds] for z, pid in assignment.items()}
-            rules = [r for p in loaded.values() for r in p.rules if r["kind"] in kinds]
+            of_profile = {pid: [r for r in prof.rules if r["kind"] in kinds] for pid, prof in loaded.items()}
+            zone_rules = {z: of_profile[pid] for z, pid in assignment.items()}
+            rules = [r for pid in loaded for r in of_profile[pid]]
             year = int(result.notes["考核年度"])
             suggestions = evaluate_sanctions(panel(tables.get("history"), result.ranking), rules, year, zone_rules)
             out.sheets["奖惩建议"] = suggestions[SANCTION_COLUMNS]
@@ -118,8 +131,7 @@ def _rank(tables, profile, settings: Settings, options: RankOptions | None, out:
     if staff is not None and len(staff):
         pid = profile or "default"
         if profile is None and "zone" in staff and staff["zone"].notna().any():
-            facts = zone_facts(tables)
-            assignment = assign_profiles(facts, None)
+            assignment = assign_profiles(facts.get(), None)
             zone = staff["zone"].dropna().iat[0]
             pid = assignment.get(zone, "default")
         rule = next((r for r in load_profile(pid).rules if r["kind"] == "staff_cutoffs"), None) or \

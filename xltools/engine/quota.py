@@ -360,9 +360,9 @@ def assign_profiles(facts: pd.DataFrame, default: str | None) -> pd.Series:
 
 
 def check_quota(tables: dict[str, pd.DataFrame], profile: str | Profile | None = None,
-                overrides: dict[str, object] | None = None) -> QuotaResult:
+                overrides: dict[str, object] | None = None, facts: pd.DataFrame | None = None) -> QuotaResult:
     """Evaluate every applicable rule for every zone; the single engine entry for compliance."""
-    facts = zone_facts(tables)
+    facts = zone_facts(tables) if facts is None else facts   # assess computes them once
     if isinstance(profile, Profile):
         assignment = pd.Series(profile.id, index=facts.index, dtype=object)
         loaded = {profile.id: profile}

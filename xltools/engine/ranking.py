@@ -143,7 +143,8 @@ def _group_labels(f: pd.DataFrame, keys: list[str]) -> np.ndarray:
 
 
 def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = None,
-               options: RankOptions | None = None, params: dict[str, str] | None = None) -> RankResult:
+               options: RankOptions | None = None, params: dict[str, str] | None = None,
+               facts: pd.DataFrame | None = None) -> RankResult:
     """Score and rank every zone of the assessment year; the single engine entry for 考核排名."""
     options = options or RankOptions()
     params = params or {}
@@ -152,7 +153,7 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     year = options.year or _int(params.get("考核年度")) or int(np.nanmax(ind["year"].astype(float)))
     notes["考核年度"] = str(year)
 
-    facts = zone_facts(tables)
+    facts = zone_facts(tables) if facts is None else facts   # assess computes them once
     if isinstance(profile, Profile):
         prof = profile
     else:

@@ -282,11 +282,11 @@ def tax_returns(ind: pd.DataFrame, rules: dict[str, tuple[dict | None, str]],
 
 
 def compute_salary(tables: dict[str, pd.DataFrame], profile: str | None = None,
-                   overrides: dict[str, object] | None = None) -> SalaryResult:
+                   overrides: dict[str, object] | None = None, facts: pd.DataFrame | None = None) -> SalaryResult:
     """The single engine entry for 薪酬测算, 薪酬明细 and 税收返还."""
     from ..profiles import apply_overrides
 
-    facts = zone_facts(tables)
+    facts = zone_facts(tables) if facts is None else facts   # assess computes them once
     extra = [z for t in ("salary", "indicators") if t in tables for z in tables[t]["zone"].tolist()
              if isinstance(z, str) and z not in facts.index]
     if extra:

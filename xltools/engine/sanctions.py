@@ -54,7 +54,11 @@ def evaluate(p: pd.DataFrame, rules: list[dict], year: int, zone_rules: dict[str
         return pd.DataFrame(columns=SANCTION_COLUMNS)
     zones = pd.Index(sorted(p["zone"].unique()))
     if zone_rules is not None:      # which zones each rule governs (per-zone profiles)
-        governed = [zones.isin([z for z, rs in zone_rules.items() if any(r is rule for r in rs)]) for rule in rules]
+        sharing: dict[int, tuple[list, list]] = {}      # zones of one profile share one rule list
+        for z, rs in zone_rules.items():
+            sharing.setdefault(id(rs), (rs, []))[1].append(z)
+        governed = [zones.isin([z for rs, zs in sharing.values() if any(r is rule for r in rs) for z in zs])
+                    for rule in rules]
         anyone = np.logical_or.reduce(governed) if governed else np.zeros(len(zones), bool)
         if not anyone.all():        # zones no rule governs never need their history laid out
             keep = zones[anyone]

@@ -79,10 +79,21 @@ def _key_part(v: object) -> object:
     return normalize_text(v) if isinstance(v, str) else (None if _is_missing(v) else v)
 
 
+def _first_seen(columns: list) -> np.ndarray:
+    """For each row, the first row with the same key (itself when the key is new)."""
+    n = len(columns[0])
+    if n > 5000:       # one hashed groupby; a dict of tuples would cost ~200 bytes per row
+        group = pd.DataFrame(dict(enumerate(columns))).groupby(list(range(len(columns))), dropna=False,
+                                                                 sort=False).ngroup().to_numpy()
+        return np.unique(group, return_index=True)[1][group]   # groups are numbered by first appearance
+    seen: dict[tuple, int] = {}
+    return np.fromiter((seen.setdefault(ident, i) for i, ident in enumerate(zip(*columns))), dtype=np.int64, count=n)
+
+
 def _key_values(values, positions: np.ndarray):
     """Key column at `positions`, compared as people read it (spaces and widths folded, blanks alike)."""
     if isinstance(values, np.ndarray):
-        return values[positions]
+        return [None if v != v else v for v in values[positions].tolist()]
     return [_key_part(values[i]) for i in positions]
 
 
@@ -135,6 +146,30 @@ def _score(grid, r: int, two: bool, sheet_key: str) -> tuple[int, dict[int, tupl
     return len(found), found
 
 
+_TOTALS = frozenset(normalize_text(w) for w in TOTAL_WORDS)
+
+
+@lru_cache(maxsize=16384)
+def _ends_table(text: str) -> bool:
+    """A 合计 row or a footnote (注：…, 填表人…) as the first cell of a row."""
+    t = normalize_text(text)
+    return t in _TOTALS or (len(t) > 1 and t.startswith(_FOOTER))
+
+
+@lru_cache(maxsize=16384)
+def _names_total(text: str) -> bool:
+    t = normalize_text(text)
+    return any(w in t for w in TOTAL_WORDS)
+
+
+def _texts(top, bottom) -> int:
+    """Columns with a non-empty text in `top` or `bottom` — an upper bound of their header score."""
+    n = sum(1 for v in top if v and type(v) is str)
+    if bottom:
+        n += sum(1 for a, b in zip(top, bottom) if b and type(b) is str and not (a and type(a) is str))
+    return n
+
+
 def locate_header(grid, sheet: Sheet) -> tuple[int, int, dict[int, tuple[Column, str, str]]] | None:
     """Best (first header row, number of header rows, matched columns), or None."""
     best = None
@@ -148,6 +183,8 @@ def locate_header(grid, sheet: Sheet) -> tuple[int, int, dict[int, tuple[Column,
         for two in (False, True):
             if two and not (r + 1 < n and has_text[r + 1]):
                 continue
+            if best is not None and _texts(grid[r], grid[r + 1] if two else ()) <= best[0]:
+                continue                           # cannot beat the best: each match needs a text cell
             score, found = _score(grid, r, two, sheet.key)
             if score and (best is None or score > best[0]):
                 best = (score, r, 2 if two else 1, found)
@@ -229,7 +266,6 @@ def read_table_rows(head: list[list[object]], rest, sheet: Sheet, title: str) ->
         units[c] = unit
 
     key_cols = [columns[k] for k in sheet.keys if k in columns] or [min(found)]
-    totals = {normalize_text(w) for w in TOTAL_WORDS}
     parts: dict[str, list] = {"_row": []}
     for key in columns:
         parts[key] = []
@@ -241,12 +277,9 @@ def read_table_rows(head: list[list[object]], rest, sheet: Sheet, title: str) ->
             first = next((v for v in row if not _blank(v)), None)
             if first is None:
                 continue                      # blank row
-            if isinstance(first, str):
-                t = normalize_text(first)
-                if t in totals or (len(t) > 1 and t.startswith(_FOOTER)):
-                    continue                  # 合计 row or footnote
-            if any(isinstance(row[kc], str) and any(w in normalize_text(row[kc]) for w in TOTAL_WORDS)
-                   for kc in key_cols if kc < len(row)):
+            if type(first) is str and _ends_table(first):
+                continue                      # 合计 row or footnote
+            if any(type(row[kc]) is str and _names_total(row[kc]) for kc in key_cols if kc < len(row)):
                 continue
             kept.append(row)
             kept_idx.append(first_row + offset)
@@ -299,11 +332,9 @@ def read_table_rows(head: list[list[object]], rest, sheet: Sheet, title: str) ->
     keys = [k for k in sheet.keys if k in data]
     if keys:
         cand = np.flatnonzero(keep)
-        ident = pd.DataFrame({k: _key_values(data[k], cand) for k in keys})
-        group = ident.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()   # numbered by first appearance
-        first = np.unique(group, return_index=True)[1]
-        for i in np.flatnonzero(first[group] != np.arange(len(group))):          # the repeats only
-            pos, earlier = cand[i], cand[first[group[i]]]
+        first = _first_seen([_key_values(data[k], cand) for k in keys])
+        for i in np.flatnonzero(first != np.arange(len(cand))):                # the repeats only
+            pos, earlier = cand[i], cand[first[i]]
             label = "、".join(show(data[k][pos]) for k in keys if not _is_missing(data[k][pos]))
             problems.append((int(rows_idx[pos]), columns[keys[0]], ERROR,
                              f"重复记录：「{label}」与第 {int(rows_idx[earlier]) + 1} 行重复，本行未读入",

@@ -187,6 +187,35 @@ def _cells_xml(values: list, col: int, first_row: int, xf: dict[str, int]) -> li
     return out
 
 
+def _number_cells(values: np.ndarray, col: int, first_row: int, xf: dict[str, int]) -> list[str]:
+    """`_cells_xml` for a float or integer column, its type tests done once for the whole column."""
+    ref = f'<c r="{col_letter(col)}'
+    as_int, as_num = f'" s="{xf["int"]}"><v>', f'" s="{xf["num"]}"><v>'
+    rows = range(first_row, first_row + len(values))
+    if values.dtype.kind in "iu":
+        return [f"{ref}{r}{as_int}{v}</v></c>" for r, v in zip(rows, values.tolist())]
+    shown = np.isfinite(values)
+    whole = shown & (np.abs(values) < 1e15) & (np.floor(values) == values)
+    kind = (shown.astype(np.int8) + whole).tolist()              # 0 blank, 1 decimal, 2 whole
+    ints = np.where(whole, values, 0).astype(np.int64).tolist()
+    return ["" if k == 0 else (f"{ref}{r}{as_int}{i}</v></c>" if k == 2 else f"{ref}{r}{as_num}{v!r}</v></c>")
+            for r, k, i, v in zip(rows, kind, ints, values.tolist())]
+
+
+def _text_cells(values: list, col: int, first_row: int, xf: dict[str, int]) -> list[str]:
+    """`_cells_xml` for a text column: each distinct text is escaped once (results repeat a lot)."""
+    ref = f'<c r="{col_letter(col)}'
+    tails: dict[str, str] = {}
+
+    def tail(v: str) -> str:
+        style = f' s="{xf["quoted"]}"' if v.startswith(FORMULA_START) else ""
+        tails[v] = out = f'"{style} t="inlineStr"><is><t xml:space="preserve">{_text_xml(v)}</t></is></c>'
+        return out
+
+    return [f"{ref}{r}{tails.get(v) or tail(v)}" if type(v) is str else ""
+            for r, v in zip(range(first_row, first_row + len(values)), values)]
+
+
 ROWS_PER_CHUNK = 5000
 
 
@@ -198,8 +227,15 @@ def sheet_data_chunks(frame: pd.DataFrame, xf: dict[str, int]):
     yield f'<sheetData><row r="1">{header}</row>'
     for start in range(0, len(frame), ROWS_PER_CHUNK):     # boxed Python values exist for one chunk only
         part = frame.iloc[start:start + ROWS_PER_CHUNK]
-        columns = [_cells_xml(part.iloc[:, c].to_numpy(dtype=object).tolist(), c, start + 2, xf)
-                   for c in range(len(cols))]
+        columns = []
+        for c in range(len(cols)):
+            values = part.iloc[:, c].to_numpy()
+            if values.dtype.kind in "fiu":
+                columns.append(_number_cells(values, c, start + 2, xf))
+            elif isinstance(part.dtypes.iloc[c], pd.StringDtype):
+                columns.append(_text_cells(part.iloc[:, c].to_numpy(dtype=object).tolist(), c, start + 2, xf))
+            else:
+                columns.append(_cells_xml(part.iloc[:, c].to_numpy(dtype=object).tolist(), c, start + 2, xf))
         yield "".join(f'<row r="{r}">{"".join(cells)}</row>' for r, cells in enumerate(zip(*columns), start=start + 2))
     yield "</sheetData>"
 
@@ -228,12 +264,23 @@ def fill_sheets(path: Path, pending: Mapping[int, pd.DataFrame], xf: dict[str, i
             head, tail = xml[:found.start()], xml[found.end():]
             zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             zi.compress_type = zipfile.ZIP_DEFLATED
+            _fast_deflate(zi)
             with zout.open(zi, "w", force_zip64=True) as fh:   # streamed: a 200k-row sheet never sits in memory
                 fh.write(head.encode("utf-8"))
                 for chunk in sheet_data_chunks(frame, xf):
                     fh.write(chunk.encode("utf-8"))
                 fh.write(tail.encode("utf-8"))
     os.replace(tmp, path)
+
+
+def _fast_deflate(info) -> None:
+    """Deflate level 1 for result sheets: regenerated at will, so speed beats the last few per cent of size."""
+    for attr in ("compress_level", "_compresslevel"):   # the name changed in Python 3.13
+        try:
+            setattr(info, attr, 1)
+            return
+        except AttributeError:
+            continue
 
 
 @contextmanager
