@@ -57,12 +57,20 @@ class SheetTable:
         return int(self.values["_row"][pos]), self.columns.get(key, 0)
 
     def __reduce__(self):
-        # Sent between processes by sheet key, not with the whole schema object (batch workers).
-        return (_rebuild_table, (self.sheet.key, self.title, self.values, self.columns, self.header_row, self.problems))
+        # Sent between processes (batch workers) by sheet key, not with the whole schema object,
+        # and with all numeric columns in one block: pickling one array costs as much as ten rows.
+        numeric = [k for k, v in self.values.items() if isinstance(v, np.ndarray)]
+        block = np.column_stack([self.values[k].astype(float, copy=False) for k in numeric]) if numeric else None
+        packed = (list(self.values), numeric, [self.values[k].dtype.str for k in numeric], block,
+                  {k: v for k, v in self.values.items() if not isinstance(v, np.ndarray)})
+        return (_rebuild_table, (self.sheet.key, self.title, packed, self.columns, self.header_row, self.problems))
 
 
-def _rebuild_table(key, title, values, columns, header_row, problems) -> SheetTable:
-    return SheetTable(SHEETS_BY_KEY[key], title, values, columns, header_row, problems)
+def _rebuild_table(key, title, packed, columns, header_row, problems) -> SheetTable:
+    order, numeric, dtypes, block, values = packed
+    for i, (k, dtype) in enumerate(zip(numeric, dtypes)):
+        values[k] = block[:, i] if dtype == "<f8" else block[:, i].astype(dtype)
+    return SheetTable(SHEETS_BY_KEY[key], title, {k: values[k] for k in order}, columns, header_row, problems)
 
 
 def _is_missing(v: object) -> bool:
@@ -134,8 +142,13 @@ def _label(sheet_key: str, top: object, bottom: object) -> tuple[Column | None, 
 
 
 def _score(grid, r: int, two: bool, sheet_key: str) -> tuple[int, dict[int, tuple[Column, str, str]]]:
-    top = grid[r]
-    bottom = grid[r + 1] if two and r + 1 < len(grid) else None
+    bottom = tuple(grid[r + 1]) if two and r + 1 < len(grid) else None
+    score, found = _score_rows(sheet_key, tuple(grid[r]), bottom)
+    return score, dict(found)                   # the caller may adjust units: never touch the cached one
+
+
+@lru_cache(maxsize=4096)   # a batch of one template repeats the same header rows in every file
+def _score_rows(sheet_key: str, top: tuple, bottom: tuple | None) -> tuple[int, dict[int, tuple[Column, str, str]]]:
     found: dict[int, tuple[Column, str, str]] = {}
     seen: set[str] = set()
     for c, t in enumerate(top):
@@ -306,7 +319,9 @@ def read_table_rows(head: list[list[object]], rest, sheet: Sheet, title: str) ->
     data: dict[str, np.ndarray | list] = {}
     for key in list(parts):
         pieces = parts.pop(key)               # let each column's pieces go as soon as it is joined
-        if all(isinstance(p, np.ndarray) for p in pieces):
+        if len(pieces) == 1:
+            data[key] = pieces[0]
+        elif all(isinstance(p, np.ndarray) for p in pieces):
             data[key] = np.concatenate(pieces) if pieces else np.array([])
         else:
             data[key] = [v for p in pieces for v in p]
