@@ -48,6 +48,34 @@ def test_unit_row_below_header(make_book):
     assert df["land_area"].iat[0] == pytest.approx(1500.0)
 
 
+def test_remembered_header_rows_do_not_carry_units_to_the_next_workbook(make_book):
+    """Header scoring is memoised per row contents (batches of one template); a unit row found
+    under the header of one workbook must not change how an identical header reads elsewhere."""
+    header = ["开发区名称", "年度", "税收收入", "用地面积"]
+    with_units = make_book({"指标": [header, [None, None, "(亿元)", "（平方公里）"], ["甲区", 2023, 2, 1]]}, "a.xlsx")
+    plain = make_book({"指标": [header, ["甲区", 2023, 2, 1]]}, "b.xlsx")
+    assert read_book(with_units).frame("indicators")["tax"].iat[0] == pytest.approx(20000.0)
+    df = read_book(plain).frame("indicators")
+    assert df["tax"].iat[0] == pytest.approx(2.0) and df["land_area"].iat[0] == pytest.approx(1.0)
+    assert read_book(with_units).frame("indicators")["land_area"].iat[0] == pytest.approx(1500.0)
+
+
+def test_duplicate_keys_found_alike_in_small_and_large_tables(monkeypatch):
+    """Small tables use a dict, tables above HASHED_ABOVE one hashed groupby: same answers."""
+    import numpy as np
+    from xltools.intake import table
+
+    rng = np.random.default_rng(7)
+    names = [rng.choice(["甲区", "乙区", "丙区", None]) for _ in range(400)]
+    years = rng.choice([2022.0, 2023.0, np.nan], size=400)
+    columns = [table._key_values(names, np.arange(400)), table._key_values(years, np.arange(400))]
+    small = table._first_seen(columns)
+    monkeypatch.setattr(table, "HASHED_ABOVE", 10)
+    large = table._first_seen(columns)
+    assert (small == large).all()
+    assert small[0] == 0 and len(set(small)) == len({(n, None if y != y else y) for n, y in zip(names, years)})
+
+
 def test_sheet_found_by_alias_and_headers_by_alias(make_book):
     path = make_book({"经济指标 ": [["园区名称", "年份", "税收(万元)", "规模以上工业总产值(万元)"], ["甲区", 2022, 5, 6]]})
     df = read_book(path).frame("indicators")

@@ -87,10 +87,13 @@ def _key_part(v: object) -> object:
     return normalize_text(v) if isinstance(v, str) else (None if _is_missing(v) else v)
 
 
+HASHED_ABOVE = 5000   # rows; below this a dict is faster than pandas' per-call overhead
+
+
 def _first_seen(columns: list) -> np.ndarray:
     """For each row, the first row with the same key (itself when the key is new)."""
     n = len(columns[0])
-    if n > 5000:       # one hashed groupby; a dict of tuples would cost ~200 bytes per row
+    if n > HASHED_ABOVE:       # one hashed groupby; a dict of tuples would cost ~200 bytes per row
         group = pd.DataFrame(dict(enumerate(columns))).groupby(list(range(len(columns))), dropna=False,
                                                                  sort=False).ngroup().to_numpy()
         return np.unique(group, return_index=True)[1][group]   # groups are numbered by first appearance
