@@ -36,7 +36,7 @@ def _trim(grid) -> list[list[object]]:
 
 def streamed(path: Path, name: str, piece: int | None = None) -> list[list[object]]:
     with zipfile.ZipFile(path) as zf:
-        stream = xs.Stream(zf, xs.sheet_parts(zf)[name], xs.shared_strings(zf), xs.date_styles(zf))
+        stream = xs.Stream(zf, xs.sheet_parts(zf)[name], xs.shared_strings(zf), xs.date_styles(zf), xs.uses_1904(zf))
         if piece:
             stream_piece = xs.PIECE_BYTES
             xs.PIECE_BYTES = piece
@@ -83,6 +83,21 @@ def test_dates_booleans_formulas_and_escapes(tmp_path):
     wb.save(path)
     assert streamed(path, "指标") == calamine(path, "指标")
     assert streamed(path, "指标")[1][1] == dt.date(2023, 5, 1)
+
+
+def test_mac_1904_date_system(tmp_path):
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+    wb = openpyxl.Workbook()
+    wb.epoch = CALENDAR_MAC_1904
+    ws = wb.active
+    ws.title = "指标"
+    ws.append(["日期", dt.datetime(2023, 5, 1), dt.datetime(2023, 5, 1, 8, 15), 2.5])
+    path = tmp_path / "mac.xlsx"
+    wb.save(path)
+    with zipfile.ZipFile(path) as zf:
+        assert xs.uses_1904(zf)
+    assert streamed(path, "指标") == calamine(path, "指标")
+    assert streamed(path, "指标")[0][1] == dt.date(2023, 5, 1)
 
 
 def _write_sheet_xml(tmp_path: Path, sheet_data: str, root_open: str | None = None, name: str = "raw.xlsx") -> Path:

@@ -118,7 +118,7 @@ def iter_sheets(path: Path, wanted=None):
                 continue
             if meta.name in parts:
                 if strings is None:
-                    strings = xlsxstream.shared_strings(zf), xlsxstream.date_styles(zf)
+                    strings = xlsxstream.shared_strings(zf), xlsxstream.date_styles(zf), xlsxstream.uses_1904(zf)
                 yield _streamed(zf, meta.name, parts[meta.name], *strings)
                 continue
             try:
@@ -154,9 +154,9 @@ def iter_sheets(path: Path, wanted=None):
             zf.close()
 
 
-def _streamed(zf: zipfile.ZipFile, name: str, part: str, strings, dates) -> RawSheet:
+def _streamed(zf: zipfile.ZipFile, name: str, part: str, strings, dates, date1904: bool) -> RawSheet:
     """A huge worksheet read piece by piece from its XML (never whole in memory)."""
-    rows = (row for block in xlsxstream.Stream(zf, part, strings, dates).rows() for row in block)
+    rows = (row for block in xlsxstream.Stream(zf, part, strings, dates, date1904).rows() for row in block)
     head = []
     for row in rows:
         head.append(row)

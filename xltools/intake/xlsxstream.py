@@ -42,6 +42,7 @@ _KINDS = {"n": NUMBER, "s": SHARED, "inlineStr": INLINE, "b": BOOL, "e": ERROR, 
 # built-in number formats that show dates or times (ECMA-376 §18.8.30, plus the CJK ones)
 _DATE_FORMAT_IDS = set(range(14, 23)) | set(range(27, 37)) | set(range(45, 48)) | set(range(50, 59))
 _EPOCH = _dt.datetime(1899, 12, 30)
+_EPOCH_1904 = _dt.datetime(1904, 1, 1)
 
 
 def col_index(letters: str) -> int:
@@ -171,8 +172,8 @@ def merged_ranges(zf: zipfile.ZipFile, part: str) -> list[tuple[tuple[int, int],
 class Stream:
     """Rows of one worksheet part, from row 1 and column A, produced piece by piece."""
 
-    def __init__(self, zf: zipfile.ZipFile, part: str, strings: np.ndarray, dates: set[int]):
-        self.zf, self.part, self.strings, self.dates = zf, part, strings, dates
+    def __init__(self, zf: zipfile.ZipFile, part: str, strings: np.ndarray, dates: set[int], date1904: bool = False):
+        self.zf, self.part, self.strings, self.dates, self.date1904 = zf, part, strings, dates, date1904
         self.width = 0
         self.prefix = ""                  # namespace prefix of the sheet's elements ("x:"), usually none
         self._kinds = _Kinds(dates)      # cell attributes (` s="3" t="s"`) → kind, learnt as met
@@ -241,7 +242,7 @@ class Stream:
             out[sel] = (raw[sel] == "1").astype(object)
         sel = (kinds == DATE) & has
         if sel.any():
-            out[sel] = [_from_serial(float(v)) for v in raw[sel]]
+            out[sel] = [_from_serial(float(v), self.date1904) for v in raw[sel]]
         sel = (kinds == ISODATE) & has
         if sel.any():
             out[sel] = [_dt.datetime.fromisoformat(v) for v in raw[sel]]
@@ -278,11 +279,21 @@ class Stream:
         return np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), self._values(kinds, np.array(raw, dtype=object), escaped=False)
 
 
-def _from_serial(serial: float):
-    """Excel serial (1900 system) → date, time or datetime to the millisecond, as calamine gives it."""
-    if serial < 60:
-        serial += 1                       # Excel counts a 29 Feb 1900 that never was
-    value = _EPOCH + _dt.timedelta(milliseconds=round(serial * 86_400_000))
+def uses_1904(zf: zipfile.ZipFile) -> bool:
+    """Workbooks from old Mac Excel count dates from 1904 (`<workbookPr date1904="1"/>`)."""
+    pr = ET.fromstring(zf.read("xl/workbook.xml")).find(_M + "workbookPr")
+    return pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
+
+
+def _from_serial(serial: float, date1904: bool = False):
+    """Excel serial → date, time or datetime to the millisecond, as calamine gives it."""
+    if date1904:
+        epoch = _EPOCH_1904
+    else:
+        epoch = _EPOCH
+        if serial < 60:
+            serial += 1                   # Excel counts a 29 Feb 1900 that never was
+    value = epoch + _dt.timedelta(milliseconds=round(serial * 86_400_000))
     if serial < 1:
         return value.time()
     return value.date() if serial.is_integer() else value
