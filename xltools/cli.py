@@ -57,9 +57,11 @@ def _problem_table(result_books, limit: int = 200) -> Table:
 
 @contextmanager
 def _progress(total: int):
-    """A progress bar (files/s, ETA) on stderr for multi-file work; silent for one file."""
+    """A progress bar (files/s, ETA) on stderr for multi-file work; a spinner for one file
+    (a 200,000-row sheet takes seconds). Both vanish when done and stay silent off a terminal."""
     if total < 2:
-        yield None
+        with console.status("正在读入、校验并计算…"):
+            yield None
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
@@ -92,7 +94,8 @@ def _guard_output(output: Path, inputs: list[Path]) -> None:
 
 def _write(result: RunResult, output: Path) -> None:
     try:
-        write_results(output, result.sheets)
+        with console.status(f"正在写出 {output.name}…"):
+            write_results(output, result.sheets)
     except PermissionError:
         console.print(f"[red]无法写入 {output}：文件可能正在 Excel 中打开，请关闭后重试[/red]")
         raise typer.Exit(EXIT_UNUSABLE)
