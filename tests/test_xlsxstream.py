@@ -134,7 +134,7 @@ SPECIAL_CELLS = (
     '<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>'
     '<c r="C1" t="str"><f>A1&amp;"x"</f><v>共享x &amp; y</v></c><c r="D1" t="e"><f>1/0</f><v>#DIV/0!</v></c>'
     '<c r="E1" t="b"><v>1</v></c><c r="F1"><f>1+1</f><v>2</v></c></row>'
-    '<row r="3"><c r="B3" t="inlineStr"><is><r><t>内</t></r><r><t>联</t></r></is></c><c r="C3" s="0"/>'
+    '<row r="3"><c r="B3" t="inlineStr"><is><r><t>内</t></r><r><t>联</t></r><rPh sb="0" eb="1"><t>ない</t></rPh></is></c><c r="C3" s="0"/>'
     '<c r="D3"><v>-0.5</v></c><c r="E3" t="n"><v>1E+20</v></c></row></sheetData>')
 
 

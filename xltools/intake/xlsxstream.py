@@ -169,6 +169,10 @@ def merged_ranges(zf: zipfile.ZipFile, part: str) -> list[tuple[tuple[int, int],
     return out
 
 
+def _no_cells():
+    return np.array([], dtype=np.int64), np.array([], dtype=np.int64), np.array([], dtype=object)
+
+
 class Stream:
     """Rows of one worksheet part, from row 1 and column A, produced piece by piece."""
 
@@ -212,7 +216,7 @@ class Stream:
         if len(found) != text.count("<c ") + text.count("<c>") + text.count("<c/>"):
             return self._cells_slow(text)
         if not found:
-            return np.array([], dtype=int), np.array([], dtype=int), np.array([], dtype=object)
+            return _no_cells()
         n = len(found)
         r_idx = np.array([f[1] for f in found], dtype=np.int64) - 1
         c_idx = np.fromiter(map(_COLUMNS.__getitem__, [f[0] for f in found]), dtype=np.int64, count=n)
@@ -266,7 +270,8 @@ class Stream:
                     c += 1
                 kind = " ".join(f'{k}="{v}"' for k, v in cell.attrib.items() if k in ("t", "s"))
                 if cell.get("t") == "inlineStr":
-                    value = "".join(t.text or "" for t in cell.iter(_M + "t"))
+                    inline = cell.find(_M + "is")
+                    value = "" if inline is None else _si_text(inline)   # rich runs joined, phonetic left out
                 else:
                     value = cell.findtext(_M + "v") or ""
                 rows.append(r)
@@ -274,7 +279,7 @@ class Stream:
                 attrs.append(" " + kind)
                 raw.append(value)
         if not rows:
-            return np.array([], dtype=int), np.array([], dtype=int), np.array([], dtype=object)
+            return _no_cells()
         kinds = np.fromiter(map(self._kinds.__getitem__, attrs), dtype=np.int8, count=len(attrs))
         return np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), self._values(kinds, np.array(raw, dtype=object), escaped=False)
 
