@@ -55,6 +55,9 @@ def test_batch_lists_problems_and_still_ranks_everyone(submissions, tmp_path):
     assert any(r[0] == "坏文件.xlsx" and "不是 Excel 工作簿" in r[4] for r in problems)
     dup = [r for r in problems if r[0] == "宁夏开发区（重复报送）.xlsx" and "已报送" in r[4]]
     assert len(dup) == 23 and all(r[3] == "错误" for r in dup)
+    assert len({r[2] for r in dup}) == 23 and all(r[1] == "开发区" and r[2].startswith("开发区!") for r in dup)
+    mixed = [r for r in problems if "不同年度混合" in r[4]]
+    assert mixed and all(r[2].startswith(f"{r[1]}!") for r in mixed)     # the file's own 年度 header cell
     ranked = {r[0] for r in g["考核排名"][1:]}
     assert len(ranked) == 20 + 23 and "宁夏苏银产业园" in ranked and "青岛蓝谷" in ranked
     checks = [r for r in g["合规检查"][1:] if r[0] == "贺兰工业园区" and r[1] == "NX-20"]

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..problems import ERROR, WARNING, Problem
 from ..schema import PROFILE_KEYS, SHEETS
+from .table import cell_ref
 
 
 def consolidate(books: list[Book]) -> dict[str, pd.DataFrame]:
@@ -58,6 +59,17 @@ def file_params(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _zone_cells(books: list[Book]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(file, zone) → (worksheet, cell) of the zone's name in that file's 开发区 sheet."""
+    out = {}
+    for b in books:
+        t = b.tables.get("zones")
+        if t is not None and "zone" in t.columns:
+            for pos, zone in enumerate(t.values["zone"]):
+                out.setdefault((b.name, zone), (t.title, cell_ref(t.title, *t.cell(pos, "zone"))))
+    return out
+
+
 def cross_file_checks(books: list[Book], tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """Same zone submitted twice (kept once: the first file), and different years mixed."""
     problems: list[Problem] = []
@@ -67,8 +79,10 @@ def cross_file_checks(books: list[Book], tables: dict[str, pd.DataFrame]) -> tup
     if zones is not None and len(zones):
         first = zones.drop_duplicates("zone")[["zone", "_file"]].set_index("zone")["_file"]
         dup = zones.duplicated("zone", keep="first")
+        cells = _zone_cells(books) if dup.any() else {}
         for zone, file in zip(zones.loc[dup, "zone"], zones.loc[dup, "_file"]):
-            problems.append(Problem(file, "开发区", "", ERROR,
+            title, cell = cells.get((file, zone), ("开发区", ""))
+            problems.append(Problem(file, title, cell, ERROR,
                                     f"开发区「{zone}」在「{first[zone]}」中已报送，重复报送的数据未采用",
                                     "确认哪一份是正式报送，删除或更正另一份"))
         dup_files = {(z, f) for z, f in zip(zones.loc[dup, "zone"], zones.loc[dup, "_file"])}
@@ -85,9 +99,13 @@ def cross_file_checks(books: list[Book], tables: dict[str, pd.DataFrame]) -> tup
         latest = ind.groupby("_file")["year"].max()
         if latest.nunique() > 1:
             common = latest.mode().iat[0]
+            headers = {b.name: b.tables["indicators"] for b in books if "indicators" in b.tables}
             for file, year in latest.items():
                 if year != common:
-                    problems.append(Problem(file, "指标", "", WARNING,
+                    t = headers.get(file)
+                    title = t.title if t is not None else "指标"
+                    cell = cell_ref(t.title, t.header_row, t.columns["year"]) if t is not None and "year" in t.columns else ""
+                    problems.append(Problem(file, title, cell, WARNING,
                                             f"本文件最新数据年度为 {year:.0f}，多数文件为 {common:.0f}：不同年度混合",
                                             "确认报送的是同一考核年度的数据"))
     return out, problems
