@@ -154,6 +154,12 @@ def _text_xml(text: str) -> str:
     return text
 
 
+def _text_tail(text: str, quoted_xf: int) -> str:
+    """The part of a text cell after its reference: quote-prefixed style if it looks like a formula."""
+    style = f' s="{quoted_xf}"' if text.startswith(FORMULA_START) else ""
+    return f'{style} t="inlineStr"><is><t xml:space="preserve">{_text_xml(text)}</t></is></c>'
+
+
 def _cells_xml(values: list, col: int, first_row: int, xf: dict[str, int]) -> list[str]:
     """XML of one column's cells starting at `first_row`; empty string for a blank cell."""
     letter = col_letter(col)
@@ -170,8 +176,7 @@ def _cells_xml(values: list, col: int, first_row: int, xf: dict[str, int]) -> li
             else:
                 append(f'<c r="{letter}{r}" s="{n_xf}"><v>{v!r}</v></c>')
         elif t is str:
-            style = f' s="{q_xf}"' if v.startswith(FORMULA_START) else ""
-            append(f'<c r="{letter}{r}"{style} t="inlineStr"><is><t xml:space="preserve">{_text_xml(v)}</t></is></c>')
+            append(f'<c r="{letter}{r}"{_text_tail(v, q_xf)}')
         elif v is None or v is pd.NA or v is pd.NaT:
             append("")
         elif isinstance(v, (bool, np.bool_)):
@@ -181,9 +186,7 @@ def _cells_xml(values: list, col: int, first_row: int, xf: dict[str, int]) -> li
         elif isinstance(v, np.floating):
             out.extend(_cells_xml([float(v)], col, r, xf))
         else:
-            text = str(v)
-            style = f' s="{q_xf}"' if text.startswith(FORMULA_START) else ""
-            append(f'<c r="{letter}{r}"{style} t="inlineStr"><is><t xml:space="preserve">{_text_xml(text)}</t></is></c>')
+            append(f'<c r="{letter}{r}"{_text_tail(str(v), q_xf)}')
     return out
 
 
@@ -208,8 +211,7 @@ def _text_cells(values: list, col: int, first_row: int, xf: dict[str, int]) -> l
     tails: dict[str, str] = {}
 
     def tail(v: str) -> str:
-        style = f' s="{xf["quoted"]}"' if v.startswith(FORMULA_START) else ""
-        tails[v] = out = f'"{style} t="inlineStr"><is><t xml:space="preserve">{_text_xml(v)}</t></is></c>'
+        tails[v] = out = '"' + _text_tail(v, xf["quoted"])
         return out
 
     return [f"{ref}{r}{tails.get(v) or tail(v)}" if type(v) is str else ""
