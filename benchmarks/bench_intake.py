@@ -1,4 +1,4 @@
-"""Intake speed: xltools.read_book vs pandas.read_excel(engine="openpyxl") on many small workbooks.
+"""Intake speed: xltools.read_books vs pandas.read_excel(engine="openpyxl") on many small workbooks.
 
 Usage:  python benchmarks/bench_intake.py [--files 1000]
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from xltools.intake import consolidate, read_book
+from xltools.intake import consolidate, read_books
 from xltools.samples import departments_frame, indicators_frame, posts_frame, salary_frame, zones_frame
 from xltools.templates import write_input_workbook
 
@@ -47,7 +47,7 @@ def timed(fn, paths) -> tuple[float, int]:
 
 def xltools_read(paths: list[Path]) -> int:
     """Validated, typed, unit-converted tables; one DataFrame per sheet kind for all files."""
-    tables = consolidate([read_book(p) for p in paths])
+    tables = consolidate(read_books(paths))
     return sum(len(df) for df in tables.values())
 
 

@@ -175,3 +175,45 @@ def test_consolidate_builds_one_table_per_sheet_kind(make_book):
     assert ind["zone"].tolist() == ["甲区", "乙区"]
     assert ind["tax"].iloc[0] == 1.0 and pd.isna(ind["tax"].iloc[1])
     assert pd.isna(ind["land_area"].iloc[0]) and ind["land_area"].iloc[1] == 5.0
+
+
+def _same_books(a, b) -> None:
+    import numpy as np
+
+    assert (a.name, a.usable, [p.as_row() for p in a.problems]) == (b.name, b.usable, [p.as_row() for p in b.problems])
+    assert list(a.tables) == list(b.tables)
+    for key, ta in a.tables.items():
+        tb = b.tables[key]
+        assert (ta.title, ta.columns, ta.header_row, list(ta.values)) == (tb.title, tb.columns, tb.header_row, list(tb.values))
+        for col, va in ta.values.items():
+            vb = tb.values[col]
+            if isinstance(va, np.ndarray):
+                assert va.dtype == vb.dtype and np.array_equal(va, vb, equal_nan=True), (a.name, key, col)
+            else:
+                assert va == vb, (a.name, key, col)
+
+
+@pytest.mark.parametrize("chunk_rows", [5000, 3])
+def test_books_read_together_equal_books_read_alone(samples, make_book, tmp_path, monkeypatch, chunk_rows):
+    """Batch intake types many files' columns together (ColumnTyper); every table, value and
+    problem — with its cell — must be what reading each file alone gives, whatever the layouts."""
+    from xltools.intake import read_books, table
+
+    monkeypatch.setattr(table, "CHUNK_ROWS", chunk_rows)        # 3: flushes inside and across files
+    header = ["开发区名称", "年度", "税收收入", "用地面积"]
+    moved = make_book({"指标": [["注：单位见表头"], ["年度", "开发区名称", "用地面积", "税收收入"],
+                                [2023, "丁区", "五百", 3], [2022, "丁区", 200, -1], [2023, "丁区", 1, 1]]}, "moved.xlsx")
+    units = make_book({"指标": [header, [None, None, "(亿元)", "（平方公里）"], ["甲区", 2023, 2, 1],
+                                ["乙区", 2023, "2.5亿", "x"]]}, "units.xlsx")
+    plain = make_book({"指标": [header, ["甲区", 2023, 2, 1], ["乙区", "二〇二三", 1, 1]],
+                       "开发区": [["开发区名称", "级别"], ["甲区", "国家极"], ["乙区", "省级"]]}, "plain.xlsx")
+    again = make_book({"指标": [header, ["丙区", 2023, 1, 1], ["丁区", 2023, "很多", -5]]}, "again.xlsx")  # laid out as plain
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"not a workbook")
+    paths = [*sorted(samples.glob("*.xlsx")), moved, broken, units, plain, again]
+    together = read_books(paths)
+    table.CHUNK_ROWS = 5000
+    alone = [read_book(p) for p in paths]
+    assert sum(len(b.problems) for b in alone) > 20 and not alone[paths.index(broken)].usable
+    for a, b in zip(together, alone):
+        _same_books(a, b)

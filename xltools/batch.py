@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from .engine import TASKS, assess
-from .intake import Book, read_book
+from .intake import Book, read_book, read_books
 from .intake.consolidate import consolidate, cross_file_checks
 from .jobs import SHEET_ORDER, calc_notes, exit_code, problems_frame, RunResult
 from .problems import ERROR, WARNING, Problem
@@ -26,12 +26,20 @@ from .problems import ERROR, WARNING, Problem
 FILE_COLUMNS = ["文件", "状态", "读入行数", "错误", "警告", "工作表", "说明"]
 
 
-def read_one(path: str) -> Book:
-    """Worker entry point (must be importable by name for processes and Dask workers)."""
-    book = read_book(path)
-    for table in book.tables.values():   # ship plain arrays, not cached DataFrames
-        table._frame = None
-    return book
+def read_chunk(paths: list[str]) -> list[Book]:
+    """Worker entry point (must be importable by name for processes and Dask workers).
+
+    A chunk of files is read together (their columns typed together); should that ever fail,
+    each file is read on its own so that one bad file never costs the others.
+    """
+    try:
+        books = read_books(paths)
+    except Exception:
+        books = [_safe_read(p) for p in paths]
+    for book in books:
+        for table in book.tables.values():   # ship plain arrays, not cached DataFrames
+            table._frame = None
+    return books
 
 
 @contextmanager
@@ -64,25 +72,23 @@ def make_executor(jobs: int | None, scheduler: str | None):
 
 def read_all(paths: list[Path], executor: Executor | None, progress: Callable[[str], None] | None = None) -> list[Book]:
     """Read every file (in parallel when an executor is given); results keep the input order."""
-    books: list[Book | None] = [None] * len(paths)
-    if executor is None:
-        for i, p in enumerate(paths):
-            books[i] = _safe_read(str(p))
+    # chunks keep inter-process traffic low and let a worker type many files' columns at once
+    workers = 1 if executor is None else (os.cpu_count() or 1)
+    size = max(1, min(32, len(paths) // (8 * workers) or 1))
+    chunks = [[str(p) for p in paths[i:i + size]] for i in range(0, len(paths), size)]
+    results = map(read_chunk, chunks) if executor is None else executor.map(read_chunk, chunks)
+    books: list[Book] = []
+    for chunk in results:
+        for book in chunk:
+            books.append(book)
             if progress:
-                progress(p.name)
-        return books  # type: ignore[return-value]
-    # chunks keep inter-process traffic low; _safe_read never raises, so one bad file stops nothing
-    chunk = max(1, min(32, len(paths) // (8 * (os.cpu_count() or 1)) or 1))
-    for i, book in enumerate(executor.map(_safe_read, [str(p) for p in paths], chunksize=chunk)):
-        books[i] = book
-        if progress:
-            progress(paths[i].name)
-    return books  # type: ignore[return-value]
+                progress(book.name)
+    return books
 
 
 def _safe_read(path: str) -> Book:
     try:
-        return read_one(path)
+        return read_book(path)
     except Exception as exc:
         return _failed(Path(path), exc)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -219,12 +219,9 @@ def read_table(grid: list[list[object]], sheet: Sheet, title: str) -> SheetTable
     return read_table_rows(grid[:HEAD_ROWS], iter(grid[HEAD_ROWS:]), sheet, title)
 
 
-def read_table_rows(head: list[list[object]], rest, sheet: Sheet, title: str) -> SheetTable | None:
-    """Typed table from the first rows (`head`, merged cells filled) and an iterator over the rest.
-
-    Data rows are filtered and converted in chunks, so a sheet of hundreds of thousands of rows
-    never exists as one grid of Python objects.
-    """
+def stage_table(head: list[list[object]], rest, sheet: Sheet, title: str,
+                typer: "ColumnTyper") -> "PendingTable | None":
+    """Locate the header and hand the data rows, filtered, to `typer`; None when no header is found."""
     grid = head
     located = locate_header(grid, sheet)
     if located is None:
@@ -282,9 +279,7 @@ def read_table_rows(head: list[list[object]], rest, sheet: Sheet, title: str) ->
         units[c] = unit
 
     key_cols = [columns[k] for k in sheet.keys if k in columns] or [min(found)]
-    parts: dict[str, list] = {"_row": []}
-    for key in columns:
-        parts[key] = []
+    table = PendingTable(sheet, title, columns, hr, problems, found, units)
 
     def convert(chunk: list[list[object]], first_row: int) -> None:
         kept: list[list[object]] = []
@@ -299,15 +294,7 @@ def read_table_rows(head: list[list[object]], rest, sheet: Sheet, title: str) ->
                 continue
             kept.append(row)
             kept_idx.append(first_row + offset)
-        idx = np.asarray(kept_idx, dtype=int)
-        parts["_row"].append(idx)
-        for c, (col, _, _) in found.items():
-            values, cell_problems = coerce_column([row[c] if c < len(row) else "" for row in kept], col, units[c])
-            if col.key == "zone":  # zone names compare without spaces and width differences
-                values = [normalize_text(v) if isinstance(v, str) else v for v in values]
-            parts[col.key].append(values)
-            for pos, level, msg, hint in cell_problems:
-                problems.append((int(idx[pos]), c, level, msg, hint))
+        typer.add(table, kept, np.asarray(kept_idx, dtype=int))
 
     chunk = grid[data_start:]
     row_no = data_start
@@ -318,52 +305,155 @@ def read_table_rows(head: list[list[object]], rest, sheet: Sheet, title: str) ->
             row_no += len(chunk)
             chunk = []
     convert(chunk, row_no)
+    return table
 
-    data: dict[str, np.ndarray | list] = {}
-    for key in list(parts):
-        pieces = parts.pop(key)               # let each column's pieces go as soon as it is joined
-        if len(pieces) == 1:
-            data[key] = pieces[0]
-        elif all(isinstance(p, np.ndarray) for p in pieces):
-            data[key] = np.concatenate(pieces) if pieces else np.array([])
-        else:
-            data[key] = [v for p in pieces for v in p]
-        del pieces
-    rows_idx = data["_row"].astype(int)
 
-    # Required cells: a row without a key cannot be used; other required blanks are reported.
-    flagged = {(r, c) for r, c, *_ in problems}
-    keep = np.ones(len(rows_idx), dtype=bool)
-    for col in sheet.columns:
-        if col.required and col.key in data:
-            missing = _missing(data[col.key])
-            is_key = col.key in sheet.keys
-            for pos in np.flatnonzero(missing):
-                where = (int(rows_idx[pos]), columns[col.key])
-                if where not in flagged:
+def read_table_rows(head: list[list[object]], rest, sheet: Sheet, title: str) -> SheetTable | None:
+    """Typed table from the first rows (`head`, merged cells filled) and an iterator over the rest.
+
+    Data rows are filtered and converted in chunks, so a sheet of hundreds of thousands of rows
+    never exists as one grid of Python objects.
+    """
+    typer = ColumnTyper()
+    table = stage_table(head, rest, sheet, title, typer)
+    if table is None:
+        return None
+    typer.flush()
+    return table.finish()
+
+
+@dataclass
+class PendingTable:
+    """A located table whose data rows are handed to a ColumnTyper; `finish()` once it has flushed."""
+
+    sheet: Sheet
+    title: str
+    columns: dict[str, int]
+    header_row: int
+    problems: list[tuple[int, int, str, str, str]]
+    found: dict[int, tuple[Column, str, str]]
+    units: dict[int, str]
+    parts: dict[str, list] = field(default_factory=dict)
+
+    @cached_property
+    def layout(self) -> tuple[tuple[int, str, str], ...]:
+        """(grid column, schema key, announced unit) of each read column: tables alike are typed together."""
+        return tuple((c, col.key, self.units[c]) for c, (col, _, _) in self.found.items())
+
+    def finish(self) -> SheetTable:
+        """Join the typed pieces, then drop rows without a key and repeated keys (both reported)."""
+        sheet, columns, problems = self.sheet, self.columns, self.problems
+        data: dict[str, np.ndarray | list] = {}
+        for key in ["_row", *columns]:
+            pieces = self.parts.pop(key)      # let each column's pieces go as soon as it is joined
+            if len(pieces) == 1:
+                data[key] = pieces[0]
+            elif all(isinstance(p, np.ndarray) for p in pieces):
+                data[key] = np.concatenate(pieces) if pieces else np.array([])
+            else:
+                data[key] = [v for p in pieces for v in p]
+            del pieces
+        rows_idx = data["_row"].astype(int)
+
+        # Required cells: a row without a key cannot be used; other required blanks are reported.
+        flagged = None
+        keep = np.ones(len(rows_idx), dtype=bool)
+        for col in sheet.columns:
+            if col.required and col.key in data:
+                missing = _missing(data[col.key])
+                is_key = col.key in sheet.keys
+                if missing.any():
+                    flagged = flagged if flagged is not None else {(r, c) for r, c, *_ in problems}
                     tail = "，本行未读入" if is_key else ""
-                    problems.append((*where, ERROR, f"必填项「{col.header}」为空{tail}", f"填写「{col.header}」"))
-            if is_key:
-                keep &= ~missing
+                    for pos in np.flatnonzero(missing):
+                        where = (int(rows_idx[pos]), columns[col.key])
+                        if where not in flagged:
+                            problems.append((*where, ERROR, f"必填项「{col.header}」为空{tail}", f"填写「{col.header}」"))
+                if is_key:
+                    keep &= ~missing
 
-    # Duplicate keys: the later row is reported and left out.
-    keys = [k for k in sheet.keys if k in data]
-    if keys:
-        cand = np.flatnonzero(keep)
-        first = _first_seen([_key_values(data[k], cand) for k in keys])
-        for i in np.flatnonzero(first != np.arange(len(cand))):                # the repeats only
-            pos, earlier = cand[i], cand[first[i]]
-            label = "、".join(show(data[k][pos]) for k in keys if not _is_missing(data[k][pos]))
-            problems.append((int(rows_idx[pos]), columns[keys[0]], ERROR,
-                             f"重复记录：「{label}」与第 {int(rows_idx[earlier]) + 1} 行重复，本行未读入",
-                             "删除重复行，或核对名称/年度是否填错"))
-            keep[pos] = False
+        # Duplicate keys: the later row is reported and left out.
+        keys = [k for k in sheet.keys if k in data]
+        if keys and len(rows_idx) > 1:
+            cand = np.flatnonzero(keep)
+            first = _first_seen([_key_values(data[k], cand) for k in keys])
+            for i in np.flatnonzero(first != np.arange(len(cand))):                # the repeats only
+                pos, earlier = cand[i], cand[first[i]]
+                label = "、".join(show(data[k][pos]) for k in keys if not _is_missing(data[k][pos]))
+                problems.append((int(rows_idx[pos]), columns[keys[0]], ERROR,
+                                 f"重复记录：「{label}」与第 {int(rows_idx[earlier]) + 1} 行重复，本行未读入",
+                                 "删除重复行，或核对名称/年度是否填错"))
+                keep[pos] = False
 
-    if not keep.all():
-        data = {k: (v[keep] if isinstance(v, np.ndarray) else [x for x, ok in zip(v, keep) if ok])
-                for k, v in data.items()}
-    problems.sort(key=lambda p: (p[0], p[1]))
-    return SheetTable(sheet, title, data, columns, hr, problems)
+        if not keep.all():
+            data = {k: (v[keep] if isinstance(v, np.ndarray) else [x for x, ok in zip(v, keep) if ok])
+                    for k, v in data.items()}
+        problems.sort(key=lambda p: (p[0], p[1]))
+        return SheetTable(sheet, self.title, data, columns, self.header_row, problems)
+
+
+class ColumnTyper:
+    """Types the data rows of many tables together, one sheet kind at a time.
+
+    A batch of small workbooks from one template repeats the same columns in every file:
+    coercing each column once per CHUNK_ROWS rows across files, instead of once per file,
+    removes most of the per-file cost. A single huge sheet is still typed CHUNK_ROWS rows at a time.
+    """
+
+    def __init__(self) -> None:
+        # sheet key → segments waiting: (table, grid rows, raw rows, index of the piece in table.parts)
+        self.pending: dict[str, list[tuple[PendingTable, np.ndarray, list[list[object]], int]]] = {}
+        self.count: dict[str, int] = {}
+
+    def add(self, table: PendingTable, rows: list[list[object]], idx: np.ndarray) -> None:
+        parts = table.parts
+        if not parts:
+            parts.update({key: [] for key in ("_row", *table.columns)})
+        for pieces in parts.values():
+            pieces.append(None)                                  # filled in by _flush()
+        parts["_row"][-1] = idx
+        key = table.sheet.key
+        self.pending.setdefault(key, []).append((table, idx, rows, len(parts["_row"]) - 1))
+        self.count[key] = self.count.get(key, 0) + len(rows)
+        if self.count[key] >= CHUNK_ROWS:
+            self._flush(key)
+
+    def flush(self) -> None:
+        """Type everything still waiting (before any PendingTable.finish())."""
+        for key in list(self.pending):
+            self._flush(key)
+
+    def _flush(self, sheet_key: str) -> None:
+        segments = self.pending.pop(sheet_key)
+        self.count.pop(sheet_key)
+        groups: dict[tuple, list] = {}                           # tables laid out alike are typed as one
+        for seg in segments:
+            groups.setdefault(seg[0].layout, []).append(seg)
+        for layout, group in groups.items():
+            rows = group[0][2] if len(group) == 1 else [row for seg in group for row in seg[2]]
+            need = max(c for c, _, _ in layout) + 1 if layout else 0
+            cells = list(zip(*rows)) if rows and min(map(len, rows)) >= need else None   # one transpose
+            ends = np.cumsum([len(seg[2]) for seg in group])
+            starts = np.concatenate(([0], ends[:-1]))
+            found = group[0][0].found
+            for c, key, unit in layout:
+                col = found[c][0]
+                raw = cells[c] if cells is not None else [row[c] if c < len(row) else "" for row in rows]
+                values, cell_problems = coerce_column(raw, col, unit)
+                if col.key == "zone":  # zone names compare without spaces and width differences
+                    values = [normalize_text(v) if isinstance(v, str) else v for v in values]
+                if len(group) == 1:
+                    table, idx, _, at = group[0]
+                    table.parts[col.key][at] = values
+                    table.problems.extend((int(idx[pos]), c, lvl, msg, hint) for pos, lvl, msg, hint in cell_problems)
+                    continue
+                for (table, _, _, at), a, b in zip(group, starts.tolist(), ends.tolist()):
+                    table.parts[col.key][at] = values[a:b]      # a view for numbers: no copy
+                if cell_problems:
+                    owner = np.searchsorted(ends, [pos for pos, *_ in cell_problems], side="right")
+                    for (pos, lvl, msg, hint), i in zip(cell_problems, owner.tolist()):
+                        table, idx, _, _ = group[i]
+                        table.problems.append((int(idx[pos - starts[i]]), c, lvl, msg, hint))
 
 
 def cell_ref(title: str, row: int, col: int) -> str:
