@@ -433,8 +433,9 @@ class ColumnTyper:
             rows = group[0][2] if len(group) == 1 else [row for seg in group for row in seg[2]]
             need = max(c for c, _, _ in layout) + 1 if layout else 0
             cells = list(zip(*rows)) if rows and min(map(len, rows)) >= need else None   # one transpose
-            ends = np.cumsum([len(seg[2]) for seg in group])
-            starts = np.concatenate(([0], ends[:-1]))
+            if len(group) > 1:
+                ends = np.cumsum([len(seg[2]) for seg in group])
+                starts = np.concatenate(([0], ends[:-1]))
             found = group[0][0].found
             for c, key, unit in layout:
                 col = found[c][0]
@@ -445,7 +446,8 @@ class ColumnTyper:
                 if len(group) == 1:
                     table, idx, _, at = group[0]
                     table.parts[col.key][at] = values
-                    table.problems.extend((int(idx[pos]), c, lvl, msg, hint) for pos, lvl, msg, hint in cell_problems)
+                    if cell_problems:
+                        table.problems.extend((int(idx[pos]), c, lvl, msg, hint) for pos, lvl, msg, hint in cell_problems)
                     continue
                 for (table, _, _, at), a, b in zip(group, starts.tolist(), ends.tolist()):
                     table.parts[col.key][at] = values[a:b]      # a view for numbers: no copy
