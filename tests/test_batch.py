@@ -97,6 +97,21 @@ def test_an_unexpected_failure_in_a_chunk_costs_only_its_own_file(submissions, m
     assert all(b.rows > 0 for b in books if b.usable)
 
 
+def test_books_arrive_from_workers_as_they_were_read(submissions, samples):
+    """A chunk's books travel packed (one array per column of each sheet kind): unpacked, every
+    table, value and problem is what the worker read — including an unusable file's."""
+    import pickle
+
+    from books import assert_same_books
+    from xltools.batch import read_chunk
+
+    paths = [str(p) for p in [*sorted(submissions.glob("*.xlsx")), samples / "问题样例.xlsx"]]
+    shipped = read_chunk(paths)
+    arrived = pickle.loads(pickle.dumps(shipped))
+    assert any(not b.usable for b in arrived) and any(b.problems for b in arrived if b.usable)
+    assert_same_books(arrived, list(shipped))
+
+
 def test_dask_local_cluster_matches_local_processes(submissions):
     import distributed  # noqa: F401  (test extra: a real LocalCluster)
     paths = sorted(submissions.glob("*.xlsx"))

@@ -177,26 +177,11 @@ def test_consolidate_builds_one_table_per_sheet_kind(make_book):
     assert pd.isna(ind["land_area"].iloc[0]) and ind["land_area"].iloc[1] == 5.0
 
 
-def _same_books(a, b) -> None:
-    import numpy as np
-
-    assert (a.name, a.usable, [p.as_row() for p in a.problems]) == (b.name, b.usable, [p.as_row() for p in b.problems])
-    assert list(a.tables) == list(b.tables)
-    for key, ta in a.tables.items():
-        tb = b.tables[key]
-        assert (ta.title, ta.columns, ta.header_row, list(ta.values)) == (tb.title, tb.columns, tb.header_row, list(tb.values))
-        for col, va in ta.values.items():
-            vb = tb.values[col]
-            if isinstance(va, np.ndarray):
-                assert va.dtype == vb.dtype and np.array_equal(va, vb, equal_nan=True), (a.name, key, col)
-            else:
-                assert va == vb, (a.name, key, col)
-
-
 @pytest.mark.parametrize("chunk_rows", [5000, 3])
 def test_books_read_together_equal_books_read_alone(samples, make_book, tmp_path, monkeypatch, chunk_rows):
     """Batch intake types many files' columns together (ColumnTyper); every table, value and
     problem — with its cell — must be what reading each file alone gives, whatever the layouts."""
+    from books import assert_same_books
     from xltools.intake import read_books, table
 
     monkeypatch.setattr(table, "CHUNK_ROWS", chunk_rows)        # 3: flushes inside and across files
@@ -215,5 +200,4 @@ def test_books_read_together_equal_books_read_alone(samples, make_book, tmp_path
     table.CHUNK_ROWS = 5000
     alone = [read_book(p) for p in paths]
     assert sum(len(b.problems) for b in alone) > 20 and not alone[paths.index(broken)].usable
-    for a, b in zip(together, alone):
-        _same_books(a, b)
+    assert_same_books(together, alone)

@@ -15,13 +15,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .engine import TASKS, assess
 from .intake import Book, read_book, read_books
+from .intake.table import SheetTable
 from .intake.consolidate import consolidate, cross_file_checks
 from .jobs import SHEET_ORDER, calc_notes, exit_code, problems_frame, RunResult
 from .problems import ERROR, WARNING, Problem
+from .schema import SHEETS_BY_KEY
 
 FILE_COLUMNS = ["文件", "状态", "读入行数", "错误", "警告", "工作表", "说明"]
 
@@ -36,9 +39,51 @@ def read_chunk(paths: list[str]) -> list[Book]:
         books = read_books(paths)
     except Exception:
         books = [_safe_read(p) for p in paths]
-    for book in books:
-        for table in book.tables.values():   # ship plain arrays, not cached DataFrames
-            table._frame = None
+    return Shipment(books)
+
+
+class Shipment(list):
+    """The books of one chunk, packed for the trip from a worker to the parent.
+
+    Pickled as one array (or list) per column of each sheet kind, plus a small header per table,
+    instead of a handful of small objects per file: less to pack, send and unpack.
+    """
+
+    def __reduce__(self):
+        heads, pieces = [], {}
+        for b in self:
+            tables = []
+            for key, t in b.tables.items():
+                for k, v in t.values.items():
+                    pieces.setdefault((key, k), []).append(v)
+                tables.append((key, t.title, t.columns, t.header_row, t.problems, len(t), list(t.values)))
+            heads.append((str(b.path), b.name, b.usable, [tuple(vars(p).values()) for p in b.problems], tables))
+        return (_unpack, (heads, {k: _join(v) for k, v in pieces.items()}))
+
+
+def _join(pieces: list) -> tuple[bool, object]:
+    """(joined?, one array or list for all pieces — or the pieces themselves when they differ in type)."""
+    if all(isinstance(p, np.ndarray) for p in pieces) and len({p.dtype for p in pieces}) == 1:
+        return True, np.concatenate(pieces)
+    if all(isinstance(p, list) for p in pieces):
+        return True, [v for p in pieces for v in p]
+    return False, pieces
+
+
+def _unpack(heads, blocks) -> list[Book]:
+    at = dict.fromkeys(blocks, 0)
+    books = []
+    for path, name, usable, problems, tables in heads:
+        book = Book(Path(path), name, problems=[Problem(*p) for p in problems], usable=usable)
+        for key, title, columns, header_row, table_problems, n, keys in tables:
+            values = {}
+            for k in keys:
+                joined, data = blocks[(key, k)]
+                i = at[(key, k)]
+                values[k] = data[i:i + n] if joined else data[i]      # numbers: a view, no copy
+                at[(key, k)] = i + n if joined else i + 1
+            book.tables[key] = SheetTable(SHEETS_BY_KEY[key], title, values, columns, header_row, table_problems)
+        books.append(book)
     return books
 
 
