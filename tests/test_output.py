@@ -45,14 +45,17 @@ def test_stale_partial_files_are_cleared(tmp_path):
 def test_column_fast_paths_write_the_same_xml_as_the_cell_by_cell_path():
     """Typed columns take shortcuts (`_number_cells`, `_text_cells`); the XML must not change."""
     import numpy as np
-    from xltools.output.workbook import _cells_xml, _number_cells, _text_cells
+    from xltools.output.workbook import _cells_xml, _number_cells, _text_cells, row_numbers
 
     xf = {"header": 1, "int": 2, "num": 3, "quoted": 4}
     floats = np.array([1.0, 2.5, np.nan, -0.0, 1e15, 123456789.0, np.inf, -3.25, 1e-7])
-    assert _number_cells(floats, 2, 5, xf) == _cells_xml(floats.tolist(), 2, 5, xf)
+    rows = row_numbers(5, len(floats))
+    assert _number_cells(floats, 2, rows, xf) == _cells_xml(floats.tolist(), 2, rows, xf)
     ints = np.array([0, -7, 2**40])
-    assert _number_cells(ints, 0, 2, xf) == _cells_xml(ints.tolist(), 0, 2, xf)
+    assert _number_cells(ints, 0, rows[:3], xf) == _cells_xml(ints.tolist(), 0, rows[:3], xf)
     texts = pd.array(["合规", None, "=SUM(A1)", "a<b&c", "合规", "-1", "\x01控制"], dtype="string")
     values = pd.Series(texts).to_numpy(dtype=object).tolist()
-    expected = _cells_xml([v if isinstance(v, str) else None for v in values], 27, 2, xf)
-    assert _text_cells(values, 27, 2, xf) == expected
+    rows = row_numbers(2, len(values))
+    expected = _cells_xml([v if isinstance(v, str) else None for v in values], 27, rows, xf)
+    assert _text_cells(values, 27, rows, xf) == expected
+    assert expected[0] == '<c r="AB2" t="inlineStr"><is><t xml:space="preserve">合规</t></is></c>' and expected[1] == ""

@@ -13,6 +13,7 @@ import math
 import os
 import re
 import tempfile
+from itertools import chain, repeat
 from xml.sax.saxutils import escape
 from collections.abc import Mapping
 from contextlib import contextmanager
@@ -160,13 +161,18 @@ def _text_tail(text: str, quoted_xf: int) -> str:
     return f'{style} t="inlineStr"><is><t xml:space="preserve">{_text_xml(text)}</t></is></c>'
 
 
-def _cells_xml(values: list, col: int, first_row: int, xf: dict[str, int]) -> list[str]:
-    """XML of one column's cells starting at `first_row`; empty string for a blank cell."""
+def row_numbers(first_row: int, n: int) -> list[str]:
+    """Row numbers as text, made once per chunk and shared by all its columns."""
+    return [str(r) for r in range(first_row, first_row + n)]
+
+
+def _cells_xml(values: list, col: int, rows: list[str], xf: dict[str, int]) -> list[str]:
+    """XML of one column's cells in `rows` (see row_numbers); empty string for a blank cell."""
     letter = col_letter(col)
     i_xf, n_xf, q_xf = xf["int"], xf["num"], xf["quoted"]
     out = []
     append = out.append
-    for r, v in enumerate(values, start=first_row):
+    for r, v in zip(rows, values):
         t = type(v)
         if t is float:
             if v != v or v in (math.inf, -math.inf):
@@ -184,17 +190,16 @@ def _cells_xml(values: list, col: int, first_row: int, xf: dict[str, int]) -> li
         elif isinstance(v, (int, np.integer)):
             append(f'<c r="{letter}{r}" s="{i_xf}"><v>{int(v)}</v></c>')
         elif isinstance(v, np.floating):
-            out.extend(_cells_xml([float(v)], col, r, xf))
+            out.extend(_cells_xml([float(v)], col, [r], xf))
         else:
             append(f'<c r="{letter}{r}"{_text_tail(str(v), q_xf)}')
     return out
 
 
-def _number_cells(values: np.ndarray, col: int, first_row: int, xf: dict[str, int]) -> list[str]:
+def _number_cells(values: np.ndarray, col: int, rows: list[str], xf: dict[str, int]) -> list[str]:
     """`_cells_xml` for a float or integer column, its type tests done once for the whole column."""
     ref = f'<c r="{col_letter(col)}'
     as_int, as_num = f'" s="{xf["int"]}"><v>', f'" s="{xf["num"]}"><v>'
-    rows = range(first_row, first_row + len(values))
     if values.dtype.kind in "iu":
         return [f"{ref}{r}{as_int}{v}</v></c>" for r, v in zip(rows, values.tolist())]
     shown = np.isfinite(values)
@@ -205,7 +210,7 @@ def _number_cells(values: np.ndarray, col: int, first_row: int, xf: dict[str, in
             for r, k, i, v in zip(rows, kind, ints, values.tolist())]
 
 
-def _text_cells(values: list, col: int, first_row: int, xf: dict[str, int]) -> list[str]:
+def _text_cells(values: list, col: int, rows: list[str], xf: dict[str, int]) -> list[str]:
     """`_cells_xml` for a text column: each distinct text is escaped once (results repeat a lot)."""
     ref = f'<c r="{col_letter(col)}'
     tails: dict[str, str] = {}
@@ -214,8 +219,7 @@ def _text_cells(values: list, col: int, first_row: int, xf: dict[str, int]) -> l
         tails[v] = out = '"' + _text_tail(v, xf["quoted"])
         return out
 
-    return [f"{ref}{r}{tails.get(v) or tail(v)}" if type(v) is str else ""
-            for r, v in zip(range(first_row, first_row + len(values)), values)]
+    return [ref + r + (tails.get(v) or tail(v)) if type(v) is str else "" for r, v in zip(rows, values)]
 
 
 ROWS_PER_CHUNK = 5000
@@ -229,16 +233,18 @@ def sheet_data_chunks(frame: pd.DataFrame, xf: dict[str, int]):
     yield f'<sheetData><row r="1">{header}</row>'
     for start in range(0, len(frame), ROWS_PER_CHUNK):     # boxed Python values exist for one chunk only
         part = frame.iloc[start:start + ROWS_PER_CHUNK]
+        rows = row_numbers(start + 2, len(part))
         columns = []
         for c in range(len(cols)):
             values = part.iloc[:, c].to_numpy()
             if values.dtype.kind in "fiu":
-                columns.append(_number_cells(values, c, start + 2, xf))
+                columns.append(_number_cells(values, c, rows, xf))
             elif isinstance(part.dtypes.iloc[c], pd.StringDtype):
-                columns.append(_text_cells(part.iloc[:, c].to_numpy(dtype=object).tolist(), c, start + 2, xf))
+                columns.append(_text_cells(part.iloc[:, c].to_numpy(dtype=object).tolist(), c, rows, xf))
             else:
-                columns.append(_cells_xml(part.iloc[:, c].to_numpy(dtype=object).tolist(), c, start + 2, xf))
-        yield "".join(f'<row r="{r}">{"".join(cells)}</row>' for r, cells in enumerate(zip(*columns), start=start + 2))
+                columns.append(_cells_xml(part.iloc[:, c].to_numpy(dtype=object).tolist(), c, rows, xf))
+        opens = [f'<row r="{r}">' for r in rows]
+        yield "".join(chain.from_iterable(zip(opens, *columns, repeat("</row>"))))   # one join per chunk
     yield "</sheetData>"
 
 
