@@ -9,6 +9,7 @@ DataFrame per sheet kind. One bad file never stops the others.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -158,12 +159,12 @@ class BatchResult(RunResult):
 
 
 def file_list(books: list[Book], cross: list[Problem]) -> pd.DataFrame:
-    errors = pd.Series([p.file for p in cross if p.level == ERROR], dtype=object).value_counts()
-    warnings = pd.Series([p.file for p in cross if p.level == WARNING], dtype=object).value_counts()
+    errors = Counter(p.file for p in cross if p.level == ERROR)
+    warnings = Counter(p.file for p in cross if p.level == WARNING)
     rows = []
     for b in books:
-        n_err, n_warn = b.errors + int(errors.get(b.name, 0)), b.warnings + int(warnings.get(b.name, 0))
-        n_cross = int(errors.get(b.name, 0) + warnings.get(b.name, 0))
+        n_err, n_warn = b.errors + errors[b.name], b.warnings + warnings[b.name]
+        n_cross = errors[b.name] + warnings[b.name]
         state = "无法读取" if not b.usable else ("有错误" if n_err else ("有警告" if n_warn else "正常"))
         rows.append({"文件": b.name, "状态": state, "读入行数": b.rows, "错误": n_err, "警告": n_warn,
                      "工作表": "、".join(t.title for t in b.tables.values()),
