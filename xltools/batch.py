@@ -1,9 +1,10 @@
 """Batch: validate and consolidate hundreds of submitted workbooks, then run the engine once.
 
-Per-file work (reading + validating one workbook) runs in local processes by default, or on a
-Dask distributed cluster through its `concurrent.futures` executor. Workers return the typed
-columns of their file (small), never a pandas object per sheet; consolidation builds one
-DataFrame per sheet kind. One bad file never stops the others.
+Reading and validating runs in local processes by default, or on a Dask distributed cluster
+through its `concurrent.futures` executor, a chunk of files per task (their columns are typed
+together). Workers send back typed columns packed per sheet kind (`Shipment`), never a pandas
+object per sheet; consolidation builds one DataFrame per sheet kind. One bad file never stops
+the others.
 """
 
 from __future__ import annotations

@@ -437,7 +437,7 @@ class ColumnTyper:
                 ends = np.cumsum([len(seg[2]) for seg in group])
                 starts = np.concatenate(([0], ends[:-1]))
             found = group[0][0].found
-            for c, key, unit in layout:
+            for c, _, unit in layout:
                 col = found[c][0]
                 raw = cells[c] if cells is not None else [row[c] if c < len(row) else "" for row in rows]
                 values, cell_problems = coerce_column(raw, col, unit)
