@@ -112,7 +112,21 @@ def test_missing_required_column_and_blank_required_cell(make_book):
                       "指标": [["年度", "税收收入"], [2023, 1]]})
     book = read_book(path)
     assert ("开发区!A1", "错误", "工作表缺少必填列「级别」") in msgs(book)
-    assert ("指标!A1", "错误", "工作表缺少必填列「开发区名称」") in msgs(book)
+    assert ("指标!A1", "错误", "工作表缺少必填列「开发区名称」，本表未读入") in msgs(book)
+    assert list(book.tables) == ["zones"]      # a missing 级别 leaves 开发区 usable; no key, no 指标 rows
+
+
+def test_sheet_without_a_key_column_is_reported_and_never_reaches_the_engine(make_book):
+    """Rows without 开发区名称 cannot be told apart: no duplicate noise per row, no crash later."""
+    from xltools.jobs import run_books
+
+    rows = [["企业名称", "年度", "税收收入"]] + [[f"企业{i}", 2023, i] for i in range(50)]
+    path = make_book({"指标": rows})
+    result = run_books([path])
+    book = result.books[0]
+    assert msgs(book) == [("指标!A1", "警告", "未识别的列「企业名称」，已忽略"),
+                          ("指标!A1", "错误", "工作表缺少必填列「开发区名称」，本表未读入")]
+    assert book.tables == {} and "考核排名" not in result.sheets
 
 
 def test_errors_block_only_the_bad_value(make_book):

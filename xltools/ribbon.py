@@ -20,10 +20,8 @@ import xlwings as xw
 
 from . import __version__
 from .engine import assess
-from .intake import Book, tables_of
-from .intake.table import cell_ref, read_table
+from .intake import Book, read_grids, tables_of
 from .jobs import SHEET_ORDER, calc_notes, problems_frame, RunResult
-from .problems import ERROR, Problem
 from .schema import RESULT_SHEETS, SHEETS, find_sheet
 from .templates import header_text
 
@@ -35,32 +33,19 @@ TITLE = "开发区考核"
 # --------------------------------------------------------------------------- reading
 def read_open_book(book) -> Book:
     """The input sheets of an open workbook → intake Book (same header location and coercion)."""
-    name = book.name
-    result = Book(Path(name), name)
-    for sheet in book.sheets:
-        spec = find_sheet(sheet.name)
-        if spec is None or sheet.name in RESULT_NAMES:
-            continue
-        if spec.key in result.tables:
-            continue
-        used = sheet.used_range
-        values = used.options(ndim=2, err_to_str=True).value or [[]]
-        top, left = used.row - 1, used.column - 1
-        width = left + max((len(r) for r in values), default=0)
-        grid = [[""] * width for _ in range(top)]
-        grid += [[""] * left + [("" if v is None else v) for v in row] for row in values]
-        table = read_table(grid, spec, sheet.name)
-        if table is None:
-            result.problems.append(Problem(name, sheet.name, cell_ref(sheet.name, 0, 0), ERROR,
-                                           f"工作表「{sheet.name}」中找不到「{spec.name}」表的表头",
-                                           "表头应包含：" + "、".join(c.header for c in spec.columns if c.required)))
-            continue
-        result.tables[spec.key] = table
-        for row, col, level, msg, hint in table.problems:
-            result.problems.append(Problem(name, sheet.name, cell_ref(sheet.name, row, col), level, msg, hint))
-    from .intake import _cross_check_zones
-    _cross_check_zones(result)
-    return result
+    def grids():
+        for sheet in book.sheets:
+            if find_sheet(sheet.name) is None or sheet.name in RESULT_NAMES:
+                continue
+            used = sheet.used_range
+            values = used.options(ndim=2, err_to_str=True).value or [[]]
+            top, left = used.row - 1, used.column - 1
+            width = left + max((len(r) for r in values), default=0)
+            grid = [[""] * width for _ in range(top)]
+            grid += [[""] * left + [("" if v is None else v) for v in row] for row in values]
+            yield sheet.name, grid
+
+    return read_grids(book.name, grids())
 
 
 # --------------------------------------------------------------------------- writing

@@ -7,6 +7,7 @@ problems are listed and the offending values left missing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,10 +16,10 @@ import pandas as pd
 
 from ..problems import ERROR, WARNING, Problem
 from ..schema import SHEETS, SHEETS_BY_KEY, find_sheet, normalize_text
-from .reader import UnusableInput, iter_sheets
+from .reader import RawSheet, UnusableInput, iter_sheets
 from .table import ColumnTyper, PendingTable, SheetTable, cell_ref, stage_table
 
-__all__ = ["Book", "read_book", "read_books", "UnusableInput", "tables_of", "consolidate"]
+__all__ = ["Book", "read_book", "read_books", "read_grids", "UnusableInput", "tables_of", "consolidate"]
 
 from .consolidate import consolidate  # noqa: E402  (many books → one table per sheet kind)
 
@@ -63,6 +64,17 @@ def read_books(paths: list[str | Path], display_names: list[str | None] | None =
               for p, name in zip(paths, display_names or [None] * len(paths))]
     typer.flush()
     return [_finish_book(book, pending) for book, pending in staged]
+
+
+def read_grids(name: str, sheets: Iterable[tuple[str, list[list[object]]]]) -> Book:
+    """A Book from worksheets already in memory as grids (the ribbon reads them through xlwings)."""
+    book = Book(Path(name), name)
+    typer = ColumnTyper()
+    pending: list[tuple[int, PendingTable]] = []
+    for title, grid in sheets:
+        _take_sheet(book, RawSheet(title, grid), typer, pending)
+    typer.flush()
+    return _finish_book(book, pending)
 
 
 def _stage_book(path: Path, display_name: str | None, typer: ColumnTyper) -> tuple[Book, list]:
@@ -113,6 +125,10 @@ def _take_sheet(book: Book, raw, typer: ColumnTyper, pending: list) -> None:
                                      f"工作表「{raw.name}」中找不到「{sheet.name}」表的表头",
                                      "表头应包含：" + "、".join(c.header for c in sheet.columns
                                                             if c.required or c in sheet.key_columns)))
+        return
+    if not table.usable:
+        book.problems.extend(Problem(book.name, raw.name, cell_ref(raw.name, row, col), level, msg, hint)
+                             for row, col, level, msg, hint in table.problems)
         return
     pending.append((len(book.problems), table))
 

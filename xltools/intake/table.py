@@ -210,13 +210,7 @@ def locate_header(grid, sheet: Sheet) -> tuple[int, int, dict[int, tuple[Column,
     return r, n, found
 
 
-HEAD_ROWS = 100          # rows kept in memory for header location and checks; the rest stream
 CHUNK_ROWS = 5_000       # data rows converted per step (bounds memory on 200k-row sheets)
-
-
-def read_table(grid: list[list[object]], sheet: Sheet, title: str) -> SheetTable | None:
-    """Typed table of one worksheet given as a grid, or None when no header is found."""
-    return read_table_rows(grid[:HEAD_ROWS], iter(grid[HEAD_ROWS:]), sheet, title)
 
 
 def stage_table(head: list[list[object]], rest, sheet: Sheet, title: str,
@@ -263,9 +257,12 @@ def stage_table(head: list[list[object]], rest, sheet: Sheet, title: str,
                                  "如需使用，请改为标准表头：" + "、".join(x.header for x in sheet.columns[:6]) + "…"))
 
     columns = {col.key: c for c, (col, _, _) in found.items()}
+    unusable = False                  # without a required key column no row can be told apart
     for col in sheet.columns:
         if col.required and col.key not in columns:
-            problems.append((hr, 0, ERROR, f"工作表缺少必填列「{col.header}」",
+            is_key = col.key in sheet.keys
+            unusable |= is_key
+            problems.append((hr, 0, ERROR, f"工作表缺少必填列「{col.header}」" + ("，本表未读入" if is_key else ""),
                              f"在表头行添加一列「{col.header}」"))
 
     units: dict[int, str] = {}
@@ -280,6 +277,10 @@ def stage_table(head: list[list[object]], rest, sheet: Sheet, title: str,
 
     key_cols = [columns[k] for k in sheet.keys if k in columns] or [min(found)]
     table = PendingTable(sheet, title, columns, hr, problems, found, units)
+    if unusable:
+        table.usable = False
+        problems.sort(key=lambda p: (p[0], p[1]))
+        return table                  # its rows are never read: the sheet's problems say why
 
     def convert(chunk: list[list[object]], first_row: int) -> None:
         kept: list[list[object]] = []
@@ -308,20 +309,6 @@ def stage_table(head: list[list[object]], rest, sheet: Sheet, title: str,
     return table
 
 
-def read_table_rows(head: list[list[object]], rest, sheet: Sheet, title: str) -> SheetTable | None:
-    """Typed table from the first rows (`head`, merged cells filled) and an iterator over the rest.
-
-    Data rows are filtered and converted in chunks, so a sheet of hundreds of thousands of rows
-    never exists as one grid of Python objects.
-    """
-    typer = ColumnTyper()
-    table = stage_table(head, rest, sheet, title, typer)
-    if table is None:
-        return None
-    typer.flush()
-    return table.finish()
-
-
 @dataclass
 class PendingTable:
     """A located table whose data rows are handed to a ColumnTyper; `finish()` once it has flushed."""
@@ -334,6 +321,7 @@ class PendingTable:
     found: dict[int, tuple[Column, str, str]]
     units: dict[int, str]
     parts: dict[str, list] = field(default_factory=dict)
+    usable: bool = True               # False: a required key column is missing (only problems to report)
 
     @cached_property
     def layout(self) -> tuple[tuple[int, str, str], ...]:
