@@ -154,6 +154,42 @@ def test_land_income_returned_in_full_or_warned():
     assert row["土地收益应返还"] == 50.0 and "未足额返还" in row["说明"]
 
 
+def test_each_row_follows_its_own_zones_profile():
+    """Rules are looked up per profile, not per zone: a zone named in 开发区 follows its 政策口径
+    or 地区; a zone absent from it follows the chosen profile (or default); notes name only the
+    profiles some row follows."""
+    ind = pd.DataFrame({"zone": ["甲", "乙", "丙", "甲"], "year": [2021.0, 2021.0, 2021.0, 2020.0],
+                        "tax": [120.0, 50.0, 80.0, 100.0]})
+    zones = pd.DataFrame({"zone": ["甲", "乙"], "level": "国家级", "profile": ["qingdao", None],
+                          "region": [None, "宁夏"]})
+    res = compute_salary({"zones": zones, "indicators": ind})
+    label = res.returns.drop_duplicates("开发区名称").set_index("开发区名称")["政策口径"]
+    assert label.to_dict() == {"甲": "qingdao", "乙": "default（ningxia 无此规则）", "丙": "default"}
+    assert [n.split("：")[0] for n in res.notes["税收返还办法"].split("；")] == \
+        ["default（ningxia 无此规则）", "default", "qingdao"]           # one note per label some row follows
+    only_known = compute_salary({"zones": zones, "indicators": ind[ind["zone"] != "丙"]})
+    assert set(only_known.returns["政策口径"]) == {"qingdao", "default（ningxia 无此规则）"}
+    assert [n.split("：")[0] for n in only_known.notes["税收返还办法"].split("；")] == \
+        ["default（ningxia 无此规则）", "qingdao"]                     # nobody follows plain default now
+    chosen = compute_salary({"zones": zones, "indicators": ind}, "ningxia").returns
+    assert set(chosen["政策口径"]) == {"qingdao", "default（ningxia 无此规则）"}   # 甲 keeps its own 政策口径
+
+
+def test_same_zone_lookup_agrees_with_a_pandas_merge():
+    """税收基数 comes from the same zone's row of another year; the packed-key lookup must agree with a merge."""
+    from xltools.engine.salary import _same_zone_at
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"zone": rng.choice(["甲", "乙", "丙", "丁"], 60), "year": rng.integers(2015, 2025, 60).astype(float)})
+    df = df.drop_duplicates(["zone", "year"]).reset_index(drop=True)
+    df["tax"] = rng.random(len(df))
+    wanted = np.where(rng.random(len(df)) < 0.2, np.nan, df["year"] - rng.integers(0, 3, len(df)))
+    expected = df.assign(want=wanted).merge(df.rename(columns={"year": "want", "tax": "hit"}),
+                                            on=["zone", "want"], how="left")["hit"].to_numpy()
+    got = _same_zone_at(df["zone"], df["year"].to_numpy(), df["tax"].to_numpy(), wanted)
+    assert np.array_equal(got, expected, equal_nan=True) and np.isfinite(got).sum() > 10
+
+
 # ---------------------------------------------------------------- invalid parameters
 BASE_RULE = ('id="x"\nname="x"\n[[rules]]\nid="LY-13"\nkind="salary_pool"\ntext="t"\nsource="s"\nseverity="hard"\n')
 

@@ -79,6 +79,45 @@ class SalaryResult:
     notes: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ZoneRules:
+    """The rule of one kind each zone follows: zone → profile id → (rule or None, label).
+
+    Rows are resolved per distinct profile, never per zone in Python: an enterprise-level
+    sheet (亩均评价) has 10⁵–10⁶ rows.
+    """
+
+    profile_of: pd.Series                               # zone → profile id (zones of the 开发区 sheet)
+    by_profile: dict[str, tuple[dict | None, str]]
+    other: str                                          # profile id of a zone not in `profile_of`
+
+    def rows(self, zones) -> tuple[np.ndarray, list[tuple[dict | None, str]]]:
+        """(codes, choices): row i follows choices[codes[i]]; the last choice is "no rule" (no zone)."""
+        zones = pd.Index(zones, dtype=object)
+        pos = self.profile_of.index.get_indexer(zones)
+        pids = np.append(self.profile_of.to_numpy(dtype=object), self.other)[pos]     # -1 → other
+        codes, uniques = pd.factorize(np.where(zones.isna(), None, pids))
+        choices = [self.by_profile[pid] for pid in uniques] + [(None, "")]
+        return np.where(codes < 0, len(choices) - 1, codes), choices
+
+
+def _same_zone_at(zones: pd.Series, years: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For each row, `values` of the row with the same zone and year `wanted` (NaN if none).
+
+    Keys are (zone code, year) packed in one int64: no MultiIndex of 10⁶ tuples.
+    """
+    code = pd.factorize(zones)[0].astype(np.int64) << 32
+    whole = lambda y: np.isfinite(y) & (y == np.floor(y)) & (np.abs(y) < 2**31)
+    have, ask = whole(years), whole(wanted)
+    pos = pd.Index(code[have] + years[have].astype(np.int64)).get_indexer(code + np.where(ask, wanted, 0).astype(np.int64))
+    return np.where(ask & (pos >= 0), values[have][pos], np.nan)
+
+
+def _take(codes: np.ndarray, values: list, dtype=object) -> np.ndarray:
+    """One value per choice → one per row."""
+    return np.asarray(values, dtype=dtype)[codes] if len(codes) else np.array([], dtype=dtype)
+
+
 def _rule_for(profile: Profile, kind: str, fallback: Profile) -> tuple[dict | None, str]:
     for r in profile.rules:
         if r["kind"] == kind:
@@ -89,8 +128,8 @@ def _rule_for(profile: Profile, kind: str, fallback: Profile) -> tuple[dict | No
     return None, ""
 
 
-def salary_pools(tables: dict[str, pd.DataFrame], rules: dict[str, tuple[dict, str]]) -> pd.DataFrame:
-    """薪酬测算: one row per row of the 薪酬 sheet. `rules`: zone → (salary_pool rule, profile label)."""
+def salary_pools(tables: dict[str, pd.DataFrame], rules: ZoneRules) -> pd.DataFrame:
+    """薪酬测算: one row per row of the 薪酬 sheet. `rules`: each zone's salary_pool rule."""
     sal = tables["salary"].copy()
     ind = tables.get("indicators")
     posts = tables.get("posts")
@@ -115,12 +154,13 @@ def salary_pools(tables: dict[str, pd.DataFrame], rules: dict[str, tuple[dict, s
         fallback = posts.drop_duplicates("zone").set_index("zone")["actual_staff"].reindex(sal["zone"])
         head = np.where(np.isnan(head), _f(fallback), head)
 
-    zone_rules = [rules.get(z, (None, "")) for z in sal["zone"]]
-    has_rule = np.array([r is not None for r, _ in zone_rules])
-    weights = np.array([[(r or {}).get("weights", {}).get(k, 0.0) for k in keys] for r, _ in zone_rules]).reshape(n, len(keys))
-    lo = np.array([(r or {}).get("lo", np.nan) for r, _ in zone_rules], dtype=float)
-    hi = np.array([(r or {}).get("hi", np.nan) for r, _ in zone_rules], dtype=float)
-    growth = np.array([(r or {}).get("mode", "target") == "growth" for r, _ in zone_rules])
+    codes, choices = rules.rows(sal["zone"])
+    rule = [r or {} for r, _ in choices]
+    has_rule = _take(codes, [r is not None for r, _ in choices], bool)
+    weights = np.array([[r.get("weights", {}).get(k, 0.0) for k in keys] for r in rule])[codes].reshape(n, len(keys))
+    lo = _take(codes, [r.get("lo", np.nan) for r in rule], float)
+    hi = _take(codes, [r.get("hi", np.nan) for r in rule], float)
+    growth = _take(codes, [r.get("mode", "target") == "growth" for r in rule], bool)
     reference = np.where(growth[:, None], previous, targets)
     used = weights > 0
     coef, ratio, ok = link_coefficient(actual, reference, weights, lo, hi)
@@ -133,7 +173,7 @@ def salary_pools(tables: dict[str, pd.DataFrame], rules: dict[str, tuple[dict, s
         g = grades.drop_duplicates(["zone", "year"]).set_index(["zone", "year"])["grade"]
         g.index = pd.MultiIndex.from_arrays([g.index.get_level_values(0), g.index.get_level_values(1).astype(float)])
         prev_grade = g.reindex(pd.MultiIndex.from_arrays([sal["zone"], _f(sal["year"]) - 1])).to_numpy()
-        table = [(r or {}).get("grade_multipliers") or {} for r, _ in zone_rules]
+        table = [rule[c].get("grade_multipliers") or {} for c in codes.tolist()]
         multiplier = np.array([t.get(x, 1.0) if isinstance(x, str) and t else 1.0 for t, x in zip(table, prev_grade)])
         grade_text = np.array([f"上年等次{x}×{m:g}" if isinstance(x, str) and t else ""
                                for t, x, m in zip(table, prev_grade, multiplier)], dtype=object)
@@ -167,8 +207,8 @@ def salary_pools(tables: dict[str, pd.DataFrame], rules: dict[str, tuple[dict, s
         "说明": note, "核定人数": head, "基础薪酬标准": _f(sal.get("base_standard", np.nan)),
         "绩效薪酬系数": _f(sal.get("performance_ratio", np.nan)), "等次系数": multiplier,
         "上限": cap if cap is not None else np.nan, "约束": np.where(~missing & capped, "上限", ""),
-        "政策口径": [label for _, label in zone_rules],
-        "依据": [(r or {}).get("source", "") for r, _ in zone_rules],
+        "政策口径": _take(codes, [label for _, label in choices]),
+        "依据": _take(codes, [r.get("source", "") for r in rule]),
     })
 
 
@@ -196,7 +236,7 @@ def largest_remainder(total_cents: np.ndarray, weights: np.ndarray, groups: np.n
     return (base + extra).astype(np.int64)
 
 
-def distribute(people: pd.DataFrame, pools: pd.DataFrame, rules: dict[str, tuple[dict, str]]) -> pd.DataFrame:
+def distribute(people: pd.DataFrame, pools: pd.DataFrame, rules: ZoneRules) -> pd.DataFrame:
     """薪酬明细: each zone's latest performance pool split over its staff (元, exact to the cent)."""
     if people is None or "zone" not in people or pools.empty:
         return pd.DataFrame(columns=DETAIL_COLUMNS)
@@ -208,10 +248,11 @@ def distribute(people: pd.DataFrame, pools: pd.DataFrame, rules: dict[str, tuple
     post = _f(p["post_coef"]) if "post_coef" in p else np.ones(len(p))
     post = np.where(np.isnan(post), 1.0, post)
     grade = p["grade"] if "grade" in p else pd.Series([None] * len(p))
-    tables = [rules.get(z, ({}, ""))[0] or {} for z in p["zone"]]
-    coef = np.array([(t.get("person_grades") or {}).get(g, 1.0) if isinstance(g, str) else 1.0
-                     for t, g in zip(tables, grade)])
-    fail = np.array([t.get("fail_coefficient", 0.0) for t in tables])
+    codes, choices = rules.rows(p["zone"])
+    rule = [r or {} for r, _ in choices]
+    coef = np.array([(rule[c].get("person_grades") or {}).get(g, 1.0) if isinstance(g, str) else 1.0
+                     for c, g in zip(codes.tolist(), grade)])
+    fail = _take(codes, [r.get("fail_coefficient", 0.0) for r in rule], float)
     coef = np.where(grade.to_numpy(dtype=object) == "不合格", fail, coef)
     weight = post * coef
     cents = np.round(latest["绩效薪酬"].to_numpy() * 1e4 * 100).astype(np.int64)   # 万元 → 分
@@ -224,22 +265,21 @@ def distribute(people: pd.DataFrame, pools: pd.DataFrame, rules: dict[str, tuple
     })
 
 
-def tax_returns(ind: pd.DataFrame, rules: dict[str, tuple[dict | None, str]],
-                land_rules: dict[str, tuple[dict | None, str]]) -> pd.DataFrame:
+def tax_returns(ind: pd.DataFrame, rules: ZoneRules, land_rules: ZoneRules) -> pd.DataFrame:
     """税收返还: 增量 = max(0, 税收 − 基数); 返还 = 比例 × (增量 + 行政事业性收费); land at its share."""
     df = ind.sort_values(["zone", "year"]).reset_index(drop=True)
     n = len(df)
-    zone_rules = [rules.get(z, (None, "")) for z in df["zone"]]
-    has = np.array([r is not None for r, _ in zone_rules])
-    rate = np.array([(r or {}).get("rate", np.nan) for r, _ in zone_rules], dtype=float)
-    from_year = np.array([(r or {}).get("from_year", -np.inf) for r, _ in zone_rules], dtype=float)
-    previous = np.array([(r or {}).get("base", "year") == "previous" for r, _ in zone_rules])
-    base_year = np.array([(r or {}).get("base_year", np.nan) for r, _ in zone_rules], dtype=float)
+    codes, choices = rules.rows(df["zone"])
+    rule = [r or {} for r, _ in choices]
+    has = _take(codes, [r is not None for r, _ in choices], bool)
+    rate = _take(codes, [r.get("rate", np.nan) for r in rule], float)
+    from_year = _take(codes, [r.get("from_year", -np.inf) for r in rule], float)
+    previous = _take(codes, [r.get("base", "year") == "previous" for r in rule], bool)
+    base_year = _take(codes, [r.get("base_year", np.nan) for r in rule], float)
     year = _f(df["year"])
     tax = _f(df["tax"]) if "tax" in df else np.full(n, np.nan)
-    by_zy = pd.Series(tax, index=pd.MultiIndex.from_arrays([df["zone"], year]))
-    prev_tax = by_zy.reindex(pd.MultiIndex.from_arrays([df["zone"], year - 1])).to_numpy()
-    year_tax = by_zy.reindex(pd.MultiIndex.from_arrays([df["zone"], base_year])).to_numpy()
+    prev_tax = _same_zone_at(df["zone"], year, tax, year - 1)
+    year_tax = _same_zone_at(df["zone"], year, tax, base_year)
     entered = _f(df["tax_base"]) if "tax_base" in df else np.full(n, np.nan)
     base = np.where(np.isfinite(entered), entered, np.where(previous, prev_tax, year_tax))
     fees = np.nan_to_num(_f(df["fees"])) if "fees" in df else np.zeros(n)
@@ -253,21 +293,16 @@ def tax_returns(ind: pd.DataFrame, rules: dict[str, tuple[dict | None, str]],
     missing = applies & (np.isnan(tax) | np.isnan(base))
     below = applies & ~missing & np.isfinite(actual) & (actual < minimum - 1e-9)
     low_rate = applies & ~missing & np.isfinite(own_rate) & (own_rate < rate)
-    verdict = np.where(~applies, "", np.where(missing, MISSING, np.where(below | low_rate, "不合规", "合规")))
-    base_label = np.where(np.isfinite(entered), "填报基数", np.where(previous, "上年税收", "基数年税收"))
-    note = np.where(~has, "政策口径未规定税收返还",
-           np.where(~applies, "返还政策自 " + pd.Series(from_year).map(lambda v: f"{v:.0f}").to_numpy(dtype=object) + " 年起执行",
-           np.where(missing, "缺少税收收入或" + base_label + "，无法计算",
-                    "基数为" + base_label + np.where(tax < base, "；税收下降，增量按 0 计", ""))))
-    note = np.where(below, note + "；实际返还低于应返还下限", note)
-    note = np.where(low_rate, note + "；填报的返还比例低于政策下限", note)
+    verdict = np.select([~applies, missing, below | low_rate], ["", MISSING, "不合规"], "合规").astype(object)
+    base_kind = np.where(np.isfinite(entered), 0, np.where(previous, 1, 2))
     land = _f(df["land_income"]) if "land_income" in df else np.full(n, np.nan)
-    land_rule = [land_rules.get(z, (None, ""))[0] for z in df["zone"]]
-    share = np.array([(r or {}).get("share", np.nan) for r in land_rule], dtype=float)
+    land_codes, land_choices = land_rules.rows(df["zone"])
+    share = _take(land_codes, [(r or {}).get("share", np.nan) for r, _ in land_choices], float)
     land_due = share * land
     land_paid = _f(df["land_return"]) if "land_return" in df else np.full(n, np.nan)
     land_short = np.isfinite(land_paid) & np.isfinite(land_due) & (land_paid < land_due - 1e-9)
-    note = np.where(land_short, note + "；土地出让收益未足额返还（预警）", note)
+    note = _return_notes(codes, [r.get("from_year", -np.inf) for r in rule], has, applies, missing,
+                         base_kind, tax < base, below, low_rate, land_short)
     keep = has | np.isfinite(share)
     blank = lambda a: np.where(applies & ~missing, a, np.nan)
     out = pd.DataFrame({
@@ -276,9 +311,40 @@ def tax_returns(ind: pd.DataFrame, rules: dict[str, tuple[dict | None, str]],
         "返还金额": blank(np.round(amount, 6)), "说明": note, "行政事业性收费": fees,
         "应返还下限": blank(np.round(minimum, 6)), "实际返还金额": actual, "结论": verdict,
         "土地出让收益": land, "土地收益应返还": np.round(land_due, 6), "土地收益返还": land_paid,
-        "政策口径": [label for _, label in zone_rules], "依据": [(r or {}).get("source", "") for r, _ in zone_rules],
+        "政策口径": _take(codes, [label for _, label in choices]), "依据": _take(codes, [r.get("source", "") for r in rule]),
     })
     return out[keep].reset_index(drop=True)
+
+
+_BASE_LABELS = ("填报基数", "上年税收", "基数年税收")
+
+
+def _return_notes(codes, from_years, has, applies, missing, base_kind, fell, below, low_rate, land_short) -> np.ndarray:
+    """税收返还「说明」: written once per distinct combination of its inputs, then spread to the rows."""
+    parts = [has, applies, missing, base_kind, fell, below, low_rate, land_short]   # base_kind: 0–2, two bits
+    shifts = [0, 1, 2, 3, 5, 6, 7, 8]
+    key = np.asarray(codes, dtype=np.int64) << 9
+    for part, shift in zip(parts, shifts):
+        key |= np.asarray(part, dtype=np.int64) << shift
+    inverse, combos = pd.factorize(key)
+    texts = []
+    for k in combos.tolist():
+        code, has_, applies_, missing_, kind, fell_, below_, low_, land_ = (
+            k >> 9, *((k >> shift) & (3 if shift == 3 else 1) for shift in shifts))
+        label = _BASE_LABELS[kind]
+        if not has_:
+            text = "政策口径未规定税收返还"
+        elif not applies_:
+            text = f"返还政策自 {from_years[code]:.0f} 年起执行"
+        elif missing_:
+            text = f"缺少税收收入或{label}，无法计算"
+        else:
+            text = f"基数为{label}" + ("；税收下降，增量按 0 计" if fell_ else "")
+        text += "；实际返还低于应返还下限" if below_ else ""
+        text += "；填报的返还比例低于政策下限" if low_ else ""
+        text += "；土地出让收益未足额返还（预警）" if land_ else ""
+        texts.append(text)
+    return np.asarray(texts, dtype=object)[inverse]
 
 
 def compute_salary(tables: dict[str, pd.DataFrame], profile: str | None = None,
@@ -287,30 +353,27 @@ def compute_salary(tables: dict[str, pd.DataFrame], profile: str | None = None,
     from ..profiles import apply_overrides
 
     facts = zone_facts(tables) if facts is None else facts   # assess computes them once
-    extra = [z for t in ("salary", "indicators") if t in tables for z in tables[t]["zone"].tolist()
-             if isinstance(z, str) and z not in facts.index]
-    if extra:
-        facts = pd.concat([facts, pd.DataFrame(index=pd.Index(list(dict.fromkeys(extra)), name="zone"),
-                                               columns=facts.columns)])
     assignment = assign_profiles(facts, profile)
+    other = profile or "default"          # a zone absent from 开发区 has no 政策口径 or 地区 of its own
+    absent = any((z.notna() & ~z.isin(assignment.index)).any()
+                 for z in (tables[t]["zone"] for t in ("salary", "indicators") if t in tables))
+    used = dict.fromkeys([*assignment.tolist(), *([other] if absent else [])])    # the profiles rows follow
     fallback = load_profile("default")
-    by_kind: dict[str, dict[str, tuple[dict | None, str]]] = {"salary_pool": {}, "tax_return": {}, "land_return": {}}
     loaded: dict[str, Profile] = {}
-    for zone, pid in assignment.items():
-        if pid not in loaded:
-            prof = load_profile(pid)
-            relevant = {k: v for k, v in (overrides or {}).items()
-                        if any(r["id"] == k.partition(".")[0] for r in prof.rules)}
-            loaded[pid] = apply_overrides(prof, relevant)
-        for kind in by_kind:
-            by_kind[kind][zone] = _rule_for(loaded[pid], kind, fallback)
+    for pid in dict.fromkeys([*assignment.tolist(), other]):
+        prof = load_profile(pid)
+        relevant = {k: v for k, v in (overrides or {}).items()
+                    if any(r["id"] == k.partition(".")[0] for r in prof.rules)}
+        loaded[pid] = apply_overrides(prof, relevant)
+    by_kind = {kind: ZoneRules(assignment, {pid: _rule_for(prof, kind, fallback) for pid, prof in loaded.items()}, other)
+               for kind in ("salary_pool", "tax_return", "land_return")}
     pools = (salary_pools(tables, by_kind["salary_pool"]) if "salary" in tables
              else pd.DataFrame(columns=POOL_COLUMNS))
     people = distribute(tables.get("staff"), pools, by_kind["salary_pool"])
     returns = (tax_returns(tables["indicators"], by_kind["tax_return"], by_kind["land_return"])
                if "indicators" in tables else pd.DataFrame(columns=RETURN_COLUMNS))
-    notes = {"薪酬挂钩办法": "；".join(sorted({f"{lbl}：{r['text']}" for r, lbl in by_kind["salary_pool"].values() if r})),
-             "税收返还办法": "；".join(sorted({f"{lbl}：{r['text']}" for r, lbl in by_kind["tax_return"].values() if r})),
+    texts = lambda kind: "；".join(sorted({f"{lbl}：{r['text']}" for r, lbl in map(by_kind[kind].by_profile.get, used) if r}))
+    notes = {"薪酬挂钩办法": texts("salary_pool"), "税收返还办法": texts("tax_return"),
              "金额单位": "薪酬测算、税收返还为万元；薪酬明细为元（按最大余数法分配到分，合计与绩效薪酬总额一致）"}
     return SalaryResult(pools, people, returns, notes)
 
