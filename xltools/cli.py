@@ -110,7 +110,7 @@ def validate(books: Annotated[list[str], typer.Argument(help="工作簿、文件
     paths = _files_or_exit(books)
     if output:
         _guard_output(output, paths)
-    result = run_books(paths)
+    result = run_books(paths, tasks=())          # a data check only: no compliance, salary or ranking
     code = exit_code(result.books)
     if as_json:
         print(json.dumps({**result.summary(), "问题": problems_frame(result.books).to_dict("records")},
