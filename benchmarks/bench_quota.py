@@ -16,7 +16,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from xltools.engine.quota import FAIL, MISSING, OK, WARN, check_quota, zone_facts
+from xltools.engine.quota import MISSING, OK, check_quota, zone_facts
 from xltools.intake import read_book, tables_of
 from xltools.profiles import load_profile
 from xltools.samples import SAMPLE_FILES  # noqa: F401  (documents where the data come from)

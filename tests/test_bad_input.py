@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
 import zipfile
 
 from msoffcrypto.format.ooxml import OOXMLFile
-import pytest
 
 from xltools.intake import read_book
 

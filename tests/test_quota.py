@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from xltools.engine.quota import FAIL, KIND_FUNCS, MISSING, OK, WARN, check_quota
-from xltools.profiles import KINDS, ProfileError, apply_overrides, load_profile, load_profile_text
+from xltools.profiles import KINDS, ProfileError, apply_overrides, load_profile
 
 
 def zone_tables(rows: list[dict], depts: dict[str, list[tuple[str, str]]] | None = None) -> dict:

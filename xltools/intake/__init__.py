@@ -11,11 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..problems import ERROR, WARNING, Problem
-from ..schema import SHEETS, SHEETS_BY_KEY, find_sheet, normalize_text
+from ..schema import SHEETS, SHEETS_BY_KEY, find_sheet
 from .reader import RawSheet, UnusableInput, iter_sheets
 from .table import ColumnTyper, PendingTable, SheetTable, cell_ref, stage_table
 

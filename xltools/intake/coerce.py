@@ -15,7 +15,6 @@ import unicodedata
 from functools import lru_cache
 
 import numpy as np
-import pandas as pd
 
 from ..problems import ERROR, WARNING
 from ..schema import (ENUM, ENUMS, ERROR_VALUES, FLOAT, INT, LIST, MAGNITUDES, PLACEHOLDERS,

@@ -6,12 +6,17 @@ file's 参数 applied to its own zones. Pure over the typed tables; problems com
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from ..problems import ERROR, WARNING, Problem
 from ..schema import PROFILE_KEYS, SHEETS
 from .table import cell_ref
+
+if TYPE_CHECKING:                       # annotations only: the package imports this module
+    from . import Book
 
 
 def consolidate(books: list[Book]) -> dict[str, pd.DataFrame]:
