@@ -170,3 +170,40 @@ def test_million_row_sheet_is_read_in_bounded_memory(tmp_path):
     assert summary["读入行数"] == 1_048_575 and summary["错误"] == 0
     peak_mib = int(proc.stderr.split("peak_kib")[-1].split()[0]) / 1024
     assert peak_mib < 1024, f"峰值内存 {peak_mib:.0f} MiB"      # measured ≈ 450 MiB; 1.5 GiB before the fixes
+
+
+def test_stray_value_in_the_last_cell_never_crashes(tmp_path, samples):
+    """A 5 KB workbook with one value typed into XFD1048576: python-calamine would allocate the
+    whole 17-billion-cell sheet and abort the process (calamine #693) — for batch, a dead worker.
+    Here the file is read, the stray row reported, and a batch still ranks everyone else.
+    The child runs under a 3 GiB address-space cap, so a regression fails fast."""
+    import resource
+    import shutil
+
+    import xlsxwriter
+
+    folder = tmp_path / "报送"
+    folder.mkdir()
+    shutil.copy(samples / "青岛开发区.xlsx", folder / "青岛开发区.xlsx")
+    path = folder / "远端单元格.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("指标")
+    ws.write_row(0, 0, ["开发区名称", "年度", "税收收入"])
+    ws.write_row(1, 0, ["甲区", 2023, 5])
+    ws.write(1048575, 16383, "远端")
+    wb.close()
+    assert path.stat().st_size < 10_000
+
+    def capped():
+        resource.setrlimit(resource.RLIMIT_AS, (3 * 1024**3, 3 * 1024**3))
+
+    run = lambda *args: subprocess.run([sys.executable, "-m", "xltools.cli", *map(str, args)], capture_output=True,
+                                       text=True, preexec_fn=capped, timeout=300)
+    proc = run("validate", path, "--json")
+    assert proc.returncode == 1, proc.stderr[-1500:]
+    cells = {p["单元格"] for p in json.loads(proc.stdout)["问题"]}
+    assert cells == {"指标!A1048576", "指标!B1048576"}
+    out = tmp_path / "汇总.xlsx"
+    proc = run("batch", folder, "-o", out, "--json")
+    assert proc.returncode == 1 and out.exists(), proc.stderr[-1500:]
+    assert json.loads(proc.stdout)["文件状态"] == {"正常": 1, "有错误": 1}

@@ -158,7 +158,6 @@ def test_prefixed_namespace_and_cells_without_r(tmp_path):
 
 def _forced_stream(monkeypatch):
     monkeypatch.setattr(reader, "STREAM_XML_BYTES", 0)
-    monkeypatch.setattr(reader, "SMALL_ZIP_BYTES", 0)
 
 
 @pytest.mark.parametrize("name", ["青岛开发区.xlsx", "宁夏开发区.xlsx", "问题样例.xlsx", "耒阳经开区.xlsx"])
@@ -188,7 +187,6 @@ def test_large_sheet_goes_piecewise_and_keeps_memory_bounded(tmp_path, monkeypat
         ws.write_row(r, 0, [f"企业{r:05d}", 2023, float(rng.integers(1, 999)), 10.0])
     wb.close()
     monkeypatch.setattr(reader, "STREAM_XML_BYTES", 50_000)
-    monkeypatch.setattr(reader, "SMALL_ZIP_BYTES", 0)
     loaded = []
     real = pc.CalamineWorkbook.get_sheet_by_name
     monkeypatch.setattr(pc.CalamineWorkbook, "get_sheet_by_name", lambda self, n: (loaded.append(n), real(self, n))[1])
@@ -204,3 +202,48 @@ def test_allocator_tuning_is_available_on_linux():
     if sys.platform.startswith("linux"):
         assert memory.tune() is True
     memory.release()
+
+
+@pytest.mark.parametrize("cells, more", [
+    ('<row r="1"><c r="A1"><v>1</v></c></row><row r="1048576"><c r="XFD1048576"><v>2</v></c></row>', True),
+    ('<row r="1"><c s="0" r="XFD1048576" t="n"><v>2</v></c></row>', True),                   # r not first
+    ('<row r="1"><c r="A1"><v>1</v></c></row><row r="1048576" s="1" customFormat="1"/>', False),  # row style only
+    ("".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="T{r}"><v>1</v></c></row>' for r in range(1, 400)), False),
+])
+def test_span_of_a_sheet_is_measured_from_its_cells(cells, more):
+    """python-calamine allocates the rectangle from A1 to the farthest cell (calamine #693): that
+    rectangle, not the XML size, decides whether a sheet may be handed to it."""
+    xml = f'<worksheet><dimension ref="A1"/><sheetData>{cells}</sheetData></worksheet>'.encode()
+    assert xs.spans_more_than(xml, reader.DENSE_CELLS_MAX) is more
+    prefixed = xml.replace(b"<c ", b"<x:c ").replace(b"</c>", b"</x:c>")
+    assert xs.spans_more_than(prefixed, reader.DENSE_CELLS_MAX) is more
+
+
+def test_sheet_with_a_far_away_cell_is_streamed_sparsely(tmp_path, monkeypatch):
+    """One stray value in XFD1048576 of a small workbook: the sheet never reaches calamine, the
+    piecewise reader never builds the 17-billion-cell block, and the stray row is reported."""
+    data = ('<row r="1"><c r="A1" t="inlineStr"><is><t>开发区名称</t></is></c><c r="B1" t="inlineStr"><is><t>年度</t></is></c>'
+            '<c r="C1" t="inlineStr"><is><t>税收收入</t></is></c></row>'
+            '<row r="2"><c r="A2" t="inlineStr"><is><t>甲区</t></is></c><c r="B2"><v>2023</v></c><c r="C2"><v>5</v></c></row>'
+            '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>远端</t></is></c></row>')
+    path = _write_sheet_xml(tmp_path, f"<sheetData>{data}</sheetData>", name="far.xlsx")
+    loaded = []
+    real = pc.CalamineWorkbook.get_sheet_by_name
+    monkeypatch.setattr(pc.CalamineWorkbook, "get_sheet_by_name", lambda self, n: (loaded.append(n), real(self, n))[1])
+    largest = []
+    real_full = np.full
+    monkeypatch.setattr(xs.np, "full", lambda shape, *a, **k: (largest.append(np.prod(shape)), real_full(shape, *a, **k))[1])
+    book = read_book(path)
+    assert loaded == [] and max(largest, default=0) <= xs.BLOCK_CELLS
+    assert book.frame("indicators")["zone"].tolist() == ["甲区"]
+    assert {p.cell for p in book.problems} == {"指标!A1048576", "指标!B1048576"}      # 必填项为空，本行未读入
+
+
+def test_sparse_rows_equal_the_dense_block(monkeypatch):
+    """The row-by-row layout used for far-apart cells gives the same rows as the dense block."""
+    path = COMMITTED[0]
+    with zipfile.ZipFile(path) as zf:
+        names = list(xs.sheet_parts(zf))
+    dense = {n: streamed(path, n) for n in names}
+    monkeypatch.setattr(xs, "BLOCK_CELLS", 0)
+    assert {n: streamed(path, n) for n in names} == dense

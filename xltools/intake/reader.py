@@ -8,6 +8,7 @@ a crash.
 
 from __future__ import annotations
 
+import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,54 +37,75 @@ class RawSheet:
 
 STREAM_ABOVE = 5_000   # sheets taller than this reach Python row by row instead of as one grid
 STREAM_XML_BYTES = 24 * 1024**2   # sheet XML larger than this is parsed piece by piece (xlsxstream)
+DENSE_CELLS_MAX = 10_000_000      # a sheet spanning more cells (A1 to its farthest cell) too: see below
 HEAD_ROWS = 100
-# Deflate expands at most ~1032:1, so a zip smaller than this can hold neither a bomb (by the limits
-# above) nor a sheet big enough to stream: its directory need not be read before calamine opens it.
-SMALL_ZIP_BYTES = min(50 * 1024**2, STREAM_XML_BYTES) // 1100
 
 
-def _check_zip(path: Path) -> list[zipfile.ZipInfo]:
+IN_MEMORY_BYTES = 8 * 1024**2      # a package smaller than this is read into memory once
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    """The package of an .xlsx/.xlsm, refused when it is not a workbook or unpacks absurdly.
+
+    A small package is read once and opened from memory (its parts are then sliced, not re-read).
+    """
     try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            names = {i.filename for i in infos}
-            if "[Content_Types].xml" not in names:
-                raise UnusableInput("文件是 zip 压缩包但不是 Excel 工作簿（缺少 [Content_Types].xml）")
-            unpacked = sum(i.file_size for i in infos)
-            packed = sum(i.compress_size for i in infos) or 1
-            if unpacked > MAX_UNPACKED_BYTES or (unpacked > 50 * 1024**2 and unpacked / packed > MAX_RATIO):
-                raise UnusableInput("文件解压后体积异常（疑似压缩炸弹），已拒绝读取")
-            return infos
+        size = path.stat().st_size
+        zf = zipfile.ZipFile(io.BytesIO(path.read_bytes()) if size < IN_MEMORY_BYTES else path)
     except zipfile.BadZipFile as exc:
         raise UnusableInput("文件已损坏：不是完整的 xlsx/xlsm 压缩包") from exc
+    infos = zf.infolist()
+    unpacked = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos) or 1
+    problem = ("文件是 zip 压缩包但不是 Excel 工作簿（缺少 [Content_Types].xml）"
+               if not any(i.filename == "[Content_Types].xml" for i in infos) else
+               "文件解压后体积异常（疑似压缩炸弹），已拒绝读取"
+               if unpacked > MAX_UNPACKED_BYTES or (unpacked > 50 * 1024**2 and unpacked / packed > MAX_RATIO) else "")
+    if problem:
+        zf.close()
+        raise UnusableInput(problem)
+    return zf
 
 
-def check_file(path: Path, quick: bool = False) -> list[zipfile.ZipInfo] | None:
+def _parts_to_stream(zf: zipfile.ZipFile) -> set[str]:
+    """Worksheet parts python-calamine must not load whole: XML too large, or cells so far apart
+    that the rectangle it allocates (A1 to the farthest cell) would not fit in memory."""
+    sheets = xlsxstream.worksheet_parts(zf)
+    infos = {i.filename: i for i in zf.infolist()}
+    if sheets is None:                     # relationships unreadable here: look at every XML part
+        sheets = [n for n in infos if n.endswith(".xml")]
+    out = set()
+    for name in sheets:
+        info = infos.get(name)
+        if info is not None and (info.file_size > STREAM_XML_BYTES
+                                 or xlsxstream.spans_more_than(xlsxstream.read_part(zf, info), DENSE_CELLS_MAX)):
+            out.add(name)
+    return out
+
+
+def check_file(path: Path) -> bool:
     """Raise UnusableInput with a Chinese reason when `path` is not a readable workbook.
 
-    Returns the zip directory of an .xlsx/.xlsm (None for other formats). With `quick`, a zip
-    too small to be dangerous is not opened here (None); calamine opens it next anyway.
+    Returns True for a zip package (.xlsx/.xlsm), False for the legacy binary format (.xls).
     """
     if not path.exists():
         raise UnusableInput("文件不存在")
     if path.is_dir():
         raise UnusableInput("这是一个文件夹，不是工作簿")
-    size = path.stat().st_size
-    if size == 0:
+    if path.stat().st_size == 0:
         raise UnusableInput("文件为空（0 字节）")
     with path.open("rb") as fh:
         head = fh.read(8)
     if head.startswith(ZIP_MAGIC):
-        return None if quick and size < SMALL_ZIP_BYTES else _check_zip(path)
+        return True
     if head == OLE_MAGIC:
         data = path.read_bytes()
         if "EncryptionInfo".encode("utf-16-le") in data or b"EncryptionInfo" in data:
             raise UnusableInput("工作簿设有打开密码（已加密），请去除密码后另存再提交")
-    else:
-        if path.suffix.lower() in EXCEL_SUFFIXES:
-            raise UnusableInput("文件扩展名是 Excel，但内容不是 Excel 工作簿（可能已损坏或被改名）")
-        raise UnusableInput("不是 Excel 工作簿（支持 .xlsx、.xlsm、.xls）")
-    return None
+        return False
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        raise UnusableInput("文件扩展名是 Excel，但内容不是 Excel 工作簿（可能已损坏或被改名）")
+    raise UnusableInput("不是 Excel 工作簿（支持 .xlsx、.xlsm、.xls）")
 
 
 def _fill_merged(grid: list[list[object]], merged: list) -> None:
@@ -101,17 +123,15 @@ def _fill_merged(grid: list[list[object]], merged: list) -> None:
 
 def iter_sheets(path: Path, wanted=None):
     """Yield each wanted worksheet as a RawSheet; tall sheets stream their rows (consume before the next)."""
-    infos = check_file(path, quick=True)
+    zf = _open_zip(path) if check_file(path) else None
+    wb = None
     try:
-        wb = pc.CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises several error types for broken files
-        if infos is None:
-            check_file(path)          # a small zip skipped above: say precisely what is wrong with it
-        raise UnusableInput(f"无法读取工作簿：{_short(exc)}") from exc
-    huge = {i.filename for i in infos or () if i.file_size > STREAM_XML_BYTES}
-    zf = zipfile.ZipFile(path) if huge else None
-    try:
-        parts = {n: p for n, p in xlsxstream.sheet_parts(zf).items() if p in huge} if zf else {}
+        stream = _parts_to_stream(zf) if zf is not None else set()
+        try:
+            wb = pc.CalamineWorkbook.from_path(str(path))
+        except Exception as exc:  # calamine raises several error types for broken files
+            raise UnusableInput(f"无法读取工作簿：{_short(exc)}") from exc
+        parts = {n: p for n, p in xlsxstream.sheet_parts(zf).items() if p in stream} if stream else {}
         strings = None
         for meta in wb.sheets_metadata:
             if str(meta.typ) != "SheetTypeEnum.WorkSheet" or (wanted and not wanted(meta.name)):
@@ -149,7 +169,8 @@ def iter_sheets(path: Path, wanted=None):
     except Exception as exc:
         raise UnusableInput(f"读取工作表时出错：{_short(exc)}") from exc
     finally:
-        wb.close()
+        if wb is not None:
+            wb.close()
         if zf is not None:
             zf.close()
 
