@@ -172,12 +172,40 @@ def test_million_row_sheet_is_read_in_bounded_memory(tmp_path):
     assert peak_mib < 1024, f"峰值内存 {peak_mib:.0f} MiB"      # measured ≈ 450 MiB; 1.5 GiB before the fixes
 
 
+def capped_cli(*args):
+    """The command line in a child limited to 3 GiB of address space: an allocation python-calamine
+    cannot make aborts the child at once (instead of swapping the machine), and the test fails."""
+    import resource
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (3 * 1024**3, 3 * 1024**3))
+
+    return subprocess.run([sys.executable, "-m", "xltools.cli", *map(str, args)], capture_output=True, text=True,
+                          preexec_fn=cap, timeout=300)
+
+
+def test_impossible_shared_string_count_is_refused_not_crashed(tmp_path, samples):
+    """sharedStrings.xml declaring uniqueCount="2000000000": python-calamine reserves 48 GB for it
+    and aborts. The file is refused with a reason (exit 2), like any other corrupt workbook."""
+    import re
+
+    bad = tmp_path / "字符串表损坏.xlsx"
+    with zipfile.ZipFile(samples / "青岛开发区.xlsx") as src, zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/sharedStrings.xml":
+                data = re.sub(rb'uniqueCount="\d+"', b'uniqueCount="2000000000"', data)
+            out.writestr(info, data)
+    proc = capped_cli("validate", bad, "--json")
+    assert proc.returncode == 2, proc.stderr[-1500:]
+    assert "共享字符串表已损坏" in json.loads(proc.stdout)["问题"][0]["问题"]
+
+
 def test_stray_value_in_the_last_cell_never_crashes(tmp_path, samples):
     """A 5 KB workbook with one value typed into XFD1048576: python-calamine would allocate the
     whole 17-billion-cell sheet and abort the process (calamine #693) — for batch, a dead worker.
     Here the file is read, the stray row reported, and a batch still ranks everyone else.
     The child runs under a 3 GiB address-space cap, so a regression fails fast."""
-    import resource
     import shutil
 
     import xlsxwriter
@@ -194,16 +222,11 @@ def test_stray_value_in_the_last_cell_never_crashes(tmp_path, samples):
     wb.close()
     assert path.stat().st_size < 10_000
 
-    def capped():
-        resource.setrlimit(resource.RLIMIT_AS, (3 * 1024**3, 3 * 1024**3))
-
-    run = lambda *args: subprocess.run([sys.executable, "-m", "xltools.cli", *map(str, args)], capture_output=True,
-                                       text=True, preexec_fn=capped, timeout=300)
-    proc = run("validate", path, "--json")
+    proc = capped_cli("validate", path, "--json")
     assert proc.returncode == 1, proc.stderr[-1500:]
     cells = {p["单元格"] for p in json.loads(proc.stdout)["问题"]}
     assert cells == {"指标!A1048576", "指标!B1048576"}
     out = tmp_path / "汇总.xlsx"
-    proc = run("batch", folder, "-o", out, "--json")
+    proc = capped_cli("batch", folder, "-o", out, "--json")
     assert proc.returncode == 1 and out.exists(), proc.stderr[-1500:]
     assert json.loads(proc.stdout)["文件状态"] == {"正常": 1, "有错误": 1}

@@ -61,6 +61,9 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
                if not any(i.filename == "[Content_Types].xml" for i in infos) else
                "文件解压后体积异常（疑似压缩炸弹），已拒绝读取"
                if unpacked > MAX_UNPACKED_BYTES or (unpacked > 50 * 1024**2 and unpacked / packed > MAX_RATIO) else "")
+    if not problem and (bad := xlsxstream.declared_strings(zf)):
+        problem = (f"工作簿内部的共享字符串表已损坏（声明 {bad[0]:,} 条，实际只有 {bad[1]:,} 字节），"
+                   "请在 Excel 中打开后另存再提交")
     if problem:
         zf.close()
         raise UnusableInput(problem)

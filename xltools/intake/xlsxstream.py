@@ -114,6 +114,27 @@ def read_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return body
 
 
+_UNIQUE_COUNT = re.compile(rb'<(?:\w+:)?sst\b[^>]*?\suniqueCount="(\d+)"')
+
+
+def declared_strings(zf: zipfile.ZipFile) -> tuple[int, int] | None:
+    """(entries the shared-string table declares, bytes it really has) when the declaration is
+    impossible — python-calamine reserves memory for the declared count up front and aborts the
+    process when it cannot (2e9 entries ask for 48 GB); None when plausible or absent."""
+    try:
+        info = zf.getinfo("xl/sharedStrings.xml")
+    except KeyError:
+        return None
+    if isinstance(zf.fp, io.BytesIO):
+        head = read_part(zf, info)[:4096]
+    else:
+        with zf.open(info) as fh:
+            head = fh.read(4096)
+    m = _UNIQUE_COUNT.search(head)
+    declared = int(m.group(1)) if m else 0
+    return (declared, info.file_size) if declared > info.file_size // 8 + 64 else None   # an entry takes ≥ 13 bytes
+
+
 def worksheet_parts(zf: zipfile.ZipFile) -> list[str] | None:
     """Zip paths of the worksheets the workbook's relationships name (what calamine follows);
     None when the relationships cannot be read this simply."""
