@@ -8,6 +8,7 @@ import sys
 import zipfile
 
 from msoffcrypto.format.ooxml import OOXMLFile
+import pytest
 
 from xltools.intake import read_book
 
@@ -230,3 +231,25 @@ def test_stray_value_in_the_last_cell_never_crashes(tmp_path, samples):
     proc = capped_cli("batch", folder, "-o", out, "--json")
     assert proc.returncode == 1 and out.exists(), proc.stderr[-1500:]
     assert json.loads(proc.stdout)["文件状态"] == {"正常": 1, "有错误": 1}
+
+
+def test_a_rust_panic_in_the_reader_is_a_clear_message(samples, monkeypatch):
+    """pyo3 turns a panic inside python-calamine into PanicException, a BaseException: it must
+    become 无法读取 for that file, not a traceback (Ctrl-C still interrupts)."""
+    import python_calamine as pc
+
+    PanicException = type("PanicException", (BaseException,), {})
+
+    def panics(self, name):
+        raise PanicException("index out of bounds")
+
+    monkeypatch.setattr(pc.CalamineWorkbook, "get_sheet_by_name", panics)
+    book = read_book(samples / "青岛开发区.xlsx")
+    assert not book.usable and "index out of bounds" in book.problems[0].message
+
+    def interrupted(self, name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pc.CalamineWorkbook, "get_sheet_by_name", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        read_book(samples / "青岛开发区.xlsx")

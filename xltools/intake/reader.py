@@ -124,6 +124,13 @@ def _fill_merged(grid: list[list[object]], merged: list) -> None:
                     row[c] = value
 
 
+def _failed(exc: BaseException) -> bool:
+    """Reading failed: any Exception, or a Rust panic inside python-calamine — pyo3's
+    PanicException derives from BaseException, so `except Exception` would let it through
+    as a traceback (Ctrl-C, exit and generator close still pass)."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
 def iter_sheets(path: Path, wanted=None):
     """Yield each wanted worksheet as a RawSheet; tall sheets stream their rows (consume before the next)."""
     zf = _open_zip(path) if check_file(path) else None
@@ -132,7 +139,9 @@ def iter_sheets(path: Path, wanted=None):
         stream = _parts_to_stream(zf) if zf is not None else set()
         try:
             wb = pc.CalamineWorkbook.from_path(str(path))
-        except Exception as exc:  # calamine raises several error types for broken files
+        except BaseException as exc:  # calamine raises several error types for broken files
+            if not _failed(exc):
+                raise
             raise UnusableInput(f"无法读取工作簿：{_short(exc)}") from exc
         parts = {n: p for n, p in xlsxstream.sheet_parts(zf).items() if p in stream} if stream else {}
         strings = None
@@ -147,7 +156,9 @@ def iter_sheets(path: Path, wanted=None):
             try:
                 sheet = wb.get_sheet_by_name(meta.name)
                 merged = sheet.merged_cell_ranges
-            except Exception as exc:
+            except BaseException as exc:
+                if not _failed(exc):
+                    raise
                 raise UnusableInput(f"读取工作表「{meta.name}」时出错：{_short(exc)}") from exc
             if sheet.height <= STREAM_ABOVE:
                 grid = sheet.to_python(skip_empty_area=False)
@@ -169,7 +180,9 @@ def iter_sheets(path: Path, wanted=None):
             yield RawSheet(meta.name, head, (pad + list(r) for r in rows))
     except UnusableInput:
         raise
-    except Exception as exc:
+    except BaseException as exc:
+        if not _failed(exc):
+            raise
         raise UnusableInput(f"读取工作表时出错：{_short(exc)}") from exc
     finally:
         if wb is not None:
