@@ -267,3 +267,28 @@ def test_batch_in_place_writes_each_files_own_rows(submissions, tmp_path):
     for name, data in original.items():
         if name not in CHANGED_BY_DESIGN:
             assert after[name] == data, name
+
+
+def test_a_file_that_kills_its_worker_costs_only_itself(submissions, monkeypatch):
+    """A worker process that dies (the OOM killer, a reader aborting) must not end the batch:
+    the rest is read in fresh processes, halving until the culprit is alone; it is listed as
+    unreadable and everyone else is ranked. (Workers are forked, so they inherit the patch.)"""
+    import os
+
+    import xltools.batch as batch
+
+    real = batch.read_books
+
+    def fatal(paths, *args, **kw):
+        if any("耒阳" in str(p) for p in paths):
+            os._exit(3)                     # no exception, no cleanup: the process is simply gone
+        return real(paths, *args, **kw)
+
+    monkeypatch.setattr(batch, "read_books", fatal)
+    result = run_batch(sorted(submissions.glob("*.xlsx")), jobs=2)
+    files = result.files.set_index("文件")["状态"].to_dict()
+    assert files["耒阳经开区.xlsx"] == "无法读取" and files["坏文件.xlsx"] == "无法读取"
+    assert files["青岛开发区.xlsx"] == "正常" and len(files) == 5
+    died = [p for p in result.books[[b.name for b in result.books].index("耒阳经开区.xlsx")].problems]
+    assert "处理进程异常退出" in died[0].message
+    assert len(result.sheets["考核排名"]) > 20                      # the others are still ranked

@@ -125,12 +125,52 @@ def read_all(paths: list[Path], executor: Executor | None, progress: Callable[[s
     chunks = [[str(p) for p in paths[i:i + size]] for i in range(0, len(paths), size)]
     results = map(read_chunk, chunks) if executor is None else executor.map(read_chunk, chunks)
     books: list[Book] = []
-    for chunk in results:
-        for book in chunk:
+    try:
+        for chunk in results:
+            for book in chunk:
+                books.append(book)
+                if progress:
+                    progress(book.name)
+    except Exception:
+        # read_chunk never raises: a worker died (killed by the system, or a reader that aborts
+        # the process). Read the rest in fresh processes, splitting until the culprit is alone.
+        if executor is None:
+            raise
+        for book in _read_isolating(paths[len(books):], workers):
             books.append(book)
             if progress:
                 progress(book.name)
     return books
+
+
+def _read_isolating(paths: list[Path], workers: int) -> list[Book]:
+    """Books of `paths` read in fresh process pools; a file that kills its process is halved
+    down to itself and reported as unreadable, every other file is read."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    out: dict[Path, Book] = {}
+    groups = [paths] if paths else []
+    while groups:
+        group = groups.pop(0)
+        try:
+            with ProcessPoolExecutor(max_workers=min(workers, len(group))) as pool:
+                for path, shipped in zip(group, pool.map(read_chunk, [[str(p)] for p in group])):
+                    out[path] = shipped[0]
+        except BrokenProcessPool:
+            if len(group) == 1:
+                out[group[0]] = _died(group[0])
+            else:
+                half = len(group) // 2
+                groups[:0] = [[p for p in group[:half] if p not in out], [p for p in group[half:] if p not in out]]
+                groups = [g for g in groups if g]
+    return [out[p] for p in paths]
+
+
+def _died(path: Path) -> Book:
+    book = Book(path, path.name, usable=False)
+    book.problems.append(Problem(path.name, "", "", ERROR, "读取此文件时处理进程异常退出（文件可能损坏，或大到超出本机内存）",
+                                 "在 Excel 中打开并另存后重新提交；可先用 xltools validate 单独检查该文件"))
+    return book
 
 
 def _safe_read(path: str) -> Book:
