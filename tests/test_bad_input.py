@@ -44,6 +44,27 @@ def test_corrupt_zip(tmp_path, make_book):
     assert cli("validate", p).returncode == 2
 
 
+@pytest.mark.parametrize("part", ["xl/sharedStrings.xml", "xl/worksheets/sheet1.xml"])
+def test_damaged_part_inside_an_intact_zip(tmp_path, samples, part):
+    """Bytes of one compressed part scrambled (the zip directory intact): 无法读取 with 损坏/出错,
+    exit 2 — never an internal error from the checks made before calamine opens the file."""
+    import struct
+
+    path = tmp_path / "部件损坏.xlsx"
+    data = bytearray((samples / "青岛开发区.xlsx").read_bytes())
+    with zipfile.ZipFile(samples / "青岛开发区.xlsx") as z:
+        info = z.getinfo(part)
+    names, extra = struct.unpack_from("<HH", data, info.header_offset + 26)
+    start = info.header_offset + 30 + names + extra
+    for k in range(start + 10, start + 60):
+        data[k] ^= 0x5A
+    path.write_bytes(bytes(data))
+    book = read_book(path)
+    assert not book.usable and ("损坏" in book.problems[0].message or "出错" in book.problems[0].message)
+    proc = cli("validate", path)
+    assert proc.returncode == 2 and "内部错误" not in proc.stdout + proc.stderr
+
+
 def test_zip_that_is_not_a_workbook(tmp_path):
     p = tmp_path / "压缩包.xlsx"
     with zipfile.ZipFile(p, "w") as zf:

@@ -3,7 +3,9 @@
 Reading uses python-calamine (Rust; no formula evaluation, no entity expansion). Before
 handing a file to it we check what the file really is, so that a renamed PDF, a corrupt
 zip, a zip bomb or a password-protected workbook gives a clear Chinese message instead of
-a crash.
+a crash — and what calamine would allocate: it reserves memory for the shared strings a
+file declares and for the rectangle from A1 to a sheet's farthest cell, and aborts the whole
+process when it cannot. Such sheets go to the piecewise reader (xlsxstream) instead.
 """
 
 from __future__ import annotations
@@ -37,11 +39,9 @@ class RawSheet:
 
 STREAM_ABOVE = 5_000   # sheets taller than this reach Python row by row instead of as one grid
 STREAM_XML_BYTES = 24 * 1024**2   # sheet XML larger than this is parsed piece by piece (xlsxstream)
-DENSE_CELLS_MAX = 10_000_000      # a sheet spanning more cells (A1 to its farthest cell) too: see below
+DENSE_CELLS_MAX = 10_000_000      # so is a sheet spanning more cells than this (A1 to its farthest cell)
 HEAD_ROWS = 100
-
-
-IN_MEMORY_BYTES = 8 * 1024**2      # a package smaller than this is read into memory once
+IN_MEMORY_BYTES = 8 * 1024**2     # a package smaller than this is read into memory once
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:
@@ -61,7 +61,12 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
                if not any(i.filename == "[Content_Types].xml" for i in infos) else
                "文件解压后体积异常（疑似压缩炸弹），已拒绝读取"
                if unpacked > MAX_UNPACKED_BYTES or (unpacked > 50 * 1024**2 and unpacked / packed > MAX_RATIO) else "")
-    if not problem and (bad := xlsxstream.declared_strings(zf)):
+    try:
+        bad = None if problem else xlsxstream.declared_strings(zf)
+    except Exception as exc:          # a damaged part: say so like any other damage
+        zf.close()
+        raise UnusableInput(f"文件已损坏：{_short(exc)}") from exc
+    if bad:
         problem = (f"工作簿内部的共享字符串表已损坏（声明 {bad[0]:,} 条，实际只有 {bad[1]:,} 字节），"
                    "请在 Excel 中打开后另存再提交")
     if problem:
