@@ -65,6 +65,56 @@ def test_damaged_part_inside_an_intact_zip(tmp_path, samples, part):
     assert proc.returncode == 2 and "内部错误" not in proc.stdout + proc.stderr
 
 
+def test_zip_whose_directory_names_an_unknown_zip_version(tmp_path, samples):
+    """zipfile refuses such a directory with NotImplementedError (not BadZipFile): still 损坏, exit 2."""
+    data = bytearray((samples / "青岛开发区.xlsx").read_bytes())
+    at = data.find(b"PK\x01\x02")                   # first central-directory entry
+    data[at + 6:at + 8] = (99).to_bytes(2, "little")  # version needed to extract: 9.9
+    path = tmp_path / "版本.xlsx"
+    path.write_bytes(bytes(data))
+    book = read_book(path)
+    assert not book.usable and "损坏" in book.problems[0].message
+    assert cli("validate", path).returncode == 2
+
+
+FUZZ = r"""
+import io, random, resource, sys, zipfile
+resource.setrlimit(resource.RLIMIT_AS, (3 * 1024**3, 3 * 1024**3))
+from xltools.intake import read_book
+src = open(sys.argv[1], "rb").read()
+rng = random.Random(7)
+for i in range(60):
+    if i % 2:                                   # scramble bytes anywhere in the package
+        data = bytearray(src)
+        for _ in range(rng.randint(1, 20)):
+            data[rng.randrange(len(data))] ^= rng.randrange(1, 256)
+    else:                                       # mutate one XML part inside an intact zip
+        buf = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(src)) as z, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as w:
+            target = rng.choice([n for n in z.namelist() if n.endswith(".xml")])
+            for n in z.namelist():
+                d = bytearray(z.read(n))
+                if n == target:
+                    for _ in range(rng.randint(1, 10)):
+                        k = rng.randrange(len(d))
+                        d[k:k + 1] = rng.choice([b"9", b"<", b">", b'"', b"99999", b"", b"&", b"\x00", b'r="XFD1048576"'])
+                w.writestr(n, bytes(d))
+        data = buf.getvalue()
+    path = sys.argv[2]
+    open(path, "wb").write(bytes(data))
+    read_book(path)                             # must return a Book, usable or not: never raise
+print("ok")
+"""
+
+
+def test_scrambled_workbooks_never_escape_the_reader(tmp_path, samples):
+    """60 randomly damaged copies of a sample (fixed seed): each is read or refused with a reason;
+    no exception escapes and nothing aborts (child capped at 3 GiB)."""
+    proc = subprocess.run([sys.executable, "-c", FUZZ, samples / "问题样例.xlsx", tmp_path / "乱码.xlsx"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
 def test_zip_that_is_not_a_workbook(tmp_path):
     p = tmp_path / "压缩包.xlsx"
     with zipfile.ZipFile(p, "w") as zf:

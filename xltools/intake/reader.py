@@ -52,7 +52,9 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
     try:
         size = path.stat().st_size
         zf = zipfile.ZipFile(io.BytesIO(path.read_bytes()) if size < IN_MEMORY_BYTES else path)
-    except zipfile.BadZipFile as exc:
+    except OSError as exc:
+        raise UnusableInput(f"无法打开文件：{_short(exc)}") from exc
+    except Exception as exc:          # BadZipFile, or a damaged header zipfile cannot even parse
         raise UnusableInput("文件已损坏：不是完整的 xlsx/xlsm 压缩包") from exc
     infos = zf.infolist()
     unpacked = sum(i.file_size for i in infos)
