@@ -115,6 +115,55 @@ def test_scrambled_workbooks_never_escape_the_reader(tmp_path, samples):
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
 
 
+XLS_FUZZ = r"""
+import random, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 * 1024**3, 3 * 1024**3))
+import xlwt
+from xltools.intake import read_book
+wb = xlwt.Workbook()
+ws = wb.add_sheet("指标")
+for c, h in enumerate(["开发区名称", "年度", "税收收入"]):
+    ws.write(0, c, h)
+for r in range(1, 40):
+    ws.write(r, 0, f"区{r}"); ws.write(r, 1, 2023); ws.write(r, 2, r * 1.5)
+wb.save(sys.argv[1])
+src = open(sys.argv[1], "rb").read()
+rng = random.Random(1)
+for i in range(80):
+    data = bytearray(src)
+    for _ in range(rng.randint(1, 10)):
+        data[rng.randrange(512, len(data))] ^= rng.randrange(1, 256)
+    open(sys.argv[2], "wb").write(bytes(data))
+    read_book(sys.argv[2])
+print("ok")
+"""
+
+
+def test_damaged_legacy_xls_never_aborts(tmp_path):
+    """python-calamine trusts record lengths inside an .xls: one of these 80 damaged copies made it
+    allocate 515 GB and abort. Legacy files are read in a forked child, so that is 无法读取."""
+    proc = subprocess.run([sys.executable, "-c", XLS_FUZZ, tmp_path / "原件.xls", tmp_path / "损坏.xls"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-1500:]
+
+
+def test_legacy_xls_whose_reader_dies_is_reported(tmp_path, monkeypatch):
+    """The child reading an .xls dies without a word: the file is 无法读取, the caller lives on."""
+    import os
+
+    import xlwt
+
+    from xltools.intake import reader
+
+    path = tmp_path / "旧格式.xls"
+    wb = xlwt.Workbook()
+    wb.add_sheet("指标").write(0, 0, "开发区名称")
+    wb.save(str(path))
+    monkeypatch.setattr(reader, "_sheets", lambda *a: os._exit(9))   # inherited by the forked child
+    book = read_book(path)
+    assert not book.usable and "异常终止" in book.problems[0].message
+
+
 def test_zip_that_is_not_a_workbook(tmp_path):
     p = tmp_path / "压缩包.xlsx"
     with zipfile.ZipFile(p, "w") as zf:

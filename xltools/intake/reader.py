@@ -11,6 +11,8 @@ process when it cannot. Such sheets go to the piecewise reader (xlsxstream) inst
 from __future__ import annotations
 
 import io
+import os
+import pickle
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +142,49 @@ def _failed(exc: BaseException) -> bool:
 
 def iter_sheets(path: Path, wanted=None):
     """Yield each wanted worksheet as a RawSheet; tall sheets stream their rows (consume before the next)."""
-    zf = _open_zip(path) if check_file(path) else None
+    if check_file(path):
+        yield from _sheets(path, _open_zip(path), wanted)
+    elif hasattr(os, "fork"):
+        yield from _in_child(path, wanted)
+    else:
+        yield from _sheets(path, None, wanted)     # Windows: no fork, the legacy file is read here
+
+
+def _in_child(path: Path, wanted) -> list[RawSheet]:
+    """The sheets of a legacy .xls, read in a forked child process.
+
+    python-calamine trusts the record lengths inside an .xls: a damaged file can make it
+    allocate hundreds of GB and abort the whole process (found by fuzzing). In a child that
+    death is only this file's 无法读取. (.xlsx files are checked beforehand instead.)
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                   # child: read, send, leave without cleanup
+        try:
+            os.close(read_end)
+            try:
+                sheets = [RawSheet(s.name, s.grid + [list(r) for r in s.rest]) for s in _sheets(path, None, wanted)]
+                payload = pickle.dumps(("ok", sheets), protocol=pickle.HIGHEST_PROTOCOL)
+            except BaseException as exc:
+                payload = pickle.dumps(("unusable" if isinstance(exc, UnusableInput) else "error", str(exc)))
+            with os.fdopen(write_end, "wb") as fh:
+                fh.write(payload)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as fh:
+        data = fh.read()
+    os.waitpid(pid, 0)
+    if not data:
+        raise UnusableInput("文件已损坏：解析时读取程序异常终止（请在 Excel 中打开后另存为 .xlsx 再提交）")
+    kind, value = pickle.loads(data)
+    if kind == "ok":
+        return value
+    raise UnusableInput(value if kind == "unusable" else f"读取工作表时出错：{value[:200]}")
+
+
+def _sheets(path: Path, zf: zipfile.ZipFile | None, wanted):
+    """iter_sheets' reading proper: python-calamine, or the piecewise reader for the parts it must not load."""
     wb = None
     try:
         stream = _parts_to_stream(zf) if zf is not None else set()
