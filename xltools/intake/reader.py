@@ -142,20 +142,21 @@ def _failed(exc: BaseException) -> bool:
 
 def iter_sheets(path: Path, wanted=None):
     """Yield each wanted worksheet as a RawSheet; tall sheets stream their rows (consume before the next)."""
-    if check_file(path):
+    is_zip = check_file(path)
+    if is_zip and path.suffix.lower() != ".xlsb":
         yield from _sheets(path, _open_zip(path), wanted)
     elif hasattr(os, "fork"):
-        yield from _in_child(path, wanted)
+        yield from _in_child(path, wanted, is_zip)
     else:
-        yield from _sheets(path, None, wanted)     # Windows: no fork, the legacy file is read here
+        yield from _sheets(path, _open_zip(path) if is_zip else None, wanted)   # Windows: no fork, read here
 
 
-def _in_child(path: Path, wanted) -> list[RawSheet]:
-    """The sheets of a legacy .xls, read in a forked child process.
+def _in_child(path: Path, wanted, is_zip: bool) -> list[RawSheet]:
+    """The sheets of a binary workbook (.xls, .xlsb), read in a forked child process.
 
-    python-calamine trusts the record lengths inside an .xls: a damaged file can make it
+    python-calamine trusts the record lengths inside binary formats: a damaged .xls can make it
     allocate hundreds of GB and abort the whole process (found by fuzzing). In a child that
-    death is only this file's 无法读取. (.xlsx files are checked beforehand instead.)
+    death is only this file's 无法读取. (.xlsx XML is checked beforehand instead.)
     """
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -163,7 +164,8 @@ def _in_child(path: Path, wanted) -> list[RawSheet]:
         try:
             os.close(read_end)
             try:
-                sheets = [RawSheet(s.name, s.grid + [list(r) for r in s.rest]) for s in _sheets(path, None, wanted)]
+                zf = _open_zip(path) if is_zip else None
+                sheets = [RawSheet(s.name, s.grid + [list(r) for r in s.rest]) for s in _sheets(path, zf, wanted)]
                 payload = pickle.dumps(("ok", sheets), protocol=pickle.HIGHEST_PROTOCOL)
             except BaseException as exc:
                 payload = pickle.dumps(("unusable" if isinstance(exc, UnusableInput) else "error", str(exc)))
