@@ -163,6 +163,9 @@ def _in_child(path: Path, wanted, is_zip: bool) -> list[RawSheet]:
     if pid == 0:                                   # child: read, send, leave without cleanup
         try:
             os.close(read_end)
+            quiet = os.open(os.devnull, os.O_WRONLY)   # a dying reader's Rust backtrace is no news for an official
+            os.dup2(quiet, 1)
+            os.dup2(quiet, 2)
             try:
                 zf = _open_zip(path) if is_zip else None
                 sheets = [RawSheet(s.name, s.grid + [list(r) for r in s.rest]) for s in _sheets(path, zf, wanted)]
