@@ -167,10 +167,8 @@ def _read_isolating(paths: list[Path], workers: int) -> list[Book]:
 
 
 def _died(path: Path) -> Book:
-    book = Book(path, path.name, usable=False)
-    book.problems.append(Problem(path.name, "", "", ERROR, "读取此文件时处理进程异常退出（文件可能损坏，或大到超出本机内存）",
-                                 "在 Excel 中打开并另存后重新提交；可先用 xltools validate 单独检查该文件"))
-    return book
+    return _unreadable(path, "读取此文件时处理进程异常退出（文件可能损坏，或大到超出本机内存）",
+                       "在 Excel 中打开并另存后重新提交；可先用 xltools validate 单独检查该文件")
 
 
 def _safe_read(path: str) -> Book:
@@ -181,9 +179,13 @@ def _safe_read(path: str) -> Book:
 
 
 def _failed(path: Path, exc: Exception) -> Book:
+    return _unreadable(path, f"读取时出错：{type(exc).__name__}: {exc}"[:300], "确认文件能在 Excel 中正常打开")
+
+
+def _unreadable(path: Path, message: str, hint: str) -> Book:
+    """A book that could not be read at all: one 错误 saying why (listed as 无法读取)."""
     book = Book(path, path.name, usable=False)
-    book.problems.append(Problem(path.name, "", "", ERROR, f"读取时出错：{type(exc).__name__}: {exc}"[:300],
-                                 "确认文件能在 Excel 中正常打开"))
+    book.problems.append(Problem(path.name, "", "", ERROR, message, hint))
     return book
 
 

@@ -78,13 +78,18 @@ class _Kinds(dict):
         return kind
 
 
+def _part_path(target: str) -> str:
+    """Zip path of a relationship target of xl/workbook.xml (absolute, or relative to xl/)."""
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+
+
 def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     """Worksheet name → zip part path (from workbook.xml and its relationships)."""
     rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
     targets = {}
     for rel in rels:
         target = rel.get("Target", "")
-        targets[rel.get("Id")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+        targets[rel.get("Id")] = _part_path(target)
     book = ET.fromstring(zf.read("xl/workbook.xml"))
     return {s.get("name"): targets.get(s.get("{%s}id" % REL_NS), "") for s in book.iter(_M + "sheet")}
 
@@ -147,7 +152,7 @@ def worksheet_parts(zf: zipfile.ZipFile) -> list[str] | None:
         target = _TARGET.search(rel)
         if b'/worksheet"' in rel and target:
             t = unescape(target.group(1).decode("utf-8"))
-            out.append(t.lstrip("/") if t.startswith("/") else posixpath.normpath("xl/" + t))
+            out.append(_part_path(t))
     return out
 
 
