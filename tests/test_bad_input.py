@@ -250,32 +250,18 @@ def test_xml_entity_expansion_is_refused_quickly(tmp_path, samples):
 def _million_row_workbook(path, rows: int = 1_048_575):
     """A 指标 sheet filling every row Excel allows (header + 1,048,575 zones), written as raw XML:
     XlsxWriter would take most of a minute for it."""
-    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    pkg = "http://schemas.openxmlformats.org/package/2006"
-    main = "application/vnd.openxmlformats-officedocument.spreadsheetml"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        z.writestr("[Content_Types].xml", f'<Types xmlns="{pkg}/content-types">'
-                   f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-                   f'<Default Extension="xml" ContentType="application/xml"/>'
-                   f'<Override PartName="/xl/workbook.xml" ContentType="{main}.sheet.main+xml"/>'
-                   f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{main}.worksheet+xml"/></Types>')
-        z.writestr("_rels/.rels", f'<Relationships xmlns="{pkg}/relationships"><Relationship Id="rId1" '
-                   f'Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
-        z.writestr("xl/workbook.xml", f'<workbook {ns} xmlns:r="{rel}"><sheets>'
-                   f'<sheet name="指标" sheetId="1" r:id="rId1"/></sheets></workbook>')
-        z.writestr("xl/_rels/workbook.xml.rels", f'<Relationships xmlns="{pkg}/relationships"><Relationship Id="rId1" '
-                   f'Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
-        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh:
-            fh.write(f'<worksheet {ns}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>开发区名称</t></is></c>'
-                     '<c r="B1" t="inlineStr"><is><t>年度</t></is></c>'
-                     '<c r="C1" t="inlineStr"><is><t>税收收入</t></is></c></row>'.encode())
-            for start in range(2, rows + 2, 50_000):
-                fh.write("".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>园区{r}</t></is></c>'
-                                 f'<c r="B{r}"><v>2023</v></c><c r="C{r}"><v>{r % 997}.5</v></c></row>'
-                                 for r in range(start, min(start + 50_000, rows + 2))).encode())
-            fh.write(b"</sheetData></worksheet>")
-    return path
+    from rawxlsx import raw_workbook
+
+    def sheet_data():
+        yield ('<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>开发区名称</t></is></c>'
+               '<c r="B1" t="inlineStr"><is><t>年度</t></is></c><c r="C1" t="inlineStr"><is><t>税收收入</t></is></c></row>')
+        for start in range(2, rows + 2, 50_000):
+            yield "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>园区{r}</t></is></c>'
+                          f'<c r="B{r}"><v>2023</v></c><c r="C{r}"><v>{r % 997}.5</v></c></row>'
+                          for r in range(start, min(start + 50_000, rows + 2)))
+        yield "</sheetData>"
+
+    return raw_workbook(path, sheet_data(), compression=zipfile.ZIP_DEFLATED)
 
 
 def test_million_row_sheet_is_read_in_bounded_memory(tmp_path):
