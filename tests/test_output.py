@@ -45,17 +45,43 @@ def test_stale_partial_files_are_cleared(tmp_path):
 def test_column_fast_paths_write_the_same_xml_as_the_cell_by_cell_path():
     """Typed columns take shortcuts (`_number_cells`, `_text_cells`); the XML must not change."""
     import numpy as np
-    from xltools.output.workbook import _cells_xml, _number_cells, _text_cells, row_numbers
+    from xltools.output.workbook import SharedStrings, _cells_xml, _number_cells, _text_cells, row_numbers
 
     xf = {"header": 1, "int": 2, "num": 3, "quoted": 4}
     floats = np.array([1.0, 2.5, np.nan, -0.0, 1e15, 123456789.0, np.inf, -3.25, 1e-7])
     rows = row_numbers(5, len(floats))
-    assert _number_cells(floats, 2, rows, xf) == _cells_xml(floats.tolist(), 2, rows, xf)
+    assert _number_cells(floats, 2, rows, xf) == _cells_xml(floats.tolist(), 2, rows, xf, SharedStrings())
     ints = np.array([0, -7, 2**40])
-    assert _number_cells(ints, 0, rows[:3], xf) == _cells_xml(ints.tolist(), 0, rows[:3], xf)
+    assert _number_cells(ints, 0, rows[:3], xf) == _cells_xml(ints.tolist(), 0, rows[:3], xf, SharedStrings())
     texts = pd.array(["合规", None, "=SUM(A1)", "a<b&c", "合规", "-1", "\x01控制"], dtype="string")
     values = pd.Series(texts).to_numpy(dtype=object).tolist()
     rows = row_numbers(2, len(values))
-    expected = _cells_xml([v if isinstance(v, str) else None for v in values], 27, rows, xf)
-    assert _text_cells(values, 27, rows, xf) == expected
-    assert expected[0] == '<c r="AB2" t="inlineStr"><is><t xml:space="preserve">合规</t></is></c>' and expected[1] == ""
+    by_cell, by_column = SharedStrings(), SharedStrings()
+    expected = _cells_xml([v if isinstance(v, str) else None for v in values], 27, rows, xf, by_cell)
+    assert _text_cells(values, 27, rows, xf, by_column) == expected and by_column == by_cell
+    assert expected[0] == '<c r="AB2" t="s"><v>0</v></c>' and expected[1] == "" and expected[4] == expected[0].replace("AB2", "AB6")
+    assert expected[2] == '<c r="AB4" s="4" t="s"><v>1</v></c>' and list(by_cell) == ["合规", "=SUM(A1)", "a<b&c", "-1", "\x01控制"]
+
+
+def test_texts_are_shared_strings_and_read_back_exactly(tmp_path):
+    """Every text goes to one shared-string table; openpyxl, python-calamine and LibreOffice read it back."""
+    import zipfile
+
+    from python_calamine import CalamineWorkbook
+
+    texts = ["合规", " 前后空格 ", "a<b&c>\"引号\"", "合规", "多行\n文字", "=1+1", "控制\x01符"]
+    path = write_results(tmp_path / "out.xlsx", {"甲": pd.DataFrame({"文字": texts, "数": range(7)}),
+                                                 "乙": pd.DataFrame({"文字": ["合规", True, False]})})
+    with zipfile.ZipFile(path) as zf:
+        sst = zf.read("xl/sharedStrings.xml").decode()
+        assert 'PartName="/xl/sharedStrings.xml"' in zf.read("[Content_Types].xml").decode()
+        assert 'Target="sharedStrings.xml"' in zf.read("xl/_rels/workbook.xml.rels").decode()
+    assert sst.count("<si>") == len(set(texts)) + 4            # + the headers 文字, 数 and 是/否, each once
+    shown = [t.replace("\x01", "") for t in texts]               # a control character cannot live in XML
+    wb = openpyxl.load_workbook(path)
+    assert [c.value for c in wb["甲"]["A"]] == ["文字", *shown]
+    assert [c.value for c in wb["乙"]["A"]] == ["文字", "合规", "是", "否"]
+    grid = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("甲").to_python()
+    assert [row[0] for row in grid] == ["文字", *shown]
+    from libreoffice import recalc_csv                           # and the real spreadsheet engine
+    assert [row[0] for row in recalc_csv(path, tmp_path, "甲")] == ["文字", *shown]

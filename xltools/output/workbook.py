@@ -155,10 +155,31 @@ def _text_xml(text: str) -> str:
     return text
 
 
-def _text_tail(text: str, quoted_xf: int) -> str:
+class SharedStrings(dict):
+    """The workbook's shared-string table: text → index, assigned in order of first use.
+
+    Result sheets repeat the same texts thousands of times (rule names, conclusions, sources);
+    a cell then holds only an index, so the sheet XML is several times smaller and quicker to
+    write, compress and open — as Excel itself stores text.
+    """
+
+    def __missing__(self, text: str) -> int:
+        self[text] = index = len(self)
+        return index
+
+    def xml(self) -> str:
+        items = "".join(f'<si><t xml:space="preserve">{_text_xml(t)}</t></si>' for t in self)
+        return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                f'<sst xmlns="{MAIN_NS}" uniqueCount="{len(self)}">{items}</sst>')
+
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def _text_tail(text: str, quoted_xf: int, sst: SharedStrings) -> str:
     """The part of a text cell after its reference: quote-prefixed style if it looks like a formula."""
     style = f' s="{quoted_xf}"' if text.startswith(FORMULA_START) else ""
-    return f'{style} t="inlineStr"><is><t xml:space="preserve">{_text_xml(text)}</t></is></c>'
+    return f'{style} t="s"><v>{sst[text]}</v></c>'
 
 
 def row_numbers(first_row: int, n: int) -> list[str]:
@@ -166,7 +187,7 @@ def row_numbers(first_row: int, n: int) -> list[str]:
     return [str(r) for r in range(first_row, first_row + n)]
 
 
-def _cells_xml(values: list, col: int, rows: list[str], xf: dict[str, int]) -> list[str]:
+def _cells_xml(values: list, col: int, rows: list[str], xf: dict[str, int], sst: SharedStrings) -> list[str]:
     """XML of one column's cells in `rows` (see row_numbers); empty string for a blank cell."""
     letter = col_letter(col)
     i_xf, n_xf, q_xf = xf["int"], xf["num"], xf["quoted"]
@@ -182,17 +203,17 @@ def _cells_xml(values: list, col: int, rows: list[str], xf: dict[str, int]) -> l
             else:
                 append(f'<c r="{letter}{r}" s="{n_xf}"><v>{v!r}</v></c>')
         elif t is str:
-            append(f'<c r="{letter}{r}"{_text_tail(v, q_xf)}')
+            append(f'<c r="{letter}{r}"{_text_tail(v, q_xf, sst)}')
         elif v is None or v is pd.NA or v is pd.NaT:
             append("")
         elif isinstance(v, (bool, np.bool_)):
-            append(f'<c r="{letter}{r}" t="inlineStr"><is><t>{"是" if v else "否"}</t></is></c>')
+            append(f'<c r="{letter}{r}"{_text_tail("是" if v else "否", q_xf, sst)}')
         elif isinstance(v, (int, np.integer)):
             append(f'<c r="{letter}{r}" s="{i_xf}"><v>{int(v)}</v></c>')
         elif isinstance(v, np.floating):
-            out.extend(_cells_xml([float(v)], col, [r], xf))
+            out.extend(_cells_xml([float(v)], col, [r], xf, sst))
         else:
-            append(f'<c r="{letter}{r}"{_text_tail(str(v), q_xf)}')
+            append(f'<c r="{letter}{r}"{_text_tail(str(v), q_xf, sst)}')
     return out
 
 
@@ -210,13 +231,13 @@ def _number_cells(values: np.ndarray, col: int, rows: list[str], xf: dict[str, i
             for r, k, i, v in zip(rows, kind, ints, values.tolist())]
 
 
-def _text_cells(values: list, col: int, rows: list[str], xf: dict[str, int]) -> list[str]:
+def _text_cells(values: list, col: int, rows: list[str], xf: dict[str, int], sst: SharedStrings) -> list[str]:
     """`_cells_xml` for a text column: each distinct text is escaped once (results repeat a lot)."""
     ref = f'<c r="{col_letter(col)}'
     tails: dict[str, str] = {}
 
     def tail(v: str) -> str:
-        tails[v] = out = '"' + _text_tail(v, xf["quoted"])
+        tails[v] = out = '"' + _text_tail(v, xf["quoted"], sst)
         return out
 
     return [ref + r + (tails.get(v) or tail(v)) if type(v) is str else "" for r, v in zip(rows, values)]
@@ -225,10 +246,10 @@ def _text_cells(values: list, col: int, rows: list[str], xf: dict[str, int]) -> 
 ROWS_PER_CHUNK = 5000
 
 
-def sheet_data_chunks(frame: pd.DataFrame, xf: dict[str, int]):
+def sheet_data_chunks(frame: pd.DataFrame, xf: dict[str, int], sst: SharedStrings):
     """<sheetData> of a result sheet in chunks: header row plus every value (text never a formula)."""
     cols = list(frame.columns)
-    header = "".join(f'<c r="{col_letter(c)}1" s="{xf["header"]}" t="inlineStr"><is><t>{_text_xml(str(name))}</t></is></c>'
+    header = "".join(f'<c r="{col_letter(c)}1" s="{xf["header"]}" t="s"><v>{sst[str(name)]}</v></c>'
                      for c, name in enumerate(cols))
     yield f'<sheetData><row r="1">{header}</row>'
     for start in range(0, len(frame), ROWS_PER_CHUNK):     # boxed Python values exist for one chunk only
@@ -240,29 +261,45 @@ def sheet_data_chunks(frame: pd.DataFrame, xf: dict[str, int]):
             if values.dtype.kind in "fiu":
                 columns.append(_number_cells(values, c, rows, xf))
             elif isinstance(part.dtypes.iloc[c], pd.StringDtype):
-                columns.append(_text_cells(part.iloc[:, c].to_numpy(dtype=object).tolist(), c, rows, xf))
+                columns.append(_text_cells(part.iloc[:, c].to_numpy(dtype=object).tolist(), c, rows, xf, sst))
             else:
-                columns.append(_cells_xml(part.iloc[:, c].to_numpy(dtype=object).tolist(), c, rows, xf))
+                columns.append(_cells_xml(part.iloc[:, c].to_numpy(dtype=object).tolist(), c, rows, xf, sst))
         opens = [f'<row r="{r}">' for r in rows]
         yield "".join(chain.from_iterable(zip(opens, *columns, repeat("</row>"))))   # one join per chunk
     yield "</sheetData>"
 
 
-def sheet_data_xml(frame: pd.DataFrame, xf: dict[str, int]) -> str:
-    return "".join(sheet_data_chunks(frame, xf))
+SST_PART = "xl/sharedStrings.xml"
+SST_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+SST_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+
+
+def _declare_shared_strings(name: str, data: bytes) -> bytes:
+    """[Content_Types].xml and the workbook's relationships, announcing the shared-string part."""
+    if name == "[Content_Types].xml":
+        return data.replace(b"</Types>", f'<Override PartName="/{SST_PART}" ContentType="{SST_TYPE}"/></Types>'.encode())
+    if name == "xl/_rels/workbook.xml.rels":
+        rid = f"rId{data.count(b'<Relationship ') + 1}"
+        return data.replace(b"</Relationships>",
+                            f'<Relationship Id="{rid}" Type="{SST_REL}" Target="sharedStrings.xml"/></Relationships>'.encode())
+    return data
 
 
 def fill_sheets(path: Path, pending: Mapping[int, pd.DataFrame], xf: dict[str, int]) -> None:
-    """Stream the cells of `pending` (1-based sheet number → table) into the workbook at `path`."""
+    """Stream the cells of `pending` (1-based sheet number → table) into the workbook at `path`,
+    their texts into a shared-string table (XlsxWriter wrote no cells, hence none of its own)."""
     import zipfile
 
     tmp = path.with_name(path.stem + "-fill" + path.suffix)   # still matches the partial-file pattern
+    sst = SharedStrings()
     with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+        if SST_PART in zin.namelist():
+            raise RuntimeError("fill_sheets: the workbook already has shared strings (cells written by XlsxWriter)")
         for info in zin.infolist():
             data = zin.read(info.filename)
             m = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
             if not (m and int(m.group(1)) in pending):
-                zout.writestr(info, data)
+                zout.writestr(info, _declare_shared_strings(info.filename, data))
                 continue
             frame = pending[int(m.group(1))]
             xml = data.decode("utf-8")
@@ -275,9 +312,13 @@ def fill_sheets(path: Path, pending: Mapping[int, pd.DataFrame], xf: dict[str, i
             _fast_deflate(zi)
             with zout.open(zi, "w", force_zip64=True) as fh:   # streamed: a 200k-row sheet never sits in memory
                 fh.write(head.encode("utf-8"))
-                for chunk in sheet_data_chunks(frame, xf):
+                for chunk in sheet_data_chunks(frame, xf, sst):
                     fh.write(chunk.encode("utf-8"))
                 fh.write(tail.encode("utf-8"))
+        zi = zipfile.ZipInfo(SST_PART, date_time=info.date_time)
+        zi.compress_type = zipfile.ZIP_DEFLATED
+        _fast_deflate(zi)
+        zout.writestr(zi, sst.xml().encode("utf-8"))
     os.replace(tmp, path)
 
 
