@@ -63,25 +63,30 @@ def test_column_fast_paths_write_the_same_xml_as_the_cell_by_cell_path():
     assert expected[2] == '<c r="AB4" s="4" t="s"><v>1</v></c>' and list(by_cell) == ["合规", "=SUM(A1)", "a<b&c", "-1", "\x01控制"]
 
 
-def test_texts_are_shared_strings_and_read_back_exactly(tmp_path):
-    """Every text goes to one shared-string table; openpyxl, python-calamine and LibreOffice read it back."""
+def test_repeated_texts_are_shared_strings_and_read_back_exactly(tmp_path):
+    """Texts that repeat go to one shared-string table, mostly distinct ones (names) stay inline;
+    openpyxl, python-calamine and LibreOffice read both back as written."""
     import zipfile
 
     from python_calamine import CalamineWorkbook
 
-    texts = ["合规", " 前后空格 ", "a<b&c>\"引号\"", "合规", "多行\n文字", "=1+1", "控制\x01符"]
-    path = write_results(tmp_path / "out.xlsx", {"甲": pd.DataFrame({"文字": texts, "数": range(7)}),
-                                                 "乙": pd.DataFrame({"文字": ["合规", True, False]})})
+    texts = ["合规", " 前后空格 ", "a<b&c>\"引号\"", "合规", "多行\n文字", "=1+1", "控制\x01符"] * 3
+    names = [f"企业{i}<{i}>" for i in range(len(texts))]
+    path = write_results(tmp_path / "out.xlsx", {"甲": pd.DataFrame({"文字": texts, "名称": names}),
+                                                 "乙": pd.DataFrame({"文字": ["合规", True, False, True, False, "合规"]})})
     with zipfile.ZipFile(path) as zf:
         sst = zf.read("xl/sharedStrings.xml").decode()
+        sheet = zf.read("xl/worksheets/sheet1.xml").decode()
         assert 'PartName="/xl/sharedStrings.xml"' in zf.read("[Content_Types].xml").decode()
         assert 'Target="sharedStrings.xml"' in zf.read("xl/_rels/workbook.xml.rels").decode()
-    assert sst.count("<si>") == len(set(texts)) + 4            # + the headers 文字, 数 and 是/否, each once
+    assert sst.count("<si>") == len(set(texts)) + 4             # + headers 文字, 名称 and 是, 否: each once
+    assert "企业" not in sst and sheet.count('t="inlineStr"') == len(names)
     shown = [t.replace("\x01", "") for t in texts]               # a control character cannot live in XML
     wb = openpyxl.load_workbook(path)
     assert [c.value for c in wb["甲"]["A"]] == ["文字", *shown]
-    assert [c.value for c in wb["乙"]["A"]] == ["文字", "合规", "是", "否"]
+    assert [c.value for c in wb["甲"]["B"]] == ["名称", *names]
+    assert [c.value for c in wb["乙"]["A"]] == ["文字", "合规", "是", "否", "是", "否", "合规"]
     grid = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("甲").to_python()
-    assert [row[0] for row in grid] == ["文字", *shown]
+    assert [row[:2] for row in grid] == [["文字", "名称"], *map(list, zip(shown, names))]
     from libreoffice import recalc_csv                           # and the real spreadsheet engine
-    assert [row[0] for row in recalc_csv(path, tmp_path, "甲")] == ["文字", *shown]
+    assert [row[:2] for row in recalc_csv(path, tmp_path, "甲")] == [["文字", "名称"], *map(list, zip(shown, names))]

@@ -176,10 +176,22 @@ class SharedStrings(dict):
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
-def _text_tail(text: str, quoted_xf: int, sst: SharedStrings) -> str:
-    """The part of a text cell after its reference: quote-prefixed style if it looks like a formula."""
+def _text_tail(text: str, quoted_xf: int, sst: SharedStrings | None) -> str:
+    """The part of a text cell after its reference: quote-prefixed style if it looks like a formula;
+    an index into `sst`, or the text itself (inline) when there is no table to share."""
     style = f' s="{quoted_xf}"' if text.startswith(FORMULA_START) else ""
+    if sst is None:
+        return f'{style} t="inlineStr"><is><t xml:space="preserve">{_text_xml(text)}</t></is></c>'
     return f'{style} t="s"><v>{sst[text]}</v></c>'
+
+
+def _sharing(values: list, sst: SharedStrings) -> SharedStrings | None:
+    """`sst` for a column whose texts repeat; None (inline) for one of mostly distinct texts, such
+    as 200,000 enterprise names: sharing them saves nothing and would hold them all in a table."""
+    try:
+        return sst if 2 * len(set(values)) <= len(values) else None
+    except TypeError:                    # an unhashable cell value (written as its text)
+        return sst
 
 
 def row_numbers(first_row: int, n: int) -> list[str]:
@@ -187,7 +199,7 @@ def row_numbers(first_row: int, n: int) -> list[str]:
     return [str(r) for r in range(first_row, first_row + n)]
 
 
-def _cells_xml(values: list, col: int, rows: list[str], xf: dict[str, int], sst: SharedStrings) -> list[str]:
+def _cells_xml(values: list, col: int, rows: list[str], xf: dict[str, int], sst: SharedStrings | None) -> list[str]:
     """XML of one column's cells in `rows` (see row_numbers); empty string for a blank cell."""
     letter = col_letter(col)
     i_xf, n_xf, q_xf = xf["int"], xf["num"], xf["quoted"]
@@ -231,7 +243,7 @@ def _number_cells(values: np.ndarray, col: int, rows: list[str], xf: dict[str, i
             for r, k, i, v in zip(rows, kind, ints, values.tolist())]
 
 
-def _text_cells(values: list, col: int, rows: list[str], xf: dict[str, int], sst: SharedStrings) -> list[str]:
+def _text_cells(values: list, col: int, rows: list[str], xf: dict[str, int], sst: SharedStrings | None) -> list[str]:
     """`_cells_xml` for a text column: each distinct text is escaped once (results repeat a lot)."""
     ref = f'<c r="{col_letter(col)}'
     tails: dict[str, str] = {}
@@ -260,10 +272,10 @@ def sheet_data_chunks(frame: pd.DataFrame, xf: dict[str, int], sst: SharedString
             values = part.iloc[:, c].to_numpy()
             if values.dtype.kind in "fiu":
                 columns.append(_number_cells(values, c, rows, xf))
-            elif isinstance(part.dtypes.iloc[c], pd.StringDtype):
-                columns.append(_text_cells(part.iloc[:, c].to_numpy(dtype=object).tolist(), c, rows, xf, sst))
             else:
-                columns.append(_cells_xml(part.iloc[:, c].to_numpy(dtype=object).tolist(), c, rows, xf, sst))
+                cells = part.iloc[:, c].to_numpy(dtype=object).tolist()
+                typed = _text_cells if isinstance(part.dtypes.iloc[c], pd.StringDtype) else _cells_xml
+                columns.append(typed(cells, c, rows, xf, _sharing(cells, sst)))
         opens = [f'<row r="{r}">' for r in rows]
         yield "".join(chain.from_iterable(zip(opens, *columns, repeat("</row>"))))   # one join per chunk
     yield "</sheetData>"
