@@ -135,6 +135,28 @@ def test_rerun_gives_the_same_cell_values(submissions, tmp_path):
     assert grids(a) == grids(b)
 
 
+def test_rerun_into_the_input_folder_skips_earlier_results(submissions, tmp_path):
+    """The same command run twice with its output inside the input folder: the first run's output is
+    replaced, not read as a submission; another result workbook lying there is listed as 已跳过 only."""
+    (submissions / "坏文件.xlsx").unlink()
+    out = submissions / "汇总.xlsx"
+    first = cli("batch", submissions, "-o", out, "--json")
+    assert first.returncode == 1, first.stderr
+    shutil.copy(out, submissions / "上月汇总.xlsx")
+    again = cli("batch", submissions, "-o", out, "--json")
+    assert again.returncode == 1, again.stderr                 # 已跳过 is not 无法读取 (exit 2)
+    assert "是上次的汇总结果" in again.stderr
+    summary = json.loads(again.stdout)
+    assert summary["退出码"] == again.returncode
+    assert summary["文件状态"]["已跳过"] == 1 and summary["错误"] == json.loads(first.stdout)["错误"]
+    files = {r[0]: r for r in grids(out)["文件清单"][1:]}
+    assert "汇总.xlsx" not in files and files["上月汇总.xlsx"][1] == "已跳过"
+    assert "xltools 生成的结果工作簿" in files["上月汇总.xlsx"][6]
+    assert not any(r[0] == "上月汇总.xlsx" for r in grids(out)["数据校验"][1:])
+    alone = cli("validate", submissions / "上月汇总.xlsx")
+    assert alone.returncode == 2 and "结果工作簿" in alone.stdout + alone.stderr    # on its own it is no submission
+
+
 def test_killed_run_leaves_no_output(samples, tmp_path):
     folder = tmp_path / "many"
     folder.mkdir()

@@ -59,7 +59,8 @@ class Shipment(list):
                 for k, v in t.values.items():
                     pieces.setdefault((key, k), []).append(v)
                 tables.append((key, t.title, t.columns, t.header_row, t.problems, len(t), list(t.values)))
-            heads.append((str(b.path), b.name, b.usable, [tuple(vars(p).values()) for p in b.problems], tables))
+            heads.append((str(b.path), b.name, b.usable, b.result_workbook, [tuple(vars(p).values()) for p in b.problems],
+                          tables))
         return (_unpack, (heads, {k: _join(v) for k, v in pieces.items()}))
 
 
@@ -75,8 +76,9 @@ def _join(pieces: list) -> tuple[bool, object]:
 def _unpack(heads, blocks) -> list[Book]:
     at = dict.fromkeys(blocks, 0)
     books = []
-    for path, name, usable, problems, tables in heads:
-        book = Book(Path(path), name, problems=[Problem(*p) for p in problems], usable=usable)
+    for path, name, usable, result_workbook, problems, tables in heads:
+        book = Book(Path(path), name, problems=[Problem(*p) for p in problems], usable=usable,
+                    result_workbook=result_workbook)
         for key, title, columns, header_row, table_problems, n, keys in tables:
             values = {}
             for k in keys:
@@ -196,6 +198,9 @@ class BatchResult(RunResult):
 
     def summary(self) -> dict:
         base = super().summary()
+        base["错误"] = sum(b.errors for b in submitted(self.books))
+        base["警告"] = sum(b.warnings for b in submitted(self.books))
+        base["退出码"] = batch_exit_code(self)
         base["文件状态"] = self.files["状态"].value_counts().to_dict() if len(self.files) else {}
         base["跨文件问题"] = len(self.cross)
         return base
@@ -208,7 +213,10 @@ def file_list(books: list[Book], cross: list[Problem]) -> pd.DataFrame:
     for b in books:
         n_err, n_warn = b.errors + errors[b.name], b.warnings + warnings[b.name]
         n_cross = errors[b.name] + warnings[b.name]
-        state = "无法读取" if not b.usable else ("有错误" if n_err else ("有警告" if n_warn else "正常"))
+        if b.result_workbook:                          # a previous run's output lying among the submissions
+            state, n_err = "已跳过", 0
+        else:
+            state = "无法读取" if not b.usable else ("有错误" if n_err else ("有警告" if n_warn else "正常"))
         rows.append({"文件": b.name, "状态": state, "读入行数": b.rows, "错误": n_err, "警告": n_warn,
                      "工作表": "、".join(t.title for t in b.tables.values()),
                      "说明": (b.problems[0].message if not b.usable else (f"跨文件问题 {n_cross} 条" if n_cross else ""))})
@@ -227,7 +235,7 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
     engine_tables = {k: v.drop(columns="_file") for k, v in tables.items()}
     result = BatchResult(books, files=file_list(books, cross), cross=cross)
     assessment = assess(engine_tables, profile=profile, tasks=tasks) if engine_tables else None
-    problems = pd.concat([problems_frame(books),
+    problems = pd.concat([problems_frame(submitted(books)),
                           pd.DataFrame([p.as_row() for p in cross], columns=problems_frame([]).columns)],
                          ignore_index=True)
     result.sheets["文件清单"] = result.files
@@ -243,6 +251,11 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
     return result
 
 
+def submitted(books: list[Book]) -> list[Book]:
+    """The books that are submissions: not result workbooks of an earlier run (those are only listed)."""
+    return [b for b in books if not b.result_workbook]
+
+
 def batch_exit_code(result: BatchResult) -> int:
-    code = exit_code(result.books)
+    code = exit_code(submitted(result.books))
     return max(code, 1) if result.cross else code

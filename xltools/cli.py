@@ -78,9 +78,13 @@ def _progress(total: int):
 def _files_or_exit(books: list[str]) -> list[Path]:
     paths = expand_inputs(books)
     if not paths:
-        console.print("[red]没有找到任何工作簿：请检查路径或通配符（如 \"提交/*.xlsx\"）[/red]")
-        raise typer.Exit(EXIT_UNUSABLE)
+        _no_workbooks()
     return paths
+
+
+def _no_workbooks() -> None:
+    console.print("[red]没有找到任何工作簿：请检查路径或通配符（如 \"提交/*.xlsx\"）[/red]")
+    raise typer.Exit(EXIT_UNUSABLE)
 
 
 def _guard_output(output: Path, inputs: list[Path]) -> None:
@@ -209,8 +213,15 @@ def batch(patterns: Annotated[list[str], typer.Argument(help="工作簿、文件
           as_json: JsonOpt = False) -> None:
     """批量汇总：逐个校验数百份报送工作簿（坏文件不影响其他文件），合并后统一计算，写出一个汇总工作簿。"""
     from .batch import batch_exit_code, run_batch
+    from .intake import is_result_workbook
 
     paths = _files_or_exit(patterns)
+    previous = [p for p in paths if same_file(output, p) and is_result_workbook(p)]
+    if previous:      # rerun with the output inside the input folder: last run's result, not a submission
+        console.print(f"[yellow]{output} 是上次的汇总结果，不作为报送读入，将被新结果替换[/yellow]")
+        paths = [p for p in paths if p not in previous]
+        if not paths:
+            _no_workbooks()
     _guard_output(output, paths)
     result = _compute(paths, lambda tick: run_batch(paths, jobs=jobs, scheduler=scheduler, profile=profile,
                                                     progress=tick))

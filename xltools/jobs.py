@@ -18,12 +18,11 @@ from . import __version__, memory
 from .engine import TASKS, assess
 from .intake import Book, read_book, tables_of
 from .problems import ERROR, WARNING
-from .schema import RESULT_SHEETS
+from .schema import RESULT_ORDER, RESULT_SHEETS
 
 EXCEL_PATTERNS = ("*.xlsx", "*.xlsm", "*.xls")
 EXIT_CLEAN, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
-SHEET_ORDER = ["数据校验", "合规检查", "合规汇总", "薪酬测算", "薪酬明细", "税收返还", "考核排名", "奖惩建议",
-               "人员排名", "指标权重", "派生指标", "计算说明"]
+SHEET_ORDER = list(RESULT_ORDER)
 
 
 def expand_inputs(items: Iterable[str]) -> list[Path]:

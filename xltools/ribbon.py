@@ -22,10 +22,9 @@ from . import __version__
 from .engine import assess
 from .intake import Book, read_grids, tables_of
 from .jobs import SHEET_ORDER, calc_notes, problems_frame, RunResult
-from .schema import RESULT_SHEETS, SHEETS, find_sheet
+from .schema import RESULT_SHEET_NAMES as RESULT_NAMES, SHEETS, find_sheet
 from .templates import header_text
 
-RESULT_NAMES = set(RESULT_SHEETS) | set(SHEET_ORDER) | {"文件清单"}
 FORMULA_START = ("=", "+", "-", "@")
 TITLE = "开发区考核"
 

@@ -14,11 +14,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..problems import ERROR, WARNING, Problem
-from ..schema import SHEETS, SHEETS_BY_KEY, find_sheet
-from .reader import RawSheet, UnusableInput, iter_sheets
+from ..schema import RESULT_SHEET_NAMES, SHEETS, SHEETS_BY_KEY, find_sheet
+from .reader import RawSheet, UnusableInput, iter_sheets, sheet_names
 from .table import ColumnTyper, PendingTable, SheetTable, cell_ref, stage_table
 
-__all__ = ["Book", "read_book", "read_books", "read_grids", "UnusableInput", "tables_of", "consolidate"]
+__all__ = ["Book", "read_book", "read_books", "read_grids", "UnusableInput", "tables_of", "consolidate",
+           "is_result_workbook"]
 
 from .consolidate import consolidate  # noqa: E402  (many books → one table per sheet kind)
 
@@ -32,6 +33,7 @@ class Book:
     tables: dict[str, SheetTable] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     usable: bool = True
+    result_workbook: bool = False     # a workbook xltools wrote (results, no submitted data): skipped in a batch
 
     def frame(self, key: str) -> pd.DataFrame | None:
         """The typed table of a schema sheet (without the helper `_row` column), or None."""
@@ -80,8 +82,14 @@ def _stage_book(path: Path, display_name: str | None, typer: ColumnTyper) -> tup
     book = Book(path, display_name or path.name)
     pending: list[tuple[int, PendingTable]] = []     # (where its problems go in book.problems, table)
     seen = 0
+    names: list[str] = []
+
+    def wanted(name: str) -> bool:
+        names.append(name)
+        return find_sheet(name) is not None
+
     try:
-        for raw in iter_sheets(path, wanted=lambda n: find_sheet(n) is not None):
+        for raw in iter_sheets(path, wanted=wanted):
             seen += 1
             _take_sheet(book, raw, typer, pending)
     except UnusableInput as exc:
@@ -90,12 +98,27 @@ def _stage_book(path: Path, display_name: str | None, typer: ColumnTyper) -> tup
                                     "确认文件是 Excel 工作簿（.xlsx/.xlsm/.xls），能在 Excel 中正常打开且未加密")]
         return book, []
 
-    if not seen:
+    if not seen and _only_results(names):
+        book.usable, book.result_workbook = False, True
+        book.problems.append(Problem(book.name, "", "", ERROR,
+                                     "这是 xltools 生成的结果工作簿（工作表「" + "」「".join(names[:3]) + "」…），不含报送数据",
+                                     "请选择填报的报送工作簿；批量汇总时此类文件会自动跳过"))
+    elif not seen:
         book.usable = False
         book.problems.append(Problem(book.name, "", "", ERROR,
                                      "工作簿中没有可识别的工作表（如「开发区」「指标」「机构设置」）",
                                      "使用 xltools template 生成的模板，或把工作表改为标准名称：" + "、".join(s.name for s in SHEETS)))
     return book, pending
+
+
+def _only_results(names: list[str]) -> bool:
+    """Sheet names of a workbook xltools wrote: no input sheet, and sheets named like its results."""
+    return any(n in RESULT_SHEET_NAMES for n in names) and not any(find_sheet(n) for n in names)
+
+
+def is_result_workbook(path: str | Path) -> bool:
+    """Is `path` a result workbook xltools wrote (a rerun's previous output), not a submission?"""
+    return _only_results(sheet_names(Path(path)))
 
 
 def _finish_book(book: Book, pending: list[tuple[int, PendingTable]]) -> Book:

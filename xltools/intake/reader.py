@@ -261,6 +261,18 @@ def _streamed(zf: zipfile.ZipFile, name: str, part: str, strings, dates, date190
     return RawSheet(name, head, rows)
 
 
+def sheet_names(path: Path) -> list[str]:
+    """Worksheet names of an .xlsx/.xlsm, read from its workbook part only (after the same safety
+    checks as a full read); [] for anything else or an unreadable file."""
+    try:
+        if not check_file(path) or path.suffix.lower() == ".xlsb":
+            return []
+        with _open_zip(path) as zf:
+            return list(xlsxstream.sheet_parts(zf))
+    except Exception:
+        return []
+
+
 def read_sheets(path: Path, wanted=None) -> list[RawSheet]:
     """All wanted worksheets as whole grids (small sheets; tests and tools)."""
     out = []
