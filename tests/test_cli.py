@@ -52,6 +52,21 @@ def test_validate_folder_and_glob_and_output(samples, tmp_path):
     assert cli("validate", samples, "--json").returncode == 1
 
 
+def test_a_folder_yields_its_workbooks_in_any_letter_case_and_skips_lock_files(samples, tmp_path):
+    import shutil
+
+    from xltools.jobs import expand_inputs
+
+    (tmp_path / "下级").mkdir()
+    shutil.copy(samples / "青岛开发区.xlsx", tmp_path / "青岛开发区.XLSX")       # as some systems name them
+    shutil.copy(samples / "宁夏开发区.xlsx", tmp_path / "下级" / "宁夏开发区.xlsx")
+    (tmp_path / "~$青岛开发区.XLSX").write_bytes(b"owner file of an open workbook")
+    (tmp_path / "说明.docx").write_bytes(b"not a workbook")
+    (tmp_path / "目录.xls").mkdir()                                             # a folder, whatever its name
+    assert [p.relative_to(tmp_path).as_posix() for p in expand_inputs([str(tmp_path)])] == [
+        "下级/宁夏开发区.xlsx", "青岛开发区.XLSX"]
+
+
 def test_template_command_refuses_to_overwrite(tmp_path):
     target = tmp_path / "模板.xlsx"
     assert cli("template", target).returncode == 0 and target.exists()

@@ -20,7 +20,7 @@ from .intake import Book, read_book, tables_of
 from .problems import ERROR, WARNING
 from .schema import RESULT_ORDER, RESULT_SHEETS
 
-EXCEL_PATTERNS = ("*.xlsx", "*.xlsm", "*.xls")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")   # in any letter case: 青岛.XLSX counts on Linux too
 EXIT_CLEAN, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 SHEET_ORDER = list(RESULT_ORDER)
 
@@ -31,8 +31,8 @@ def expand_inputs(items: Iterable[str]) -> list[Path]:
     for item in items:
         p = Path(item)
         if p.is_dir():
-            for pattern in EXCEL_PATTERNS:
-                out.extend(sorted(q for q in p.rglob(pattern) if not q.name.startswith(("~$", ".~"))))
+            out.extend(sorted(q for q in p.rglob("*") if q.suffix.lower() in EXCEL_SUFFIXES and q.is_file()
+                              and not q.name.startswith(("~$", ".~"))))
         elif any(ch in item for ch in "*?["):
             out.extend(sorted(Path(m) for m in glob.glob(item, recursive=True)
                               if not Path(m).name.startswith(("~$", ".~"))))
