@@ -53,7 +53,7 @@ def test_batch_lists_problems_and_still_ranks_everyone(submissions, tmp_path):
     assert files["青岛开发区.xlsx"] == "正常"
     problems = [r for r in g["数据校验"][1:]]
     assert any(r[0] == "坏文件.xlsx" and "不是 Excel 工作簿" in r[4] for r in problems)
-    dup = [r for r in problems if r[0] == "宁夏开发区（重复报送）.xlsx" and "已报送" in r[4]]
+    dup = [r for r in problems if r[0] == "宁夏开发区（重复报送）.xlsx" and "也在" in r[4]]
     assert len(dup) == 23 and all(r[3] == "错误" for r in dup)
     assert len({r[2] for r in dup}) == 23 and all(r[1] == "开发区" and r[2].startswith("开发区!") for r in dup)
     mixed = [r for r in problems if "不同年度混合" in r[4]]
@@ -63,6 +63,24 @@ def test_batch_lists_problems_and_still_ranks_everyone(submissions, tmp_path):
     checks = [r for r in g["合规检查"][1:] if r[0] == "贺兰工业园区" and r[1] == "NX-20"]
     assert len(checks) == 1                           # the duplicate submission was not counted twice
     assert any("不同年度混合" in r[4] for r in problems if r[0] == "耒阳经开区.xlsx")
+
+
+def test_a_zone_submitted_twice_is_taken_from_the_copy_with_fewer_errors(samples, tmp_path):
+    """问题样例.xlsx (planted errors) sorts before 青岛开发区.xlsx and repeats some of its zones:
+    the clean submission is used, the error-laden copy gets the duplicate problems."""
+    res = run_batch([samples / "问题样例.xlsx", samples / "青岛开发区.xlsx"], jobs=1)
+    by_name = {b.name: b for b in res.books}
+    assert by_name["问题样例.xlsx"].errors > by_name["青岛开发区.xlsx"].errors == 0
+    dup = [p for p in res.cross if "也在" in p.message]
+    assert dup and all(p.file == "问题样例.xlsx" and "「青岛开发区.xlsx」" in p.message and "错误较少" in p.message
+                       for p in dup)
+    zones = set(res.sheets["合规汇总"]["开发区名称"])
+    repeated = {p.message.split("「")[1].split("」")[0] for p in dup}
+    qingdao = set(by_name["青岛开发区.xlsx"].tables["zones"].values["zone"])
+    assert repeated <= qingdao <= zones
+    salary = res.sheets["薪酬测算"].set_index("开发区名称")
+    alone = run_batch([samples / "青岛开发区.xlsx"], jobs=1).sheets["薪酬测算"].set_index("开发区名称")
+    pd.testing.assert_frame_equal(salary.loc[sorted(repeated)], alone.loc[sorted(repeated)])
 
 
 def test_folder_input_and_jobs_give_identical_results(submissions):

@@ -1,6 +1,7 @@
 """Many books → one typed table per sheet kind, with the checks only a set of files can fail.
 
-Same zone submitted twice (the first file read is kept), different data years mixed, and each
+Same zone submitted twice (the copy with fewer errors is kept; on a tie the file whose name sorts
+first), different data years mixed, and each
 file's 参数 applied to its own zones. Pure over the typed tables; problems come back as rows.
 """
 
@@ -76,19 +77,25 @@ def _zone_cells(books: list[Book]) -> dict[tuple[str, str], tuple[str, str]]:
 
 
 def cross_file_checks(books: list[Book], tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
-    """Same zone submitted twice (kept once: the first file), and different years mixed."""
+    """Same zone submitted twice (kept once: the copy with fewer errors — usually the corrected
+    one —, on a tie the file whose name sorts first), and different years mixed."""
     problems: list[Problem] = []
     tables = file_params(tables)
     out = dict(tables)
     zones = tables.get("zones")
     if zones is not None and len(zones):
-        first = zones.drop_duplicates("zone")[["zone", "_file"]].set_index("zone")["_file"]
-        dup = zones.duplicated("zone", keep="first")
+        errors = {b.name: b.errors for b in books}
+        order = {b.name: i for i, b in enumerate(sorted(books, key=lambda b: (b.errors, b.name)))}
+        kept = zones.iloc[np.argsort(zones["_file"].map(order).to_numpy(), kind="stable")].drop_duplicates("zone")
+        first = kept.set_index("zone")["_file"]
+        dup = ~zones.index.isin(kept.index)
         cells = _zone_cells(books) if dup.any() else {}
         for zone, file in zip(zones.loc[dup, "zone"], zones.loc[dup, "_file"]):
             title, cell = cells.get((file, zone), ("开发区", ""))
+            why = (f"该文件数据错误较少（{errors[first[zone]]} 个，本文件 {errors[file]} 个），已采用该文件"
+                   if errors[first[zone]] < errors[file] else "已按文件名顺序采用该文件")
             problems.append(Problem(file, title, cell, ERROR,
-                                    f"开发区「{zone}」在「{first[zone]}」中已报送，重复报送的数据未采用",
+                                    f"开发区「{zone}」也在「{first[zone]}」中报送，{why}，本文件的该开发区数据未采用",
                                     "确认哪一份是正式报送，删除或更正另一份"))
         dup_files = {(z, f) for z, f in zip(zones.loc[dup, "zone"], zones.loc[dup, "_file"])}
         for key, t in tables.items():
@@ -96,8 +103,8 @@ def cross_file_checks(books: list[Book], tables: dict[str, pd.DataFrame]) -> tup
                 drop = np.array([(z, f) in dup_files for z, f in zip(t["zone"], t["_file"])], dtype=bool)
                 keys = [k for k in ("zone", "year") if k in t] if key not in ("departments", "staff") else []
                 keep = ~drop
-                if keys:
-                    keep &= ~t.duplicated(keys, keep="first").to_numpy()
+                if keys:                   # repeats among the rows kept (a dropped copy may come first)
+                    keep[keep] = ~t[keep].duplicated(keys, keep="first").to_numpy()
                 out[key] = t[keep].reset_index(drop=True)
     ind = tables.get("indicators")
     if ind is not None and len(ind):
