@@ -303,6 +303,8 @@ def test_batch_in_place_writes_each_files_own_rows(submissions, tmp_path):
     assert {"合规检查", "考核排名", "数据校验"} <= set(g)
     zones = {r[0] for r in g["合规检查"][1:]}
     assert "贺兰工业园区" in zones and "青岛蓝谷" not in zones
+    copy = grids(submissions / "宁夏开发区（重复报送）.xlsx")     # every zone repeated: none of its data used
+    assert not any(r[0] for r in copy.get("合规检查", [[]])[1:]) and len(copy["数据校验"]) > 1
     after = parts(target)
     for name, data in original.items():
         if name not in CHANGED_BY_DESIGN:

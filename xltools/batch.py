@@ -195,6 +195,20 @@ def _unreadable(path: Path, message: str, hint: str) -> Book:
 class BatchResult(RunResult):
     files: pd.DataFrame = field(default_factory=pd.DataFrame)
     cross: list[Problem] = field(default_factory=list)
+    zone_files: dict[str, str] = field(default_factory=dict)   # zone → the file whose data was used
+
+    def own_rows(self, name: str) -> dict[str, pd.DataFrame]:
+        """The rows of every result sheet that belong to file `name` (what --in-place writes back):
+        its own 数据校验 rows, and the rows of the zones whose data was taken from it — not those of
+        a zone it repeated from another file."""
+        zones = {z for z, f in self.zone_files.items() if f == name}
+        out = {}
+        for sheet, frame in self.sheets.items():
+            if sheet == "数据校验":
+                out[sheet] = frame[frame["文件"] == name]
+            elif sheet not in ("文件清单", "计算说明") and "开发区名称" in frame:
+                out[sheet] = frame[frame["开发区名称"].isin(zones)]
+        return out
 
     def summary(self) -> dict:
         base = super().summary()
@@ -234,6 +248,8 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
     tables, cross = cross_file_checks(usable, tables)
     engine_tables = {k: v.drop(columns="_file") for k, v in tables.items()}
     result = BatchResult(books, files=file_list(books, cross), cross=cross)
+    if "zones" in tables:
+        result.zone_files = dict(zip(tables["zones"]["zone"], tables["zones"]["_file"]))
     assessment = assess(engine_tables, profile=profile, tasks=tasks) if engine_tables else None
     problems = pd.concat([problems_frame(submitted(books)),
                           pd.DataFrame([p.as_row() for p in cross], columns=problems_frame([]).columns)],

@@ -245,20 +245,13 @@ def _write_back(result, paths: list[Path]) -> None:
     by_name = {b.name: b for b in result.books}
     for p in paths:
         book = by_name.get(p.name)
+        if book is not None and book.result_workbook:
+            continue                                   # listed as 已跳过: not a submission
         if book is None or not book.usable or p.suffix.lower() not in (".xlsx", ".xlsm"):
             console.print(f"[yellow]{p.name}：未写回（文件无法使用或为 .xls 旧格式）[/yellow]")
             continue
-        zones = set(book.tables["zones"].values["zone"]) if "zones" in book.tables else set()
-        sheets = {}
-        for name, frame in result.sheets.items():
-            if name in ("文件清单", "计算说明"):
-                continue
-            if name == "数据校验":
-                sheets[name] = frame[frame["文件"] == p.name]
-            elif "开发区名称" in frame:
-                sheets[name] = frame[frame["开发区名称"].isin(zones)]
         try:
-            inject(p, sheets)
+            inject(p, result.own_rows(p.name))
             console.print(f"已写回 {p.name}（原文件备份为 {p.name}.bak）")
         except FileLocked as exc:
             console.print(f"[red]{exc}[/red]")
