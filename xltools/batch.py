@@ -145,7 +145,15 @@ def read_all(paths: list[Path], executor: Executor | None, progress: Callable[[s
     return books
 
 
-def _read_isolating(paths: list[Path], workers: int) -> list[Book]:
+def read_isolated(path: Path) -> Book:
+    """One workbook read in a fresh spawned process: if reading kills that process, the file is
+    reported as unreadable and the caller lives on (binary workbooks where there is no fork)."""
+    import multiprocessing
+
+    return _read_isolating([path], 1, multiprocessing.get_context("spawn"))[0]
+
+
+def _read_isolating(paths: list[Path], workers: int, context=None) -> list[Book]:
     """Books of `paths` read in fresh process pools; a file that kills its process is halved
     down to itself and reported as unreadable, every other file is read."""
     from concurrent.futures.process import BrokenProcessPool
@@ -155,7 +163,7 @@ def _read_isolating(paths: list[Path], workers: int) -> list[Book]:
     while groups:
         group = groups.pop(0)
         try:
-            with ProcessPoolExecutor(max_workers=min(workers, len(group))) as pool:
+            with ProcessPoolExecutor(max_workers=min(workers, len(group)), mp_context=context) as pool:
                 for path, shipped in zip(group, pool.map(read_chunk, [[str(p)] for p in group])):
                     out[path] = shipped[0]
         except BrokenProcessPool:

@@ -17,6 +17,7 @@ import pandas as pd
 from . import __version__, memory
 from .engine import TASKS, assess
 from .intake import Book, read_book, tables_of
+from .intake import reader
 from .problems import ERROR, WARNING
 from .schema import RESULT_ORDER, RESULT_SHEETS
 
@@ -92,6 +93,17 @@ def calc_notes(result: RunResult, extra: dict[str, str] | None = None) -> pd.Dat
 LARGE_BOOK_ROWS = 50_000   # above this, freed heap pages are returned between phases
 
 
+def read_guarded(path: Path) -> Book:
+    """`read_book`, except that a binary workbook (.xls, .xlsb) on a system without fork (Windows)
+    is read in a spawned process: python-calamine can abort the whole process on a damaged one,
+    which would end the command without a word. Costs about a second per such file, so batch
+    workers (isolated already) do not take this route."""
+    if not reader.CAN_FORK and path.suffix.lower() in reader.BINARY_SUFFIXES:
+        from .batch import read_isolated
+        return read_isolated(path)
+    return read_book(path)
+
+
 def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
               tasks: tuple[str, ...] = TASKS, progress: Callable[[str], None] | None = None,
               rank_options=None) -> RunResult:
@@ -102,7 +114,7 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
     memory.tune()
     books = []
     for p in paths:
-        books.append(read_book(p))
+        books.append(read_guarded(Path(p)))
         if books[-1].rows > LARGE_BOOK_ROWS:
             memory.release()          # the parsing garbage of a huge sheet, before the engine starts
         if progress:

@@ -44,6 +44,10 @@ STREAM_XML_BYTES = 24 * 1024**2   # sheet XML larger than this is parsed piece b
 DENSE_CELLS_MAX = 10_000_000      # so is a sheet spanning more cells than this (A1 to its farthest cell)
 HEAD_ROWS = 100
 IN_MEMORY_BYTES = 8 * 1024**2     # a package smaller than this is read into memory once
+BINARY_SUFFIXES = (".xls", ".xlsb")
+# Binary workbooks are parsed in a forked child where the system can fork (not Windows). The
+# environment variable reproduces the Windows path on Linux (tests; inherited by spawned workers).
+CAN_FORK = hasattr(os, "fork") and not os.environ.get("XLTOOLS_NO_FORK")
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:
@@ -145,10 +149,10 @@ def iter_sheets(path: Path, wanted=None):
     is_zip = check_file(path)
     if is_zip and path.suffix.lower() != ".xlsb":
         yield from _sheets(path, _open_zip(path), wanted)
-    elif hasattr(os, "fork"):
+    elif CAN_FORK:
         yield from _in_child(path, wanted, is_zip)
     else:
-        yield from _sheets(path, _open_zip(path) if is_zip else None, wanted)   # Windows: no fork, read here
+        yield from _sheets(path, _open_zip(path) if is_zip else None, wanted)   # no fork: see jobs.read_guarded
 
 
 def _in_child(path: Path, wanted, is_zip: bool) -> list[RawSheet]:
