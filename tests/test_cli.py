@@ -81,3 +81,21 @@ def test_run_writes_results(samples, tmp_path):
     assert proc.returncode == 0, proc.stderr
     names = pc.CalamineWorkbook.from_path(str(out)).sheet_names
     assert names[0] == "数据校验"
+
+
+def test_command_line_mistakes_are_explained_in_chinese(tmp_path):
+    """click's own usage errors are English; an official sees what is wrong in Chinese, exit code 2."""
+    cases = {
+        ("batch", tmp_path): ["缺少参数 -o / --output（汇总结果工作簿）", "查看用法：xltools batch -h"],
+        ("validat", tmp_path): ["没有命令「validat」，您是否想用 validate？"],
+        ("batch", tmp_path, "-o", "a.xlsx", "--jobz", "3"): ["没有选项 --jobz，您是否想用 --jobs"],
+        ("batch", tmp_path, "-o", "a.xlsx", "--jobs", "两个"): ["参数 --jobs / -j 的值无效：应为整数"],
+        ("batch", tmp_path, "-o"): ["选项 -o 后面需要填写一个值"],
+        ("validate",): ["缺少输入：工作簿、文件夹或通配符（可多个）", "查看用法：xltools validate -h"],
+    }
+    for args, expected in cases.items():
+        proc = cli(*args)
+        assert proc.returncode == 2, args
+        shown = " ".join(proc.stderr.split())                 # the console may wrap long lines
+        assert all(e in shown for e in expected), (args, proc.stderr)
+        assert "Error" not in proc.stderr and "Usage" not in proc.stderr and "Traceback" not in proc.stderr

@@ -390,14 +390,63 @@ def entry() -> None:
     except SystemExit:
         raise
     except Exception as exc:
-        # click/typer usage errors know how to show themselves; Abort is Ctrl-C inside click
+        # Abort is Ctrl-C inside click; usage errors are told in Chinese; other click errors show themselves
         if type(exc).__name__ == "Abort":
             _interrupted()
+        if "UsageError" in _kinds(exc):
+            console.print(usage_error_text(exc), style="red", markup=False, highlight=False)
+            sys.exit(exc.exit_code)
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             sys.exit(exc.exit_code)
         console.print(f"[red]xltools 内部错误：{type(exc).__name__}: {exc}[/red]\n请把此信息和输入文件发给技术支持。")
         sys.exit(EXIT_UNUSABLE)
+
+
+def _kinds(exc: BaseException) -> set[str]:
+    """Class names of `exc` and its bases: click's errors are told apart by name, since typer may
+    bring its own copy of click (typer ≥ 0.20 vendors it) or use the installed one."""
+    return {c.__name__ for c in type(exc).__mro__}
+
+
+def usage_error_text(exc) -> str:
+    """A command-line mistake (click UsageError) in Chinese — click's own messages are English —
+    with where to look."""
+    import difflib
+    import re
+
+    kinds = _kinds(exc)
+    ctx = exc.ctx
+    names, c = [], ctx
+    while c is not None and c.parent is not None:      # the subcommands, whatever the program was called
+        names.insert(0, c.info_name)
+        c = c.parent
+    where = f"查看用法：{' '.join(['xltools', *names])} -h"
+    param = getattr(exc, "param", None)
+    shown = " / ".join(param.opts) if param is not None and param.param_type_name == "option" else (
+        f"「{param.name}」" if param is not None else "")
+    if "MissingParameter" in kinds and param is not None:
+        helped = getattr(param, "help", None)
+        text = (f"缺少参数 {shown}" + (f"（{helped}）" if helped else "") if param.param_type_name == "option"
+                else f"缺少输入：{helped or param.name}")
+    elif "NoSuchOption" in kinds:
+        close = list(exc.possibilities or [])[:3]
+        text = f"没有选项 {exc.option_name}" + (f"，您是否想用 {'、'.join(close)}？" if close else "")
+    elif "BadOptionUsage" in kinds and "requires an argument" in exc.message:
+        text = f"选项 {exc.option_name} 后面需要填写一个值"
+    elif "BadParameter" in kinds:
+        why = "应为整数" if "integer" in exc.message else "应为数字" if "number" in exc.message else exc.message
+        text = f"参数 {shown or exc.param_hint} 的值无效：{why}"
+    elif m := re.match(r"No such command '(.+?)'", exc.message):
+        commands = list(ctx.command.list_commands(ctx)) if ctx and hasattr(ctx.command, "list_commands") else []
+        close = difflib.get_close_matches(m.group(1), commands, n=2)
+        text = f"没有命令「{m.group(1)}」" + (f"，您是否想用 {'、'.join(close)}？" if close
+                                            else f"；可用命令：{'、'.join(commands)}")
+    elif re.match(r"Got unexpected extra arguments? \((.*)\)", exc.message):
+        text = f"多余的参数：{exc.message.split('(', 1)[1].rstrip(')')}（含空格的路径请加引号）"
+    else:
+        text = f"命令行参数有误：{exc.format_message()}"
+    return f"{text}\n{where}"
 
 
 def _interrupted() -> None:
