@@ -101,7 +101,8 @@ def _stage_book(path: Path, display_name: str | None, typer: ColumnTyper) -> tup
     if not seen and _only_results(names):
         book.usable, book.result_workbook = False, True
         book.problems.append(Problem(book.name, "", "", ERROR,
-                                     "这是 xltools 生成的结果工作簿（工作表「" + "」「".join(names[:3]) + "」…），不含报送数据",
+                                     "这是 xltools 生成的结果工作簿（工作表「" + "」「".join(names[:3]) + "」"
+                                     + ("等" if len(names) > 3 else "") + "），不含报送数据",
                                      "请选择填报的报送工作簿；批量汇总时此类文件会自动跳过"))
     elif not seen:
         book.usable = False
