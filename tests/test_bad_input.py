@@ -246,8 +246,13 @@ def test_sheet_without_header(make_book):
     assert any("找不到「指标」表的表头" in pr.message and pr.cell == "指标!A1" for pr in book.problems)
 
 
-def test_missing_file_and_empty_glob(tmp_path):
+def test_missing_file_and_empty_glob(tmp_path, samples):
     assert cli("validate", tmp_path / "没有这个文件.xlsx").returncode == 2
+    proc = cli("run", tmp_path / "没有这个文件.xlsx")              # nothing to read: no result file either
+    assert proc.returncode == 2 and "找不到文件" in proc.stderr and list(tmp_path.iterdir()) == []
+    out = tmp_path / "结果" / "汇总.xlsx"                          # one missing among real files: listed
+    proc = cli("batch", samples / "青岛开发区.xlsx", tmp_path / "没有这个文件.xlsx", "-o", out, "--json")
+    assert proc.returncode == 2 and json.loads(proc.stdout)["文件状态"]["无法读取"] == 1
     proc = cli("validate", str(tmp_path / "*.xlsx"))
     assert proc.returncode == 2 and "没有找到任何工作簿" in proc.stderr
 

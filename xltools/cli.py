@@ -79,6 +79,10 @@ def _files_or_exit(books: list[str]) -> list[Path]:
     paths = expand_inputs(books)
     if not paths:
         _no_workbooks()
+    if not any(p.exists() for p in paths):         # nothing to read: no result file for nothing
+        shown = "、".join(str(p) for p in paths[:5]) + ("等" if len(paths) > 5 else "")
+        console.print(f"找不到文件：{shown}\n请检查路径（含空格的路径请加引号）", style="red", markup=False, highlight=False)
+        raise typer.Exit(EXIT_UNUSABLE)
     return paths
 
 
