@@ -83,6 +83,25 @@ def test_a_zone_submitted_twice_is_taken_from_the_copy_with_fewer_errors(samples
     pd.testing.assert_frame_equal(salary.loc[sorted(repeated)], alone.loc[sorted(repeated)])
 
 
+def test_files_with_the_same_name_in_different_folders_stay_apart(samples, tmp_path):
+    """Every city's folder holds a 报送表.xlsx: results name them by folder, and each file's own
+    参数 (青岛 / 宁夏 policy profiles) applies to its own zones — as with distinct file names."""
+    for city, sample in (("青岛", "青岛开发区.xlsx"), ("宁夏", "宁夏开发区.xlsx")):
+        (tmp_path / "报送" / city).mkdir(parents=True)
+        shutil.copy(samples / sample, tmp_path / "报送" / city / "报送表.xlsx")
+    out = tmp_path / "汇总.xlsx"
+    proc = cli("batch", tmp_path / "报送", "-o", out, "--in-place")
+    assert proc.returncode == 0, proc.stderr
+    files = [r[0] for r in grids(out)["文件清单"][1:]]
+    assert files == ["宁夏/报送表.xlsx", "青岛/报送表.xlsx"]
+    apart = run_batch([samples / "青岛开发区.xlsx", samples / "宁夏开发区.xlsx"], jobs=1).sheets["合规检查"]
+    together = pd.read_excel(out, sheet_name="合规检查", engine="calamine")
+    assert dict(zip(together["开发区名称"], together["政策口径"])) == dict(zip(apart["开发区名称"], apart["政策口径"]))
+    assert set(together["政策口径"]) == {"qingdao", "ningxia"}
+    back = grids(tmp_path / "报送" / "青岛" / "报送表.xlsx")["合规检查"]          # --in-place: its own zones only
+    assert {r[0] for r in back[1:]} == set(apart.loc[apart["政策口径"] == "qingdao", "开发区名称"])
+
+
 def test_folder_input_and_jobs_give_identical_results(submissions):
     one = run_batch(sorted(submissions.glob("*.xlsx")), jobs=1)
     two = run_batch(sorted(submissions.glob("*.xlsx")), jobs=2)

@@ -24,7 +24,7 @@ from .engine import TASKS, assess
 from .intake import Book, read_book, read_books
 from .intake.table import SheetTable
 from .intake.consolidate import consolidate, cross_file_checks
-from .jobs import SHEET_ORDER, calc_notes, exit_code, problems_frame, RunResult
+from .jobs import SHEET_ORDER, calc_notes, display_names, exit_code, problems_frame, RunResult
 from .problems import ERROR, WARNING, Problem
 from .schema import SHEETS_BY_KEY
 
@@ -251,6 +251,9 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
     paths = sorted(Path(p) for p in paths)
     with make_executor(jobs, scheduler) as executor:
         books = read_all(paths, executor, progress)
+    shown = display_names(paths)
+    for book in books:
+        book.rename(shown[book.path])
     usable = [b for b in books if b.usable]
     tables = consolidate(usable)
     tables, cross = cross_file_checks(usable, tables)

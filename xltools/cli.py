@@ -246,16 +246,16 @@ def _write_back(result, paths: list[Path]) -> None:
     """--in-place: each usable input gets its own rows of every result sheet, losslessly."""
     from .output.inject import FileLocked, inject
 
-    by_name = {b.name: b for b in result.books}
+    by_path = {b.path: b for b in result.books}
     for p in paths:
-        book = by_name.get(p.name)
+        book = by_path.get(p)
         if book is not None and book.result_workbook:
             continue                                   # listed as 已跳过: not a submission
         if book is None or not book.usable or p.suffix.lower() not in (".xlsx", ".xlsm"):
             console.print(f"[yellow]{p.name}：未写回（文件无法使用或为 .xls 旧格式）[/yellow]")
             continue
         try:
-            inject(p, result.own_rows(p.name))
+            inject(p, result.own_rows(book.name))
             console.print(f"已写回 {p.name}（原文件备份为 {p.name}.bak）")
         except FileLocked as exc:
             console.print(f"[red]{exc}[/red]")

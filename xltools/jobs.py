@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,22 @@ def calc_notes(result: RunResult, extra: dict[str, str] | None = None) -> pd.Dat
 LARGE_BOOK_ROWS = 50_000   # above this, freed heap pages are returned between phases
 
 
+def display_names(paths: list[Path]) -> dict[Path, str]:
+    """What each input is called in results: its file name — or, when inputs share a name
+    (报送表.xlsx in every city's folder), its path below their common folder. Results, problems
+    and each file's 参数 are matched by this name, so it must tell the files apart."""
+    counts = Counter(p.name for p in paths)
+    if max(counts.values(), default=0) <= 1:
+        return {p: p.name for p in paths}
+    full = {p: p.resolve() for p in paths}
+    try:
+        root = Path(os.path.commonpath([str(f.parent) for f in full.values()]))
+    except ValueError:                                  # different drives (Windows)
+        root = None
+    return {p: (p.name if counts[p.name] == 1 else
+                full[p].relative_to(root).as_posix() if root is not None else str(full[p])) for p in paths}
+
+
 def read_guarded(path: Path) -> Book:
     """`read_book`, except that a binary workbook (.xls, .xlsb) on a system without fork (Windows)
     is read in a spawned process: python-calamine can abort the whole process on a damaged one,
@@ -112,9 +129,12 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
     `progress(name)` is called after each file is read (front ends drive a progress bar with it).
     """
     memory.tune()
+    paths = [Path(p) for p in paths]
+    shown = display_names(paths)
     books = []
     for p in paths:
-        books.append(read_guarded(Path(p)))
+        books.append(read_guarded(p))
+        books[-1].rename(shown[p])
         if books[-1].rows > LARGE_BOOK_ROWS:
             memory.release()          # the parsing garbage of a huge sheet, before the engine starts
         if progress:

@@ -8,7 +8,7 @@ problems are listed and the offending values left missing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -34,6 +34,12 @@ class Book:
     problems: list[Problem] = field(default_factory=list)
     usable: bool = True
     result_workbook: bool = False     # a workbook xltools wrote (results, no submitted data): skipped in a batch
+
+    def rename(self, name: str) -> None:
+        """Show this book as `name`, in its problems too (two inputs may share a file name)."""
+        if name != self.name:
+            self.problems = [replace(p, file=name) if p.file == self.name else p for p in self.problems]
+            self.name = name
 
     def frame(self, key: str) -> pd.DataFrame | None:
         """The typed table of a schema sheet (without the helper `_row` column), or None."""
