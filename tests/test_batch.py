@@ -102,6 +102,52 @@ def test_files_with_the_same_name_in_different_folders_stay_apart(samples, tmp_p
     assert {r[0] for r in back[1:]} == set(apart.loc[apart["政策口径"] == "qingdao", "开发区名称"])
 
 
+def _sheets_only(src, dst, keep):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(src)
+    for name in wb.sheetnames:
+        if name not in keep:
+            wb.remove(wb[name])
+    wb.save(dst)
+    return wb
+
+
+def test_a_submission_split_by_topic_gives_the_same_results(samples, tmp_path):
+    """编办 sends 开发区/机构设置/职数编制, 统计局 sends 指标/薪酬 for the same zones: the batch
+    joins them exactly as if one file had held everything; a third file repeating the 指标 rows
+    is reported once, and only one copy of each row is used."""
+    folder = tmp_path / "报送"
+    folder.mkdir()
+    src = samples / "青岛开发区.xlsx"
+    _sheets_only(src, folder / "编办.xlsx", {"参数", "开发区", "机构设置", "职数编制"})
+    _sheets_only(src, folder / "统计局.xlsx", {"参数", "指标", "薪酬"})
+    whole = run_batch([src], jobs=1)
+    split = run_batch(sorted(folder.glob("*.xlsx")), jobs=1)
+    assert not split.cross
+    for name in ("合规汇总", "薪酬测算", "税收返还", "考核排名"):
+        pd.testing.assert_frame_equal(split.sheets[name], whole.sheets[name])
+
+    wb = _sheets_only(src, folder / "A补充.xlsx", {"指标"})          # sorts first, same number of errors
+    ws = wb["指标"]
+    tax_col = next(c for c in range(1, ws.max_column + 1) if str(ws.cell(2, c).value).startswith("税收收入"))
+    zone, year, old = ws.cell(3, 1).value, ws.cell(3, 2).value, ws.cell(3, tax_col).value
+    ws.cell(3, tax_col).value = old * 2                            # its first data row differs
+    wb.save(folder / "A补充.xlsx")
+    again = run_batch(sorted(folder.glob("*.xlsx")), jobs=1)
+    [problem] = again.cross
+    rows = len(whole.sheets["派生指标"])
+    assert problem.file == "统计局.xlsx" and problem.level == "错误" and problem.cell == "指标!A3"
+    assert f"有 {rows} 行" in problem.message and "「A补充.xlsx」" in problem.message
+    derived = again.sheets["派生指标"]
+    assert len(derived) == rows                                    # each (开发区, 年度) once, A补充's copy
+
+    def per_mu(frame):
+        return frame.set_index(["开发区名称", "年度"])["亩均税收"]
+    ratio = per_mu(derived) / per_mu(whole.sheets["派生指标"])
+    assert ratio[(zone, year)] == pytest.approx(2) and (ratio.drop((zone, year)) == 1).all()
+
+
 def test_folder_input_and_jobs_give_identical_results(submissions):
     one = run_batch(sorted(submissions.glob("*.xlsx")), jobs=1)
     two = run_batch(sorted(submissions.glob("*.xlsx")), jobs=2)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..problems import ERROR, WARNING, Problem
-from ..schema import PROFILE_KEYS, SHEETS
+from ..schema import PROFILE_KEYS, SHEETS, SHEETS_BY_KEY
 from .table import cell_ref
 
 if TYPE_CHECKING:                       # annotations only: the package imports this module
@@ -76,36 +76,78 @@ def _zone_cells(books: list[Book]) -> dict[tuple[str, str], tuple[str, str]]:
     return out
 
 
+def _why(errors: dict[str, int], kept: str, dropped: str) -> str:
+    return (f"该文件数据错误较少（{errors[kept]} 个，本文件 {errors[dropped]} 个），已采用该文件"
+            if errors[kept] < errors[dropped] else "已按文件名顺序采用该文件")
+
+
+def _repeated_rows(t: pd.DataFrame, keys: list[str], order: dict[str, int], errors: dict[str, int],
+                   books: list[Book], sheet_key: str, starts: dict[str, int]) -> tuple[np.ndarray, list[Problem]]:
+    """Rows whose keys (开发区名称, 年度) another file also gives: kept from the preferred file
+    (fewer errors, then name order); one problem per file that loses rows, naming the winner and
+    pointing at the first row lost. `t`'s index is its row number in the consolidated table, where
+    each file's rows lie together and in the file's order."""
+    preferred = np.argsort(t["_file"].map(order).to_numpy(), kind="stable")
+    ranked = t.iloc[preferred]
+    lost = ranked.duplicated(keys, keep="first").to_numpy()
+    repeated = np.zeros(len(t), dtype=bool)
+    repeated[preferred[lost]] = True
+    if not lost.any():
+        return repeated, []
+    winner = ranked.groupby(keys, dropna=False, sort=False)["_file"].transform("first")[lost]
+    losers = pd.DataFrame({"file": ranked["_file"][lost].to_numpy(), "kept": winner.to_numpy(),
+                           "at": ranked.index[lost]})
+    tables = {b.name: b.tables.get(sheet_key) for b in books}
+    sheet = SHEETS_BY_KEY[sheet_key]
+    labels = "、".join(c.header for c in sheet.columns if c.key in keys)
+    problems = []
+    for (file, kept), rows in losers.groupby(["file", "kept"], sort=False):
+        table = tables.get(file)
+        title = table.title if table is not None else sheet.name
+        cell = cell_ref(table.title, *table.cell(rows["at"].min() - starts[file], keys[0])) if table is not None else ""
+        problems.append(Problem(file, title, cell, ERROR,
+                                f"「{title}」表有 {len(rows)} 行（{labels}相同）在「{kept}」中也有，"
+                                f"{_why(errors, kept, file)}，本文件这些行未采用",
+                                "确认哪一份是正式报送，删除另一份中的重复数据"))
+    return repeated, problems
+
+
 def cross_file_checks(books: list[Book], tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """Same zone submitted twice (kept once: the copy with fewer errors — usually the corrected
-    one —, on a tie the file whose name sorts first), and different years mixed."""
+    one —, on a tie the file whose name sorts first); the same rows (开发区名称, 年度) given by two
+    files when a zone's data is split over several (kept once by the same preference); and
+    different years mixed."""
     problems: list[Problem] = []
     tables = file_params(tables)
     out = dict(tables)
+    errors = {b.name: b.errors for b in books}
+    order = {b.name: i for i, b in enumerate(sorted(books, key=lambda b: (b.errors, b.name)))}   # preferred first
+    dup_files: set[tuple[str, str]] = set()
     zones = tables.get("zones")
     if zones is not None and len(zones):
-        errors = {b.name: b.errors for b in books}
-        order = {b.name: i for i, b in enumerate(sorted(books, key=lambda b: (b.errors, b.name)))}
         kept = zones.iloc[np.argsort(zones["_file"].map(order).to_numpy(), kind="stable")].drop_duplicates("zone")
         first = kept.set_index("zone")["_file"]
         dup = ~zones.index.isin(kept.index)
         cells = _zone_cells(books) if dup.any() else {}
         for zone, file in zip(zones.loc[dup, "zone"], zones.loc[dup, "_file"]):
             title, cell = cells.get((file, zone), ("开发区", ""))
-            why = (f"该文件数据错误较少（{errors[first[zone]]} 个，本文件 {errors[file]} 个），已采用该文件"
-                   if errors[first[zone]] < errors[file] else "已按文件名顺序采用该文件")
             problems.append(Problem(file, title, cell, ERROR,
-                                    f"开发区「{zone}」也在「{first[zone]}」中报送，{why}，本文件的该开发区数据未采用",
-                                    "确认哪一份是正式报送，删除或更正另一份"))
+                                    f"开发区「{zone}」也在「{first[zone]}」中报送，{_why(errors, first[zone], file)}，"
+                                    "本文件的该开发区数据未采用", "确认哪一份是正式报送，删除或更正另一份"))
         dup_files = {(z, f) for z, f in zip(zones.loc[dup, "zone"], zones.loc[dup, "_file"])}
-        for key, t in tables.items():
-            if "zone" in t and "_file" in t and len(t):
-                drop = np.array([(z, f) in dup_files for z, f in zip(t["zone"], t["_file"])], dtype=bool)
-                keys = [k for k in ("zone", "year") if k in t] if key not in ("departments", "staff") else []
-                keep = ~drop
-                if keys:                   # repeats among the rows kept (a dropped copy may come first)
-                    keep[keep] = ~t[keep].duplicated(keys, keep="first").to_numpy()
-                out[key] = t[keep].reset_index(drop=True)
+    for key, t in tables.items():
+        if "zone" in t and "_file" in t and len(t):
+            keep = np.ones(len(t), dtype=bool)
+            if dup_files:
+                keep &= ~pd.MultiIndex.from_arrays([t["zone"], t["_file"]]).isin(list(dup_files))
+            keys = [k for k in ("zone", "year") if k in t] if key not in ("departments", "staff") else []
+            if keys and key != "zones":     # the same rows in two files (a zone's data split over files)
+                begins = t.drop_duplicates("_file")          # where each file's rows begin
+                repeated, notes = _repeated_rows(t[keep], keys, order, errors, books, key,
+                                                 dict(zip(begins["_file"], begins.index)))
+                keep[np.flatnonzero(keep)[repeated]] = False
+                problems += notes
+            out[key] = t[keep].reset_index(drop=True)
     ind = tables.get("indicators")
     if ind is not None and len(ind):
         latest = ind.groupby("_file")["year"].max()
