@@ -46,7 +46,7 @@ def test_batch_lists_problems_and_still_ranks_everyone(submissions, tmp_path):
     proc = cli("batch", str(submissions / "*.xlsx"), "-o", out, "--json")
     assert proc.returncode == 2, proc.stderr          # one file is unusable (as validate)
     summary = json.loads(proc.stdout)
-    assert summary["文件数"] == 5 and summary["跨文件问题"] == 23 + 1     # 23 duplicates + 1 mixed year
+    assert summary["文件数"] == 5 and summary["跨文件问题"] == 23 + 1 + 1   # 23 duplicates, mixed years, 考核年度
     g = grids(out)
     files = {r[0]: r[1] for r in g["文件清单"][1:]}
     assert files["坏文件.xlsx"] == "无法读取" and files["宁夏开发区（重复报送）.xlsx"] == "有错误"
@@ -146,6 +146,28 @@ def test_a_submission_split_by_topic_gives_the_same_results(samples, tmp_path):
         return frame.set_index(["开发区名称", "年度"])["亩均税收"]
     ratio = per_mu(derived) / per_mu(whole.sheets["派生指标"])
     assert ratio[(zone, year)] == pytest.approx(2) and (ratio.drop((zone, year)) == 1).all()
+
+
+def test_files_that_disagree_on_a_parameter_are_warned(samples):
+    """考核年度 is one setting for the whole batch (the value most files give): 耒阳's 2019 is
+    overruled and 耒阳 is told so at its cell; 地区, which no computation reads, raises nothing."""
+    res = run_batch([samples / f for f in ("青岛开发区.xlsx", "宁夏开发区.xlsx", "耒阳经开区.xlsx")], jobs=1)
+    notes = [p for p in res.cross if p.message.startswith("参数")]
+    assert [(p.file, p.cell, p.level) for p in notes] == [("耒阳经开区.xlsx", "参数!B4", "警告")]
+    assert "「考核年度」为「2019」" in notes[0].message and "按「2023」计算" in notes[0].message
+    assert set(res.sheets["考核排名"]["年度"]) == {2023}
+
+
+def test_every_parameter_the_engine_reads_is_declared():
+    """The 参数 items the engine looks up are the ones schema.PARAM_ITEMS declares (and documents)."""
+    import re
+
+    from xltools.schema import PARAM_ITEMS
+
+    source = "".join(p.read_text(encoding="utf-8") for p in (Path(__file__).parents[1] / "xltools" / "engine").glob("*.py"))
+    looked_up = re.findall(r'params(?:\.get\(|\[)"([^"]+)"', source) + re.findall(r'"([^"]+)" in params\b', source)
+    read = {item for item in looked_up if not item.isascii()}        # not the sheet's own columns (item, value)
+    assert read and read <= set(PARAM_ITEMS), read - set(PARAM_ITEMS)
 
 
 def test_folder_input_and_jobs_give_identical_results(submissions):

@@ -292,6 +292,19 @@ RESULT_SHEET_NAMES = frozenset(RESULT_SHEETS) | frozenset(RESULT_ORDER) | {"文�
 
 # 参数 items that pick a policy profile (政策口径).
 PROFILE_KEYS = ("政策口径", "profile", "规则口径")
+# The other 参数 items the engine reads (item → what it sets). Besides these, 「规则编号.参数」
+# (e.g. QD-09.max) overrides one rule parameter. Any other item is kept for the reader only.
+RULE_OVERRIDE = re.compile(r"^[A-Z]{2}-\d+\.[a-z_]+$")
+PARAM_ITEMS: dict[str, str] = {
+    "考核年度": "排名所用的年度（默认为数据中最新年度）",
+    "评价方法": "wsum（加权求和）或 topsis",
+    "标准化方法": "minmax、efficacy、benchmark、vector、sum、max、zscore",
+    "赋权方法": "fixed、entropy、entropy_raw、ahp、combined",
+    "缺失值处理": "mean（组内平均值补齐）、zero（按 0 计）、exclude（不参与排名）",
+    "分组依据": "分组排名所依据的「开发区」表列名，多个用顿号分隔",
+    "AHP判断矩阵": "如 1,3,5;1/3,1,3;1/5,1/3,1（赋权方法为 ahp 或 combined 时）",
+    "组合系数": "combined 赋权中主观权重所占比例 α（0–1）",
+}
 # Rows whose key cell holds one of these words are totals, not zones.
 TOTAL_WORDS = ("合计", "小计", "总计", "全市合计", "全区合计", "合  计")
 # Text that means "no value".

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..schema import PROFILE_KEYS
-
-OVERRIDE = re.compile(r"^[A-Z]{2}-\d+\.[a-z_]+$")
+from ..schema import PROFILE_KEYS, RULE_OVERRIDE as OVERRIDE
 
 
 @dataclass

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ..problems import ERROR, WARNING, Problem
-from ..schema import PROFILE_KEYS, SHEETS, SHEETS_BY_KEY
+from ..schema import PARAM_ITEMS, PROFILE_KEYS, RULE_OVERRIDE, SHEETS, SHEETS_BY_KEY
+from .coerce import show
 from .table import cell_ref
 
 if TYPE_CHECKING:                       # annotations only: the package imports this module
@@ -42,12 +43,13 @@ def consolidate(books: list[Book]) -> dict[str, pd.DataFrame]:
 
 
 
-def file_params(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+def file_params(tables: dict[str, pd.DataFrame], books: list[Book]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """Each file's 参数 apply to its own zones: its 政策口径 becomes the zones' profile; other
-    parameters (考核年度, 评价方法, …) are combined by taking the value most files give."""
+    parameters (考核年度, 评价方法, rule overrides, …) are combined by taking the value most files
+    give — a file that says otherwise gets a warning at that cell."""
     params = tables.get("params")
     if params is None or not len(params):
-        return tables
+        return tables, []
     out = dict(tables)
     is_profile = params["item"].isin(PROFILE_KEYS)
     chosen = params[is_profile].drop_duplicates("_file").set_index("_file")["value"]
@@ -58,11 +60,26 @@ def file_params(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         zones["profile"] = current.where(current.notna(), zones["_file"].map(chosen))
         out["zones"] = zones
     rest = params[~is_profile]
+    problems: list[Problem] = []
     if len(rest):
         mode = rest.groupby("item")["value"].agg(lambda v: v.mode().iat[0] if v.notna().any() else None)
+        chosen_value = rest["item"].map(mode)
+        read = rest["item"].isin(list(PARAM_ITEMS)) | rest["item"].astype(str).str.fullmatch(RULE_OVERRIDE)
+        differs = read & rest["value"].notna() & (rest["value"].astype(str) != chosen_value.astype(str))
+        tables_of = {b.name: b.tables.get("params") for b in books}
+        for file, item, value, used in zip(rest.loc[differs, "_file"], rest.loc[differs, "item"],
+                                           rest.loc[differs, "value"], chosen_value[differs]):
+            t = tables_of.get(file)
+            pos = list(t.values["item"]).index(item) if t is not None and item in list(t.values["item"]) else None
+            title = t.title if t is not None else "参数"
+            cell = cell_ref(title, *t.cell(pos, "value")) if pos is not None and "value" in t.columns else ""
+            problems.append(Problem(file, title, cell, WARNING,
+                                    f"参数「{item}」为「{show(value)}」，与多数文件（「{show(used)}」）不一致；"
+                                    f"汇总对全部开发区按「{show(used)}」计算",
+                                    "统一各文件的参数；确需不同的，分开汇总"))
         rest = rest.drop_duplicates("item").assign(value=lambda d: d["item"].map(mode))
     out["params"] = rest.reset_index(drop=True)
-    return out
+    return out, problems
 
 
 def _zone_cells(books: list[Book]) -> dict[tuple[str, str], tuple[str, str]]:
@@ -117,8 +134,7 @@ def cross_file_checks(books: list[Book], tables: dict[str, pd.DataFrame]) -> tup
     one —, on a tie the file whose name sorts first); the same rows (开发区名称, 年度) given by two
     files when a zone's data is split over several (kept once by the same preference); and
     different years mixed."""
-    problems: list[Problem] = []
-    tables = file_params(tables)
+    tables, problems = file_params(tables, books)
     out = dict(tables)
     errors = {b.name: b.errors for b in books}
     order = {b.name: i for i, b in enumerate(sorted(books, key=lambda b: (b.errors, b.name)))}   # preferred first
