@@ -90,3 +90,13 @@ def test_repeated_texts_are_shared_strings_and_read_back_exactly(tmp_path):
     assert [row[:2] for row in grid] == [["文字", "名称"], *map(list, zip(shown, names))]
     from libreoffice import recalc_csv                           # and the real spreadsheet engine
     assert [row[:2] for row in recalc_csv(path, tmp_path, "甲")] == [["文字", "名称"], *map(list, zip(shown, names))]
+
+
+def test_text_longer_than_an_excel_cell_is_cut_with_a_note(tmp_path):
+    """Excel holds at most 32,767 characters per cell and repairs a file with longer text."""
+    from xltools.output.workbook import CUT_MARK, EXCEL_CELL_CHARS
+
+    long = "长" * 40_000
+    path = write_results(tmp_path / "out.xlsx", {"说明": pd.DataFrame({"内容": [long, long, "短"]})})
+    cells = [c.value for c in openpyxl.load_workbook(path)["说明"]["A"]][1:]
+    assert [len(v) for v in cells] == [EXCEL_CELL_CHARS, EXCEL_CELL_CHARS, 1] and cells[0].endswith(CUT_MARK)

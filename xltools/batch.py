@@ -272,6 +272,8 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
             result.sheets[name] = assessment.sheets[name]
         result.skipped += assessment.skipped
     notes = dict(assessment.notes) if assessment is not None else {}
+    notes["输入文件"] = f"{len(paths)} 个文件，逐个列在「文件清单」"       # not one name after another:
+    notes["读入情况"] = f"{len(usable)} 个可用，共 {sum(b.rows for b in usable)} 行，见「文件清单」"   # 1,000 would overflow a cell
     notes["汇总方式"] = (f"{len(paths)} 个文件，{len(usable)} 个可用；" +
                      ("Dask 集群 " + scheduler if scheduler else f"本地 {jobs or os.cpu_count()} 个进程"))
     result.sheets["计算说明"] = calc_notes(result, notes)

@@ -176,9 +176,15 @@ class SharedStrings(dict):
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
+EXCEL_CELL_CHARS = 32_767            # the most characters an Excel cell holds; longer text makes Excel repair the file
+CUT_MARK = "…（超出 Excel 单元格长度上限，以下省略）"
+
+
 def _text_tail(text: str, quoted_xf: int, sst: SharedStrings | None) -> str:
     """The part of a text cell after its reference: quote-prefixed style if it looks like a formula;
     an index into `sst`, or the text itself (inline) when there is no table to share."""
+    if len(text) > EXCEL_CELL_CHARS:
+        text = text[:EXCEL_CELL_CHARS - len(CUT_MARK)] + CUT_MARK
     style = f' s="{quoted_xf}"' if text.startswith(FORMULA_START) else ""
     if sst is None:
         return f'{style} t="inlineStr"><is><t xml:space="preserve">{_text_xml(text)}</t></is></c>'
