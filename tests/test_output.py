@@ -100,3 +100,18 @@ def test_text_longer_than_an_excel_cell_is_cut_with_a_note(tmp_path):
     path = write_results(tmp_path / "out.xlsx", {"说明": pd.DataFrame({"内容": [long, long, "短"]})})
     cells = [c.value for c in openpyxl.load_workbook(path)["说明"]["A"]][1:]
     assert [len(v) for v in cells] == [EXCEL_CELL_CHARS, EXCEL_CELL_CHARS, 1] and cells[0].endswith(CUT_MARK)
+
+
+def test_a_table_taller_than_a_sheet_continues_on_the_next(tmp_path, monkeypatch):
+    """Excel sheets end at row 1,048,576: the rest of a taller result goes to 「名称（续2）」…
+    (shown here with sheets of 10 rows; 1,048,575 data rows in real use)."""
+    from xltools.output import workbook
+
+    assert workbook.EXCEL_DATA_ROWS == 1_048_576 - 1
+    monkeypatch.setattr(workbook, "EXCEL_DATA_ROWS", 10)
+    frame = pd.DataFrame({"序号": range(25)})
+    path = write_results(tmp_path / "out.xlsx", {"派生指标": frame, "空表": frame.iloc[:0]})
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["派生指标", "派生指标（续2）", "派生指标（续3）", "空表"]
+    values = [c.value for name in wb.sheetnames[:3] for c in wb[name]["A"][1:]]
+    assert values == list(range(25)) and [c.value for c in wb["派生指标（续2）"]["A"]][0] == "序号"

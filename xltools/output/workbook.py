@@ -379,8 +379,22 @@ def atomic_workbook(path: str | Path, properties: dict | None = None, constant_m
 BIG_SHEET_ROWS = 20_000   # above this, stream rows to disk (XlsxWriter constant_memory)
 
 
+EXCEL_DATA_ROWS = 1_048_575     # rows below the header that an Excel sheet holds
+
+
+def fit_excel(sheets: Mapping[str, pd.DataFrame], rows: int | None = None) -> dict[str, pd.DataFrame]:
+    """A table taller than a sheet continues on 「名称（续2）」, 「名称（续3）」…, nothing is dropped."""
+    rows = rows or EXCEL_DATA_ROWS
+    out: dict[str, pd.DataFrame] = {}
+    for name, frame in sheets.items():
+        for part, start in enumerate(range(0, max(len(frame), 1), rows), start=1):
+            out[name if part == 1 else f"{name}（续{part}）"] = frame.iloc[start:start + rows]
+    return out
+
+
 def write_results(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, deterministic: bool = False) -> Path:
     """Write `sheets` (name → table) as a new workbook at `path`, atomically."""
+    sheets = fit_excel(sheets)
     big = any(len(f) > BIG_SHEET_ROWS for f in sheets.values())
     with atomic_workbook(path, {"created": FIXED_DATE} if deterministic else None, constant_memory=big,
                          fast=True) as (_, writer):
