@@ -100,6 +100,10 @@ def test_text_longer_than_an_excel_cell_is_cut_with_a_note(tmp_path):
     path = write_results(tmp_path / "out.xlsx", {"说明": pd.DataFrame({"内容": [long, long, "短"]})})
     cells = [c.value for c in openpyxl.load_workbook(path)["说明"]["A"]][1:]
     assert [len(v) for v in cells] == [EXCEL_CELL_CHARS, EXCEL_CELL_CHARS, 1] and cells[0].endswith(CUT_MARK)
+    from xltools.output.inject import sheet_xml                   # and in sheets written back (--in-place)
+    import re
+    written = re.findall(r"<t[^>]*>([^<]*)</t>", sheet_xml(pd.DataFrame({"内容": [long]})).decode())
+    assert written[0] == "内容" and len(written[1]) == EXCEL_CELL_CHARS and written[1].endswith(CUT_MARK)
 
 
 def test_a_table_taller_than_a_sheet_continues_on_the_next(tmp_path, monkeypatch):

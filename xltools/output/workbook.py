@@ -180,11 +180,15 @@ EXCEL_CELL_CHARS = 32_767            # the most characters an Excel cell holds; 
 CUT_MARK = "…（超出 Excel 单元格长度上限，以下省略）"
 
 
+def fit_cell(text: str) -> str:
+    """`text` as long as an Excel cell allows (cut with a note beyond that)."""
+    return text if len(text) <= EXCEL_CELL_CHARS else text[:EXCEL_CELL_CHARS - len(CUT_MARK)] + CUT_MARK
+
+
 def _text_tail(text: str, quoted_xf: int, sst: SharedStrings | None) -> str:
     """The part of a text cell after its reference: quote-prefixed style if it looks like a formula;
     an index into `sst`, or the text itself (inline) when there is no table to share."""
-    if len(text) > EXCEL_CELL_CHARS:
-        text = text[:EXCEL_CELL_CHARS - len(CUT_MARK)] + CUT_MARK
+    text = fit_cell(text)
     style = f' s="{quoted_xf}"' if text.startswith(FORMULA_START) else ""
     if sst is None:
         return f'{style} t="inlineStr"><is><t xml:space="preserve">{_text_xml(text)}</t></is></c>'
