@@ -23,9 +23,9 @@ from .engine import assess
 from .intake import Book, read_grids, tables_of
 from .jobs import SHEET_ORDER, calc_notes, problems_frame, RunResult
 from .schema import RESULT_SHEET_NAMES as RESULT_NAMES, SHEETS, find_sheet
+from .output.workbook import FORMULA_START, fit_cell
 from .templates import header_text
 
-FORMULA_START = ("=", "+", "-", "@")
 TITLE = "开发区考核"
 
 
@@ -53,8 +53,10 @@ def _cell(value):
         return None
     if hasattr(value, "item"):
         value = value.item()
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value                     # text stays text in Excel
+    if isinstance(value, str):
+        value = fit_cell(value)
+        if value.startswith(FORMULA_START):
+            return "'" + value                 # text stays text in Excel
     return value
 
 
