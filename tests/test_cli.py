@@ -99,3 +99,10 @@ def test_command_line_mistakes_are_explained_in_chinese(tmp_path):
         shown = " ".join(proc.stderr.split())                 # the console may wrap long lines
         assert all(e in shown for e in expected), (args, proc.stderr)
         assert "Error" not in proc.stderr and "Usage" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_output_that_cannot_be_written_is_explained(samples, tmp_path):
+    (tmp_path / "结果").write_text("a file, not a folder")
+    proc = cli("run", samples / "青岛开发区.xlsx", "-o", tmp_path / "结果" / "x.xlsx")
+    assert proc.returncode == 2 and "路径中有一段是文件而不是文件夹" in "".join(proc.stderr.split())
+    assert "Traceback" not in proc.stderr and "内部错误" not in proc.stderr

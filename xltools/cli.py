@@ -105,8 +105,21 @@ def _write(result: RunResult, output: Path) -> None:
         with console.status(f"正在写出 {output.name}…"):
             write_results(output, result.sheets)
     except PermissionError:
-        console.print(f"[red]无法写入 {output}：文件可能正在 Excel 中打开，请关闭后重试[/red]")
+        console.print(f"无法写入 {output}：文件可能正在 Excel 中打开（请关闭后重试），或没有该文件夹的写入权限",
+                      style="red", markup=False, highlight=False)
         raise typer.Exit(EXIT_UNUSABLE)
+    except OSError as exc:                        # disk full, a file where a folder should be, a name too long …
+        console.print(f"无法写入 {output}：{_why_not_written(exc)}（请换一个位置或文件名）",
+                      style="red", markup=False, highlight=False)
+        raise typer.Exit(EXIT_UNUSABLE)
+
+
+def _why_not_written(exc: OSError) -> str:
+    import errno
+
+    return {errno.ENOSPC: "磁盘空间不足", errno.EEXIST: "路径中有一段是文件而不是文件夹",
+            errno.ENOTDIR: "路径中有一段是文件而不是文件夹", errno.ENAMETOOLONG: "文件名或路径过长",
+            errno.EROFS: "所在位置只读"}.get(exc.errno, exc.strerror or str(exc))
     console.print(f"[green]已写入结果工作簿：{output}[/green]（工作表：{'、'.join(result.sheets)}）")
 
 
