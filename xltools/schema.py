@@ -292,14 +292,15 @@ RESULT_SHEET_NAMES = frozenset(RESULT_SHEETS) | frozenset(RESULT_ORDER) | {"文�
 
 # 参数 items that pick a policy profile (政策口径).
 PROFILE_KEYS = ("政策口径", "profile", "规则口径")
-# The other 参数 items the engine reads (item → what it sets). Besides these, 「规则编号.参数」
-# (e.g. QD-09.max) overrides one rule parameter. Any other item is kept for the reader only.
+# A 参数 item 「规则编号.参数」 (e.g. QD-09.max) overrides one rule parameter.
 RULE_OVERRIDE = re.compile(r"^[A-Z]{2}-\d+\.[a-z_]+$")
+# The other 参数 items the engine reads (item → what it sets; the method names each accepts are
+# listed in the generated docs from the scoring kernels). Any other item is kept for the reader only.
 PARAM_ITEMS: dict[str, str] = {
     "考核年度": "排名所用的年度（默认为数据中最新年度）",
-    "评价方法": "wsum（加权求和）或 topsis",
-    "标准化方法": "minmax、efficacy、benchmark、vector、sum、max、zscore",
-    "赋权方法": "fixed、entropy、entropy_raw、ahp、combined",
+    "评价方法": "综合得分的计算方法",
+    "标准化方法": "指标标准化方法",
+    "赋权方法": "指标赋权方法",
     "缺失值处理": "mean（组内平均值补齐）、zero（按 0 计）、exclude（不参与排名）",
     "分组依据": "分组排名所依据的「开发区」表列名，多个用顿号分隔",
     "AHP判断矩阵": "如 1,3,5;1/3,1,3;1/5,1/3,1（赋权方法为 ahp 或 combined 时）",
