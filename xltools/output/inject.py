@@ -23,11 +23,10 @@ import numpy as np
 import pandas as pd
 
 from ..problems import col_letter
-from .workbook import atomic_target, fit_cell
+from .workbook import atomic_target, fit_cell, text_xml
 
 WS_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 WS_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class FileLocked(Exception):
@@ -58,7 +57,7 @@ def sheet_xml(frame: pd.DataFrame) -> bytes:
             if isinstance(v, (int, float, np.integer, np.floating)):
                 cells.append(f'<c r="{ref}"><v>{repr(float(v)) if isinstance(v, (float, np.floating)) else int(v)}</v></c>')
             else:
-                text = escape(_ILLEGAL.sub("", fit_cell(str(v))))
+                text = text_xml(fit_cell(str(v)))
                 cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
         out.append(f'<row r="{r}">{"".join(cells)}</row>')
     out.append("</sheetData></worksheet>")

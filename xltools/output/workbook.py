@@ -149,7 +149,8 @@ class ResultWriter:
                                                          "value": f'"{word}"', "format": fmt})
 
 
-def _text_xml(text: str) -> str:
+def text_xml(text: str) -> str:
+    """Cell text as XML character data: escaped, control characters XML cannot hold dropped."""
     if not text.isprintable() or "<" in text or ">" in text or "&" in text:   # rare: escape properly
         text = escape(_ILLEGAL_XML.sub("", text))
     return text
@@ -168,7 +169,7 @@ class SharedStrings(dict):
         return index
 
     def xml(self) -> str:
-        items = "".join(f'<si><t xml:space="preserve">{_text_xml(t)}</t></si>' for t in self)
+        items = "".join(f'<si><t xml:space="preserve">{text_xml(t)}</t></si>' for t in self)
         return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                 f'<sst xmlns="{MAIN_NS}" uniqueCount="{len(self)}">{items}</sst>')
 
@@ -191,7 +192,7 @@ def _text_tail(text: str, quoted_xf: int, sst: SharedStrings | None) -> str:
     text = fit_cell(text)
     style = f' s="{quoted_xf}"' if text.startswith(FORMULA_START) else ""
     if sst is None:
-        return f'{style} t="inlineStr"><is><t xml:space="preserve">{_text_xml(text)}</t></is></c>'
+        return f'{style} t="inlineStr"><is><t xml:space="preserve">{text_xml(text)}</t></is></c>'
     return f'{style} t="s"><v>{sst[text]}</v></c>'
 
 
