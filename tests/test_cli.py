@@ -106,3 +106,9 @@ def test_an_output_that_cannot_be_written_is_explained(samples, tmp_path):
     proc = cli("run", samples / "青岛开发区.xlsx", "-o", tmp_path / "结果" / "x.xlsx")
     assert proc.returncode == 2 and "路径中有一段是文件而不是文件夹" in "".join(proc.stderr.split())
     assert "Traceback" not in proc.stderr and "内部错误" not in proc.stderr
+
+
+def test_a_written_result_is_announced(samples, tmp_path):
+    out = tmp_path / "结果.xlsx"
+    proc = cli("run", samples / "青岛开发区.xlsx", "-o", out)
+    assert out.exists() and "已写入结果工作簿" in "".join(proc.stderr.split())

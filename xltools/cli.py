@@ -112,6 +112,7 @@ def _write(result: RunResult, output: Path) -> None:
         console.print(f"无法写入 {output}：{_why_not_written(exc)}（请换一个位置或文件名）",
                       style="red", markup=False, highlight=False)
         raise typer.Exit(EXIT_UNUSABLE)
+    console.print(f"[green]已写入结果工作簿：{output}[/green]（工作表：{'、'.join(result.sheets)}）")
 
 
 def _why_not_written(exc: OSError) -> str:
@@ -120,7 +121,6 @@ def _why_not_written(exc: OSError) -> str:
     return {errno.ENOSPC: "磁盘空间不足", errno.EEXIST: "路径中有一段是文件而不是文件夹",
             errno.ENOTDIR: "路径中有一段是文件而不是文件夹", errno.ENAMETOOLONG: "文件名或路径过长",
             errno.EROFS: "所在位置只读"}.get(exc.errno, exc.strerror or str(exc))
-    console.print(f"[green]已写入结果工作簿：{output}[/green]（工作表：{'、'.join(result.sheets)}）")
 
 
 @app.command("validate")
