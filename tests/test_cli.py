@@ -26,6 +26,41 @@ def test_help_is_chinese():
     assert proc.returncode == 0 and "数据校验" in proc.stdout and "演示" in proc.stdout
 
 
+def _command_paths(group, prefix=()):
+    for name, command in group.commands.items():
+        yield (*prefix, name)
+        if hasattr(command, "commands"):
+            yield from _command_paths(command, (*prefix, name))
+
+
+def test_every_help_screen_is_chinese_aligned_and_fits(monkeypatch):
+    """click's frame (Usage, Options, Show this message and exit., [required], <path>) is English
+    and aligned by character count; every -h screen is Chinese, aligned and wrapped by display width."""
+    import os
+    import re
+
+    import typer
+    from rich.cells import cell_len
+
+    from xltools.cli import app
+
+    english = re.compile(r"Usage|Options|Arguments|Commands|Show this|required|default|<path>|<int>|<str>|list\[")
+    for path in [(), *_command_paths(typer.main.get_command(app))]:
+        proc = subprocess.run([sys.executable, "-m", "xltools.cli", *path, "-h"], capture_output=True, text=True,
+                              env={**os.environ, "COLUMNS": "60"})
+        text = proc.stdout
+        assert proc.returncode == 0 and text.startswith("用法："), (path, text)
+        assert not english.search(text), (path, english.search(text).group(), text)
+        assert "选项：" in text and "显示本帮助并退出" in text, (path, text)
+        assert all(cell_len(line) <= 60 for line in text.splitlines()), (path, text)
+        for block in re.findall(r"(?:输入|选项|命令)：\n((?:  .*\n?)+)", text):
+            starts = set()
+            for line in block.rstrip("\n").split("\n"):
+                m = re.match(r"( +\S+(?: \S+)*  +)\S", line) if not line.startswith("    ") else re.match(r"( +)\S", line)
+                starts.add(cell_len(m.group(1)))
+            assert len(starts) == 1, (path, block)
+
+
 def test_demo_writes_results_with_validation_sheet(tmp_path):
     proc = cli("demo", tmp_path / "演示", "--json")
     assert proc.returncode == 0, proc.stderr

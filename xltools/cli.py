@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand, TyperGroup
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -20,7 +23,84 @@ from .engine import TASKS
 from .output.workbook import write_results
 from .profiles import ProfileError, builtin_ids, load_profile, rule_params_text
 
-app = typer.Typer(help="xltools — 开发区考核工具箱：数据校验、编制合规、薪酬测算、考核排名。",
+# click writes the frame of every -h screen in English (Usage, Options, Show this message and exit.,
+# [required], <path> …) whatever our help texts say, and aligns columns by character count, which
+# breaks with Chinese. A formatter of our own, reached through typer's documented `cls=` hook, gives
+# the frame in Chinese and aligns and wraps by display width.
+HELP_HEADINGS = {"Arguments": "输入", "Options": "选项", "Commands": "命令"}
+HELP_WORDS = [(r"\[OPTIONS\]", "[选项]"), (r"COMMAND \[ARGS\]\.\.\.", "命令 [参数]..."),
+              (r"\{([^{}\s]+)\}", r"\1"),                                 # typer's {name}... of a list input
+              (r"Show this message and exit\.", "显示本帮助并退出"), (r"\[required\]", "[必填]"),
+              (r"; required\]", "；必填]"), (r"\[default: ", "[默认："),
+              (r"^(-\S*) <list\[str\]>", r"\1 <文本>"), (r"^(\S+?)(?:\.\.\.)? <list\[str\]>", r"\1..."),
+              (r"<path>", "<路径>"), (r"<int>", "<整数>"), (r"<str>", "<文本>")]
+_HELP_WORDS = [(re.compile(english), chinese) for english, chinese in HELP_WORDS]
+# a line may break before any token: a run of ASCII (a word, a path, .xlsx), spaces, or one other
+# character — closing punctuation stays with what it closes
+_WRAP_TOKEN = re.compile(r"[!-~]+[，、；：。）」』]*|\s+|.[，、；：。）」』]*")
+
+
+def _chinese_frame(text: str) -> str:
+    for english, chinese in _HELP_WORDS:
+        text = english.sub(chinese, text)
+    return text
+
+
+def _wrap_cells(text: str, width: int) -> list[str]:
+    """Lines of at most `width` display cells (a Chinese character takes two); ASCII words and
+    closing punctuation are never split from what they belong to."""
+    lines, line = [], ""
+    for token in _WRAP_TOKEN.findall(text):
+        if line.strip() and cell_len(line + token.rstrip()) > width:
+            lines.append(line.rstrip())
+            line = ""
+        if line or not token.isspace():
+            line += token
+    return lines + [line.rstrip()] if line.strip() else lines
+
+
+class ChineseHelpFormatter(typer.Context.formatter_class):
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, _chinese_frame(args), "用法：")
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{HELP_HEADINGS.get(heading, heading)}：\n")
+
+    def write_text(self, text: str) -> None:
+        indent = " " * self.current_indent
+        for line in text.splitlines():
+            self.write("".join(f"{indent}{part}\n" for part in _wrap_cells(line, max(self.width - len(indent), 20)))
+                       if line.strip() else "\n")
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = [(_chinese_frame(term), _chinese_frame(text or "")) for term, text in rows]
+        first = min(max((cell_len(term) for term, _ in rows), default=0), col_max)
+        hang = self.current_indent + first + col_spacing
+        for term, text in rows:
+            self.write(" " * self.current_indent + term)
+            if not text:
+                self.write("\n")
+                continue
+            if cell_len(term) <= first:
+                self.write(" " * (first - cell_len(term) + col_spacing))
+            else:
+                self.write("\n" + " " * hang)
+            self.write(("\n" + " " * hang).join(_wrap_cells(text, max(self.width - hang, 20))) + "\n")
+
+
+class ChineseContext(typer.Context):
+    formatter_class = ChineseHelpFormatter
+
+
+class ChineseCommand(TyperCommand):
+    context_class = ChineseContext
+
+
+class ChineseGroup(TyperGroup):
+    context_class = ChineseContext
+
+
+app = typer.Typer(cls=ChineseGroup, help="xltools — 开发区考核工具箱：数据校验、编制合规、薪酬测算、考核排名。",
                   add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]})
@@ -123,8 +203,8 @@ def _why_not_written(exc: OSError) -> str:
             errno.EROFS: "所在位置只读"}.get(exc.errno, exc.strerror or str(exc))
 
 
-@app.command("validate")
-def validate(books: Annotated[list[str], typer.Argument(help="工作簿、文件夹或通配符（可多个）")],
+@app.command("validate", cls=ChineseCommand)
+def validate(books: Annotated[list[str], typer.Argument(help="工作簿、文件夹或通配符（可多个）", metavar="工作簿")],
              output: Annotated[Path | None, typer.Option("-o", "--output", help="把「数据校验」写入此工作簿")] = None,
              as_json: JsonOpt = False) -> None:
     """数据校验：逐个单元格检查填报数据。退出码 0=无问题，1=发现问题，2=文件无法使用。"""
@@ -147,6 +227,7 @@ def validate(books: Annotated[list[str], typer.Argument(help="工作簿、文件
     raise typer.Exit(code)
 
 
+BooksArg = Annotated[list[str], typer.Argument(help="工作簿（可多个，或文件夹/通配符）", metavar="工作簿")]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="政策口径编号（见 xltools profiles）或自定义 .toml 文件")]
 OutOpt = Annotated[Path | None, typer.Option("-o", "--output", help="结果工作簿（默认：<输入名>_结果.xlsx）")]
 
@@ -175,29 +256,29 @@ def _compute(paths: list[Path], job):
         raise typer.Exit(EXIT_UNUSABLE)
 
 
-@app.command("run")
-def run(book: Annotated[list[str], typer.Argument(help="工作簿（可多个，或文件夹/通配符）")],
+@app.command("run", cls=ChineseCommand)
+def run(book: BooksArg,
         output: OutOpt = None, profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
     """一键计算：对工作簿中已有数据的部分全部计算，结果写入一个新工作簿。"""
     _run(book, output, as_json, profile, TASKS)
 
 
-@app.command("check")
-def check(book: Annotated[list[str], typer.Argument(help="工作簿（可多个，或文件夹/通配符）")],
+@app.command("check", cls=ChineseCommand)
+def check(book: BooksArg,
           output: OutOpt = None, profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
     """编制合规检查：内设机构、领导职数、编制等逐条对照政策口径，写出「合规检查」「合规汇总」。"""
     _run(book, output, as_json, profile, ("quota",))
 
 
-@app.command("salary")
-def salary(book: Annotated[list[str], typer.Argument(help="工作簿（可多个，或文件夹/通配符）")],
+@app.command("salary", cls=ChineseCommand)
+def salary(book: BooksArg,
            output: OutOpt = None, profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
     """薪酬测算与税收返还：薪酬总额（挂钩系数）、人员绩效薪酬分配、税收增量返还。"""
     _run(book, output, as_json, profile, ("salary",))
 
 
-@app.command("rank")
-def rank(book: Annotated[list[str], typer.Argument(help="工作簿（可多个，或文件夹/通配符）")],
+@app.command("rank", cls=ChineseCommand)
+def rank(book: BooksArg,
          output: OutOpt = None, profile: ProfileOpt = None,
          method: Annotated[str | None, typer.Option("--method", help="评价方法：wsum（加权求和）或 topsis")] = None,
          weights: Annotated[str | None, typer.Option("--weights", help="赋权：fixed、entropy、entropy_raw、ahp、combined")] = None,
@@ -220,8 +301,8 @@ def rank(book: Annotated[list[str], typer.Argument(help="工作簿（可多个�
     _run(book, output, as_json, profile, ("rank",), options)
 
 
-@app.command("batch")
-def batch(patterns: Annotated[list[str], typer.Argument(help="工作簿、文件夹或带引号的通配符，如 \"报送/*.xlsx\"")],
+@app.command("batch", cls=ChineseCommand)
+def batch(patterns: Annotated[list[str], typer.Argument(help="工作簿、文件夹或带引号的通配符，如 \"报送/*.xlsx\"", metavar="工作簿")],
           output: Annotated[Path, typer.Option("-o", "--output", help="汇总结果工作簿")],
           jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="并行进程数（默认为 CPU 核数）")] = None,
           scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask 集群地址 tcp://主机:端口，或 local")] = None,
@@ -274,11 +355,11 @@ def _write_back(result, paths: list[Path]) -> None:
             console.print(f"[red]{exc}[/red]")
 
 
-addin_app = typer.Typer(help="Excel 加载项：构建（build）或安装（install）。", no_args_is_help=True, rich_markup_mode=None)
+addin_app = typer.Typer(cls=ChineseGroup, help="Excel 加载项：构建（build）或安装（install）。", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(addin_app, name="addin")
 
 
-@addin_app.command("build")
+@addin_app.command("build", cls=ChineseCommand)
 def addin_build(out_dir: Annotated[Path, typer.Option("--out", help="输出文件夹")] = Path("dist")) -> None:
     """构建 xltools.xlam（加载项）与 xltools.xlsm（独立工作簿）：功能区「开发区考核」与 =XT_… 函数。"""
     from .addin import AddinError, build
@@ -291,8 +372,8 @@ def addin_build(out_dir: Annotated[Path, typer.Option("--out", help="输出文�
         raise typer.Exit(EXIT_UNUSABLE)
 
 
-@addin_app.command("install")
-def addin_install(addin: Annotated[Path, typer.Argument(help="加载项文件")] = Path("dist/xltools.xlam")) -> None:
+@addin_app.command("install", cls=ChineseCommand)
+def addin_install(addin: Annotated[Path, typer.Argument(help="加载项文件", metavar="加载项")] = Path("dist/xltools.xlam")) -> None:
     """把加载项复制到 Excel 的启动文件夹（XLSTART），下次启动 Excel 时自动加载。"""
     from .addin import AddinError, install
 
@@ -304,7 +385,7 @@ def addin_install(addin: Annotated[Path, typer.Argument(help="加载项文件")]
     console.print(f"已复制到 {target}。请重新启动 Excel；如提示宏被禁用，请在信任中心把该文件夹设为受信任位置。")
 
 
-profiles_app = typer.Typer(help="政策口径：列出内置口径，或查看某一口径的全部规则。", no_args_is_help=False,
+profiles_app = typer.Typer(cls=ChineseGroup, help="政策口径：列出内置口径，或查看某一口径的全部规则。", no_args_is_help=False,
                            rich_markup_mode=None)
 app.add_typer(profiles_app, name="profiles")
 
@@ -323,8 +404,8 @@ def profiles(ctx: typer.Context) -> None:
     out.print(table)
 
 
-@profiles_app.command("show")
-def profiles_show(profile_id: Annotated[str, typer.Argument(help="口径编号或 .toml 文件")]) -> None:
+@profiles_app.command("show", cls=ChineseCommand)
+def profiles_show(profile_id: Annotated[str, typer.Argument(help="口径编号或 .toml 文件", metavar="口径")]) -> None:
     """查看一个政策口径的全部规则（规则编号、类型、参数、刚性/弹性、依据）。"""
     try:
         p = load_profile(profile_id)
@@ -355,8 +436,8 @@ def _finish(result: RunResult, as_json: bool) -> None:
     raise typer.Exit(EXIT_UNUSABLE if all(not b.usable for b in result.books) else 0)
 
 
-@app.command("demo")
-def demo(directory: Annotated[Path, typer.Argument(help="演示输出文件夹")] = Path("xltools_演示"),
+@app.command("demo", cls=ChineseCommand)
+def demo(directory: Annotated[Path, typer.Argument(help="演示输出文件夹", metavar="文件夹")] = Path("xltools_演示"),
          as_json: JsonOpt = False) -> None:
     """演示：生成样例工作簿（青岛、宁夏、耒阳及一份问题样例），完整计算并写出结果工作簿。"""
     from .samples import build_samples
@@ -371,8 +452,8 @@ def demo(directory: Annotated[Path, typer.Argument(help="演示输出文件夹")
     _finish(result, as_json)
 
 
-@app.command("template")
-def template(output: Annotated[Path, typer.Argument(help="模板文件名，如 开发区考核模板.xlsx")]) -> None:
+@app.command("template", cls=ChineseCommand)
+def template(output: Annotated[Path, typer.Argument(help="模板文件名，如 开发区考核模板.xlsx", metavar="模板文件")]) -> None:
     """生成空白填报模板：全部输入表、表头、单位、填写提示和下拉列表。"""
     from .templates import build_template
 
@@ -383,7 +464,7 @@ def template(output: Annotated[Path, typer.Argument(help="模板文件名，如 
     console.print(f"[green]已生成模板：{output}[/green]")
 
 
-@app.command("samples")
+@app.command("samples", cls=ChineseCommand)
 def samples(out_dir: Annotated[Path, typer.Option("--out", help="样例工作簿文件夹")] = Path("sample_workbooks"),
             templates_dir: Annotated[Path, typer.Option("--templates", help="模板文件夹")] = Path("templates"),
             docs_dir: Annotated[Path, typer.Option("--docs", help="文档文件夹")] = Path("docs")) -> None:
