@@ -102,6 +102,22 @@ def test_a_folder_yields_its_workbooks_in_any_letter_case_and_skips_lock_files(s
         "下级/宁夏开发区.xlsx", "青岛开发区.XLSX"]
 
 
+def test_patterns_expand_matched_folders_keep_bracketed_names_and_skip_other_files(samples, tmp_path):
+    import shutil
+
+    from xltools.jobs import expand_inputs
+
+    (tmp_path / "报送" / "青岛").mkdir(parents=True)
+    shutil.copy(samples / "青岛开发区.xlsx", tmp_path / "报送" / "青岛" / "开发区.xlsx")
+    shutil.copy(samples / "宁夏开发区.xlsx", tmp_path / "报送" / "宁夏开发区[2023].xlsx")   # [2023] is glob syntax
+    (tmp_path / "报送" / "报送通知.docx").write_bytes(b"a cover letter")
+    (tmp_path / "报送" / "~$宁夏开发区[2023].xlsx").write_bytes(b"owner file")
+    found = lambda *items: [p.relative_to(tmp_path).as_posix() for p in expand_inputs([str(tmp_path / i) for i in items])]
+    assert found("报送/*") == ["报送/宁夏开发区[2023].xlsx", "报送/青岛/开发区.xlsx"]
+    assert found("报送/宁夏开发区[2023].xlsx") == ["报送/宁夏开发区[2023].xlsx"]
+    assert found("报送/*/*.xlsx", "报送/青岛") == ["报送/青岛/开发区.xlsx"]
+
+
 def test_template_command_refuses_to_overwrite(tmp_path):
     target = tmp_path / "模板.xlsx"
     assert cli("template", target).returncode == 0 and target.exists()

@@ -28,16 +28,20 @@ SHEET_ORDER = list(RESULT_ORDER)
 
 
 def expand_inputs(items: Iterable[str]) -> list[Path]:
-    """Paths, folders and quoted glob patterns → workbook files (Windows shells do not expand globs)."""
+    """Paths, folders and quoted glob patterns → workbook files (Windows shells do not expand globs).
+
+    A name that exists is taken as it is, even with glob characters in it (青岛[2023].xlsx); a folder,
+    named or matched by a pattern, yields the workbooks below it; a pattern yields only workbooks
+    (报送/* does not turn a cover letter .docx into an unreadable submission).
+    """
     out: list[Path] = []
     for item in items:
         p = Path(item)
         if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*") if q.suffix.lower() in EXCEL_SUFFIXES and q.is_file()
-                              and not q.name.startswith(("~$", ".~"))))
-        elif any(ch in item for ch in "*?["):
-            out.extend(sorted(Path(m) for m in glob.glob(item, recursive=True)
-                              if not Path(m).name.startswith(("~$", ".~"))))
+            out.extend(_workbooks_below(p))
+        elif not p.exists() and any(ch in item for ch in "*?["):
+            for match in sorted(Path(m) for m in glob.glob(item, recursive=True)):
+                out.extend(_workbooks_below(match) if match.is_dir() else [match] if _is_workbook(match) else [])
         else:
             out.append(p)
     seen: set[Path] = set()
@@ -48,6 +52,16 @@ def expand_inputs(items: Iterable[str]) -> list[Path]:
             seen.add(key)
             unique.append(p)
     return unique
+
+
+def _is_workbook(p: Path) -> bool:
+    """A workbook file by its name: Excel suffix in any case, not Excel's owner file of an open
+    workbook (~$名称.xlsx) nor a WPS/LibreOffice lock file (.~名称.xlsx)."""
+    return p.suffix.lower() in EXCEL_SUFFIXES and not p.name.startswith(("~$", ".~"))
+
+
+def _workbooks_below(folder: Path) -> list[Path]:
+    return sorted(q for q in folder.rglob("*") if _is_workbook(q) and q.is_file())
 
 
 def problems_frame(books: Iterable[Book]) -> pd.DataFrame:
