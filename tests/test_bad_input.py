@@ -7,8 +7,8 @@ import subprocess
 import sys
 import zipfile
 
-from msoffcrypto.format.ooxml import OOXMLFile
 import pytest
+from msoffcrypto.format.ooxml import OOXMLFile
 
 from xltools.intake import read_book
 
@@ -31,7 +31,40 @@ def test_renamed_file_with_excel_suffix(tmp_path):
     p = tmp_path / "数据.xlsx"
     p.write_text("开发区名称,级别\n甲区,国家级\n", encoding="utf-8")
     book = read_book(p)
-    assert not book.usable and "内容不是 Excel 工作簿" in book.problems[0].message
+    assert not book.usable and "扩展名是 .xlsx，但内容是文本文件" in book.problems[0].message
+
+
+def _zip(path, parts: dict[str, str]):
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in parts.items():
+            zf.writestr(name, text)
+
+
+OOXML_TYPES = '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'
+
+
+@pytest.mark.parametrize("name, write, told", [
+    ("系统导出.xls", lambda p: p.write_text('<html xmlns:x="urn:schemas-microsoft-com:office:excel"><table><tr><td>'
+                                        "开发区名称</td></tr></table></html>", encoding="utf-8"), "网页格式的表格"),
+    ("导出.xls", lambda p: p.write_text('<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n<Workbook '
+                                      'xmlns="urn:schemas-microsoft-com:office:spreadsheet"/>', encoding="utf-8"),
+     "「XML 表格 2003」格式"),
+    ("数据.csv", lambda p: p.write_bytes("开发区名称,级别\r\n甲区,国家级\r\n".encode("gb18030")), "文本文件（如 .csv）"),
+    ("报送.ods", lambda p: _zip(p, {"mimetype": "application/vnd.oasis.opendocument.spreadsheet",
+                                   "content.xml": "<office:document-content/>"}), "OpenDocument 表格（.ods"),
+    ("报送.xlsx", lambda p: _zip(p, {"[Content_Types].xml": OOXML_TYPES, "word/document.xml": "<w:document/>"}),
+     "扩展名是 .xlsx，但内容是 Word 文档"),
+    ("扫描件.pdf", lambda p: p.write_bytes(b"%PDF-1.7\n\x00\xff"), "内容是 PDF 文件"),
+])
+def test_a_file_of_another_kind_is_named_with_how_to_make_a_workbook_of_it(tmp_path, name, write, told):
+    """Government systems export web pages and XML 2003 files as ".xls"; WPS saves .ods; people send
+    the PDF or the Word report: the message says which it is and how to get a workbook."""
+    path = tmp_path / name
+    write(path)
+    book = read_book(path)
+    message = book.problems[0].message
+    assert not book.usable and told in message and "不是 Excel 工作簿" in message, message
+    assert "另存为" in message or "填入 Excel 工作簿" in message or "扫描件" in message
 
 
 def test_corrupt_zip(tmp_path, make_book):

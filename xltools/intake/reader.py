@@ -65,7 +65,9 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
     infos = zf.infolist()
     unpacked = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos) or 1
-    problem = ("文件是 zip 压缩包但不是 Excel 工作簿（缺少 [Content_Types].xml）"
+    kind = _package_kind(zf, infos)
+    problem = (_not_a_workbook(kind, path) if kind else
+               "文件是 zip 压缩包但不是 Excel 工作簿（缺少 [Content_Types].xml）"
                if not any(i.filename == "[Content_Types].xml" for i in infos) else
                "文件解压后体积异常（疑似压缩炸弹），已拒绝读取"
                if unpacked > MAX_UNPACKED_BYTES or (unpacked > 50 * 1024**2 and unpacked / packed > MAX_RATIO) else "")
@@ -111,17 +113,72 @@ def check_file(path: Path) -> bool:
     if path.stat().st_size == 0:
         raise UnusableInput("文件为空（0 字节）")
     with path.open("rb") as fh:
-        head = fh.read(8)
+        head = fh.read(1024)
     if head.startswith(ZIP_MAGIC):
         return True
-    if head == OLE_MAGIC:
+    if head.startswith(OLE_MAGIC):
         data = path.read_bytes()
         if "EncryptionInfo".encode("utf-16-le") in data or b"EncryptionInfo" in data:
             raise UnusableInput("工作簿设有打开密码（已加密），请去除密码后另存再提交")
         return False
+    kind = _content_kind(head)
+    if kind:
+        raise UnusableInput(_not_a_workbook(kind, path))
     if path.suffix.lower() in EXCEL_SUFFIXES:
         raise UnusableInput("文件扩展名是 Excel，但内容不是 Excel 工作簿（可能已损坏或被改名）")
     raise UnusableInput("不是 Excel 工作簿（支持 .xlsx、.xlsm、.xls）")
+
+
+# Files submitted instead of a workbook, recognised so that the message says what the file is and
+# how to turn it into one (many government systems export a web page or an XML 2003 file as ".xls").
+SAVE_AS = "请在 Excel 或 WPS 中打开，「另存为」Excel 工作簿（.xlsx）后再提交"
+FILL_IN = "请把数据填入 Excel 工作簿（可用 xltools template 生成模板）后再提交"
+OTHER_FORMATS = {   # kind → (what the file is, what to do)
+    "pdf": ("PDF 文件", "请提交填报的 Excel 工作簿，而不是打印件或扫描件"),
+    "html": ("网页格式的表格（不少系统导出的「.xls」其实是网页）", SAVE_AS),
+    "xml2003": ("「XML 表格 2003」格式的文件", SAVE_AS),
+    "text": ("文本文件（如 .csv）", SAVE_AS),
+    "ods": ("OpenDocument 表格（.ods，WPS/LibreOffice 格式）", SAVE_AS),
+    "odf": ("OpenDocument 文档（WPS/LibreOffice 格式）", FILL_IN),
+    "word": ("Word 文档", FILL_IN),
+    "powerpoint": ("PowerPoint 演示文稿", FILL_IN),
+}
+_CONTROL_BYTES = bytes(set(range(32)) - {9, 10, 12, 13})
+
+
+def _content_kind(head: bytes) -> str | None:
+    """What a file that is neither a zip nor an OLE package is, from its first bytes (None: unknown)."""
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<!doctype html", b"<html")):
+        return "html"
+    if b"urn:schemas-microsoft-com:office:spreadsheet" in text:
+        return "xml2003"
+    if b"<table" in text:
+        return "html"
+    if head and not any(b in _CONTROL_BYTES for b in head):
+        return "text"
+    return None
+
+
+def _package_kind(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> str | None:
+    """A zip package that is another kind of document (None: may be a workbook)."""
+    names = {i.filename.lower() for i in infos}
+    if "mimetype" in names:
+        mime = zf.read("mimetype")[:100] if zf.getinfo("mimetype").file_size < 200 else b""
+        return "ods" if b"opendocument.spreadsheet" in mime else "odf"
+    if not any(n.startswith("xl/") for n in names):
+        return "word" if any(n.startswith("word/") for n in names) else (
+            "powerpoint" if any(n.startswith("ppt/") for n in names) else None)
+    return None
+
+
+def _not_a_workbook(kind: str, path: Path) -> str:
+    what, fix = OTHER_FORMATS[kind]
+    suffix = path.suffix.lower()
+    told = f"扩展名是 {path.suffix}，但" if suffix in EXCEL_SUFFIXES else ""
+    return f"{told}内容是{' ' if what[0].isascii() else ''}{what}，不是 Excel 工作簿：{fix}"
 
 
 def _fill_merged(grid: list[list[object]], merged: list) -> None:
