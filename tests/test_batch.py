@@ -233,6 +233,24 @@ def test_dask_local_cluster_matches_local_processes(submissions):
     assert "Dask 集群 tcp://127.0.0.1" in notes["汇总方式"]
 
 
+def test_a_wrong_or_unreachable_scheduler_is_told_in_chinese(submissions, monkeypatch):
+    import socket
+
+    import xltools.batch as batch
+
+    paths = sorted(submissions.glob("*.xlsx"))
+    with pytest.raises(RuntimeError, match="地址「http://127.0.0.1:8786」无效：应写成 tcp://主机:端口"):
+        run_batch(paths, scheduler="http://127.0.0.1:8786")
+    with socket.socket() as s:                      # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(batch, "CONNECT_TIMEOUT_S", 2)
+    with pytest.raises(RuntimeError, match=f"无法连接 Dask 集群 tcp://127.0.0.1:{port}（2 秒内无响应）"):
+        run_batch(paths, scheduler=f"tcp://127.0.0.1:{port}")
+    proc = cli("batch", submissions, "-o", submissions.parent / "x.xlsx", "--scheduler", "foo")
+    assert proc.returncode == 2 and "无效" in proc.stderr and "内部错误" not in proc.stderr
+
+
 def test_rerun_gives_the_same_cell_values(submissions, tmp_path):
     a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
     cli("batch", submissions, "-o", a)

@@ -142,6 +142,7 @@ def test_command_line_mistakes_are_explained_in_chinese(tmp_path):
         ("batch", tmp_path, "-o", "a.xlsx", "--jobz", "3"): ["没有选项 --jobz，您是否想用 --jobs"],
         ("batch", tmp_path, "-o", "a.xlsx", "--jobs", "两个"): ["参数 --jobs / -j 的值无效：应为整数"],
         ("batch", tmp_path, "-o"): ["选项 -o 后面需要填写一个值"],
+        ("batch", tmp_path, "-o", "a.xlsx", "-j", "0"): ["参数 --jobs / -j 的值无效：应不小于 1"],
         ("validate",): ["缺少输入：工作簿、文件夹或通配符（可多个）", "查看用法：xltools validate -h"],
     }
     for args, expected in cases.items():

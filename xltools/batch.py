@@ -105,7 +105,7 @@ def make_executor(jobs: int | None, scheduler: str | None):
             client = Client(cluster)
         else:
             cluster = None
-            client = Client(scheduler, timeout="20s")
+            client = _connect(Client, scheduler)
         try:
             yield client.get_executor(pure=False)
         finally:
@@ -117,6 +117,21 @@ def make_executor(jobs: int | None, scheduler: str | None):
     else:
         with ProcessPoolExecutor(max_workers=jobs or os.cpu_count()) as pool:
             yield pool
+
+
+CONNECT_TIMEOUT_S = 20
+
+
+def _connect(client_class, address: str):
+    """A Dask client of the scheduler at `address`; a wrong or unreachable address is told in Chinese."""
+    try:
+        return client_class(address, timeout=f"{CONNECT_TIMEOUT_S}s")
+    except ValueError as exc:          # no port, unknown scheme (http://…)
+        raise RuntimeError(f"Dask 集群地址「{address}」无效：应写成 tcp://主机:端口（如 tcp://192.168.1.10:8786），"
+                           "或写 local 在本机启动集群") from exc
+    except OSError as exc:             # nothing listening, unknown host, firewall
+        raise RuntimeError(f"无法连接 Dask 集群 {address}（{CONNECT_TIMEOUT_S} 秒内无响应）：请确认调度器已启动"
+                           "（dask scheduler）、地址和端口正确、防火墙允许连接；或去掉 --scheduler 在本机并行处理") from exc
 
 
 def read_all(paths: list[Path], executor: Executor | None, progress: Callable[[str], None] | None = None) -> list[Book]:

@@ -304,7 +304,7 @@ def rank(book: BooksArg,
 @app.command("batch", cls=ChineseCommand)
 def batch(patterns: Annotated[list[str], typer.Argument(help="工作簿、文件夹或带引号的通配符，如 \"报送/*.xlsx\"", metavar="工作簿")],
           output: Annotated[Path, typer.Option("-o", "--output", help="汇总结果工作簿")],
-          jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="并行进程数（默认为 CPU 核数）")] = None,
+          jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="并行进程数（默认为 CPU 核数）")] = None,
           scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask 集群地址 tcp://主机:端口，或 local")] = None,
           profile: ProfileOpt = None,
           in_place: Annotated[bool, typer.Option("--in-place", help="同时把各自的结果写回每个输入工作簿（无损、原子写入、保留 .bak）")] = False,
@@ -533,7 +533,9 @@ def usage_error_text(exc) -> str:
     elif "BadOptionUsage" in kinds and "requires an argument" in exc.message:
         text = f"选项 {exc.option_name} 后面需要填写一个值"
     elif "BadParameter" in kinds:
-        why = "应为整数" if "integer" in exc.message else "应为数字" if "number" in exc.message else exc.message
+        at_least = re.search(r"greater than or equal to (-?[\d.]+)|x>=(-?[\d.]+?)\.?$", exc.message)  # typer / click
+        why = ("应为整数" if "integer" in exc.message else "应为数字" if "number" in exc.message else
+               f"应不小于 {at_least.group(1) or at_least.group(2)}" if at_least else exc.message)
         text = f"参数 {shown or exc.param_hint} 的值无效：{why}"
     elif m := re.match(r"No such command '(.+?)'", exc.message):
         commands = list(ctx.command.list_commands(ctx)) if ctx and hasattr(ctx.command, "list_commands") else []
