@@ -8,6 +8,7 @@ import sys
 import zipfile
 
 import pytest
+import python_calamine as pc
 from msoffcrypto.format.ooxml import OOXMLFile
 
 from xltools.intake import read_book
@@ -296,6 +297,27 @@ def test_output_never_overwrites_input(make_book):
     proc = cli("run", p, "-o", p)
     assert proc.returncode == 2 and "不会改写" in proc.stderr
     assert p.read_bytes() == before
+
+
+def test_output_never_replaces_another_workbook_or_file(samples, tmp_path):
+    """-o naming one of the user's own workbooks (or any other file) is refused; an earlier result
+    of xltools may be replaced (reruns)."""
+    import shutil
+
+    other = tmp_path / "宁夏开发区.xlsx"
+    shutil.copy(samples / "宁夏开发区.xlsx", other)
+    notes = tmp_path / "笔记.xlsx"
+    notes.write_text("not a workbook")
+    for target in (other, notes):
+        before = target.read_bytes()
+        for command in ("run", "validate", "batch"):
+            proc = cli(command, samples / "青岛开发区.xlsx", "-o", target)
+            assert proc.returncode == 2 and "不是 xltools 写出的结果工作簿" in " ".join(proc.stderr.split()), proc.stderr
+            assert target.read_bytes() == before
+    result = tmp_path / "结果.xlsx"
+    assert cli("run", samples / "青岛开发区.xlsx", "-o", result).returncode == 0
+    assert cli("run", samples / "宁夏开发区.xlsx", "-o", result).returncode == 0      # a result: replaced
+    assert "宁夏开发区.xlsx" in str(pc.CalamineWorkbook.from_path(str(result)).get_sheet_by_name("计算说明").to_python())
 
 
 def test_xml_entity_expansion_is_refused_quickly(tmp_path, samples):

@@ -127,6 +127,12 @@ def test_export_report_writes_a_new_workbook(qingdao, tmp_path, monkeypatch):
     target = tmp_path / "青岛开发区_考核报告.xlsx"
     assert "报告已导出" in message and target.exists()
     assert pc.CalamineWorkbook.from_path(str(target)).sheet_names == ["数据校验", "合规检查", "合规汇总", "计算说明"]
+    assert "已导出" in run_handler("export_report", qingdao)           # an earlier report is replaced
+    assert not (tmp_path / "青岛开发区_考核报告(2).xlsx").exists()
+    target.write_bytes(b"the user's own file of that name")
+    message = run_handler("export_report", qingdao)                   # is kept: the report gets a new name
+    assert target.read_bytes() == b"the user's own file of that name" and "青岛开发区_考核报告(2).xlsx" in message
+    assert (tmp_path / "青岛开发区_考核报告(2).xlsx").exists()
 
 
 def test_env_check_and_help(qingdao):

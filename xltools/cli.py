@@ -17,8 +17,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
-from .jobs import (EXIT_UNUSABLE, RunResult, default_output, exit_code, expand_inputs, problems_frame,
-                   run_books, same_file)
+from .jobs import (EXIT_UNUSABLE, RunResult, default_output, exit_code, expand_inputs, may_overwrite,
+                   problems_frame, run_books, same_file)
 from .engine import TASKS
 from .output.workbook import write_results
 from .profiles import ProfileError, builtin_ids, load_profile, rule_params_text
@@ -177,6 +177,10 @@ def _guard_output(output: Path, inputs: list[Path]) -> None:
         raise typer.Exit(EXIT_UNUSABLE)
     if output.suffix.lower() != ".xlsx":
         console.print(f"[red]输出文件应以 .xlsx 结尾：{output}[/red]")
+        raise typer.Exit(EXIT_UNUSABLE)
+    if not may_overwrite(output):
+        console.print(f"{output} 已存在，且不是 xltools 写出的结果工作簿：为避免覆盖您的文件，请换一个输出文件名",
+                      style="red", markup=False, highlight=False)
         raise typer.Exit(EXIT_UNUSABLE)
 
 

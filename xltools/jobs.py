@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import __version__, memory
 from .engine import TASKS, assess
-from .intake import Book, read_book, tables_of
+from .intake import Book, is_result_workbook, read_book, tables_of
 from .intake import reader
 from .problems import ERROR, WARNING
 from .schema import RESULT_ORDER, RESULT_SHEETS
@@ -180,6 +180,22 @@ def default_output(book: Path) -> Path:
     return book.with_name(f"{book.stem}_结果.xlsx")
 
 
+def may_overwrite(path: Path) -> bool:
+    """May a result be written to `path`? Only if nothing is there, or an earlier result of xltools
+    (one of the user's own workbooks, or any other file, is never replaced by a result)."""
+    return not os.path.lexists(path) or (path.is_file() and is_result_workbook(path))
+
+
+def free_name(path: Path) -> Path:
+    """`path`, or 名称(2).xlsx, 名称(3).xlsx … — the first a result may be written to."""
+    n = 1
+    target = path
+    while not may_overwrite(target):
+        n += 1
+        target = path.with_name(f"{path.stem}({n}){path.suffix}")
+    return target
+
+
 def same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -188,4 +204,5 @@ def same_file(a: Path, b: Path) -> bool:
 
 
 __all__ = ["expand_inputs", "run_books", "problems_frame", "exit_code", "RunResult",
-           "EXIT_CLEAN", "EXIT_PROBLEMS", "EXIT_UNUSABLE", "ERROR", "WARNING", "same_file"]
+           "EXIT_CLEAN", "EXIT_PROBLEMS", "EXIT_UNUSABLE", "ERROR", "WARNING", "same_file", "may_overwrite",
+           "free_name"]

@@ -21,7 +21,7 @@ import xlwings as xw
 from . import __version__
 from .engine import assess
 from .intake import Book, read_grids, tables_of
-from .jobs import SHEET_ORDER, calc_notes, problems_frame, RunResult
+from .jobs import SHEET_ORDER, calc_notes, free_name, problems_frame, RunResult
 from .schema import RESULT_SHEET_NAMES as RESULT_NAMES, SHEETS, find_sheet
 from .output.workbook import FORMULA_START, fit_cell
 from .templates import header_text
@@ -144,7 +144,7 @@ def export_report(book) -> str:
         values = sheets[name].used_range.options(ndim=2).value
         frames[name] = pd.DataFrame(values[1:], columns=values[0]) if values else pd.DataFrame()
     folder = Path(book.fullname).parent if Path(book.fullname).parent.is_dir() else Path.home()
-    target = folder / f"{Path(book.name).stem}_考核报告.xlsx"
+    target = free_name(folder / f"{Path(book.name).stem}_考核报告.xlsx")   # never over a user's own file
     write_results(target, frames)
     return f"报告已导出：{target}"
 
