@@ -205,6 +205,12 @@ def test_invalid_salary_parameters(params, message):
     assert "本市.toml" in str(err.value) and "LY-13" in str(err.value)
 
 
+def test_a_toml_syntax_error_says_where_in_chinese():
+    """Officials edit profiles by hand: 中文 without quotes is the usual slip."""
+    with pytest.raises(ProfileError, match="本市.toml：TOML 格式错误（第 2 行第 8 列：.*中文文字须放在英文双引号内"):
+        load_profile_text('id = "x"\nname = 本市口径\n', "本市.toml")
+
+
 def test_invalid_return_rate_in_profile_and_override():
     with pytest.raises(ProfileError, match="「rate」应在 0 到 1 之间"):
         apply_overrides(load_profile("qingdao"), {"QD-35.rate": 1.2})

@@ -8,6 +8,7 @@ severity: `hard` (最多/不超过/不低于/以内 → 不合规) or `soft` (�
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -193,7 +194,10 @@ def load_profile_text(text: str, origin: str) -> Profile:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"{origin}：TOML 格式错误：{exc}") from exc
+        where = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        at = f"第 {where.group(1)} 行第 {where.group(2)} 列" if where else "某处"
+        raise ProfileError(f"{origin}：TOML 格式错误（{at}：{str(exc).split(' (at ')[0]}），"
+                           "请检查引号、等号和方括号是否成对，中文文字须放在英文双引号内") from exc
     for key in ("id", "name", "rules"):
         if key not in data:
             raise ProfileError(f"{origin}：缺少「{key}」")
