@@ -63,6 +63,10 @@ def test_batch_lists_problems_and_still_ranks_everyone(submissions, tmp_path):
     checks = [r for r in g["合规检查"][1:] if r[0] == "贺兰工业园区" and r[1] == "NX-20"]
     assert len(checks) == 1                           # the duplicate submission was not counted twice
     assert any("不同年度混合" in r[4] for r in problems if r[0] == "耒阳经开区.xlsx")
+    told = " ".join(subprocess.run([sys.executable, "-m", "xltools.cli", "batch", str(submissions / "*.xlsx"), "-o", out],
+                                   capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}).stderr.split())
+    assert "需要处理的文件：2 个" in told and told.index("坏文件.xlsx") < told.index("宁夏开发区（重复报送）.xlsx")
+    assert "青岛开发区.xlsx" not in told.split("需要处理的文件")[1].split("文件：正常")[0]
 
 
 def test_a_zone_submitted_twice_is_taken_from_the_copy_with_fewer_errors(samples, tmp_path):

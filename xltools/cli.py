@@ -124,15 +124,30 @@ def main(version: Annotated[bool, typer.Option("--version", "-V", callback=_vers
 
 def _problem_table(result_books, limit: int = 200) -> Table:
     frame = problems_frame(result_books)
-    table = Table(title=f"数据校验：{len(frame)} 条问题", show_lines=False)
+    return _table(f"数据校验：{len(frame)} 条问题", frame, frame["级别"] == "错误", limit,
+                  f"仅显示前 {limit} 条，其余请用 -o 输出到工作簿查看")
+
+
+def _table(title: str, frame, red, limit: int, more: str) -> Table:
+    """The first `limit` rows of `frame` as a console table (rows where `red` in red, the rest yellow)."""
+    table = Table(title=title, show_lines=False)
     for col in frame.columns:
-        table.add_column(col, overflow="fold")
-    for row in frame.head(limit).itertuples(index=False):
-        style = "red" if row[3] == "错误" else "yellow"
-        table.add_row(*[str(v) for v in row], style=style)
+        table.add_column(str(col), overflow="fold")
+    for row, is_red in zip(frame.head(limit).itertuples(index=False), red):
+        table.add_row(*["" if v is None else str(v) for v in row], style="red" if is_red else "yellow")
     if len(frame) > limit:
-        table.caption = f"仅显示前 {limit} 条，其余请用 -o 输出到工作簿查看"
+        table.caption = more
     return table
+
+
+def _files_to_chase(files, output: Path, limit: int = 20) -> Table | None:
+    """After a batch: the files that could not be read or have errors, so the office knows whom to call."""
+    bad = files[files["状态"].isin(["无法读取", "有错误"])]
+    if bad.empty:
+        return None
+    bad = bad.sort_values("状态", key=lambda s: s != "无法读取", kind="stable")[["文件", "状态", "错误", "警告", "说明"]]
+    return _table(f"需要处理的文件：{len(bad)} 个（详见 {output.name} 的「文件清单」「数据校验」）", bad,
+                  bad["状态"] == "无法读取", limit, f"仅显示前 {limit} 个")
 
 
 @contextmanager
@@ -334,6 +349,9 @@ def batch(patterns: Annotated[list[str], typer.Argument(help="工作簿、文件
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=1))
     else:
+        chase = _files_to_chase(result.files, output)
+        if chase is not None:
+            console.print(chase)
         states = "，".join(f"{k} {v} 个" for k, v in summary["文件状态"].items())
         console.print(f"文件：{states}；读入 {summary['读入行数']} 行；数据校验：{summary['错误']} 个错误，"
                       f"{summary['警告']} 个警告；跨文件问题 {summary['跨文件问题']} 条")
