@@ -82,6 +82,32 @@ def test_sheet_found_by_alias_and_headers_by_alias(make_book):
     assert df[["tax", "industrial_output"]].iloc[0].tolist() == [5.0, 6.0]
 
 
+ZONES = [["开发区名称", "级别", "类型"], ["甲区", "国家级", "经济技术开发区"]]
+INDICATORS = [["开发区名称", "年度", "税收收入(亿元)", "用地面积(亩)"], ["甲区", 2023, 12.5, 3000]]
+
+
+def test_a_sheet_whose_name_says_nothing_is_taken_by_its_header(make_book):
+    """Data pasted into Sheet1 of a new workbook: recognised by its header, with a warning that says
+    how to name it. Only a clear header counts: two columns shared by 指标/薪酬/历年排名 do not."""
+    book = read_book(make_book({"Sheet1": ZONES, "Sheet2": INDICATORS, "Sheet3": [["开发区名称", "年度"], ["甲区", 2023]]}))
+    assert book.usable and set(book.tables) == {"zones", "indicators"}
+    assert book.frame("indicators")["tax"].tolist() == [125_000.0]          # 12.5 亿元 in 万元
+    assert [(p.cell, p.level, p.suggestion) for p in book.problems] == [
+        ("Sheet1!A1", "警告", "把工作表改名为「开发区」"), ("Sheet2!A1", "警告", "把工作表改名为「指标」")]
+
+
+def test_beside_named_sheets_only_a_default_named_sheet_is_taken_by_its_header(make_book):
+    book = read_book(make_book({"开发区": ZONES, "Sheet1": INDICATORS, "汇总表": INDICATORS,
+                                "工作表2": ZONES}))           # 开发区 is already given by its name
+    assert set(book.tables) == {"zones", "indicators"} and book.tables["indicators"].title == "Sheet1"
+    assert [p.sheet for p in book.problems] == ["Sheet1"]
+
+
+def test_a_sheet_with_too_few_known_columns_is_not_guessed(make_book):
+    book = read_book(make_book({"Sheet1": [["开发区名称", "年度"], ["甲区", 2023]]}))
+    assert not book.usable and "没有可识别的工作表" in book.problems[0].message
+
+
 def test_merged_key_cells_fill_down(make_book):
     path = make_book({"机构设置": [
         ["开发区名称", "机构名称", "机构类别"],

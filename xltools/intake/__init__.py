@@ -7,6 +7,7 @@ problems are listed and the offending values left missing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,7 +17,7 @@ import pandas as pd
 from ..problems import ERROR, WARNING, Problem
 from ..schema import RESULT_SHEET_NAMES, SHEETS, SHEETS_BY_KEY, find_sheet
 from .reader import RawSheet, UnusableInput, iter_sheets, sheet_names
-from .table import ColumnTyper, PendingTable, SheetTable, cell_ref, stage_table
+from .table import ColumnTyper, PendingTable, SheetTable, cell_ref, guess_sheet, stage_table
 
 __all__ = ["Book", "read_book", "read_books", "read_grids", "UnusableInput", "tables_of", "consolidate",
            "is_result_workbook"]
@@ -98,6 +99,10 @@ def _stage_book(path: Path, display_name: str | None, typer: ColumnTyper) -> tup
         for raw in iter_sheets(path, wanted=wanted):
             seen += 1
             _take_sheet(book, raw, typer, pending)
+        unnamed = [n for n in names if find_sheet(n) is None and n not in RESULT_SHEET_NAMES
+                   and (not seen or _DEFAULT_NAME.match(n))]
+        if unnamed and not (not seen and _only_results(names)):
+            seen += _take_by_header(book, path, typer, pending, set(unnamed))
     except UnusableInput as exc:
         book.usable = False
         book.problems[:] = [Problem(book.name, "", "", ERROR, f"无法读取：{exc}",
@@ -116,6 +121,29 @@ def _stage_book(path: Path, display_name: str | None, typer: ColumnTyper) -> tup
                                      "工作簿中没有可识别的工作表（如「开发区」「指标」「机构设置」）",
                                      "使用 xltools template 生成的模板，或把工作表改为标准名称：" + "、".join(s.name for s in SHEETS)))
     return book, pending
+
+
+# names spreadsheet programs give new sheets (Excel/WPS: Sheet1, LibreOffice: 工作表1)
+_DEFAULT_NAME = re.compile(r"^(sheet|工作表|表)\s*\d+$", re.IGNORECASE)
+
+
+def _take_by_header(book: Book, path: Path, typer: ColumnTyper, pending: list, unnamed: set[str]) -> int:
+    """Worksheets whose name says nothing (data pasted into Sheet1, a one-table export), taken by
+    their header with a warning: in a workbook where no name was recognised, any sheet; else only
+    sheets with a default name, for kinds no named sheet gave. Returns how many were taken."""
+    taken = {table.sheet.key for _, table in pending}
+    count = 0
+    for raw in iter_sheets(path, wanted=lambda name: name in unnamed):
+        sheet = guess_sheet(raw.grid)
+        if sheet is None or sheet.key in taken:
+            continue
+        taken.add(sheet.key)
+        count += 1
+        book.problems.append(Problem(book.name, raw.name, cell_ref(raw.name, 0, 0), WARNING,
+                                     f"工作表「{raw.name}」不是标准表名，已按表头识别为「{sheet.name}」表",
+                                     f"把工作表改名为「{sheet.name}」"))
+        _take_sheet(book, raw, typer, pending, sheet)
+    return count
 
 
 def _only_results(names: list[str]) -> bool:
@@ -139,9 +167,9 @@ def _finish_book(book: Book, pending: list[tuple[int, PendingTable]]) -> Book:
     return book
 
 
-def _take_sheet(book: Book, raw, typer: ColumnTyper, pending: list) -> None:
+def _take_sheet(book: Book, raw, typer: ColumnTyper, pending: list, sheet=None) -> None:
     """Stage one recognised worksheet of `book` (its rows are consumed here)."""
-    sheet = find_sheet(raw.name)
+    sheet = sheet or find_sheet(raw.name)
     taken = {t.sheet.key: t.title for _, t in pending}
     if sheet.key in taken:
         book.problems.append(Problem(book.name, raw.name, "", WARNING,

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..problems import ERROR, WARNING, col_letter
-from ..schema import SHEETS_BY_KEY, TOTAL_WORDS, UNITS, Column, Sheet, header_lookup, normalize_text, split_header
+from ..schema import SHEETS, SHEETS_BY_KEY, TOTAL_WORDS, UNITS, Column, Sheet, header_lookup, normalize_text, split_header
 from .coerce import coerce_column, show
 
 HEADER_SCAN_ROWS = 30
@@ -208,6 +208,29 @@ def locate_header(grid, sheet: Sheet) -> tuple[int, int, dict[int, tuple[Column,
         return None
     _, r, n, found = best
     return r, n, found
+
+
+GUESS_MIN_COLUMNS = 3     # a sheet is recognised by its header only when it names this many columns
+
+
+def guess_sheet(grid) -> Sheet | None:
+    """The kind of table a worksheet holds, from its header alone (its name said nothing: Sheet1).
+
+    Every required column of that kind must be named, at least GUESS_MIN_COLUMNS in all, and no
+    other kind may match as many columns (指标, 薪酬 and 历年排名 all start 开发区名称, 年度).
+    """
+    scored = []
+    for sheet in SHEETS:
+        located = locate_header(grid, sheet)
+        if located is None:
+            continue
+        named = {col.key for col, _, _ in located[2].values()}
+        if len(named) >= GUESS_MIN_COLUMNS and all(c.key in named for c in sheet.columns if c.required):
+            scored.append((len(named), sheet))
+    scored.sort(key=lambda pair: -pair[0])
+    if not scored or (len(scored) > 1 and scored[0][0] == scored[1][0]):
+        return None
+    return scored[0][1]
 
 
 CHUNK_ROWS = 5_000       # data rows converted per step (bounds memory on 200k-row sheets)
