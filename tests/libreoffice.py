@@ -48,3 +48,18 @@ def recalc_csv(xlsx: Path, work: Path, sheet: str | None = None) -> list[list[st
     assert target.exists(), proc.stdout + proc.stderr
     with target.open(encoding="utf-8") as fh:
         return list(csv.reader(fh))
+
+
+def convert_to_xlsx(src: Path, work: Path, infilter: str) -> Path:
+    """`src` opened in LibreOffice with import filter `infilter` and saved as .xlsx (an independent
+    reader of formats xltools also reads)."""
+    exe = soffice()
+    profile = work / "lo_profile"
+    profile.mkdir(parents=True, exist_ok=True)
+    out = work / "lo_out"
+    proc = subprocess.run([exe, f"-env:UserInstallation={profile.as_uri()}", "--headless", f"--infilter={infilter}",
+                           "--convert-to", "xlsx", "--outdir", str(out), str(src)],
+                          capture_output=True, text=True, env={**os.environ, "HOME": str(work)}, timeout=180)
+    target = out / (src.stem + ".xlsx")
+    assert target.exists(), proc.stdout + proc.stderr
+    return target

@@ -45,11 +45,6 @@ OOXML_TYPES = '<Types xmlns="http://schemas.openxmlformats.org/package/2006/cont
 
 
 @pytest.mark.parametrize("name, write, told", [
-    ("系统导出.xls", lambda p: p.write_text('<html xmlns:x="urn:schemas-microsoft-com:office:excel"><table><tr><td>'
-                                        "开发区名称</td></tr></table></html>", encoding="utf-8"), "网页格式的表格"),
-    ("导出.xls", lambda p: p.write_text('<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n<Workbook '
-                                      'xmlns="urn:schemas-microsoft-com:office:spreadsheet"/>', encoding="utf-8"),
-     "「XML 表格 2003」格式"),
     ("数据.csv", lambda p: p.write_bytes("开发区名称,级别\r\n甲区,国家级\r\n".encode("gb18030")), "文本文件（如 .csv）"),
     ("报送.ods", lambda p: _zip(p, {"mimetype": "application/vnd.oasis.opendocument.spreadsheet",
                                    "content.xml": "<office:document-content/>"}), "OpenDocument 表格（.ods"),
@@ -58,8 +53,8 @@ OOXML_TYPES = '<Types xmlns="http://schemas.openxmlformats.org/package/2006/cont
     ("扫描件.pdf", lambda p: p.write_bytes(b"%PDF-1.7\n\x00\xff"), "内容是 PDF 文件"),
 ])
 def test_a_file_of_another_kind_is_named_with_how_to_make_a_workbook_of_it(tmp_path, name, write, told):
-    """Government systems export web pages and XML 2003 files as ".xls"; WPS saves .ods; people send
-    the PDF or the Word report: the message says which it is and how to get a workbook."""
+    """WPS saves .ods; people send a .csv, the PDF or the Word report: the message says which it is
+    and how to get a workbook (web pages and XML 2003 files named .xls are read: test_webtable)."""
     path = tmp_path / name
     write(path)
     book = read_book(path)

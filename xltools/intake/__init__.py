@@ -98,6 +98,7 @@ def _stage_book(path: Path, display_name: str | None, typer: ColumnTyper) -> tup
     try:
         for raw in iter_sheets(path, wanted=wanted):
             seen += 1
+            _note_web(book, raw)
             _take_sheet(book, raw, typer, pending)
         unnamed = [n for n in names if find_sheet(n) is None and n not in RESULT_SHEET_NAMES
                    and (not seen or _DEFAULT_NAME.match(n))]
@@ -123,6 +124,17 @@ def _stage_book(path: Path, display_name: str | None, typer: ColumnTyper) -> tup
     return book, pending
 
 
+WEB_NOTES = {"html": "网页格式的表格（系统导出的「.xls」常是网页）", "xml2003": "「XML 表格 2003」格式的文件"}
+
+
+def _note_web(book: Book, raw: RawSheet) -> None:
+    """Once per book: say that it was read as a web page / XML 2003 table, not as a workbook."""
+    if raw.web and not any(p.message.startswith("本文件是") for p in book.problems):
+        book.problems.insert(0, Problem(book.name, "", "", WARNING,
+                                        f"本文件是{WEB_NOTES[raw.web]}，不是真正的 Excel 工作簿，已按其中的表格读取",
+                                        "在 Excel 或 WPS 中打开，「另存为」Excel 工作簿（.xlsx）后再提交，可避免格式差异"))
+
+
 # names spreadsheet programs give new sheets (Excel/WPS: Sheet1, LibreOffice: 工作表1)
 _DEFAULT_NAME = re.compile(r"^(sheet|工作表|表)\s*\d+$", re.IGNORECASE)
 
@@ -139,6 +151,7 @@ def _take_by_header(book: Book, path: Path, typer: ColumnTyper, pending: list, u
             continue
         taken.add(sheet.key)
         count += 1
+        _note_web(book, raw)
         book.problems.append(Problem(book.name, raw.name, cell_ref(raw.name, 0, 0), WARNING,
                                      f"工作表「{raw.name}」不是标准表名，已按表头识别为「{sheet.name}」表",
                                      f"把工作表改名为「{sheet.name}」"))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import python_calamine as pc
 
-from . import xlsxstream
+from . import webtable, xlsxstream
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -37,6 +37,7 @@ class RawSheet:
     name: str
     grid: list[list[object]]  # rows × cols from A1 (the first rows only for a streamed sheet), merged filled
     rest: object = ()         # iterator over the remaining rows (streamed sheets), each padded from column A
+    web: str = ""             # "html" / "xml2003": a table exported as ".xls" but not a workbook (webtable)
 
 
 STREAM_ABOVE = 5_000   # sheets taller than this reach Python row by row instead of as one grid
@@ -101,10 +102,16 @@ def _parts_to_stream(zf: zipfile.ZipFile) -> set[str]:
     return out
 
 
-def check_file(path: Path) -> bool:
+ZIP, OLE = "zip", "ole"
+WEB_FORMATS = ("html", "xml2003")   # read as tables (webtable), not refused
+MAX_WEB_BYTES = 100 * 1024**2
+
+
+def check_file(path: Path) -> str:
     """Raise UnusableInput with a Chinese reason when `path` is not a readable workbook.
 
-    Returns True for a zip package (.xlsx/.xlsm), False for the legacy binary format (.xls).
+    Returns ZIP for a zip package (.xlsx/.xlsm), OLE for the legacy binary format (.xls), or one of
+    WEB_FORMATS for a web page or XML 2003 table exported as ".xls".
     """
     if not path.exists():
         raise UnusableInput("文件不存在")
@@ -115,13 +122,17 @@ def check_file(path: Path) -> bool:
     with path.open("rb") as fh:
         head = fh.read(1024)
     if head.startswith(ZIP_MAGIC):
-        return True
+        return ZIP
     if head.startswith(OLE_MAGIC):
         data = path.read_bytes()
         if "EncryptionInfo".encode("utf-16-le") in data or b"EncryptionInfo" in data:
             raise UnusableInput("工作簿设有打开密码（已加密），请去除密码后另存再提交")
-        return False
+        return OLE
     kind = _content_kind(head)
+    if kind in WEB_FORMATS:
+        if path.stat().st_size > MAX_WEB_BYTES:
+            raise UnusableInput(_not_a_workbook(kind, path).replace("，不是 Excel 工作簿", "，且文件过大"))
+        return kind
     if kind:
         raise UnusableInput(_not_a_workbook(kind, path))
     if path.suffix.lower() in EXCEL_SUFFIXES:
@@ -203,7 +214,11 @@ def _failed(exc: BaseException) -> bool:
 
 def iter_sheets(path: Path, wanted=None):
     """Yield each wanted worksheet as a RawSheet; tall sheets stream their rows (consume before the next)."""
-    is_zip = check_file(path)
+    kind = check_file(path)
+    if kind in WEB_FORMATS:
+        yield from _web_sheets(path, kind, wanted)
+        return
+    is_zip = kind == ZIP
     if is_zip and path.suffix.lower() != ".xlsb":
         yield from _sheets(path, _open_zip(path), wanted)
     elif CAN_FORK:
@@ -308,6 +323,18 @@ def _sheets(path: Path, zf: zipfile.ZipFile | None, wanted):
             zf.close()
 
 
+def _web_sheets(path: Path, kind: str, wanted) -> list[RawSheet]:
+    """The tables of a web page or XML 2003 file exported as ".xls", as Excel would show them."""
+    try:
+        data = path.read_bytes()
+        tables = webtable.html_tables(data, path.stem) if kind == "html" else webtable.xml2003_tables(data)
+    except webtable.WebTableError as exc:
+        raise UnusableInput(str(exc)) from exc
+    except Exception as exc:                     # a page too broken to parse: say so like any damage
+        raise UnusableInput(f"文件已损坏：{_short(exc)}") from exc
+    return [RawSheet(name, grid, web=kind) for name, grid in tables if not wanted or wanted(name)]
+
+
 def _streamed(zf: zipfile.ZipFile, name: str, part: str, strings, dates, date1904: bool) -> RawSheet:
     """A huge worksheet read piece by piece from its XML (never whole in memory)."""
     rows = (row for block in xlsxstream.Stream(zf, part, strings, dates, date1904).rows() for row in block)
@@ -326,7 +353,7 @@ def sheet_names(path: Path) -> list[str]:
     """Worksheet names of an .xlsx/.xlsm, read from its workbook part only (after the same safety
     checks as a full read); [] for anything else or an unreadable file."""
     try:
-        if not check_file(path) or path.suffix.lower() == ".xlsb":
+        if check_file(path) != ZIP or path.suffix.lower() == ".xlsb":
             return []
         with _open_zip(path) as zf:
             return list(xlsxstream.sheet_parts(zf))

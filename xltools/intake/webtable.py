@@ -1,0 +1,195 @@
+"""Read the ".xls" files that are not workbooks: web pages (HTML) and XML Spreadsheet 2003.
+
+Many government information systems export tables as an HTML page or an XML 2003 file named
+`.xls`; Excel and WPS open them (after a warning), so officials submit them as they are. Each
+table becomes one grid, as Excel lays it out when it opens the file: the table from A1, a cell
+spanning rows or columns (rowspan/colspan, MergeAcross/MergeDown) giving its value to every cell
+it covers, like a merged area of a workbook. Values are the texts shown (numbers from Excel's own
+`x:num` attribute or XML `Number` cells), typed later like any text cell.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+
+MAX_CELLS = 10_000_000      # a grid larger than this (spans or indices gone wild) is refused
+MAX_SPAN = 16_384           # a rowspan/colspan beyond this is taken as 1
+SS = "{urn:schemas-microsoft-com:office:spreadsheet}"
+_CHARSET = re.compile(rb"""charset\s*=\s*["']?([\w-]+)""", re.IGNORECASE)
+_SHEET_NAME = re.compile(r"<x:Name>([^<]+)</x:Name>")       # Excel's own HTML export names its sheets
+_SPACE = re.compile(r"[ \t\r\n\f\xa0\u3000]+")
+
+
+class WebTableError(ValueError):
+    """The file is an HTML or XML 2003 table but cannot be laid out (the message is Chinese)."""
+
+
+def decode(data: bytes) -> str:
+    """Text of an exported page: its BOM, else its declared charset (GB2312 pages are common), else
+    UTF-8, else GB18030."""
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if data.startswith(bom):
+            return data[len(bom):].decode(codec, "replace")
+    declared = _CHARSET.search(data[:4096])
+    codecs = [declared.group(1).decode("ascii").lower()] if declared else []
+    for codec in [*codecs, "utf-8", "gb18030"]:
+        try:
+            return data.decode("gb18030" if codec in ("gb2312", "gbk") else codec)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("utf-8", "replace")
+
+
+class _Layout:
+    """Cells placed one by one into a grid, skipping places a span from above already covers."""
+
+    def __init__(self):
+        self.cells: dict[tuple[int, int], object] = {}
+        self.row, self.col = -1, 0
+        self.height = self.width = 0
+
+    def next_row(self, index: int | None = None) -> None:
+        self.row = self.row + 1 if index is None else index
+        self.col = 0
+
+    def place(self, value: object, rows: int = 1, cols: int = 1, index: int | None = None) -> None:
+        if index is not None:
+            self.col = index
+        while (self.row, self.col) in self.cells:
+            self.col += 1
+        rows, cols = (n if 1 <= n <= MAX_SPAN else 1 for n in (rows, cols))
+        self.height, self.width = max(self.height, self.row + rows), max(self.width, self.col + cols)
+        if self.height * self.width > MAX_CELLS:
+            raise WebTableError(f"表格范围过大（超过 {MAX_CELLS:,} 个单元格），请在 Excel 中另存为 .xlsx 后再提交")
+        for r in range(self.row, self.row + rows):
+            for c in range(self.col, self.col + cols):
+                self.cells[(r, c)] = value
+        self.col += cols
+
+    def grid(self) -> list[list[object]]:
+        out = [[""] * self.width for _ in range(self.height)]
+        for (r, c), v in self.cells.items():
+            out[r][c] = v
+        return out
+
+
+def _span(value: str | None) -> int:
+    try:
+        return int(value or 1)
+    except ValueError:
+        return 1
+
+
+class _Tables(HTMLParser):
+    """The outermost <table>s of a page (a table nested in a cell adds its text to that cell)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.layouts: list[_Layout] = []
+        self.depth = 0
+        self.cell: tuple[list[str], dict] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.depth += 1
+            if self.depth == 1:
+                self.layouts.append(_Layout())
+        elif self.depth == 1 and tag == "tr":
+            self._end_cell()
+            self.layouts[-1].next_row()
+        elif self.depth == 1 and tag in ("td", "th"):
+            self._end_cell()
+            if self.layouts[-1].row < 0:
+                self.layouts[-1].next_row()
+            self.cell = ([], dict(attrs))
+        elif tag == "br" and self.cell is not None:
+            self.cell[0].append("\n")
+
+    def handle_endtag(self, tag):
+        if tag == "table" and self.depth:
+            if self.depth == 1:
+                self._end_cell()
+            self.depth -= 1
+        elif self.depth == 1 and tag in ("td", "th", "tr"):
+            self._end_cell()
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell[0].append(data)
+
+    def _end_cell(self):
+        if self.cell is None:
+            return
+        parts, attrs = self.cell
+        self.cell = None
+        text = "\n".join(_SPACE.sub(" ", line).strip() for line in "".join(parts).split("\n")).strip()
+        value: object = text
+        if attrs.get("x:num") not in (None, ""):
+            try:
+                value = float(attrs["x:num"])
+            except ValueError:
+                pass
+        self.layouts[-1].place(value, _span(attrs.get("rowspan")), _span(attrs.get("colspan")))
+
+
+def html_tables(data: bytes, stem: str) -> list[tuple[str, list[list[object]]]]:
+    """(name, grid) of each table of a web page: the sheet names Excel wrote into it when they
+    match the tables, else the file's own name (「名称（2）」… for further tables)."""
+    text = decode(data)
+    parser = _Tables()
+    parser.feed(text)
+    parser.close()
+    grids = [layout.grid() for layout in parser.layouts]
+    grids = [g for g in grids if any(v != "" for row in g for v in row)]
+    if not grids:
+        raise WebTableError("网页中没有表格数据")
+    names = _SHEET_NAME.findall(text)
+    if len(names) != len(grids):
+        names = [stem] + [f"{stem}（{i}）" for i in range(2, len(grids) + 1)]
+    return list(zip(names, grids))
+
+
+def xml2003_tables(data: bytes) -> list[tuple[str, list[list[object]]]]:
+    """(name, grid) of each worksheet of an XML Spreadsheet 2003 file."""
+    if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data:
+        raise WebTableError("XML 表格文件含有实体声明（DOCTYPE/ENTITY），为安全起见不予读取")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise WebTableError(f"XML 表格文件已损坏：{exc}") from exc
+    out = []
+    for sheet in root.iter(f"{SS}Worksheet"):
+        layout = _Layout()
+        table = sheet.find(f"{SS}Table")
+        for row in table.iter(f"{SS}Row") if table is not None else ():
+            index = row.get(f"{SS}Index")
+            layout.next_row(int(index) - 1 if index and index.isdigit() else None)
+            for cell in row.iter(f"{SS}Cell"):
+                index = cell.get(f"{SS}Index")
+                layout.place(_xml_value(cell.find(f"{SS}Data")),
+                             1 + _span(cell.get(f"{SS}MergeDown") or "0"), 1 + _span(cell.get(f"{SS}MergeAcross") or "0"),
+                             int(index) - 1 if index and index.isdigit() else None)
+        out.append((sheet.get(f"{SS}Name") or f"Sheet{len(out) + 1}", layout.grid()))
+    if not out:
+        raise WebTableError("XML 表格文件中没有工作表")
+    return out
+
+
+def _xml_value(data) -> object:
+    if data is None:
+        return ""
+    text = "".join(data.itertext())
+    kind = data.get(f"{SS}Type", "String")
+    try:
+        if kind == "Number":
+            return float(text)
+        if kind == "Boolean":
+            return text.strip() == "1"
+        if kind == "DateTime":
+            return _dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    return text
