@@ -76,6 +76,20 @@ def test_validate_clean_sample_exits_0(samples):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_computing_commands_exit_as_validate_does(samples, tmp_path):
+    """run/check/salary/rank write their results and exit 0 clean, 1 when 数据校验 found problems,
+    2 when an input is unusable (SPEC §7); --json tells the same code."""
+    bad = tmp_path / "坏文件.xlsx"
+    bad.write_text("not a workbook")
+    cases = {("run", samples / "青岛开发区.xlsx"): 0, ("check", samples / "问题样例.xlsx"): 1,
+             ("rank", samples / "问题样例.xlsx"): 1, ("salary", samples / "青岛开发区.xlsx", bad): 2}
+    for n, (args, code) in enumerate(cases.items()):
+        out = tmp_path / f"结果{n}.xlsx"
+        proc = cli(*args, "-o", out, "--json")
+        assert proc.returncode == code and json.loads(proc.stdout)["退出码"] == code, (args, proc.stderr)
+        assert out.exists()
+
+
 def test_validate_folder_and_glob_and_output(samples, tmp_path):
     out = tmp_path / "校验.xlsx"
     proc = cli("validate", str(samples / "*.xlsx"), "-o", out, "--json")

@@ -259,7 +259,7 @@ def _run(book: list[str], output: Path | None, as_json: bool, profile: str | Non
     result = _compute(paths, lambda tick: run_books(paths, profile=profile, tasks=tasks, progress=tick,
                                                     rank_options=rank_options))
     _write(result, output)
-    _finish(result, as_json)
+    _finish(result, as_json, exit_code(result.books))        # as validate: 0 clean, 1 problems, 2 unusable
 
 
 def _compute(paths: list[Path], job):
@@ -443,8 +443,8 @@ def profiles_show(profile_id: Annotated[str, typer.Argument(help="口径编号�
     out.print(table)
 
 
-def _finish(result: RunResult, as_json: bool) -> None:
-    summary = result.summary()
+def _finish(result: RunResult, as_json: bool, code: int) -> None:
+    summary = {**result.summary(), "退出码": code}
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=1))
     else:
@@ -455,7 +455,7 @@ def _finish(result: RunResult, as_json: bool) -> None:
             console.print("合规汇总：" + "，".join(f"{k} {v} 个开发区" for k, v in verdicts.items()))
         for item in result.skipped:
             console.print(f"[yellow]未执行：{item}[/yellow]")
-    raise typer.Exit(EXIT_UNUSABLE if all(not b.usable for b in result.books) else 0)
+    raise typer.Exit(code)
 
 
 @app.command("demo", cls=ChineseCommand)
@@ -471,7 +471,7 @@ def demo(directory: Annotated[Path, typer.Argument(help="演示输出文件夹",
     with console.status("正在校验与计算…"):
         result = run_books(paths)
     _write(result, directory / "演示结果.xlsx")
-    _finish(result, as_json)
+    _finish(result, as_json, 0)                   # the demo's problems are planted: not a failure
 
 
 @app.command("template", cls=ChineseCommand)
