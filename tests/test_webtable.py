@@ -76,6 +76,18 @@ def test_the_sheet_names_a_page_or_xml_file_carries_are_used(tmp_path):
     assert read_book(page).tables["indicators"].title == "指标"
 
 
+def test_a_page_layout_frame_around_the_data_table_is_looked_through(tmp_path):
+    """Some systems wrap the data table in a layout table (title cell, then a cell holding the table)."""
+    path = tmp_path / "开发区.xls"
+    path.write_text('<html><body><table><tr><td><b>开发区名录</b></td></tr><tr><td><TABLE border=1>'
+                    '<TR><TH>开发区名称<TH>级别<TH>类型'               # unclosed cells, as old pages write them
+                    '<TR><TD><font>甲区</font><TD>国家级<TD>经济技术开发区</TABLE></td></tr></table></body></html>',
+                    encoding="utf-8")
+    assert [(s.name, s.grid) for s in read_sheets(path)] == [
+        ("开发区", [["开发区名称", "级别", "类型"], ["甲区", "国家级", "经济技术开发区"]])]
+    assert read_book(path).frame("zones")["level"].tolist() == ["国家级"]
+
+
 def test_xml_row_and_cell_indices_and_merges_lay_out_as_excel_does(tmp_path):
     """ss:Index skips rows and cells (1-based); MergeAcross/MergeDown cover cells, which take the value."""
     path = tmp_path / "x.xls"

@@ -83,48 +83,68 @@ def _span(value: str | None) -> int:
         return 1
 
 
+class _Table:
+    def __init__(self, order: int):
+        self.order = order            # tables are listed in the order they start in the page
+        self.layout = _Layout()
+        self.cell: tuple[list[str], dict] | None = None
+        self.wraps = False            # holds another table: a page-layout frame, not data
+
+
 class _Tables(HTMLParser):
-    """The outermost <table>s of a page (a table nested in a cell adds its text to that cell)."""
+    """Every <table> of a page; the ones that hold other tables are layout frames and are dropped
+    (their data tables are kept)."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.layouts: list[_Layout] = []
-        self.depth = 0
-        self.cell: tuple[list[str], dict] | None = None
+        self.done: list[_Table] = []
+        self.open: list[_Table] = []
 
     def handle_starttag(self, tag, attrs):
         if tag == "table":
-            self.depth += 1
-            if self.depth == 1:
-                self.layouts.append(_Layout())
-        elif self.depth == 1 and tag == "tr":
-            self._end_cell()
-            self.layouts[-1].next_row()
-        elif self.depth == 1 and tag in ("td", "th"):
-            self._end_cell()
-            if self.layouts[-1].row < 0:
-                self.layouts[-1].next_row()
-            self.cell = ([], dict(attrs))
-        elif tag == "br" and self.cell is not None:
-            self.cell[0].append("\n")
+            if self.open:
+                self.open[-1].wraps = True
+            self.open.append(_Table(len(self.done) + len(self.open)))
+            return
+        if not self.open:
+            return
+        table = self.open[-1]
+        if tag == "tr":
+            self._end_cell(table)
+            table.layout.next_row()
+        elif tag in ("td", "th"):
+            self._end_cell(table)
+            if table.layout.row < 0:
+                table.layout.next_row()
+            table.cell = ([], dict(attrs))
+        elif tag == "br" and table.cell is not None:
+            table.cell[0].append("\n")
 
     def handle_endtag(self, tag):
-        if tag == "table" and self.depth:
-            if self.depth == 1:
-                self._end_cell()
-            self.depth -= 1
-        elif self.depth == 1 and tag in ("td", "th", "tr"):
-            self._end_cell()
+        if not self.open:
+            return
+        if tag == "table":
+            table = self.open.pop()
+            self._end_cell(table)
+            self.done.append(table)
+        elif tag in ("td", "th", "tr"):
+            self._end_cell(self.open[-1])
 
     def handle_data(self, data):
-        if self.cell is not None:
-            self.cell[0].append(data)
+        if self.open and self.open[-1].cell is not None:
+            self.open[-1].cell[0].append(data)
 
-    def _end_cell(self):
-        if self.cell is None:
+    def close(self):
+        super().close()
+        while self.open:                          # a page cut short: keep what was read
+            self.handle_endtag("table")
+
+    @staticmethod
+    def _end_cell(table: _Table):
+        if table.cell is None:
             return
-        parts, attrs = self.cell
-        self.cell = None
+        parts, attrs = table.cell
+        table.cell = None
         text = "\n".join(_SPACE.sub(" ", line).strip() for line in "".join(parts).split("\n")).strip()
         value: object = text
         if attrs.get("x:num") not in (None, ""):
@@ -132,7 +152,11 @@ class _Tables(HTMLParser):
                 value = float(attrs["x:num"])
             except ValueError:
                 pass
-        self.layouts[-1].place(value, _span(attrs.get("rowspan")), _span(attrs.get("colspan")))
+        table.layout.place(value, _span(attrs.get("rowspan")), _span(attrs.get("colspan")))
+
+    def data_tables(self) -> list[_Layout]:
+        """Layouts of the tables that hold data, in the order they start in the page."""
+        return [t.layout for t in sorted(self.done, key=lambda t: t.order) if not t.wraps]
 
 
 def html_tables(data: bytes, stem: str) -> list[tuple[str, list[list[object]]]]:
@@ -142,7 +166,7 @@ def html_tables(data: bytes, stem: str) -> list[tuple[str, list[list[object]]]]:
     parser = _Tables()
     parser.feed(text)
     parser.close()
-    grids = [layout.grid() for layout in parser.layouts]
+    grids = [layout.grid() for layout in parser.data_tables()]
     grids = [g for g in grids if any(v != "" for row in g for v in row)]
     if not grids:
         raise WebTableError("网页中没有表格数据")
