@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .engine.ranking import MISSING_POLICIES
 from .engine.scoring import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
 from .profiles import builtin_ids, load_profile, rule_params_text
 from .schema import ENUMS, KIND_NAMES, PARAM_ITEMS, PROFILE_KEYS, RESULT_SHEETS, SHEETS
@@ -30,7 +31,8 @@ def schema_markdown() -> str:
             lines.append(f"| {e.name} | {k} | （报错：{msg}） |")
     lines += ["", "## 「参数」表的项目", "", "| 项目 | 作用 |", "|---|---|",
               f"| {'、'.join(PROFILE_KEYS)} | 政策口径编号（{'、'.join(builtin_ids())}）；批量汇总时只作用于本文件的开发区 |"]
-    choices = {"评价方法": AGGREGATIONS, "标准化方法": NORMALIZATIONS, "赋权方法": WEIGHTINGS}   # what the kernels accept
+    choices = {"评价方法": AGGREGATIONS, "标准化方法": NORMALIZATIONS, "赋权方法": WEIGHTINGS,   # what the engine accepts
+               "缺失值处理": [f"{k}（{v}）" for k, v in MISSING_POLICIES.items()]}
     lines += [f"| {item} | {what}" + (f"：{'、'.join(choices[item])}" if item in choices else "") + " |"
               for item, what in PARAM_ITEMS.items()]
     lines += ["| 规则编号.参数（如 `QD-09.max`） | 覆盖该条规则的一个参数 |", "",

@@ -20,6 +20,8 @@ from . import scoring as sc
 from .indicators import derive
 from .quota import assign_profiles, zone_facts
 
+# How a missing indicator value is treated (参数「缺失值处理」) → what 计算说明 says.
+MISSING_POLICIES = {"mean": "按组内平均值补齐", "zero": "按 0 计", "exclude": "含缺失值的开发区不参与排名"}
 RANK_COLUMNS = ["开发区名称", "年度", "分组", "综合得分", "总排名", "组内排名", "等次", "排名变化"]
 # Columns of the 开发区 sheet a ranking may be grouped by (Chinese header → fact key), from the schema.
 GROUP_KEYS = {c.header: c.key for c in SHEETS_BY_KEY["zones"].columns
@@ -115,7 +117,8 @@ def _fill_missing(x: np.ndarray, group_codes: np.ndarray, policy: str) -> tuple[
         return np.where(miss, 0.0, x), np.zeros(len(x), bool)
     if policy == "exclude":
         return x, miss.any(axis=1)
-    raise sc.ScoringError(f"缺失值处理应为 mean（组内平均）、zero（按 0）或 exclude（不参与排名），实为「{policy}」")
+    allowed = "、".join(f"{k}（{v}）" for k, v in MISSING_POLICIES.items())
+    raise sc.ScoringError(f"缺失值处理应为 {allowed}，实为「{policy}」")
 
 
 def _group_normalize(x, dirs, method, group_codes, bench, sat, imp, cap=None):
@@ -223,7 +226,7 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
 
     veto = (cur["一票否决"] == "是").to_numpy() if "一票否决" in cur else np.zeros(len(cur), bool)
     x, excluded = _fill_missing(x, group_codes, missing)
-    notes["缺失值处理"] = {"mean": "按组内平均值补齐", "zero": "按 0 计", "exclude": "含缺失值的开发区不参与排名"}[missing] + \
+    notes["缺失值处理"] = MISSING_POLICIES[missing] + \
         f"（共 {n_missing} 个缺失值）"
     active = ~veto & ~excluded & ~np.isnan(x).any(axis=1)
 
