@@ -103,6 +103,13 @@ def test_beside_named_sheets_only_a_default_named_sheet_is_taken_by_its_header(m
     assert [p.sheet for p in book.problems] == ["Sheet1"]
 
 
+def test_the_file_list_shows_what_a_sheet_was_recognised_as(make_book):
+    from xltools.batch import run_batch
+
+    result = run_batch([make_book({"Sheet1": ZONES, "Sheet2": INDICATORS}, name="新建.xlsx")], jobs=1)
+    assert result.files["工作表"].tolist() == ["Sheet1（开发区）、Sheet2（指标）"]
+
+
 def test_a_sheet_with_too_few_known_columns_is_not_guessed(make_book):
     book = read_book(make_book({"Sheet1": [["开发区名称", "年度"], ["甲区", 2023]]}))
     assert not book.usable and "没有可识别的工作表" in book.problems[0].message

@@ -129,4 +129,5 @@ def test_a_batch_reads_an_exported_page_among_workbooks(samples, tmp_path):
     result = run_batch([samples / "宁夏开发区.xlsx", page], jobs=2)
     files = result.files.set_index("文件")
     assert files.loc["系统导出.xls", "状态"] == "有警告" and files.loc["系统导出.xls", "读入行数"] == 2
+    assert files.loc["系统导出.xls", "工作表"] == "指标" and files.loc["宁夏开发区.xlsx", "工作表"].startswith("参数、开发区")
     assert {"测试新区", "测试二区"} <= set(result.sheets["派生指标"]["开发区名称"])

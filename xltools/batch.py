@@ -26,7 +26,7 @@ from .intake.table import SheetTable
 from .intake.consolidate import consolidate, cross_file_checks
 from .jobs import SHEET_ORDER, calc_notes, display_names, exit_code, problems_frame, RunResult
 from .problems import ERROR, WARNING, Problem
-from .schema import SHEETS_BY_KEY
+from .schema import SHEETS_BY_KEY, find_sheet
 
 FILE_COLUMNS = ["文件", "状态", "读入行数", "错误", "警告", "工作表", "说明"]
 
@@ -255,9 +255,14 @@ def file_list(books: list[Book], cross: list[Problem]) -> pd.DataFrame:
         else:
             state = "无法读取" if not b.usable else ("有错误" if n_err else ("有警告" if n_warn else "正常"))
         rows.append({"文件": b.name, "状态": state, "读入行数": b.rows, "错误": n_err, "警告": n_warn,
-                     "工作表": "、".join(t.title for t in b.tables.values()),
+                     "工作表": "、".join(_shown_sheet(t) for t in b.tables.values()),
                      "说明": (b.problems[0].message if not b.usable else (f"跨文件问题 {n_cross} 条" if n_cross else ""))})
     return pd.DataFrame(rows, columns=FILE_COLUMNS)
+
+
+def _shown_sheet(table: SheetTable) -> str:
+    """A worksheet's name, with the kind of table it was recognised as when its name does not say so."""
+    return table.title if find_sheet(table.title) is not None else f"{table.title}（{table.sheet.name}）"
 
 
 def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str | None = None,
