@@ -46,6 +46,7 @@ OOXML_TYPES = '<Types xmlns="http://schemas.openxmlformats.org/package/2006/cont
 
 @pytest.mark.parametrize("name, write, told", [
     ("数据.csv", lambda p: p.write_bytes("开发区名称,级别\r\n甲区,国家级\r\n".encode("gb18030")), "文本文件（如 .csv）"),
+    ("数据.txt", lambda p: p.write_bytes("开发区名称\t级别\r\n甲区\t国家级\r\n".encode("utf-16")), "文本文件（如 .csv）"),
     ("报送.ods", lambda p: _zip(p, {"mimetype": "application/vnd.oasis.opendocument.spreadsheet",
                                    "content.xml": "<office:document-content/>"}), "OpenDocument 表格（.ods"),
     ("报送.xlsx", lambda p: _zip(p, {"[Content_Types].xml": OOXML_TYPES, "word/document.xml": "<w:document/>"}),

@@ -67,6 +67,12 @@ def test_an_exported_table_reads_as_libreoffice_reads_it(tmp_path, name, text, e
     assert note.level == "警告" and note.message.startswith("本文件是") and "另存为" in note.suggestion
 
 
+def test_a_utf16_page_is_read(tmp_path):
+    path = tmp_path / "导出.xls"
+    path.write_bytes(EXPORTED_PAGE.replace("charset=gb2312", "charset=unicode").encode("utf-16"))
+    assert read_book(path).frame("indicators")["zone"].tolist() == ["青岛西海岸新区", "胶州经济技术开发区"]
+
+
 def test_the_sheet_names_a_page_or_xml_file_carries_are_used(tmp_path):
     page, xml = tmp_path / "a.xls", tmp_path / "b.xls"
     page.write_bytes(EXPORTED_PAGE.encode("gb18030"))

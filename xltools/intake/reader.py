@@ -159,6 +159,8 @@ _CONTROL_BYTES = bytes(set(range(32)) - {9, 10, 12, 13})
 
 def _content_kind(head: bytes) -> str | None:
     """What a file that is neither a zip nor an OLE package is, from its first bytes (None: unknown)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):       # UTF-16 (Excel's 「Unicode 文本」, some exported pages)
+        head = head.decode("utf-16", "ignore").encode("utf-8")
     if head.startswith(b"%PDF"):
         return "pdf"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
