@@ -117,6 +117,8 @@ def test_xml_row_and_cell_indices_and_merges_lay_out_as_excel_does(tmp_path):
      '</Worksheet></Workbook>', "表格范围过大"),
     ('<html><body><table><tr><td colspan="99999999" rowspan="99999999">x</td></tr><tr><td>y</td></tr></table>'
      '</body></html>', "没有可识别的工作表"),                # absurd spans count as 1: read, nothing recognised
+    ('<html><body><table>' + '<tr><td colspan="100" rowspan="100">x</td></tr>' * 400 + '</table></body></html>',
+     "表格范围过大"),                                         # 40,000 × 500 cells: refused before laid out
     ('<html><body><p>没有表格</p></body></html>', "网页中没有表格数据"),
 ])
 def test_hostile_or_empty_exports_are_refused_quickly(tmp_path, text, told):

@@ -15,8 +15,9 @@ import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
-MAX_CELLS = 10_000_000      # a grid larger than this (spans or indices gone wild) is refused
-MAX_SPAN = 16_384           # a rowspan/colspan beyond this is taken as 1
+MAX_CELLS = 2_000_000       # a grid larger than this (spans or indices gone wild) is refused; a 100 MB
+                            # page holds fewer cells, and each costs ~150 bytes while laid out
+MAX_SPAN_CELLS = 10_000     # a cell spanning more than this (rowspan × colspan) is taken as one cell
 SS = "{urn:schemas-microsoft-com:office:spreadsheet}"
 _CHARSET = re.compile(rb"""charset\s*=\s*["']?([\w-]+)""", re.IGNORECASE)
 _SHEET_NAME = re.compile(r"<x:Name>([^<]+)</x:Name>")       # Excel's own HTML export names its sheets
@@ -44,12 +45,17 @@ def decode(data: bytes) -> str:
 
 
 class _Layout:
-    """Cells placed one by one into a grid, skipping places a span from above already covers."""
+    """Cells placed one by one into a grid, skipping the places a rowspan from above covers.
+
+    Placements are kept as rectangles and laid out once at the end, each row of a span by one
+    slice assignment: memory is the grid itself, whatever the spans.
+    """
 
     def __init__(self):
-        self.cells: dict[tuple[int, int], object] = {}
+        self.placed: list[tuple[int, int, int, int, object]] = []    # row, col, rows, cols, value
+        self.covered: dict[int, int] = {}     # column → last row a span from above covers
         self.row, self.col = -1, 0
-        self.height = self.width = 0
+        self.height = self.width = self.area = 0
 
     def next_row(self, index: int | None = None) -> None:
         self.row = self.row + 1 if index is None else index
@@ -58,21 +64,26 @@ class _Layout:
     def place(self, value: object, rows: int = 1, cols: int = 1, index: int | None = None) -> None:
         if index is not None:
             self.col = index
-        while (self.row, self.col) in self.cells:
+        while self.covered.get(self.col, -1) >= self.row:
             self.col += 1
-        rows, cols = (n if 1 <= n <= MAX_SPAN else 1 for n in (rows, cols))
+        if not (rows >= 1 and cols >= 1 and rows * cols <= MAX_SPAN_CELLS):
+            rows = cols = 1
         self.height, self.width = max(self.height, self.row + rows), max(self.width, self.col + cols)
-        if self.height * self.width > MAX_CELLS:
+        self.area += rows * cols
+        if self.height * self.width > MAX_CELLS or self.area > 2 * MAX_CELLS:   # far indices, or spans piled up
             raise WebTableError(f"表格范围过大（超过 {MAX_CELLS:,} 个单元格），请在 Excel 中另存为 .xlsx 后再提交")
-        for r in range(self.row, self.row + rows):
+        if rows > 1:
             for c in range(self.col, self.col + cols):
-                self.cells[(r, c)] = value
+                self.covered[c] = max(self.covered.get(c, -1), self.row + rows - 1)
+        self.placed.append((self.row, self.col, rows, cols, value))
         self.col += cols
 
     def grid(self) -> list[list[object]]:
         out = [[""] * self.width for _ in range(self.height)]
-        for (r, c), v in self.cells.items():
-            out[r][c] = v
+        for r, c, rows, cols, value in self.placed:
+            fill = [value] * cols
+            for row in out[r:r + rows]:
+                row[c:c + cols] = fill
         return out
 
 
