@@ -90,20 +90,27 @@ def _stage_book(path: Path, display_name: str | None, typer: ColumnTyper) -> tup
     pending: list[tuple[int, PendingTable]] = []     # (where its problems go in book.problems, table)
     seen = 0
     names: list[str] = []
+    named_kinds: set[str] = set()
 
-    def wanted(name: str) -> bool:
-        names.append(name)
-        return find_sheet(name) is not None
+    def choose(sheet_names: list[str]) -> list[str]:
+        """Sheets named like a schema table; and sheets whose name says nothing, to be recognised
+        by their header: a default name (Sheet1), or any name when none is recognised."""
+        names.extend(sheet_names)
+        named = [n for n in sheet_names if find_sheet(n) is not None]
+        named_kinds.update(find_sheet(n).key for n in named)
+        if not named and _only_results(sheet_names):
+            return []
+        return named + [n for n in sheet_names if find_sheet(n) is None and n not in RESULT_SHEET_NAMES
+                        and (not named or _DEFAULT_NAME.match(n))]
 
     try:
-        for raw in iter_sheets(path, wanted=wanted):
-            seen += 1
+        for raw in iter_sheets(path, choose):
             _note_web(book, raw)
-            _take_sheet(book, raw, typer, pending)
-        unnamed = [n for n in names if find_sheet(n) is None and n not in RESULT_SHEET_NAMES
-                   and (not seen or _DEFAULT_NAME.match(n))]
-        if unnamed and not (not seen and _only_results(names)):
-            seen += _take_by_header(book, path, typer, pending, set(unnamed))
+            if find_sheet(raw.name) is not None:
+                _take_sheet(book, raw, typer, pending)
+            elif not _take_by_header(book, raw, typer, pending, named_kinds):
+                continue
+            seen += 1
     except UnusableInput as exc:
         book.usable = False
         book.problems[:] = [Problem(book.name, "", "", ERROR, f"无法读取：{exc}",
@@ -139,24 +146,17 @@ def _note_web(book: Book, raw: RawSheet) -> None:
 _DEFAULT_NAME = re.compile(r"^(sheet|工作表|表)\s*\d+$", re.IGNORECASE)
 
 
-def _take_by_header(book: Book, path: Path, typer: ColumnTyper, pending: list, unnamed: set[str]) -> int:
-    """Worksheets whose name says nothing (data pasted into Sheet1, a one-table export), taken by
-    their header with a warning: in a workbook where no name was recognised, any sheet; else only
-    sheets with a default name, for kinds no named sheet gave. Returns how many were taken."""
-    taken = {table.sheet.key for _, table in pending}
-    count = 0
-    for raw in iter_sheets(path, wanted=lambda name: name in unnamed):
-        sheet = guess_sheet(raw.grid)
-        if sheet is None or sheet.key in taken:
-            continue
-        taken.add(sheet.key)
-        count += 1
-        _note_web(book, raw)
-        book.problems.append(Problem(book.name, raw.name, cell_ref(raw.name, 0, 0), WARNING,
-                                     f"工作表「{raw.name}」不是标准表名，已按表头识别为「{sheet.name}」表",
-                                     f"把工作表改名为「{sheet.name}」"))
-        _take_sheet(book, raw, typer, pending, sheet)
-    return count
+def _take_by_header(book: Book, raw: RawSheet, typer: ColumnTyper, pending: list, named_kinds: set[str]) -> bool:
+    """Take a worksheet whose name says nothing by its header, with a warning — unless its header
+    is unclear, or a sheet named for that kind (anywhere in the book) or one taken before gives it."""
+    sheet = guess_sheet(raw.grid)
+    if sheet is None or sheet.key in named_kinds or any(t.sheet.key == sheet.key for _, t in pending):
+        return False
+    book.problems.append(Problem(book.name, raw.name, cell_ref(raw.name, 0, 0), WARNING,
+                                 f"工作表「{raw.name}」不是标准表名，已按表头识别为「{sheet.name}」表",
+                                 f"把工作表改名为「{sheet.name}」"))
+    _take_sheet(book, raw, typer, pending, sheet)
+    return True
 
 
 def _only_results(names: list[str]) -> bool:

@@ -214,22 +214,23 @@ def _failed(exc: BaseException) -> bool:
     return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
-def iter_sheets(path: Path, wanted=None):
-    """Yield each wanted worksheet as a RawSheet; tall sheets stream their rows (consume before the next)."""
+def iter_sheets(path: Path, choose=None):
+    """Yield worksheets as RawSheets, in workbook order; tall sheets stream their rows (consume before
+    the next). `choose(names)`, given every worksheet's name at once, returns the names to read."""
     kind = check_file(path)
     if kind in WEB_FORMATS:
-        yield from _web_sheets(path, kind, wanted)
+        yield from _web_sheets(path, kind, choose)
         return
     is_zip = kind == ZIP
     if is_zip and path.suffix.lower() != ".xlsb":
-        yield from _sheets(path, _open_zip(path), wanted)
+        yield from _sheets(path, _open_zip(path), choose)
     elif CAN_FORK:
-        yield from _in_child(path, wanted, is_zip)
+        yield from _in_child(path, choose, is_zip)
     else:
-        yield from _sheets(path, _open_zip(path) if is_zip else None, wanted)   # no fork: see jobs.read_guarded
+        yield from _sheets(path, _open_zip(path) if is_zip else None, choose)   # no fork: see jobs.read_guarded
 
 
-def _in_child(path: Path, wanted, is_zip: bool) -> list[RawSheet]:
+def _in_child(path: Path, choose, is_zip: bool) -> list[RawSheet]:
     """The sheets of a binary workbook (.xls, .xlsb), read in a forked child process.
 
     python-calamine trusts the record lengths inside binary formats: a damaged .xls can make it
@@ -246,7 +247,7 @@ def _in_child(path: Path, wanted, is_zip: bool) -> list[RawSheet]:
             os.dup2(quiet, 2)
             try:
                 zf = _open_zip(path) if is_zip else None
-                sheets = [RawSheet(s.name, s.grid + [list(r) for r in s.rest]) for s in _sheets(path, zf, wanted)]
+                sheets = [RawSheet(s.name, s.grid + [list(r) for r in s.rest]) for s in _sheets(path, zf, choose)]
                 payload = pickle.dumps(("ok", sheets), protocol=pickle.HIGHEST_PROTOCOL)
             except BaseException as exc:
                 payload = pickle.dumps(("unusable" if isinstance(exc, UnusableInput) else "error", str(exc)))
@@ -266,7 +267,7 @@ def _in_child(path: Path, wanted, is_zip: bool) -> list[RawSheet]:
     raise UnusableInput(value if kind == "unusable" else f"读取工作表时出错：{value[:200]}")
 
 
-def _sheets(path: Path, zf: zipfile.ZipFile | None, wanted):
+def _sheets(path: Path, zf: zipfile.ZipFile | None, choose):
     """iter_sheets' reading proper: python-calamine, or the piecewise reader for the parts it must not load."""
     wb = None
     try:
@@ -279,8 +280,10 @@ def _sheets(path: Path, zf: zipfile.ZipFile | None, wanted):
             raise UnusableInput(f"无法读取工作簿：{_short(exc)}") from exc
         parts = {n: p for n, p in xlsxstream.sheet_parts(zf).items() if p in stream} if stream else {}
         strings = None
+        worksheets = [m.name for m in wb.sheets_metadata if str(m.typ) == "SheetTypeEnum.WorkSheet"]
+        chosen = set(choose(worksheets) if choose else worksheets)
         for meta in wb.sheets_metadata:
-            if str(meta.typ) != "SheetTypeEnum.WorkSheet" or (wanted and not wanted(meta.name)):
+            if str(meta.typ) != "SheetTypeEnum.WorkSheet" or meta.name not in chosen:
                 continue
             if meta.name in parts:
                 if strings is None:
@@ -325,7 +328,7 @@ def _sheets(path: Path, zf: zipfile.ZipFile | None, wanted):
             zf.close()
 
 
-def _web_sheets(path: Path, kind: str, wanted) -> list[RawSheet]:
+def _web_sheets(path: Path, kind: str, choose) -> list[RawSheet]:
     """The tables of a web page or XML 2003 file exported as ".xls", as Excel would show them."""
     try:
         data = path.read_bytes()
@@ -334,7 +337,8 @@ def _web_sheets(path: Path, kind: str, wanted) -> list[RawSheet]:
         raise UnusableInput(str(exc)) from exc
     except Exception as exc:                     # a page too broken to parse: say so like any damage
         raise UnusableInput(f"文件已损坏：{_short(exc)}") from exc
-    return [RawSheet(name, grid, web=kind) for name, grid in tables if not wanted or wanted(name)]
+    chosen = set(choose([name for name, _ in tables]) if choose else (name for name, _ in tables))
+    return [RawSheet(name, grid, web=kind) for name, grid in tables if name in chosen]
 
 
 def _streamed(zf: zipfile.ZipFile, name: str, part: str, strings, dates, date1904: bool) -> RawSheet:
@@ -363,10 +367,10 @@ def sheet_names(path: Path) -> list[str]:
         return []
 
 
-def read_sheets(path: Path, wanted=None) -> list[RawSheet]:
-    """All wanted worksheets as whole grids (small sheets; tests and tools)."""
+def read_sheets(path: Path, choose=None) -> list[RawSheet]:
+    """The chosen worksheets (default: all) as whole grids (small sheets; tests and tools)."""
     out = []
-    for raw in iter_sheets(path, wanted):
+    for raw in iter_sheets(path, choose):
         out.append(RawSheet(raw.name, raw.grid + [list(r) for r in raw.rest]))
     return out
 
