@@ -94,6 +94,17 @@ def test_a_page_layout_frame_around_the_data_table_is_looked_through(tmp_path):
     assert read_book(path).frame("zones")["level"].tolist() == ["国家级"]
 
 
+def test_page_markup_is_taken_as_browsers_take_it(tmp_path):
+    """Comments and scripts never add cells, a quoted '>' does not end a tag, entities are decoded,
+    tags in any case, spaces folded, <br> kept as a line break."""
+    path = tmp_path / "x.xls"
+    path.write_text('<HTML><script>var s = "<td>not a cell</td>";</script><!-- <td>old</td> -->'
+                    '<Table><TR><TD title="a>b">R&amp;D&nbsp;&lt;研发&gt;</TD><td x:num=\'12.5\'>12.50</td></TR>'
+                    '<tr><td>第一行<BR/>  第二行 </td><td   rowspan = "2" >跨两行</td></tr><tr><td>下</td></tr>'
+                    '</table></HTML>', encoding="utf-8")
+    assert read_sheets(path)[0].grid == [["R&D <研发>", 12.5], ["第一行\n第二行", "跨两行"], ["下", "跨两行"]]
+
+
 def test_xml_row_and_cell_indices_and_merges_lay_out_as_excel_does(tmp_path):
     """ss:Index skips rows and cells (1-based); MergeAcross/MergeDown cover cells, which take the value."""
     path = tmp_path / "x.xls"

@@ -11,9 +11,9 @@ it covers, like a merged area of a workbook. Values are the texts shown (numbers
 from __future__ import annotations
 
 import datetime as _dt
+import html
 import re
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 
 MAX_CELLS = 2_000_000       # a grid larger than this (spans or indices gone wild) is refused; a 100 MB
                             # page holds fewer cells, and each costs ~150 bytes while laid out
@@ -22,6 +22,7 @@ SS = "{urn:schemas-microsoft-com:office:spreadsheet}"
 _CHARSET = re.compile(rb"""charset\s*=\s*["']?([\w-]+)""", re.IGNORECASE)
 _SHEET_NAME = re.compile(r"<x:Name>([^<]+)</x:Name>")       # Excel's own HTML export names its sheets
 _SPACE = re.compile(r"[ \t\r\n\f\xa0\u3000]+")
+_ODD_SPACE = re.compile(r"[\t\r\n\f\xa0\u3000]| {2}")     # anything more than .strip() to fold
 
 
 class WebTableError(ValueError):
@@ -64,8 +65,9 @@ class _Layout:
     def place(self, value: object, rows: int = 1, cols: int = 1, index: int | None = None) -> None:
         if index is not None:
             self.col = index
-        while self.covered.get(self.col, -1) >= self.row:
-            self.col += 1
+        if self.covered:
+            while self.covered.get(self.col, -1) >= self.row:
+                self.col += 1
         if not (rows >= 1 and cols >= 1 and rows * cols <= MAX_SPAN_CELLS):
             rows = cols = 1
         self.height, self.width = max(self.height, self.row + rows), max(self.width, self.col + cols)
@@ -102,14 +104,42 @@ class _Table:
         self.wraps = False            # holds another table: a page-layout frame, not data
 
 
-class _Tables(HTMLParser):
+# One pass of C-level matching finds every tag (comments, scripts and styles skipped whole);
+# html.parser does much more per tag and read a 10 MB export 5× slower.
+_TOKEN = re.compile(r"""<!--.*?(?:-->|\Z)|<(script|style)\b.*?(?:</\1\s*>|\Z)"""
+                    r"""|<(/?)([a-zA-Z][\w:.-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""", re.S | re.I)
+_ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]+))?""")
+
+
+def _attrs(text: str) -> list[tuple[str, str | None]]:
+    return [(k.lower(), v.strip("\"'") if v else None) for k, v in _ATTR.findall(text)]
+
+
+class _Tables:
     """Every <table> of a page; the ones that hold other tables are layout frames and are dropped
-    (their data tables are kept)."""
+    (their data tables are kept). Tags are taken as browsers take them: case-insensitive, closing
+    tags of cells and rows optional."""
 
     def __init__(self):
-        super().__init__(convert_charrefs=True)
         self.done: list[_Table] = []
         self.open: list[_Table] = []
+
+    def feed(self, text: str) -> None:
+        pos = 0
+        for m in _TOKEN.finditer(text):
+            if m.start() > pos:
+                self.handle_data(text[pos:m.start()])
+            pos = m.end()
+            name = m.group(3)
+            if name is None:                       # a comment, script or style
+                continue
+            name = name.lower()
+            if m.group(2):
+                self.handle_endtag(name)
+            else:
+                self.handle_starttag(name, _attrs(m.group(4)) if name in ("td", "th") and m.group(4).strip() else [])
+        if pos < len(text):
+            self.handle_data(text[pos:])
 
     def handle_starttag(self, tag, attrs):
         if tag == "table":
@@ -146,7 +176,6 @@ class _Tables(HTMLParser):
             self.open[-1].cell[0].append(data)
 
     def close(self):
-        super().close()
         while self.open:                          # a page cut short: keep what was read
             self.handle_endtag("table")
 
@@ -156,7 +185,13 @@ class _Tables(HTMLParser):
             return
         parts, attrs = table.cell
         table.cell = None
-        text = "\n".join(_SPACE.sub(" ", line).strip() for line in "".join(parts).split("\n")).strip()
+        text = "".join(parts)
+        if "&" in text:
+            text = html.unescape(text)
+        if _ODD_SPACE.search(text):
+            text = "\n".join(_SPACE.sub(" ", line).strip() for line in text.split("\n")).strip()
+        else:
+            text = text.strip()
         value: object = text
         if attrs.get("x:num") not in (None, ""):
             try:
