@@ -118,6 +118,17 @@ def test_xml_row_and_cell_indices_and_merges_lay_out_as_excel_does(tmp_path):
     assert read_sheets(path)[0].grid == [["", "", "", ""], ["", 1.0, 1.0, True], ["a", 1.0, 1.0, dt.datetime(2023, 5, 1)]]
 
 
+def test_xml_indices_that_are_not_positive_numbers_are_ignored(tmp_path):
+    path = tmp_path / "x.xls"
+    path.write_text('<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+                    'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet ss:Name="S"><Table>'
+                    '<Row><Cell><Data ss:Type="String">a</Data></Cell><Cell><Data ss:Type="String">b</Data></Cell></Row>'
+                    '<Row><Cell ss:Index="0"><Data ss:Type="String">x</Data></Cell></Row>'
+                    '<Row ss:Index="0"><Cell><Data ss:Type="String">y</Data></Cell><Cell ss:Index="²">'
+                    '<Data ss:Type="String">z</Data></Cell></Row></Table></Worksheet></Workbook>', encoding="utf-8")
+    assert read_sheets(path)[0].grid == [["a", "b"], ["x", ""], ["y", "z"]]
+
+
 @pytest.mark.parametrize("text, told", [
     ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><Workbook xmlns="urn:schemas-microsoft-com:office:'
      'spreadsheet"><Worksheet><Table><Row><Cell><Data>&a;</Data></Cell></Row></Table></Worksheet></Workbook>',
@@ -150,3 +161,35 @@ def test_a_batch_reads_an_exported_page_among_workbooks(samples, tmp_path):
     assert files.loc["系统导出.xls", "状态"] == "有警告" and files.loc["系统导出.xls", "读入行数"] == 2
     assert files.loc["系统导出.xls", "工作表"] == "指标" and files.loc["宁夏开发区.xlsx", "工作表"].startswith("参数、开发区")
     assert {"测试新区", "测试二区"} <= set(result.sheets["派生指标"]["开发区名称"])
+
+
+def test_scrambled_exports_never_escape_the_reader(tmp_path):
+    """Random damage (bytes changed, cut, or markup and absurd spans/indices inserted) to both kinds
+    of export: always a Book, never an exception, and every grid read is rectangular."""
+    import random
+
+    from xltools.intake.reader import UnusableInput
+
+    rng = random.Random(1)
+    inserts = [b"<td>", b"</tr>", b"<table>", b'colspan="9999"', b'rowspan="0"', b"&#99999999;", b"<!--",
+               b'ss:Index="0"', b'ss:Index="99999999"', b"</Table>", b'ss:MergeDown="-5"', b'ss:Index="\xc2\xb2"']
+    for base, encoding in ((EXPORTED_PAGE, "gb18030"), (XML_2003, "utf-8")):
+        data = base.encode(encoding)
+        for i in range(120):
+            damaged = bytearray(data)
+            for _ in range(rng.randint(1, 12)):
+                at, op = rng.randrange(len(damaged)), rng.random()
+                if op < 0.4:
+                    damaged[at] = rng.randrange(256)
+                elif op < 0.7:
+                    del damaged[at:at + rng.randint(1, 40)]
+                else:
+                    damaged[at:at] = rng.choice(inserts)
+            path = tmp_path / f"{encoding}_{i}.xls"
+            path.write_bytes(bytes(damaged))
+            read_book(path)
+            try:
+                grids = [s.grid for s in read_sheets(path)]
+            except UnusableInput:
+                continue
+            assert all(len({len(row) for row in grid}) <= 1 for grid in grids), (path, grids)

@@ -235,17 +235,20 @@ def xml2003_tables(data: bytes) -> list[tuple[str, list[list[object]]]]:
         layout = _Layout()
         table = sheet.find(f"{SS}Table")
         for row in table.iter(f"{SS}Row") if table is not None else ():
-            index = row.get(f"{SS}Index")
-            layout.next_row(int(index) - 1 if index and index.isdigit() else None)
+            layout.next_row(_index(row.get(f"{SS}Index")))
             for cell in row.iter(f"{SS}Cell"):
-                index = cell.get(f"{SS}Index")
                 layout.place(_xml_value(cell.find(f"{SS}Data")),
                              1 + _span(cell.get(f"{SS}MergeDown") or "0"), 1 + _span(cell.get(f"{SS}MergeAcross") or "0"),
-                             int(index) - 1 if index and index.isdigit() else None)
+                             _index(cell.get(f"{SS}Index")))
         out.append((sheet.get(f"{SS}Name") or f"Sheet{len(out) + 1}", layout.grid()))
     if not out:
         raise WebTableError("XML 表格文件中没有工作表")
     return out
+
+
+def _index(value: str | None) -> int | None:
+    """0-based position from a 1-based ss:Index; None when absent or not a positive number."""
+    return int(value) - 1 if value and value.isdecimal() and int(value) >= 1 else None
 
 
 def _xml_value(data) -> object:
