@@ -92,15 +92,15 @@ def _stage_book(path: Path, display_name: str | None, typer: ColumnTyper) -> tup
     names: list[str] = []
     named_kinds: set[str] = set()
 
-    def choose(sheet_names: list[str]) -> list[str]:
+    def choose(all_names: list[str]) -> list[str]:
         """Sheets named like a schema table; and sheets whose name says nothing, to be recognised
         by their header: a default name (Sheet1), or any name when none is recognised."""
-        names.extend(sheet_names)
-        named = [n for n in sheet_names if find_sheet(n) is not None]
+        names.extend(all_names)
+        named = [n for n in all_names if find_sheet(n) is not None]
         named_kinds.update(find_sheet(n).key for n in named)
-        if not named and _only_results(sheet_names):
+        if not named and _only_results(all_names):
             return []
-        return named + [n for n in sheet_names if find_sheet(n) is None and n not in RESULT_SHEET_NAMES
+        return named + [n for n in all_names if find_sheet(n) is None and n not in RESULT_SHEET_NAMES
                         and (not named or _DEFAULT_NAME.match(n))]
 
     try:
