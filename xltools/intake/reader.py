@@ -168,7 +168,7 @@ def _content_kind(head: bytes) -> str | None:
         return "html"
     if b"urn:schemas-microsoft-com:office:spreadsheet" in text:
         return "xml2003"
-    if b"<table" in text:
+    if b"<table" in text or b"<html" in text:      # a table or page after a long preamble (<?xml …?>)
         return "html"
     if head and not any(b in _CONTROL_BYTES for b in head):
         return "text"
@@ -178,8 +178,12 @@ def _content_kind(head: bytes) -> str | None:
 def _package_kind(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> str | None:
     """A zip package that is another kind of document (None: may be a workbook)."""
     names = {i.filename.lower() for i in infos}
-    if "mimetype" in names:
-        mime = zf.read("mimetype")[:100] if zf.getinfo("mimetype").file_size < 200 else b""
+    mimetype = next((i for i in infos if i.filename.lower() == "mimetype"), None)
+    if mimetype is not None:
+        try:
+            mime = zf.read(mimetype)[:100] if mimetype.file_size < 200 else b""
+        except Exception:                 # a damaged entry: still not a workbook
+            mime = b""
         return "ods" if b"opendocument.spreadsheet" in mime else "odf"
     if not any(n.startswith("xl/") for n in names):
         return "word" if any(n.startswith("word/") for n in names) else (
