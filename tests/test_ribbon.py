@@ -119,6 +119,17 @@ def test_new_template_adds_missing_input_sheets(samples):
     assert values_of(book, "历年排名")[1][:2] == ["*开发区名称", "*年度"]
 
 
+def test_a_sheet_whose_name_says_nothing_is_read_as_a_file_would_be(make_book):
+    """Data pasted into Sheet1, results of an earlier click beside it: the ribbon reads Sheet1 by its
+    header, with the same warning as the command line, again and again."""
+    zones = [["开发区名称", "级别", "类型", "内设机构数"], ["甲区", "国家级", "经济技术开发区", 12]]
+    book = remote_book(make_book({"Sheet1": zones, "合规检查": [["开发区名称"], ["旧结果"]]}, name="新建.xlsx"))
+    run_handler("check", book)
+    rows = values_of(book, "数据校验")
+    assert any("「Sheet1」不是标准表名，已按表头识别为「开发区」表" in str(r) for r in rows), rows
+    assert any(r[0] == "甲区" for r in values_of(book, "合规汇总")[1:])
+
+
 def test_export_report_writes_a_new_workbook(qingdao, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert "请先点击" in run_handler("export_report", qingdao)

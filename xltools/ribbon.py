@@ -20,7 +20,7 @@ import xlwings as xw
 
 from . import __version__
 from .engine import assess
-from .intake import Book, read_grids, tables_of
+from .intake import Book, read_grids, sheets_to_read, tables_of
 from .jobs import SHEET_ORDER, calc_notes, free_name, problems_frame, RunResult
 from .schema import RESULT_SHEET_NAMES as RESULT_NAMES, SHEETS, find_sheet
 from .output.workbook import FORMULA_START, fit_cell
@@ -32,9 +32,12 @@ TITLE = "开发区考核"
 # --------------------------------------------------------------------------- reading
 def read_open_book(book) -> Book:
     """The input sheets of an open workbook → intake Book (same header location and coercion)."""
+    names = [sheet.name for sheet in book.sheets]
+    chosen = set(sheets_to_read(names))          # as for a file: named sheets, and Sheet1 by its header
+
     def grids():
         for sheet in book.sheets:
-            if find_sheet(sheet.name) is None or sheet.name in RESULT_NAMES:
+            if sheet.name not in chosen:
                 continue
             used = sheet.used_range
             values = used.options(ndim=2, err_to_str=True).value or [[]]
@@ -44,7 +47,7 @@ def read_open_book(book) -> Book:
             grid += [[""] * left + [("" if v is None else v) for v in row] for row in values]
             yield sheet.name, grid
 
-    return read_grids(book.name, grids())
+    return read_grids(book.name, grids(), names)
 
 
 # --------------------------------------------------------------------------- writing

@@ -20,7 +20,7 @@ from .reader import RawSheet, UnusableInput, iter_sheets, sheet_names
 from .table import ColumnTyper, PendingTable, SheetTable, cell_ref, guess_sheet, stage_table
 
 __all__ = ["Book", "read_book", "read_books", "read_grids", "UnusableInput", "tables_of", "consolidate",
-           "is_result_workbook"]
+           "is_result_workbook", "sheets_to_read"]
 
 from .consolidate import consolidate  # noqa: E402  (many books → one table per sheet kind)
 
@@ -74,15 +74,41 @@ def read_books(paths: list[str | Path], display_names: list[str | None] | None =
     return [_finish_book(book, pending) for book, pending in staged]
 
 
-def read_grids(name: str, sheets: Iterable[tuple[str, list[list[object]]]]) -> Book:
-    """A Book from worksheets already in memory as grids (the ribbon reads them through xlwings)."""
+def read_grids(name: str, sheets: Iterable[tuple[str, list[list[object]]]], all_names: list[str]) -> Book:
+    """A Book from worksheets already in memory as grids (the ribbon reads them through xlwings):
+    those `sheets_to_read(all_names)` chose, taken as a file's are."""
     book = Book(Path(name), name)
     typer = ColumnTyper()
     pending: list[tuple[int, PendingTable]] = []
+    named_kinds = _named_kinds(all_names)
     for title, grid in sheets:
-        _take_sheet(book, RawSheet(title, grid), typer, pending)
+        _take_any(book, RawSheet(title, grid), typer, pending, named_kinds)
     typer.flush()
     return _finish_book(book, pending)
+
+
+def sheets_to_read(all_names: list[str]) -> list[str]:
+    """Of a workbook's worksheet names, those to read: the ones named like a schema table, and the
+    ones whose name says nothing, to be recognised by their header — a default name (Sheet1), or
+    any name when none is recognised. None of a result workbook's."""
+    named = [n for n in all_names if find_sheet(n) is not None]
+    if not named and _only_results(all_names):
+        return []
+    return [n for n in all_names if find_sheet(n) is not None
+            or (n not in RESULT_SHEET_NAMES and (not named or _DEFAULT_NAME.match(n)))]
+
+
+def _named_kinds(all_names: list[str]) -> set[str]:
+    return {find_sheet(n).key for n in all_names if find_sheet(n) is not None}
+
+
+def _take_any(book: Book, raw: RawSheet, typer: ColumnTyper, pending: list, named_kinds: set[str]) -> bool:
+    """Stage a chosen worksheet: by its name, or by its header. False when it was not taken."""
+    _note_web(book, raw)
+    if find_sheet(raw.name) is not None:
+        _take_sheet(book, raw, typer, pending)
+        return True
+    return _take_by_header(book, raw, typer, pending, named_kinds)
 
 
 def _stage_book(path: Path, display_name: str | None, typer: ColumnTyper) -> tuple[Book, list]:
@@ -93,24 +119,13 @@ def _stage_book(path: Path, display_name: str | None, typer: ColumnTyper) -> tup
     named_kinds: set[str] = set()
 
     def choose(all_names: list[str]) -> list[str]:
-        """Sheets named like a schema table; and sheets whose name says nothing, to be recognised
-        by their header: a default name (Sheet1), or any name when none is recognised."""
         names.extend(all_names)
-        named = [n for n in all_names if find_sheet(n) is not None]
-        named_kinds.update(find_sheet(n).key for n in named)
-        if not named and _only_results(all_names):
-            return []
-        return named + [n for n in all_names if find_sheet(n) is None and n not in RESULT_SHEET_NAMES
-                        and (not named or _DEFAULT_NAME.match(n))]
+        named_kinds.update(_named_kinds(all_names))
+        return sheets_to_read(all_names)
 
     try:
         for raw in iter_sheets(path, choose):
-            _note_web(book, raw)
-            if find_sheet(raw.name) is not None:
-                _take_sheet(book, raw, typer, pending)
-            elif not _take_by_header(book, raw, typer, pending, named_kinds):
-                continue
-            seen += 1
+            seen += _take_any(book, raw, typer, pending, named_kinds)
     except UnusableInput as exc:
         book.usable = False
         book.problems[:] = [Problem(book.name, "", "", ERROR, f"无法读取：{exc}",
@@ -160,8 +175,10 @@ def _take_by_header(book: Book, raw: RawSheet, typer: ColumnTyper, pending: list
 
 
 def _only_results(names: list[str]) -> bool:
-    """Sheet names of a workbook xltools wrote: no input sheet, and sheets named like its results."""
-    return any(n in RESULT_SHEET_NAMES for n in names) and not any(find_sheet(n) for n in names)
+    """Sheet names of a workbook xltools wrote: sheets named like its results, and neither an input
+    sheet nor a default-named one (data pasted into Sheet1 of a workbook the ribbon wrote results to)."""
+    return (any(n in RESULT_SHEET_NAMES for n in names)
+            and not any(find_sheet(n) or _DEFAULT_NAME.match(n) for n in names))
 
 
 def is_result_workbook(path: str | Path) -> bool:
