@@ -128,6 +128,9 @@ def test_a_sheet_whose_name_says_nothing_is_read_as_a_file_would_be(make_book):
     rows = values_of(book, "数据校验")
     assert any("「Sheet1」不是标准表名，已按表头识别为「开发区」表" in str(r) for r in rows), rows
     assert any(r[0] == "甲区" for r in values_of(book, "合规汇总")[1:])
+    book = remote_book(make_book({"Sheet1": zones}, name="新建.xlsx"))
+    assert "开发区" not in added(book) and "开发区、" not in run_handler("new_template", book)
+    assert "机构设置" in added(book)                       # the kinds still missing are added
 
 
 def test_export_report_writes_a_new_workbook(qingdao, tmp_path, monkeypatch):

@@ -98,6 +98,7 @@ def _run(book, tasks: tuple[str, ...], sheets: tuple[str, ...] | None = None) ->
 # --------------------------------------------------------------------------- handlers
 def new_template(book) -> str:
     present = {find_sheet(s.name).key for s in book.sheets if find_sheet(s.name)}
+    present |= set(read_open_book(book).tables)     # a Sheet1 recognised by its header: no empty twin to shadow it
     added = []
     for spec in SHEETS:
         if spec.key in present:
