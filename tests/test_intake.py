@@ -101,6 +101,8 @@ def test_beside_named_sheets_only_a_default_named_sheet_is_taken_by_its_header(m
                                 "工作表2": ZONES}))           # 开发区 is already given by its name
     assert set(book.tables) == {"zones", "indicators"} and book.tables["indicators"].title == "Sheet1"
     assert [p.sheet for p in book.problems] == ["Sheet1"]
+    book = read_book(make_book({"开发区": ZONES, "附表2 主要经济指标": INDICATORS}, name="表.xlsx"))
+    assert book.tables["indicators"].title == "附表2 主要经济指标"       # a form's number says nothing either
 
 
 def test_the_file_list_shows_what_a_sheet_was_recognised_as(make_book):

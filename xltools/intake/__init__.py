@@ -157,8 +157,9 @@ def _note_web(book: Book, raw: RawSheet) -> None:
                                         "在 Excel 或 WPS 中打开，「另存为」Excel 工作簿（.xlsx）后再提交，可避免格式差异"))
 
 
-# names spreadsheet programs give new sheets (Excel/WPS: Sheet1, LibreOffice: 工作表1)
-_DEFAULT_NAME = re.compile(r"^(sheet|工作表|表)\s*\d+$", re.IGNORECASE)
+# names that say nothing of the table: what spreadsheet programs give new sheets (Excel/WPS: Sheet1,
+# LibreOffice: 工作表1) and the numbers of government forms (表1, 表二, 附表3-1 …, with or without a title)
+_DEFAULT_NAME = re.compile(r"^(sheet|工作表|附?表)\s*[\d一二三四五六七八九十]+", re.IGNORECASE)
 
 
 def _take_by_header(book: Book, raw: RawSheet, typer: ColumnTyper, pending: list, named_kinds: set[str]) -> bool:
