@@ -295,7 +295,7 @@ def test_output_never_overwrites_input(make_book):
     assert p.read_bytes() == before
 
 
-def test_output_never_replaces_another_workbook_or_file(samples, tmp_path):
+def test_output_never_replaces_another_workbook_or_file(samples, tmp_path, make_book):
     """-o naming one of the user's own workbooks (or any other file) is refused; an earlier result
     of xltools may be replaced (reruns)."""
     import shutil
@@ -314,6 +314,9 @@ def test_output_never_replaces_another_workbook_or_file(samples, tmp_path):
     assert cli("run", samples / "青岛开发区.xlsx", "-o", result).returncode == 0
     assert cli("run", samples / "宁夏开发区.xlsx", "-o", result).returncode == 0      # a result: replaced
     assert "宁夏开发区.xlsx" in str(pc.CalamineWorkbook.from_path(str(result)).get_sheet_by_name("计算说明").to_python())
+    annotated = tmp_path / "批注过的结果.xlsx"                  # a result the user added a notes sheet to
+    annotated.write_bytes(make_book({"合规检查": [["开发区名称"], ["甲区"]], "我的备注": [["待核实"]]}).read_bytes())
+    assert cli("run", samples / "青岛开发区.xlsx", "-o", annotated).returncode == 2
 
 
 def test_xml_entity_expansion_is_refused_quickly(tmp_path, samples):

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import __version__, memory
 from .engine import TASKS, assess
-from .intake import Book, is_result_workbook, read_book, tables_of
+from .intake import Book, only_results_written, read_book, tables_of
 from .intake import reader
 from .problems import ERROR, WARNING
 from .schema import RESULT_ORDER, RESULT_SHEETS
@@ -182,8 +182,9 @@ def default_output(book: Path) -> Path:
 
 def may_overwrite(path: Path) -> bool:
     """May a result be written to `path`? Only if nothing is there, or an earlier result of xltools
-    (one of the user's own workbooks, or any other file, is never replaced by a result)."""
-    return not os.path.lexists(path) or (path.is_file() and is_result_workbook(path))
+    that holds nothing else (a user's workbook, a result they added a sheet to, or any other file
+    is never replaced by a result)."""
+    return not os.path.lexists(path) or (path.is_file() and only_results_written(path))
 
 
 def free_name(path: Path) -> Path:

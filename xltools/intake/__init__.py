@@ -20,7 +20,7 @@ from .reader import RawSheet, UnusableInput, iter_sheets, sheet_names
 from .table import ColumnTyper, PendingTable, SheetTable, cell_ref, guess_sheet, stage_table
 
 __all__ = ["Book", "read_book", "read_books", "read_grids", "UnusableInput", "tables_of", "consolidate",
-           "is_result_workbook", "sheets_to_read"]
+           "is_result_workbook", "only_results_written", "sheets_to_read"]
 
 from .consolidate import consolidate  # noqa: E402  (many books → one table per sheet kind)
 
@@ -180,6 +180,16 @@ def _only_results(names: list[str]) -> bool:
     sheet nor a default-named one (data pasted into Sheet1 of a workbook the ribbon wrote results to)."""
     return (any(n in RESULT_SHEET_NAMES for n in names)
             and not any(find_sheet(n) or _DEFAULT_NAME.match(n) for n in names))
+
+
+_CONTINUED = re.compile(r"（续\d+）$")        # a result taller than a sheet continues on 「名称（续2）」
+
+
+def only_results_written(path: str | Path) -> bool:
+    """Does `path` hold nothing but sheets xltools writes? (Then a new result may replace it; a sheet
+    the user added — notes beside the results — makes it theirs.)"""
+    names = sheet_names(Path(path))
+    return bool(names) and all(_CONTINUED.sub("", n) in RESULT_SHEET_NAMES for n in names)
 
 
 def is_result_workbook(path: str | Path) -> bool:
