@@ -189,6 +189,24 @@ def test_legacy_xls(tmp_path):
     assert book.frame("indicators")["tax"].tolist() == [120000.0, 5000.0]
 
 
+@pytest.mark.parametrize("fork", [True, False])
+def test_in_a_legacy_xls_named_sheets_keep_precedence_over_sheet1(tmp_path, monkeypatch, fork):
+    """.xls is parsed in a child process: the sheet choice made there must reach the parent."""
+    from xltools.intake import reader
+
+    monkeypatch.setattr(reader, "CAN_FORK", fork)
+    path = tmp_path / "旧格式.xls"
+    wb = xlwt.Workbook(encoding="utf-8")
+    for name, zone in (("Sheet1", "旧区"), ("开发区", "甲区")):
+        ws = wb.add_sheet(name)
+        for r, row in enumerate([["开发区名称", "级别", "类型"], [zone, "国家级", "经济技术开发区"]]):
+            for c, v in enumerate(row):
+                ws.write(r, c, v)
+    wb.save(str(path))
+    book = read_book(path)
+    assert book.frame("zones")["zone"].tolist() == ["甲区"] and book.problems == []
+
+
 def test_xlsm_is_read(make_book, tmp_path):
     path = make_book({"开发区": [["开发区名称", "级别"], ["甲区", "国家级"]]}, name="book.xlsm")
     assert read_book(path).frame("zones")["level"].tolist() == ["国家级"]

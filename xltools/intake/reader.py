@@ -239,7 +239,9 @@ def _in_child(path: Path, choose, is_zip: bool) -> list[RawSheet]:
 
     python-calamine trusts the record lengths inside binary formats: a damaged .xls can make it
     allocate hundreds of GB and abort the whole process (found by fuzzing). In a child that
-    death is only this file's 无法读取. (.xlsx XML is checked beforehand instead.)
+    death is only this file's 无法读取. (.xlsx XML is checked beforehand instead.) `choose` runs in
+    the child; the worksheet names it was given come back and it is called again here, so that
+    whatever it noted about them (the caller's state) is noted in this process too.
     """
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -251,8 +253,14 @@ def _in_child(path: Path, choose, is_zip: bool) -> list[RawSheet]:
             os.dup2(quiet, 2)
             try:
                 zf = _open_zip(path) if is_zip else None
-                sheets = [RawSheet(s.name, s.grid + [list(r) for r in s.rest]) for s in _sheets(path, zf, choose)]
-                payload = pickle.dumps(("ok", sheets), protocol=pickle.HIGHEST_PROTOCOL)
+                names: list[str] = []
+
+                def noting(all_names):
+                    names.extend(all_names)
+                    return choose(all_names) if choose else all_names
+
+                sheets = [RawSheet(s.name, s.grid + [list(r) for r in s.rest]) for s in _sheets(path, zf, noting)]
+                payload = pickle.dumps(("ok", (names, sheets)), protocol=pickle.HIGHEST_PROTOCOL)
             except BaseException as exc:
                 payload = pickle.dumps(("unusable" if isinstance(exc, UnusableInput) else "error", str(exc)))
             with os.fdopen(write_end, "wb") as fh:
@@ -267,7 +275,10 @@ def _in_child(path: Path, choose, is_zip: bool) -> list[RawSheet]:
         raise UnusableInput("文件已损坏：解析时读取程序异常终止（请在 Excel 中打开后另存为 .xlsx 再提交）")
     kind, value = pickle.loads(data)
     if kind == "ok":
-        return value
+        names, sheets = value
+        if choose:
+            choose(names)
+        return sheets
     raise UnusableInput(value if kind == "unusable" else f"读取工作表时出错：{value[:200]}")
 
 
