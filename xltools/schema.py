@@ -290,6 +290,22 @@ RESULT_ORDER = ("数据校验", "合规检查", "合规汇总", "薪酬测算", 
                 "人员排名", "指标权重", "派生指标", "计算说明")
 RESULT_SHEET_NAMES = frozenset(RESULT_SHEETS) | frozenset(RESULT_ORDER) | {"文件清单"}
 
+
+def continued_name(name: str, part: int) -> str:
+    """A result taller than a sheet continues on 「名称（续2）」, 「名称（续3）」…"""
+    return name if part == 1 else f"{name}（续{part}）"
+
+
+def result_sheet_name(name: str) -> bool:
+    """A sheet xltools writes: a result sheet, or the continuation of one."""
+    return re.sub(r"（续\d+）$", "", name) in RESULT_SHEET_NAMES
+
+
+# Sheet names that say nothing of the table: what spreadsheet programs give new sheets (Excel/WPS:
+# Sheet1, LibreOffice: 工作表1) and the numbers of government forms (表1, 表二, 附表3-1 …, with or
+# without a title). Such sheets are recognised by their header instead.
+UNNAMED_SHEET = re.compile(r"^(sheet|工作表|附?表)\s*[\d一二三四五六七八九十]+", re.IGNORECASE)
+
 # 参数 items that pick a policy profile (政策口径).
 PROFILE_KEYS = ("政策口径", "profile", "规则口径")
 # A 参数 item 「规则编号.参数」 (e.g. QD-09.max) overrides one rule parameter.

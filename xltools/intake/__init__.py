@@ -7,7 +7,6 @@ problems are listed and the offending values left missing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..problems import ERROR, WARNING, Problem
-from ..schema import RESULT_SHEET_NAMES, SHEETS, SHEETS_BY_KEY, find_sheet
-from .reader import RawSheet, UnusableInput, iter_sheets, sheet_names
+from ..schema import RESULT_SHEET_NAMES, SHEETS, SHEETS_BY_KEY, UNNAMED_SHEET, find_sheet, result_sheet_name
+from .reader import OTHER_FORMATS, RawSheet, UnusableInput, iter_sheets, sheet_names
 from .table import ColumnTyper, PendingTable, SheetTable, cell_ref, guess_sheet, stage_table
 
 __all__ = ["Book", "read_book", "read_books", "read_grids", "UnusableInput", "tables_of", "consolidate",
@@ -95,7 +94,7 @@ def sheets_to_read(all_names: list[str]) -> list[str]:
     if not named and _only_results(all_names):
         return []
     return [n for n in all_names if find_sheet(n) is not None
-            or (n not in RESULT_SHEET_NAMES and (not named or _DEFAULT_NAME.match(n)))]
+            or (n not in RESULT_SHEET_NAMES and (not named or UNNAMED_SHEET.match(n)))]
 
 
 def _named_kinds(all_names: list[str]) -> set[str]:
@@ -146,20 +145,12 @@ def _stage_book(path: Path, display_name: str | None, typer: ColumnTyper) -> tup
     return book, pending
 
 
-WEB_NOTES = {"html": "网页格式的表格（系统导出的「.xls」常是网页）", "xml2003": "「XML 表格 2003」格式的文件"}
-
-
 def _note_web(book: Book, raw: RawSheet) -> None:
     """Once per book: say that it was read as a web page / XML 2003 table, not as a workbook."""
     if raw.web and not any(p.message.startswith("本文件是") for p in book.problems):
         book.problems.insert(0, Problem(book.name, "", "", WARNING,
-                                        f"本文件是{WEB_NOTES[raw.web]}，不是真正的 Excel 工作簿，已按其中的表格读取",
+                                        f"本文件是{OTHER_FORMATS[raw.web][0]}，不是真正的 Excel 工作簿，已按其中的表格读取",
                                         "在 Excel 或 WPS 中打开，「另存为」Excel 工作簿（.xlsx）后再提交，可避免格式差异"))
-
-
-# names that say nothing of the table: what spreadsheet programs give new sheets (Excel/WPS: Sheet1,
-# LibreOffice: 工作表1) and the numbers of government forms (表1, 表二, 附表3-1 …, with or without a title)
-_DEFAULT_NAME = re.compile(r"^(sheet|工作表|附?表)\s*[\d一二三四五六七八九十]+", re.IGNORECASE)
 
 
 def _take_by_header(book: Book, raw: RawSheet, typer: ColumnTyper, pending: list, named_kinds: set[str]) -> bool:
@@ -179,17 +170,14 @@ def _only_results(names: list[str]) -> bool:
     """Sheet names of a workbook xltools wrote: sheets named like its results, and neither an input
     sheet nor a default-named one (data pasted into Sheet1 of a workbook the ribbon wrote results to)."""
     return (any(n in RESULT_SHEET_NAMES for n in names)
-            and not any(find_sheet(n) or _DEFAULT_NAME.match(n) for n in names))
-
-
-_CONTINUED = re.compile(r"（续\d+）$")        # a result taller than a sheet continues on 「名称（续2）」
+            and not any(find_sheet(n) or UNNAMED_SHEET.match(n) for n in names))
 
 
 def only_results_written(path: str | Path) -> bool:
     """Does `path` hold nothing but sheets xltools writes? (Then a new result may replace it; a sheet
     the user added — notes beside the results — makes it theirs.)"""
     names = sheet_names(Path(path))
-    return bool(names) and all(_CONTINUED.sub("", n) in RESULT_SHEET_NAMES for n in names)
+    return bool(names) and all(result_sheet_name(n) for n in names)
 
 
 def is_result_workbook(path: str | Path) -> bool:

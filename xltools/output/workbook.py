@@ -24,6 +24,7 @@ import pandas as pd
 import xlsxwriter
 
 from ..problems import col_letter
+from ..schema import continued_name
 
 STATUS_COLOURS = {
     "错误": "#F8CBAD", "不合规": "#F8CBAD", "警告": "#FFE699", "预警": "#FFE699",
@@ -393,7 +394,7 @@ def fit_excel(sheets: Mapping[str, pd.DataFrame], rows: int | None = None) -> di
     out: dict[str, pd.DataFrame] = {}
     for name, frame in sheets.items():
         for part, start in enumerate(range(0, max(len(frame), 1), rows), start=1):
-            out[name if part == 1 else f"{name}（续{part}）"] = frame.iloc[start:start + rows]
+            out[continued_name(name, part)] = frame.iloc[start:start + rows]
     return out
 
 
