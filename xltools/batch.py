@@ -29,6 +29,8 @@ from .problems import ERROR, WARNING, Problem
 from .schema import SHEETS_BY_KEY, find_sheet
 
 FILE_COLUMNS = ["文件", "状态", "读入行数", "错误", "警告", "工作表", "说明"]
+# 文件清单 状态, most urgent first
+UNREADABLE, HAS_ERRORS, HAS_WARNINGS, CLEAN, SKIPPED = "无法读取", "有错误", "有警告", "正常", "已跳过"
 
 
 def read_chunk(paths: list[str]) -> list[Book]:
@@ -233,6 +235,11 @@ class BatchResult(RunResult):
                 out[sheet] = frame[frame["开发区名称"].isin(zones)]
         return out
 
+    def files_to_chase(self) -> pd.DataFrame:
+        """The files an office must call back about: unreadable ones first, then those with errors."""
+        bad = self.files[self.files["状态"].isin([UNREADABLE, HAS_ERRORS])]
+        return bad.sort_values("状态", key=lambda s: s != UNREADABLE, kind="stable")[["文件", "状态", "错误", "警告", "说明"]]
+
     def summary(self) -> dict:
         base = super().summary()
         base["错误"] = sum(b.errors for b in submitted(self.books))
@@ -251,9 +258,9 @@ def file_list(books: list[Book], cross: list[Problem]) -> pd.DataFrame:
         n_err, n_warn = b.errors + errors[b.name], b.warnings + warnings[b.name]
         n_cross = errors[b.name] + warnings[b.name]
         if b.result_workbook:                          # a previous run's output lying among the submissions
-            state, n_err = "已跳过", 0
+            state, n_err = SKIPPED, 0
         else:
-            state = "无法读取" if not b.usable else ("有错误" if n_err else ("有警告" if n_warn else "正常"))
+            state = UNREADABLE if not b.usable else (HAS_ERRORS if n_err else (HAS_WARNINGS if n_warn else CLEAN))
         rows.append({"文件": b.name, "状态": state, "读入行数": b.rows, "错误": n_err, "警告": n_warn,
                      "工作表": "、".join(_shown_sheet(t) for t in b.tables.values()),
                      "说明": (b.problems[0].message if not b.usable else (f"跨文件问题 {n_cross} 条" if n_cross else ""))})

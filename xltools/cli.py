@@ -62,14 +62,15 @@ def _table(title: str, frame, red, limit: int, more: str) -> Table:
     return table
 
 
-def _files_to_chase(files, output: Path, limit: int = 20) -> Table | None:
+def _files_to_chase(result, output: Path, limit: int = 20) -> Table | None:
     """After a batch: the files that could not be read or have errors, so the office knows whom to call."""
-    bad = files[files["状态"].isin(["无法读取", "有错误"])]
+    from .batch import UNREADABLE
+
+    bad = result.files_to_chase()
     if bad.empty:
         return None
-    bad = bad.sort_values("状态", key=lambda s: s != "无法读取", kind="stable")[["文件", "状态", "错误", "警告", "说明"]]
     return _table(f"需要处理的文件：{len(bad)} 个（详见 {output.name} 的「文件清单」「数据校验」）", bad,
-                  bad["状态"] == "无法读取", limit, f"仅显示前 {limit} 个")
+                  bad["状态"] == UNREADABLE, limit, f"仅显示前 {limit} 个")
 
 
 @contextmanager
@@ -271,7 +272,7 @@ def batch(patterns: Annotated[list[str], typer.Argument(help="工作簿、文件
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=1))
     else:
-        chase = _files_to_chase(result.files, output)
+        chase = _files_to_chase(result, output)
         if chase is not None:
             console.print(chase)
         states = "，".join(f"{k} {v} 个" for k, v in summary["文件状态"].items())
