@@ -154,8 +154,8 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
         if progress:
             progress(Path(p).name)
     result = RunResult(books)
-    results: dict[str, list[pd.DataFrame]] = {}
-    notes: dict[str, str] = {}
+    results: dict[str, list[tuple[str, pd.DataFrame]]] = {}
+    notes: dict[str, dict[str, str]] = {}
     for book in books:
         if not book.usable:
             continue
@@ -163,17 +163,41 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
         if book.rows > LARGE_BOOK_ROWS:
             memory.release()
         for name, frame in assessment.sheets.items():
-            results.setdefault(name, []).append(frame)
+            results.setdefault(name, []).append((book.name, frame))
         for item in assessment.skipped:
             result.skipped.append(f"{book.name}：{item}")
         for key, value in assessment.notes.items():
-            notes[key] = value if key not in notes or notes[key] == value else f"{notes[key]}；{value}"
+            notes.setdefault(key, {})[book.name] = value
     result.sheets["数据校验"] = problems_frame(books)
+    separate = len({b for frames in results.values() for b, _ in frames}) > 1
     for name in sorted(results, key=lambda n: SHEET_ORDER.index(n) if n in SHEET_ORDER else len(SHEET_ORDER)):
-        frames = results[name]
+        frames = [with_scope(name, frame, b) if separate else frame for b, frame in results[name]]
         result.sheets[name] = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    result.sheets["计算说明"] = calc_notes(result, notes)
+    assessed = len({b.name for b in books if b.usable})
+    result.sheets["计算说明"] = calc_notes(result, {k: _joined(v, assessed) for k, v in notes.items()})
     return result
+
+
+SCOPE = "考核范围"
+
+
+def with_scope(name: str, frame: pd.DataFrame, scope: str) -> pd.DataFrame:
+    """`frame` with a 考核范围 column saying which input it was assessed in — when a run assesses
+    its inputs separately, ranks of one file never stand beside another's without it. It follows
+    the leading columns SPEC §3 fixes (first, on sheets without fixed columns)."""
+    fixed = RESULT_SHEETS.get(name, ("开发区名称", "年度"))
+    at = sum(1 for c in frame.columns[:len(fixed)] if c in fixed)
+    out = frame.copy()
+    out.insert(at, SCOPE, scope)
+    return out
+
+
+def _joined(values: dict[str, str], assessed: int) -> str:
+    """One 计算说明 entry of a run over several inputs: the value all of them share, or each input's own."""
+    distinct = set(values.values())
+    if len(distinct) == 1 and len(values) == assessed:
+        return next(iter(distinct))
+    return "；".join(f"{name}：{value}" for name, value in values.items())
 
 
 def default_output(book: Path) -> Path:

@@ -286,8 +286,8 @@ RESULT_SHEETS: dict[str, tuple[str, ...]] = {
     "计算说明": ("项目", "内容"),
 }
 # The order result sheets appear in; every sheet name xltools writes into a result workbook.
-RESULT_ORDER = ("数据校验", "合规检查", "合规汇总", "薪酬测算", "薪酬明细", "税收返还", "考核排名", "奖惩建议",
-                "人员排名", "指标权重", "派生指标", "计算说明")
+RESULT_ORDER = ("数据校验", "合规检查", "合规汇总", "薪酬测算", "薪酬明细", "税收返还", "考核排名", "得分分析", "奖惩建议",
+                "排名轨迹", "人员排名", "指标权重", "派生指标", "图表", "计算说明")
 RESULT_SHEET_NAMES = frozenset(RESULT_SHEETS) | frozenset(RESULT_ORDER) | {"文件清单"}
 
 

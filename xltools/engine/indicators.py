@@ -39,6 +39,14 @@ def safe_divide(num, den) -> np.ndarray:
     return out
 
 
+def in_input_order(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows grouped by zone in the order zones first appear in the input, each zone's years ascending
+    (results list zones as the submission does, not by character code)."""
+    first = pd.factorize(df["zone"])[0]
+    order = np.lexsort((as_float(df["year"]), first))
+    return df.iloc[order].reset_index(drop=True)
+
+
 def derive(indicators: pd.DataFrame, only: set[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (derived table, notes). Derived has zone, year and one column per indicator
     (those named in `only`, when given)."""
@@ -46,7 +54,7 @@ def derive(indicators: pd.DataFrame, only: set[str] | None = None) -> tuple[pd.D
     growth = {k: v for k, v in GROWTH.items() if only is None or k in only}
     used = {k for num, den, *_ in ratios.values() for k in (num, den)} | set(growth.values())
     df = indicators[[c for c in indicators.columns if c in ("zone", "year") or c in used]]   # sort only what is used
-    df = df.sort_values(["zone", "year"]).reset_index(drop=True)
+    df = in_input_order(df)
     out = df[["zone", "year"]].copy()
     notes = []
     for name, (num, den, mult, _unit) in ratios.items():

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..profiles import LINKED_INDICATORS, Profile, load_profile
 from .quota import assign_profiles, zone_facts
+from .indicators import in_input_order
 
 MISSING = "数据缺失"
 POOL_COLUMNS = ["开发区名称", "年度", "基础薪酬", "绩效薪酬", "项目奖励", "薪酬总额", "挂钩系数", "说明",
@@ -267,7 +268,7 @@ def distribute(people: pd.DataFrame, pools: pd.DataFrame, rules: ZoneRules) -> p
 
 def tax_returns(ind: pd.DataFrame, rules: ZoneRules, land_rules: ZoneRules) -> pd.DataFrame:
     """税收返还: 增量 = max(0, 税收 − 基数); 返还 = 比例 × (增量 + 行政事业性收费); land at its share."""
-    df = ind.sort_values(["zone", "year"]).reset_index(drop=True)
+    df = in_input_order(ind)
     n = len(df)
     codes, choices = rules.rows(df["zone"])
     rule = [r or {} for r, _ in choices]

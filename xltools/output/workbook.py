@@ -13,6 +13,7 @@ import math
 import os
 import re
 import tempfile
+import unicodedata
 from itertools import chain, repeat
 from xml.sax.saxutils import escape
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ import xlsxwriter
 
 from ..problems import col_letter
 from ..schema import continued_name
+from .sheets import FORMATS, ResultColumn, declaration, round_stored
 
 STATUS_COLOURS = {
     "错误": "#F8CBAD", "不合规": "#F8CBAD", "警告": "#FFE699", "预警": "#FFE699",
@@ -33,8 +35,6 @@ STATUS_COLOURS = {
 FORMULA_START = ("=", "+", "-", "@")
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 FIXED_DATE = _dt.datetime(2024, 1, 1)
-# Result sheets that get a bar chart: sheet → (category column, value column, title)
-CHARTS = {"考核排名": ("开发区名称", "综合得分", "综合得分"), "合规汇总": ("开发区名称", "不合规项数", "不合规项数")}
 CHART_MAX_ROWS = 300
 
 
@@ -58,28 +58,86 @@ def atomic_target(path: Path):
     return Path(tmp)
 
 
-def _chart_height(n: int) -> int:
-    return max(300, min(1600, 18 * n + 80))
-
-
 def _is_blank(value) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
     return isinstance(value, float) and math.isnan(value)
 
 
+def display_width(text: str) -> int:
+    """Character columns a text takes in a spreadsheet's default font: a Chinese character two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+MAX_WIDTH = 48            # a long text column (依据, 说明) is cut on screen, not the page
+HEADER_CHARS = 250        # Excel allows 255 characters in a page header
+
+
+def column_specs(name: str, frame: pd.DataFrame) -> list[ResultColumn]:
+    """Each column's declaration (sheets.py); undeclared numeric ones by what they hold."""
+    decl = declaration(name)
+    specs = []
+    for c, col in enumerate(frame.columns):
+        values = frame.iloc[:, c]
+        whole = None
+        if values.dtype.kind in "iuf":
+            v = values.to_numpy(dtype=float)
+            v = v[np.isfinite(v)]
+            whole = bool(np.all(v == np.floor(v)))
+        specs.append(decl.column(str(col), whole))
+    return specs
+
+
+def stored(frame: pd.DataFrame, specs: list[ResultColumn]) -> pd.DataFrame:
+    """`frame` as written: headers with their units, floats rounded as their kind is stored."""
+    columns = []
+    for c, spec in enumerate(specs):
+        values = frame.iloc[:, c]
+        if values.dtype.kind == "f" and spec.kind not in ("score", "text"):
+            values = pd.Series(round_stored(values.to_numpy(), spec.kind), index=frame.index)
+        columns.append(values)
+    out = pd.concat(columns, axis=1) if columns else frame.copy()
+    out.columns = [s.header for s in specs]
+    return out
+
+
+def _year_text(frame: pd.DataFrame) -> str:
+    if "年度" not in frame or not len(frame):
+        return ""
+    years = pd.to_numeric(frame["年度"], errors="coerce").dropna().astype(int).unique()
+    if not len(years):
+        return ""
+    lo, hi = int(years.min()), int(years.max())
+    return f"{lo}年度" if lo == hi else f"{lo}—{hi}年度"
+
+
+def page_header(title: str, year: str, basis: str) -> str:
+    """Printed page header: what and which year (left, bold), which 口径 (right)."""
+    esc = lambda t: t.replace("&", "&&")
+    left = f'&L&"-,Bold"{esc(title)}' + (f"　{esc(year)}" if year else "")
+    room = HEADER_CHARS - len(left) - 2
+    basis = esc(basis)
+    if len(basis) > room:
+        basis = basis[:max(room - 1, 0)] + "…"
+    return left + (f"&R{basis}" if basis else "")
+
+
 class ResultWriter:
-    """Formats shared by every result sheet.
+    """Formats shared by every result sheet, each sheet laid out from its declaration (sheets.py).
 
     With `fast=True` (result workbooks) XlsxWriter lays out each sheet — widths, frozen header,
-    filter, conditional colours, charts — but the cells themselves are streamed into the sheet
-    XML afterwards (`fill_sheets`), about ten times faster than writing them cell by cell.
+    filter, conditional colours, print setup — but the cells themselves are streamed into the
+    sheet XML afterwards (`fill_sheets`), about ten times faster than writing them cell by cell.
+    `basis` names the 口径 for page headers; `profile_names` turns a 政策口径 column's ids into names.
     """
 
-    def __init__(self, wb: xlsxwriter.Workbook, fast: bool = False):
+    def __init__(self, wb: xlsxwriter.Workbook, fast: bool = False, basis: str = "",
+                 profile_names: Mapping[str, str] | None = None):
         self.wb = wb
         self.fast = fast
-        self.pending: dict[int, pd.DataFrame] = {}
+        self.basis = basis
+        self.profile_names = dict(profile_names or {})
+        self.pending: dict[int, tuple[pd.DataFrame, list]] = {}
         self.header = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
                                      "valign": "vcenter", "align": "center"})
         self.text = wb.add_format({})
@@ -87,67 +145,111 @@ class ResultWriter:
         self.number = wb.add_format({"num_format": "#,##0.00"})
         self.integer = wb.add_format({"num_format": "0"})
         self.status = {k: wb.add_format({"bg_color": v}) for k, v in STATUS_COLOURS.items()}
+        self.kinds: dict[str, object] = {}
 
-    def write_cell(self, ws, r: int, c: int, value) -> None:
+    def kind_format(self, kind: str):
+        """The one cell format of a column kind (sheets.FORMATS)."""
+        if kind not in self.kinds:
+            fmt = FORMATS[kind]
+            self.kinds[kind] = self.wb.add_format({"num_format": fmt} if fmt else {})
+        return self.kinds[kind]
+
+    def write_cell(self, ws, r: int, c: int, value, fmt=None) -> None:
         if _is_blank(value):
             return
         if isinstance(value, (bool, np.bool_)):
             ws.write_string(r, c, "是" if value else "否")
         elif isinstance(value, (int, np.integer)):
-            ws.write_number(r, c, int(value), self.integer)
+            ws.write_number(r, c, int(value), fmt or self.integer)
         elif isinstance(value, (float, np.floating)):
             v = float(value)
             if math.isinf(v):
                 return
-            ws.write_number(r, c, v, self.integer if v.is_integer() and abs(v) < 1e15 else self.number)
+            ws.write_number(r, c, v, fmt or (self.integer if v.is_integer() and abs(v) < 1e15 else self.number))
         else:
-            s = str(value)
-            ws.write_string(r, c, s, self.quoted if s.startswith(FORMULA_START) else self.text)
+            s = fit_cell(str(value))
+            ws.write_string(r, c, s, self.quoted if s.startswith(FORMULA_START) else (fmt or self.text))
 
-    def _bar_chart(self, ws, sheet: str, cat: int, val: int, n: int, title: str, ncols: int) -> None:
-        chart = self.wb.add_chart({"type": "bar"})
-        chart.add_series({"name": title, "categories": [sheet, 1, cat, n, cat], "values": [sheet, 1, val, n, val],
-                          "fill": {"color": "#5B9BD5"}, "gap": 60})
-        chart.set_title({"name": title, "name_font": {"size": 12}})
-        chart.set_legend({"none": True})
-        chart.set_y_axis({"reverse": True, "num_font": {"size": 8}})
-        chart.set_size({"width": 620, "height": _chart_height(n)})
-        ws.insert_chart(1, ncols + 1, chart)
+    def basis_of(self, frame: pd.DataFrame) -> str:
+        """口径 of the rows of `frame`: its 政策口径 column (names, not ids), else the run's."""
+        if "政策口径" in frame and len(frame):
+            ids = [str(v) for v in pd.unique(frame["政策口径"].dropna())]
+            names = list(dict.fromkeys(self.profile_label(i) for i in ids))
+            if names:
+                return "口径：" + "、".join(names)
+        return f"口径：{self.basis}" if self.basis else ""
 
-    def write_frame(self, name: str, frame: pd.DataFrame, widths: Mapping[str, int] | None = None) -> None:
+    def profile_label(self, label: str) -> str:
+        """「default（ningxia 无此规则）」 → the profiles' names in place of their ids."""
+        if not self.profile_names:
+            return label
+        pattern = "|".join(sorted(map(re.escape, self.profile_names), key=len, reverse=True))
+        return re.sub(rf"(?<![A-Za-z_])({pattern})(?![A-Za-z_])", lambda m: self.profile_names[m.group(1)], label)
+
+    def write_frame(self, name: str, frame: pd.DataFrame, widths: Mapping[str, int] | None = None):
+        """Add sheet `name` holding `frame`; returns the worksheet."""
         ws = self.wb.add_worksheet(name)
-        cols = list(frame.columns)
-        values = (frame.head(200) if self.fast else frame).to_numpy(dtype=object)   # fast: widths need a sample only
+        decl = declaration(name)
+        specs = column_specs(name, frame)
+        formats = [self.kind_format(s.kind) for s in specs]
+        shown = stored(frame, specs)
+        cols = list(shown.columns)
+        values = shown.head(200).to_numpy(dtype=object)          # widths need a sample only
         if self.fast:
-            self.pending[len(self.wb.worksheets())] = frame
-            for fmt in (self.header, self.quoted, self.number, self.integer):
+            self.pending[len(self.wb.worksheets())] = (shown, formats)
+            for fmt in (self.header, self.quoted, *formats):
                 fmt._get_xf_index()                      # make sure styles.xml carries them
         else:
             for c, col in enumerate(cols):
                 ws.write_string(0, c, str(col), self.header)
-            for r, row in enumerate(values, start=1):
+            for r, row in enumerate(shown.to_numpy(dtype=object), start=1):
                 for c, value in enumerate(row):
-                    self.write_cell(ws, r, c, value)
-        n = len(frame)
+                    self.write_cell(ws, r, c, value, formats[c])
+        n = len(shown)
         ws.freeze_panes(1, 0)
         if cols:
             ws.autofilter(0, 0, max(n, 1), len(cols) - 1)
         for c, col in enumerate(cols):
             width = (widths or {}).get(col)
             if width is None:
-                sample = [len(str(v)) for v in values[:200, c] if not _is_blank(v)] if n else []
-                width = min(60, max([len(str(col)) * 2 + 2] + [int(x * 1.6) + 2 for x in sample]))
-            ws.set_column(c, c, width)
-        if name in CHARTS and 0 < n <= CHART_MAX_ROWS:
-            cat, val, title = CHARTS[name]
-            if cat in cols and val in cols:
-                self._bar_chart(ws, name, cols.index(cat), cols.index(val), n, title, len(cols))
-        for col in ("级别", "结论"):
-            if col in cols and n:
-                c = cols.index(col)
+                sample = [self._shown_width(v, specs[c].kind) for v in values[:, c] if not _is_blank(v)] if n else []
+                width = min(MAX_WIDTH, max([min(display_width(str(col)), 24) + 2] + [x + 2 for x in sample]))
+            ws.set_column(c, c, width, formats[c])
+        for c, spec in enumerate(specs):
+            if spec.name in decl.status and n:
                 for word, fmt in self.status.items():
                     ws.conditional_format(1, c, n, c, {"type": "cell", "criteria": "==",
                                                          "value": f'"{word}"', "format": fmt})
+        self.print_setup(ws, decl.title, _year_text(frame), self.basis_of(frame), n, len(cols))
+        return ws
+
+    @staticmethod
+    def _shown_width(value, kind: str) -> int:
+        if isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(value, (bool, np.bool_)):
+            fmt = FORMATS.get(kind)
+            v = float(value)
+            if not math.isfinite(v):
+                return 0
+            if fmt and "%" in fmt:
+                return len(f"{v:.2%}")
+            digits = 2 if fmt in ("#,##0.00", "0.00") else 4 if fmt == "0.0000" else 0
+            return len(f"{v:,.{digits}f}")
+        return display_width(str(value))
+
+    @staticmethod
+    def print_setup(ws, title: str, year: str, basis: str, rows: int, cols: int) -> None:
+        """A4 landscape, header row on every page, all columns on one page's width, page header
+        saying what/which year/which 口径, page numbers in the footer."""
+        ws.set_paper(9)
+        ws.set_landscape()
+        ws.repeat_rows(0)
+        ws.fit_to_pages(1, 0)
+        ws.set_margins(left=0.4, right=0.4, top=0.7, bottom=0.6)
+        ws.set_header(page_header(title, year, basis), {"margin": 0.3})
+        ws.set_footer("&C第 &P 页，共 &N 页", {"margin": 0.3})
+        ws.hide_gridlines(0)                             # gridlines on screen and on paper
+        if cols:
+            ws.print_area(0, 0, max(rows, 1), cols - 1)  # the table only (charts sit on 「图表」)
 
 
 def text_xml(text: str) -> str:
@@ -270,9 +372,13 @@ def _text_cells(values: list, col: int, rows: list[str], xf: dict[str, int], sst
 ROWS_PER_CHUNK = 5000
 
 
-def sheet_data_chunks(frame: pd.DataFrame, xf: dict[str, int], sst: SharedStrings):
-    """<sheetData> of a result sheet in chunks: header row plus every value (text never a formula)."""
+def sheet_data_chunks(frame: pd.DataFrame, xf: dict[str, int], sst: SharedStrings,
+                      column_xf: list[int] | None = None):
+    """<sheetData> of a result sheet in chunks: header row plus every value (text never a formula).
+    `column_xf` gives each column's one number style (its declared format); without it numbers are
+    styled by value (whole numbers "0", others "#,##0.00")."""
     cols = list(frame.columns)
+    styles = [xf if column_xf is None else {**xf, "int": column_xf[c], "num": column_xf[c]} for c in range(len(cols))]
     header = "".join(f'<c r="{col_letter(c)}1" s="{xf["header"]}" t="s"><v>{sst[str(name)]}</v></c>'
                      for c, name in enumerate(cols))
     yield f'<sheetData><row r="1">{header}</row>'
@@ -283,11 +389,11 @@ def sheet_data_chunks(frame: pd.DataFrame, xf: dict[str, int], sst: SharedString
         for c in range(len(cols)):
             values = part.iloc[:, c].to_numpy()
             if values.dtype.kind in "fiu":
-                columns.append(_number_cells(values, c, rows, xf))
+                columns.append(_number_cells(values, c, rows, styles[c]))
             else:
                 cells = part.iloc[:, c].to_numpy(dtype=object).tolist()
                 typed = _text_cells if isinstance(part.dtypes.iloc[c], pd.StringDtype) else _cells_xml
-                columns.append(typed(cells, c, rows, xf, _sharing(cells, sst)))
+                columns.append(typed(cells, c, rows, styles[c], _sharing(cells, sst)))
         opens = [f'<row r="{r}">' for r in rows]
         yield "".join(chain.from_iterable(zip(opens, *columns, repeat("</row>"))))   # one join per chunk
     yield "</sheetData>"
@@ -309,8 +415,8 @@ def _declare_shared_strings(name: str, data: bytes) -> bytes:
     return data
 
 
-def fill_sheets(path: Path, pending: Mapping[int, pd.DataFrame], xf: dict[str, int]) -> None:
-    """Stream the cells of `pending` (1-based sheet number → table) into the workbook at `path`,
+def fill_sheets(path: Path, pending: Mapping[int, tuple[pd.DataFrame, list]], xf: dict[str, int]) -> None:
+    """Stream the cells of `pending` (1-based sheet number → (table, each column's format)) into the workbook at `path`,
     their texts into a shared-string table (XlsxWriter wrote no cells, hence none of its own)."""
     import zipfile
 
@@ -325,7 +431,7 @@ def fill_sheets(path: Path, pending: Mapping[int, pd.DataFrame], xf: dict[str, i
             if not (m and int(m.group(1)) in pending):
                 zout.writestr(info, _declare_shared_strings(info.filename, data))
                 continue
-            frame = pending[int(m.group(1))]
+            frame, formats = pending[int(m.group(1))]
             xml = data.decode("utf-8")
             last = f"{col_letter(max(len(frame.columns) - 1, 0))}{len(frame) + 1}"
             xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>', xml, count=1)
@@ -336,7 +442,7 @@ def fill_sheets(path: Path, pending: Mapping[int, pd.DataFrame], xf: dict[str, i
             _fast_deflate(zi)
             with zout.open(zi, "w", force_zip64=True) as fh:   # streamed: a 200k-row sheet never sits in memory
                 fh.write(head.encode("utf-8"))
-                for chunk in sheet_data_chunks(frame, xf, sst):
+                for chunk in sheet_data_chunks(frame, xf, sst, [f._get_xf_index() for f in formats]):
                     fh.write(chunk.encode("utf-8"))
                 fh.write(tail.encode("utf-8"))
         zi = zipfile.ZipInfo(SST_PART, date_time=info.date_time)
@@ -398,12 +504,45 @@ def fit_excel(sheets: Mapping[str, pd.DataFrame], rows: int | None = None) -> di
     return out
 
 
+def run_basis(sheets: Mapping[str, pd.DataFrame]) -> tuple[str, dict[str, str]]:
+    """The run's 口径 for page headers (profile names from 计算说明), and profile id → name."""
+    from ..profiles import ProfileError, builtin_ids, load_profile
+
+    names = {}
+    for pid in builtin_ids():
+        try:
+            names[pid] = re.split("[（(]", load_profile(pid).name)[0]   # the name without its gloss
+        except ProfileError:
+            continue
+    notes = sheets.get("计算说明")
+    used = []
+    if notes is not None and {"项目", "内容"} <= set(notes.columns):
+        text = "；".join(str(v) for v in notes.loc[notes["项目"] == "政策口径", "内容"])
+        found = {pid: m.start() for pid in names if (m := re.search(rf"(?<![a-z_]){pid}（", text))}
+        used = [names[pid] for pid in sorted(found, key=found.get)]
+    return "、".join(dict.fromkeys(used)), names
+
+
 def write_results(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, deterministic: bool = False) -> Path:
-    """Write `sheets` (name → table) as a new workbook at `path`, atomically."""
+    """Write `sheets` (name → table) as a new workbook at `path`, atomically: each sheet laid out
+    from its declaration (output/sheets.py), plus a 「图表」 sheet of native charts when the
+    results have something to chart."""
+    from .charts import chart_sheet
+
+    sheets = dict(sheets)
+    charts = chart_sheet(sheets)
+    if charts is not None:
+        notes = sheets.pop("计算说明", None)
+        sheets["图表"] = charts.data
+        if notes is not None:
+            sheets["计算说明"] = notes
     sheets = fit_excel(sheets)
     big = any(len(f) > BIG_SHEET_ROWS for f in sheets.values())
     with atomic_workbook(path, {"created": FIXED_DATE} if deterministic else None, constant_memory=big,
-                         fast=True) as (_, writer):
+                         fast=True) as (wb, writer):
+        writer.basis, writer.profile_names = run_basis(sheets)
         for name, frame in sheets.items():
-            writer.write_frame(name, frame)
+            ws = writer.write_frame(name, frame)
+            if charts is not None and name == "图表":
+                charts.draw(wb, ws)
     return Path(path)
