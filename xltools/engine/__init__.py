@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .analysis import rank_trajectory, score_analysis
 from .indicators import derive
 from .params import Settings, read_params
 from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, check_quota, quota_one, zone_facts
@@ -122,7 +123,11 @@ def _rank(tables, profile, settings: Settings, options: RankOptions | None, out:
             rules = [r for pid in loaded for r in of_profile[pid]]
             year = int(result.notes["考核年度"])
             suggestions = evaluate_sanctions(panel(tables.get("history"), result.ranking), rules, year, zone_rules)
+            out.sheets["得分分析"] = score_analysis(tables, result)
             out.sheets["奖惩建议"] = suggestions[SANCTION_COLUMNS]
+            trail = rank_trajectory(tables.get("history"), result.ranking, suggestions)
+            if len(trail):
+                out.sheets["排名轨迹"] = trail
             if not rules:
                 out.notes["奖惩规则"] = "所用政策口径未规定奖惩规则"
     else:

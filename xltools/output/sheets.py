@@ -111,7 +111,7 @@ SHEETS: tuple[ResultSheet, ...] = (
     ResultSheet("得分分析", "得分分析（各指标得分与失分）",
                 (*_ZONE_YEAR, ResultColumn("分组"), ResultColumn("指标"), ResultColumn("指标值", "number"),
                  ResultColumn("标准化值", "coef"), ResultColumn("权重", "weight", "%"),
-                 *_cols("score", "得分", "满分", "失分", "组内第一得分", "较组内第一少得", "综合得分"),
+                 *_cols("score", "满分", "得分", "组内第一得分", "较组内第一少得"),
                  *_cols("share", "距正理想点贡献", "距负理想点贡献", unit="%"), ResultColumn("说明"), *_SCOPE)),
     ResultSheet("奖惩建议", "奖惩建议（建议，须经复核）", (*_ZONE_YEAR, *_SCOPE), status=("类别",)),
     ResultSheet("人员排名", "人员竞聘排名",

@@ -1,0 +1,227 @@
+"""得分分析: why a zone ranks where it does (pure; from a ranking result, vectorised).
+
+For a weighted sum the composite score is Σ 权重ⱼ × 标准化值ᵢⱼ × scale (+ 加分 − 扣分), so each
+indicator's points are additive: for every zone and indicator the sheet shows the value, the
+normalised value, the weight, the most the indicator can give (满分), the points gained (得分),
+the points of the group's first-ranked zone on it and how many fewer this zone got
+(较组内第一少得). Summed over a zone's indicators — with a 加分/扣分 row where there is one — the
+points lost are exactly the gap between its composite score and the group's first (the 合计 row).
+
+TOPSIS scores are not sums: closeness = D⁻/(D⁺+D⁻), the distances of a zone's weighted values to
+the group's ideal (best on every indicator) and anti-ideal (worst on every indicator) points. So
+for TOPSIS each indicator's share of the squared distances is shown instead: a large share of D⁺
+means that indicator keeps the zone far from the best; a large share of D⁻ that it lifts it.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from . import scoring as sc
+
+ANALYSIS_COLUMNS = ["开发区名称", "年度", "分组", "指标", "指标值", "标准化值", "权重", "满分", "得分", "组内第一得分",
+                    "较组内第一少得", "距正理想点贡献", "距负理想点贡献", "说明"]
+TOTAL = "合计"
+ADJUST = "加分/扣分"
+
+
+def _scale(notes: dict) -> float:
+    m = re.match(r"\s*([\d.]+)\s*×", str(notes.get("综合得分", "")))
+    return float(m.group(1)) if m else 100.0
+
+
+def _values(tables: dict, names: list[str], zones: pd.Series, year: int) -> pd.DataFrame:
+    """Raw indicator values (zone × indicator) of the assessment year, as the ranking read them."""
+    from .ranking import indicator_table
+
+    data = indicator_table(tables["indicators"], keep=[*names, "加分", "扣分"])
+    cur = data[pd.to_numeric(data["year"], errors="coerce") == year].drop_duplicates("zone").set_index("zone")
+    out = pd.DataFrame(index=pd.Index(zones, name="zone"))
+    for col in [*names, "加分", "扣分"]:
+        out[col] = pd.to_numeric(cur[col], errors="coerce").reindex(zones).to_numpy() if col in cur else np.nan
+    return out
+
+
+GROUPWISE = ("minmax", "efficacy", "zscore", "vector", "sum", "max")
+
+
+def _normalised(x: np.ndarray, valid: np.ndarray, gcodes: np.ndarray, system: pd.DataFrame, method: str) -> np.ndarray:
+    """Normalised values recomputed from the raw ones within each group (missing values at the group
+    mean, the default policy); NaN where the method is not one recomputed here. The caller keeps them
+    only where they reproduce the ranking's points, else falls back to points ÷ 满分."""
+    out = np.full(x.shape, np.nan)
+    if method not in GROUPWISE:
+        return out
+    dirs = np.where(system["方向"].to_numpy() == "负向", -1.0, 1.0)
+    for g in np.unique(gcodes):
+        idx = np.flatnonzero((gcodes == g) & valid)
+        if len(idx):
+            xg = x[idx]
+            out[idx] = sc.normalize(np.where(np.isnan(xg), np.nanmean(xg, axis=0), xg), dirs, method)
+    return out
+
+
+def score_analysis(tables: dict, result) -> pd.DataFrame:
+    """The 得分分析 table of a ranking result (ranking.RankResult): one row per zone and indicator,
+    then a 合计 row per zone, zones in the order of 考核排名."""
+    ranking, system, notes = result.ranking, result.system, result.notes
+    if ranking is None or system is None or not len(ranking) or not len(system):
+        return pd.DataFrame(columns=ANALYSIS_COLUMNS)
+    names = list(system["指标"])
+    w = system["权重"].to_numpy(dtype=float)
+    m, n = len(names), len(ranking)
+    scale = _scale(notes)
+    zones = ranking["开发区名称"]
+    raw = _values(tables, names, zones, int(notes["考核年度"]))
+    x = raw[names].to_numpy(dtype=float)
+    score = ranking["综合得分"].to_numpy(dtype=float)
+    group = ranking["分组"].astype(str).to_numpy()
+    gcodes = pd.factorize(group)[0]
+    adjust = np.nan_to_num(raw["加分"].to_numpy(dtype=float)) - np.nan_to_num(raw["扣分"].to_numpy(dtype=float))
+
+    # the first-ranked zone of each group (highest score; the first listed on a tie)
+    valid = np.isfinite(score)
+    key = np.where(valid, score, -np.inf)
+    order = np.lexsort((np.arange(n), -key, gcodes))
+    first_of_group = np.full(gcodes.max() + 1, -1)
+    starts = np.r_[True, gcodes[order][1:] != gcodes[order][:-1]]
+    first_of_group[gcodes[order][starts]] = order[starts]
+    best = first_of_group[gcodes]
+    best_valid = valid[best]
+
+    method = notes.get("评价方法", "wsum")
+    lost = np.full((n, m), np.nan)
+    best_points = np.full((n, m), np.nan)
+    plus_share = np.full((n, m), np.nan)
+    minus_share = np.full((n, m), np.nan)
+    if method == "topsis":
+        points = np.full((n, m), np.nan)
+        normalised = np.full((n, m), np.nan)
+        closeness = np.full(n, np.nan)
+        tnorm = notes.get("标准化方法") if notes.get("标准化方法") in ("vector", "minmax") else "vector"
+        dirs = np.where(system["方向"].to_numpy() == "负向", -1.0, 1.0)
+        for g in np.unique(gcodes):                      # one numpy pass per group, not per zone
+            idx = np.flatnonzero((gcodes == g) & valid)
+            if not len(idx):
+                continue
+            xg = x[idx]
+            xg = np.where(np.isnan(xg), np.nanmean(xg, axis=0), xg)     # 组内平均值补齐, as ranked by default
+            if tnorm == "vector":
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    norm = np.sqrt((xg * xg).sum(axis=0))
+                    r = np.where(norm > 0, xg / norm, 0.0)
+                v = r * w
+                hi = np.where(dirs > 0, v.max(axis=0), v.min(axis=0))
+                lo = np.where(dirs > 0, v.min(axis=0), v.max(axis=0))
+            else:
+                r = sc.normalize(xg, dirs, "minmax")
+                v = r * w
+                hi, lo = v.max(axis=0), v.min(axis=0)
+            dp, dm = (v - hi) ** 2, (v - lo) ** 2
+            sp, sm = dp.sum(axis=1, keepdims=True), dm.sum(axis=1, keepdims=True)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                plus_share[idx] = np.where(sp > 0, dp / sp, 0.0)
+                minus_share[idx] = np.where(sm > 0, dm / sm, 0.0)
+                total = np.sqrt(sp[:, 0]) + np.sqrt(sm[:, 0])
+                closeness[idx] = np.where(total > 0, np.sqrt(sm[:, 0]) / total, 0.5)
+            normalised[idx] = r
+        agrees = np.isclose(closeness * scale + adjust, score, atol=1e-5)
+        total_note = np.where(valid, np.where(agrees, "TOPSIS：综合得分 = " + f"{scale:g}" + " × 贴近度 D⁻/(D⁺+D⁻)；"
+                                                "各指标一行给出其占到正理想点距离平方（D⁺²）和到负理想点距离平方（D⁻²）的比例："
+                                                "占 D⁺² 多的指标拉低得分，占 D⁻² 多的指标抬高得分",
+                                              "按本表重算的贴近度与「考核排名」不一致（缺失值处理不同），请以「考核排名」为准"),
+                              "未参与排名")
+        item_note = np.full((n, m), "", dtype=object)
+    else:
+        points = np.column_stack([pd.to_numeric(ranking.get(f"{name}得分"), errors="coerce").to_numpy(dtype=float)
+                                  if f"{name}得分" in ranking else np.full(n, np.nan) for name in names])
+        full = w * scale
+        with np.errstate(divide="ignore", invalid="ignore"):
+            normalised = np.where(full > 0, np.round(points / full, 6), np.nan)
+        direct = _normalised(x, valid, gcodes, system, notes.get("标准化方法", "minmax"))
+        normalised = np.where(np.isclose(direct * full, points, atol=1e-5) | (full == 0), direct, normalised)
+        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():   # 指标权重 shows 6 decimals:
+            warnings.simplefilter("ignore", RuntimeWarning)
+            exact = np.nanmedian(np.where(normalised > 0.01, points / (normalised * scale), np.nan), axis=0)
+        w = np.where(np.isfinite(exact) & np.isclose(exact, w, atol=1e-6), exact, w)   # the precision ranked on
+        best_points = np.where(best_valid[:, None], points[best], np.nan)
+        lost = best_points - points
+        gap = np.where(valid & best_valid, score[best] - score, np.nan)
+        lost_rows = np.where(np.isnan(lost), -np.inf, lost)
+        worst = np.argmax(lost_rows, axis=1)
+        worst_lost = lost_rows[np.arange(n), worst]
+        best_name = zones.to_numpy(dtype=object)[best]
+        first = best == np.arange(n)
+        item_note = np.where(lost < -1e-9, "高于组内第一", "").astype(object)
+        item_note = np.where(np.isfinite(lost), item_note, "")
+        total_note = np.select(
+            [~valid, first, worst_lost > 0],
+            ["未参与排名", "组内第一",
+             "比组内第一（" + best_name.astype(str) + "）少 " + pd.Series(gap).map("{:.2f}".format).to_numpy()
+             + " 分，其中「" + np.array(names, dtype=object)[worst] + "」少得最多（"
+             + pd.Series(worst_lost).map("{:.2f}".format).to_numpy() + " 分）"],
+            "与组内第一得分相同")
+
+    zone_arr = zones.to_numpy(dtype=object)
+    year = ranking["年度"].to_numpy()
+    has_adjust = (adjust != 0) | (np.isfinite(adjust[best]) & (adjust[best] != 0))
+    cols = {
+        "开发区名称": np.repeat(zone_arr, m), "年度": np.repeat(year, m), "分组": np.repeat(group, m),
+        "指标": np.tile(np.array(names, dtype=object), n), "指标值": x.ravel(), "标准化值": normalised.ravel(),
+        "权重": np.tile(w, n), "满分": np.tile(w * scale, n), "得分": points.ravel(),
+        "组内第一得分": best_points.ravel(), "较组内第一少得": lost.ravel(),
+        "距正理想点贡献": plus_share.ravel(), "距负理想点贡献": minus_share.ravel(), "说明": item_note.ravel(),
+    }
+    items = pd.DataFrame(cols)
+    items["_zone"], items["_part"] = np.repeat(np.arange(n), m), 0
+    adj_best = adjust[best]
+    extra = pd.DataFrame({
+        "开发区名称": zone_arr, "年度": year, "分组": group, "指标": ADJUST, "指标值": np.nan, "标准化值": np.nan,
+        "权重": np.nan, "满分": np.nan, "得分": adjust, "组内第一得分": np.where(method == "topsis", np.nan, adj_best),
+        "较组内第一少得": np.where(method == "topsis", np.nan, adj_best - adjust), "距正理想点贡献": np.nan,
+        "距负理想点贡献": np.nan, "说明": "「指标」表的加分减扣分", "_zone": np.arange(n), "_part": 1})
+    extra = extra[has_adjust & valid]
+    totals = pd.DataFrame({
+        "开发区名称": zone_arr, "年度": year, "分组": group, "指标": TOTAL, "指标值": np.nan, "标准化值": np.nan,
+        "权重": np.nan, "满分": np.where(valid, scale, np.nan), "得分": score,
+        "组内第一得分": np.where(best_valid, score[best], np.nan),
+        "较组内第一少得": np.where(valid & best_valid, score[best] - score, np.nan),
+        "距正理想点贡献": np.nan, "距负理想点贡献": np.nan, "说明": total_note, "_zone": np.arange(n), "_part": 2})
+    out = pd.concat([items, extra, totals], ignore_index=True)
+    out = out.sort_values(["_zone", "_part"], kind="stable").drop(columns=["_zone", "_part"]).reset_index(drop=True)
+    if method == "topsis":
+        out = out.drop(columns=["满分", "组内第一得分"]).assign(较组内第一少得=out["较组内第一少得"].where(out["指标"] == TOTAL))
+    else:
+        out = out.drop(columns=["距正理想点贡献", "距负理想点贡献"])
+    return out
+
+
+TRAJECTORY_COLUMNS = ["开发区名称", "年度", "分组", "总排名", "组内排名", "来源"]
+
+
+def rank_trajectory(history: pd.DataFrame | None, ranking: pd.DataFrame, suggestions: pd.DataFrame) -> pd.DataFrame:
+    """Ranks over the years (历年排名, then this year's 考核排名) of the zones 奖惩建议 sanctions
+    (类别 约束), for the trajectory chart; empty when there is no earlier year to show."""
+    if history is None or not len(history) or suggestions is None or not len(suggestions):
+        return pd.DataFrame(columns=TRAJECTORY_COLUMNS)
+    kind = suggestions["类别"] if "类别" in suggestions else pd.Series("约束", index=suggestions.index)
+    zones = list(pd.unique(suggestions.loc[kind == "约束", "开发区名称"]))
+    past = history[history["zone"].isin(zones)]
+    if past.empty:
+        return pd.DataFrame(columns=TRAJECTORY_COLUMNS)
+    before = pd.DataFrame({"开发区名称": past["zone"], "年度": pd.to_numeric(past["year"], errors="coerce"),
+                           "分组": past["group"] if "group" in past else None,
+                           "总排名": pd.to_numeric(past["rank"], errors="coerce") if "rank" in past else np.nan,
+                           "组内排名": pd.to_numeric(past["group_rank"], errors="coerce") if "group_rank" in past else np.nan,
+                           "来源": "历年排名"})
+    now = ranking[ranking["开发区名称"].isin(zones)]
+    now = pd.DataFrame({"开发区名称": now["开发区名称"], "年度": pd.to_numeric(now["年度"]), "分组": now["分组"],
+                        "总排名": now["总排名"], "组内排名": now["组内排名"], "来源": "本年考核排名"})
+    out = pd.concat([before, now], ignore_index=True).drop_duplicates(["开发区名称", "年度"], keep="last")
+    order = {z: i for i, z in enumerate(zones)}
+    out = out.assign(_z=out["开发区名称"].map(order)).sort_values(["_z", "年度"], kind="stable")
+    return out.drop(columns="_z").reset_index(drop=True)[TRAJECTORY_COLUMNS]
