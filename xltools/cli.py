@@ -394,7 +394,40 @@ def demo(directory: Annotated[Path, typer.Argument(help="演示输出文件夹",
     with console.status("正在校验与计算…"):
         result = run_books(paths)
     _write(result, directory / "演示结果.xlsx")
+    from .report import write_report
+
+    notice, _ = write_report(result.sheets, directory / "考核结果通报.docx")
+    console.print(f"[green]已写出考核结果通报：{notice}[/green]")
     _finish(result, as_json, 0)                   # the demo's problems are planted: not a failure
+
+
+@app.command("report", cls=ChineseCommand)
+def report(book: Annotated[Path, typer.Argument(help="结果工作簿（xltools 写出的），或填报工作簿（先计算）", metavar="工作簿")],
+           output: Annotated[Path | None, typer.Option("-o", "--output", help="通报文件（默认：<输入名>_考核结果通报.docx）")] = None,
+           pdf: Annotated[bool, typer.Option("--pdf", help="同时用 LibreOffice 生成 PDF")] = False) -> None:
+    """考核结果通报：把考核结果写成 Word 文档（标题、依据、方法、分组排名表、等次、合规问题、奖惩建议、指标附件）。"""
+    from .report import ReportError, results_of, to_pdf, write_report
+
+    if not book.exists():
+        console.print(f"找不到文件：{book}", style="red", markup=False, highlight=False)
+        raise typer.Exit(EXIT_UNUSABLE)
+    output = output or book.with_name(f"{book.stem}_考核结果通报.docx")
+    if output.suffix.lower() != ".docx":
+        console.print(f"[red]通报文件应以 .docx 结尾：{output}[/red]")
+        raise typer.Exit(EXIT_UNUSABLE)
+    try:
+        with console.status("正在生成考核结果通报…"):
+            path, _ = write_report(results_of(book), output)
+        console.print(f"[green]已写出考核结果通报：{path}[/green]")
+        if pdf:
+            with console.status("正在用 LibreOffice 生成 PDF…"):
+                console.print(f"[green]已写出 PDF：{to_pdf(path)}[/green]")
+    except ReportError as exc:
+        console.print(str(exc), style="red", markup=False, highlight=False)
+        raise typer.Exit(EXIT_UNUSABLE)
+    except OSError as exc:
+        console.print(f"无法写入 {output}：{_why_not_written(exc)}", style="red", markup=False, highlight=False)
+        raise typer.Exit(EXIT_UNUSABLE)
 
 
 @app.command("template", cls=ChineseCommand)

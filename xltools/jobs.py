@@ -195,7 +195,7 @@ def with_scope(name: str, frame: pd.DataFrame, scope: str) -> pd.DataFrame:
 def _joined(values: dict[str, str], assessed: int) -> str:
     """One 计算说明 entry of a run over several inputs: the value all of them share, or each input's own."""
     distinct = set(values.values())
-    if len(distinct) == 1 and len(values) == assessed:
+    if len(distinct) == 1 and (len(values) > 1 or assessed == 1):
         return next(iter(distinct))
     return "；".join(f"{name}：{value}" for name, value in values.items())
 

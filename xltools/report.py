@@ -1,0 +1,362 @@
+"""考核结果通报: the result workbook as the document an office publishes (.docx, optionally PDF).
+
+Built from the result sheets (a result workbook xltools wrote, or the results of an input
+workbook computed on the spot), in the usual order of a 通报: title; 考核依据 (口径 and the
+reports they rest on); 考核方法 (from 计算说明); 考核结果 (one ranking table per 考核范围 and
+group); 等次分布; 编制合规情况; 奖惩建议 with their triggers (each marked 建议，须经复核); 附件
+(indicator values). Set in 仿宋_GB2312 with 黑体 headings on A4 with the margins of GB/T
+9704-2012 (党政机关公文格式: top 37 mm, bottom 35 mm, left 28 mm, right 26 mm). A PDF is made by
+LibreOffice headless when it is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from .output.sheets import plain_header
+from .output.workbook import atomic_target, run_basis
+
+BODY_FONT, HEADING_FONT, TITLE_FONT = "仿宋_GB2312", "黑体", "方正小标宋简体"
+BODY_PT, TABLE_PT, TITLE_PT = 16, 10.5, 22          # 三号 body, 五号 tables, 二号 title
+MARGINS_MM = {"top": 37, "bottom": 35, "left": 28, "right": 26}
+REVIEW = "建议，须经复核"
+# The seed reports by their titles (SPEC §4): officials read titles, never file names.
+SOURCE_TITLES = {
+    "000_772b24d4fb950dc7.txt": "《聚焦关键节点统筹推进开发区体制机制改革创新》（青岛市委编办，中国机构编制 2022 年第 3 期）",
+    "001_931d1ae76ef899de.txt": "《推进开发区管理体制机制创新 助力宁夏经济高质量发展》（2020-04-16）",
+    "002_44268185b6b57a72.txt": "《全面调研开发区发展 全力保障全面振兴新突破三年行动》（辽宁省委编办，2023-06-07）",
+    "003_1ada3b757a8eec81.txt": "《规范创新管理体制机制 助力开发区高质量发展》（无锡市委编办）",
+    "004_2d2bcc88343a90de.txt": "《经开区管理体制机制调研报告》（耒阳，2024-04-01）",
+}
+METHOD_NAMES = {"wsum": "加权求和", "topsis": "TOPSIS 逼近理想解排序法", "minmax": "极差标准化", "efficacy": "功效系数法",
+                "benchmark": "对标法（标杆值）", "vector": "向量标准化", "sum": "比重标准化", "max": "最大值标准化",
+                "zscore": "Z 分数标准化", "fixed": "固定权重", "entropy_raw": "熵权法（原始数据）", "entropy": "熵权法",
+                "ahp": "层次分析法（AHP）", "combined": "主客观组合赋权"}
+METHOD_ITEMS = (("排名·评价方法", "评价方法"), ("排名·标准化方法", "标准化方法"), ("排名·赋权方法", "赋权方法"),
+                ("排名·权重", "指标权重"), ("排名·综合得分", "综合得分"), ("排名·分组依据", "分组依据"),
+                ("排名·等次", "等次划分"), ("排名·缺失值处理", "缺失值处理"), ("排名·排名规则", "排名规则"),
+                ("排名·指标体系", "指标体系"))
+
+
+class ReportError(RuntimeError):
+    """The report cannot be made (no ranking to report, LibreOffice missing for --pdf …)."""
+
+
+def official_text(text: object) -> str:
+    """Text as an official reads it: seed file names → report titles, method ids → Chinese names."""
+    s = "" if text is None or (isinstance(text, float) and text != text) else str(text)
+    for file, title in SOURCE_TITLES.items():
+        s = s.replace(file, title)
+    pattern = "|".join(sorted(METHOD_NAMES, key=len, reverse=True))
+    return re.sub(rf"(?<![A-Za-z_])({pattern})(?![A-Za-z_])", lambda m: METHOD_NAMES[m.group(1)], s)
+
+
+def read_results(path: Path) -> dict[str, pd.DataFrame]:
+    """The result sheets of a workbook xltools wrote, headers back to their SPEC names."""
+    import python_calamine as pc
+
+    wb = pc.CalamineWorkbook.from_path(str(path))
+    out = {}
+    for name in wb.sheet_names:
+        rows = wb.get_sheet_by_name(name).to_python()
+        if not rows:
+            continue
+        header = [plain_header(str(h)) for h in rows[0]]
+        frame = pd.DataFrame(rows[1:], columns=header)
+        out[name] = frame.replace("", None)
+    return out
+
+
+def results_of(book: Path) -> dict[str, pd.DataFrame]:
+    """Result sheets of `book`: read from a result workbook, or computed from an input workbook."""
+    from .intake import is_result_workbook
+
+    if is_result_workbook(book):
+        return read_results(book)
+    from .jobs import run_books
+
+    return run_books([book]).sheets
+
+
+# --------------------------------------------------------------------------- document
+def _fonts(target, name: str, size: float | None = None, bold: bool | None = None) -> None:
+    """Latin and East-Asian font of a style or run (Word takes Chinese text from w:eastAsia)."""
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    font = target.font
+    font.name = name
+    if size is not None:
+        font.size = Pt(size)
+    if bold is not None:
+        font.bold = bold
+    element = target.element
+    rpr = element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = rpr.makeelement(qn("w:rFonts"), {})
+        rpr.append(fonts)
+    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia"):
+        fonts.set(qn(attr), name)
+
+
+def _page_number(paragraph) -> None:
+    """「— 页码 —」 in the footer (a PAGE field)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    paragraph.add_run("— ")
+    run = paragraph.add_run()
+    for kind, text in (("begin", None), (None, "PAGE"), ("end", None)):
+        if kind:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+        else:
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = text
+        run._r.append(el)
+    paragraph.add_run(" —")
+
+
+def new_document():
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Mm, Pt, RGBColor
+
+    doc = Document()
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(MARGINS_MM["top"]), Mm(MARGINS_MM["bottom"])
+    section.left_margin, section.right_margin = Mm(MARGINS_MM["left"]), Mm(MARGINS_MM["right"])
+    normal = doc.styles["Normal"]
+    _fonts(normal, BODY_FONT, BODY_PT)
+    normal.paragraph_format.line_spacing = Pt(28)
+    for level in (1, 2):
+        style = doc.styles[f"Heading {level}"]
+        _fonts(style, HEADING_FONT if level == 1 else "楷体_GB2312", BODY_PT, bold=False)
+        style.font.color.rgb = RGBColor(0, 0, 0)
+        style.paragraph_format.space_before, style.paragraph_format.space_after = Pt(6), Pt(3)
+    title = doc.styles["Title"]
+    _fonts(title, TITLE_FONT, TITLE_PT, bold=False)
+    title.font.color.rgb = RGBColor(0, 0, 0)
+    title.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    footer = section.footer.paragraphs[0]
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _page_number(footer)
+    return doc
+
+
+def _para(doc, text: str, indent: bool = True, bold_lead: str | None = None):
+    from docx.shared import Pt
+
+    p = doc.add_paragraph()
+    if indent:
+        p.paragraph_format.first_line_indent = Pt(BODY_PT * 2)
+    if bold_lead:
+        run = p.add_run(bold_lead)
+        _fonts(run, HEADING_FONT)
+    p.add_run(text)
+    return p
+
+
+def _table(doc, header: list[str], rows: list[list[object]]):
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    table = doc.add_table(rows=1, cols=len(header))
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, header):
+        cell.text = str(text)
+    for row in rows:
+        cells = table.add_row().cells
+        for cell, value in zip(cells, row):
+            cell.text = _shown(value)
+    for r, row in enumerate(table.rows):
+        for cell in row.cells:
+            for p in cell.paragraphs:
+                p.paragraph_format.line_spacing = 1.0
+                p.paragraph_format.first_line_indent = Pt(0)
+                if r == 0:
+                    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+                for run in p.runs:
+                    _fonts(run, HEADING_FONT if r == 0 else BODY_FONT, TABLE_PT)
+    doc.add_paragraph()
+    return table
+
+
+def _shown(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.2f}" if not value.is_integer() else str(int(value))
+    return official_text(value)
+
+
+def _notes(sheets) -> dict[str, str]:
+    notes = sheets.get("计算说明")
+    if notes is None or not {"项目", "内容"} <= set(notes.columns):
+        return {}
+    return {str(k): official_text(v) for k, v in zip(notes["项目"], notes["内容"])}
+
+
+def _scoped(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    if "考核范围" in frame and frame["考核范围"].notna().any():
+        return [(str(k), g) for k, g in frame.groupby("考核范围", sort=False)]
+    return [("", frame)]
+
+
+def build_report(sheets: Mapping[str, pd.DataFrame]):
+    """The 通报 as a python-docx Document (sections in the usual order)."""
+    ranking = sheets.get("考核排名")
+    if ranking is None or not len(ranking):
+        raise ReportError("结果中没有「考核排名」，无法生成考核结果通报：请先计算考核排名")
+    notes = _notes(sheets)
+    years = pd.to_numeric(ranking["年度"], errors="coerce").dropna().astype(int)
+    year = f"{years.max()}年度" if len(years) else ""
+    doc = new_document()
+    doc.add_paragraph(f"关于{year}开发区综合考核结果的通报", style="Title")
+
+    doc.add_heading("一、考核依据", level=1)
+    basis, _ = run_basis(sheets)
+    _para(doc, f"本次考核按{basis or '所选政策口径'}组织实施" + (
+        "，各报送文件分别作为一个考核范围，排名只在同一考核范围内比较。" if len(_scoped(ranking)) > 1 else "。"))
+    titles = [t for f, t in SOURCE_TITLES.items() if any(f in str(v) or t in str(v) for v in notes.values())
+              or _mentions(sheets, f)]
+    if titles:
+        _para(doc, "所依据的改革报告：" + "；".join(titles) + "。")
+
+    doc.add_heading("二、考核方法", level=1)
+    for key, label in METHOD_ITEMS:
+        if notes.get(key):
+            _para(doc, notes[key] + "。", bold_lead=f"{label}：")
+
+    doc.add_heading("三、考核结果", level=1)
+    ranked_rows = 0
+    for scope, part in _scoped(ranking):
+        groups = part.groupby("分组", sort=False) if "分组" in part else [("全部", part)]
+        for group, rows in groups:
+            doc.add_heading(f"{scope + ' · ' if scope else ''}{group}（{len(rows)} 个开发区）", level=2)
+            rows = rows.assign(_r=pd.to_numeric(rows["组内排名"], errors="coerce")).sort_values("_r", kind="stable")
+            body = [[r.get("组内排名"), r["开发区名称"], r.get("综合得分"), r.get("总排名"), r.get("等次")]
+                    for r in rows.to_dict("records")]
+            _table(doc, ["组内排名", "开发区名称", "综合得分", "总排名", "等次"], body)
+            ranked_rows += len(body)
+
+    doc.add_heading("四、等次分布", level=1)
+    if "等次" in ranking and ranking["等次"].notna().any():
+        for scope, part in _scoped(ranking):
+            counts = part["等次"].dropna().astype(str).value_counts(sort=False)
+            text = "，".join(f"{g} {n} 个" for g, n in counts.items())
+            _para(doc, f"{scope + '：' if scope else ''}{text}。")
+        if notes.get("排名·等次"):
+            _para(doc, f"等次划分：{notes['排名·等次']}。")
+    else:
+        _para(doc, "所用政策口径未规定等次划分。")
+
+    doc.add_heading("五、编制合规情况", level=1)
+    _compliance(doc, sheets)
+
+    doc.add_heading("六、奖惩建议", level=1)
+    _suggestions(doc, sheets)
+
+    doc.add_heading("附件：考核指标值", level=1)
+    _annex(doc, sheets)
+    return doc, ranked_rows
+
+
+def _mentions(sheets, file: str) -> bool:
+    for name in ("合规检查", "奖惩建议"):
+        frame = sheets.get(name)
+        if frame is not None and "依据" in frame and frame["依据"].astype(str).str.contains(file, regex=False).any():
+            return True
+    return False
+
+
+def _compliance(doc, sheets) -> None:
+    summary, details = sheets.get("合规汇总"), sheets.get("合规检查")
+    if summary is None or not len(summary):
+        _para(doc, "本次未进行机构编制合规检查。")
+        return
+    verdicts = summary["结论"].astype(str).value_counts()
+    _para(doc, f"共检查 {len(summary)} 个开发区：" + "，".join(f"{k} {v} 个" for k, v in verdicts.items()) + "。")
+    if details is None or not len(details):
+        return
+    bad = details[details["结论"].astype(str) == "不合规"]
+    if len(bad):
+        _table(doc, ["开发区名称", "规则编号", "规则", "实际值", "限值", "说明"],
+               bad[["开发区名称", "规则编号", "规则", "实际值", "限值", "说明"]].to_numpy().tolist())
+
+
+def _suggestions(doc, sheets) -> None:
+    frame = sheets.get("奖惩建议")
+    if frame is None or not len(frame) or "建议措施" not in frame:
+        _para(doc, "本年度无触发奖惩条件的开发区。")
+        return
+    _para(doc, f"以下措施均为{REVIEW}，由考核主管部门按程序研究决定：")
+    for i, row in enumerate(frame.to_dict("records"), start=1):
+        measure = official_text(row.get("建议措施"))
+        mark = "" if REVIEW in measure else f"（{REVIEW}）"
+        _para(doc, f"{i}. {row.get('开发区名称')}：{measure}{mark}。触发条件：{official_text(row.get('触发条件'))}。"
+                   f"依据：{official_text(row.get('依据'))}。")
+
+
+def _annex(doc, sheets) -> None:
+    analysis = sheets.get("得分分析")
+    if analysis is None or not len(analysis) or "指标值" not in analysis:
+        _para(doc, "（无）", indent=False)
+        return
+    items = analysis[~analysis["指标"].isin(["合计", "加分/扣分"])]
+    for scope, part in _scoped(items):
+        wide = part.pivot_table(index="开发区名称", columns="指标", values="指标值", aggfunc="first", sort=False)
+        wide = wide.reindex(pd.unique(part["开发区名称"]))
+        if scope:
+            doc.add_heading(scope, level=2)
+        _table(doc, ["开发区名称", *wide.columns], [[z, *vals] for z, vals in zip(wide.index, wide.to_numpy().tolist())])
+
+
+# --------------------------------------------------------------------------- files
+def write_report(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> tuple[Path, int]:
+    """Write the 通报 to `path` (.docx) atomically; returns (path, ranking table rows)."""
+    path = Path(path)
+    doc, rows = build_report(sheets)
+    tmp = atomic_target(path)
+    try:
+        doc.save(str(tmp))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path, rows
+
+
+def soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def to_pdf(docx: Path, timeout: int = 180) -> Path:
+    """`docx` converted to PDF beside it by LibreOffice headless (its own profile, writable HOME)."""
+    exe = soffice()
+    if exe is None:
+        raise ReportError("未安装 LibreOffice，无法生成 PDF（已写出 Word 文档）；安装 LibreOffice 后重试，或在 Word/WPS 中另存为 PDF")
+    with tempfile.TemporaryDirectory(prefix="xltools-lo-") as work:
+        profile = Path(work) / "profile"
+        proc = subprocess.run([exe, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "pdf",
+                               "--outdir", work, str(docx)], capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "HOME": work})
+        made = Path(work) / f"{docx.stem}.pdf"
+        if not made.exists():
+            raise ReportError(f"LibreOffice 未能生成 PDF：{(proc.stderr or proc.stdout).strip()[:300]}")
+        target = docx.with_suffix(".pdf")
+        tmp = atomic_target(target)
+        shutil.move(str(made), tmp)
+        os.replace(tmp, target)
+    return target
