@@ -63,3 +63,17 @@ def convert_to_xlsx(src: Path, work: Path, infilter: str) -> Path:
     target = out / (src.stem + ".xlsx")
     assert target.exists(), proc.stdout + proc.stderr
     return target
+
+
+def convert_to_pdf(src: Path, work: Path) -> Path:
+    """`src` (a workbook or document) printed to PDF by LibreOffice, as an official would print it."""
+    exe = soffice()
+    profile = work / "lo_pdf_profile"
+    profile.mkdir(parents=True, exist_ok=True)
+    out = work / "lo_pdf"
+    proc = subprocess.run([exe, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "pdf",
+                           "--outdir", str(out), str(src)],
+                          capture_output=True, text=True, env={**os.environ, "HOME": str(work)}, timeout=300)
+    target = out / (src.stem + ".pdf")
+    assert target.exists(), proc.stdout + proc.stderr
+    return target

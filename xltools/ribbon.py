@@ -125,7 +125,7 @@ def salary(book) -> str:
 
 
 def rank(book) -> str:
-    return _run(book, ("rank",), ("考核排名", "指标权重", "人员排名"))
+    return _run(book, ("rank",), ("考核排名", "得分分析", "排名轨迹", "指标权重", "人员排名"))
 
 
 def sanctions(book) -> str:

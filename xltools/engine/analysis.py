@@ -218,6 +218,7 @@ def rank_trajectory(history: pd.DataFrame | None, ranking: pd.DataFrame, suggest
                            "总排名": pd.to_numeric(past["rank"], errors="coerce") if "rank" in past else np.nan,
                            "组内排名": pd.to_numeric(past["group_rank"], errors="coerce") if "group_rank" in past else np.nan,
                            "来源": "历年排名"})
+    zones = [z for z in zones if z in set(past["zone"])]          # a line needs earlier years
     now = ranking[ranking["开发区名称"].isin(zones)]
     now = pd.DataFrame({"开发区名称": now["开发区名称"], "年度": pd.to_numeric(now["年度"]), "分组": now["分组"],
                         "总排名": now["总排名"], "组内排名": now["组内排名"], "来源": "本年考核排名"})
