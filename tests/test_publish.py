@@ -69,6 +69,14 @@ def test_print_setup_and_page_header(demo):
         if ws.title != "图表":
             assert ws.print_title_rows == "$1:$1"
         assert "第 &P 页" in ws.oddFooter.center.text
+    colours = {}
+    for rng in wb["合规汇总"].conditional_formatting:
+        for rule in rng.rules:
+            colours[rule.formula[0].strip('"')] = (str(rng.sqref), rule.dxf.fill.bgColor.rgb)
+    verdict = [c.value for c in wb["合规汇总"][1]].index("结论")
+    column = openpyxl.utils.get_column_letter(verdict + 1)
+    assert colours["不合规"][0].startswith(f"{column}2:") and colours["不合规"][1].endswith("F8CBAD")
+    assert colours["合规"][1].endswith("C6EFCE")
     header = wb["考核排名"].oddHeader
     assert header.left.text.startswith("综合考核排名") and "2023年度" in header.left.text
     assert header.right.text.startswith("口径：") and "qingdao" not in header.right.text

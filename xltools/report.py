@@ -168,12 +168,18 @@ def _para(doc, text: str, indent: bool = True, bold_lead: str | None = None):
     return p
 
 
-def _table(doc, header: list[str], rows: list[list[object]]):
+TEXT_WIDTH_MM = 210 - MARGINS_MM["left"] - MARGINS_MM["right"]
+
+
+def _table(doc, header: list[str], rows: list[list[object]], widths: list[float] | None = None):
+    """A table in 五号 仿宋 with a 黑体 header row; `widths` are shares of the text width."""
+    from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
+    from docx.shared import Mm, Pt
 
     table = doc.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
     for cell, text in zip(table.rows[0].cells, header):
         cell.text = str(text)
     for row in rows:
@@ -189,6 +195,14 @@ def _table(doc, header: list[str], rows: list[list[object]]):
                     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
                 for run in p.runs:
                     _fonts(run, HEADING_FONT if r == 0 else BODY_FONT, TABLE_PT)
+    if widths:
+        total = sum(widths)
+        table.autofit = False
+        for c, share in enumerate(widths):
+            width = Mm(TEXT_WIDTH_MM * share / total)
+            table.columns[c].width = width                  # the grid (LibreOffice, WPS)
+            for cell in table.columns[c].cells:
+                cell.width = width                          # and each cell (Word)
     doc.add_paragraph()
     return table
 
@@ -248,7 +262,7 @@ def build_report(sheets: Mapping[str, pd.DataFrame]):
             rows = rows.assign(_r=pd.to_numeric(rows["组内排名"], errors="coerce")).sort_values("_r", kind="stable")
             body = [[r.get("组内排名"), r["开发区名称"], r.get("综合得分"), r.get("总排名"), r.get("等次")]
                     for r in rows.to_dict("records")]
-            _table(doc, ["组内排名", "开发区名称", "综合得分", "总排名", "等次"], body)
+            _table(doc, ["组内排名", "开发区名称", "综合得分", "总排名", "等次"], body, [1.2, 4.5, 1.5, 1.2, 1.4])
             ranked_rows += len(body)
 
     doc.add_heading("四、等次分布", level=1)
@@ -293,7 +307,7 @@ def _compliance(doc, sheets) -> None:
     bad = details[details["结论"].astype(str) == "不合规"]
     if len(bad):
         _table(doc, ["开发区名称", "规则编号", "规则", "实际值", "限值", "说明"],
-               bad[["开发区名称", "规则编号", "规则", "实际值", "限值", "说明"]].to_numpy().tolist())
+               bad[["开发区名称", "规则编号", "规则", "实际值", "限值", "说明"]].to_numpy().tolist(), [2.2, 1.1, 3, 1, 1, 2.5])
 
 
 def _suggestions(doc, sheets) -> None:
@@ -320,7 +334,8 @@ def _annex(doc, sheets) -> None:
         wide = wide.reindex(pd.unique(part["开发区名称"]))
         if scope:
             doc.add_heading(scope, level=2)
-        _table(doc, ["开发区名称", *wide.columns], [[z, *vals] for z, vals in zip(wide.index, wide.to_numpy().tolist())])
+        _table(doc, ["开发区名称", *wide.columns], [[z, *vals] for z, vals in zip(wide.index, wide.to_numpy().tolist())],
+               [2.5] + [1.0] * len(wide.columns))
 
 
 # --------------------------------------------------------------------------- files
@@ -331,6 +346,9 @@ def write_report(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> tuple[
     tmp = atomic_target(path)
     try:
         doc.save(str(tmp))
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)               # as any new file (the temporary name was private)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -27,6 +27,7 @@ __all__ = ["assess", "Assessment", "derive", "check_quota", "quota_one", "read_p
            "compute_salary", "tax_return_one"]
 
 TASKS = ("quota", "salary", "rank", "indicators")
+ANALYSIS_MAX_ZONES = 5_000     # 得分分析 has one row per zone and indicator: enterprise-level runs skip it
 
 
 @dataclass
@@ -123,7 +124,11 @@ def _rank(tables, profile, settings: Settings, options: RankOptions | None, out:
             rules = [r for pid in loaded for r in of_profile[pid]]
             year = int(result.notes["考核年度"])
             suggestions = evaluate_sanctions(panel(tables.get("history"), result.ranking), rules, year, zone_rules)
-            out.sheets["得分分析"] = score_analysis(tables, result)
+            if len(result.ranking) <= ANALYSIS_MAX_ZONES:
+                out.sheets["得分分析"] = score_analysis(tables, result)
+            else:
+                out.notes["得分分析"] = (f"评价对象 {len(result.ranking)} 个，超过 {ANALYSIS_MAX_ZONES} 个，未生成"
+                                     "「得分分析」（每个对象每项指标一行，表太大）；各指标得分见「考核排名」")
             out.sheets["奖惩建议"] = suggestions[SANCTION_COLUMNS]
             trail = rank_trajectory(tables.get("history"), result.ranking, suggestions)
             if len(trail):

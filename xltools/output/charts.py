@@ -124,9 +124,10 @@ def chart_sheet(sheets: dict[str, pd.DataFrame]) -> ChartPlan | None:
         grade_rows: dict[str, pd.Series] = {}
         for scope, part in _scopes(ranking):
             scored = part.assign(_s=_numbers(part, "综合得分")).dropna(subset=["_s"])
+            cut = len(scored) > MAX_ZONES
             scored = scored.sort_values("_s", ascending=False, kind="stable").head(MAX_ZONES)
             if len(scored):
-                plan.blocks.append(_Block(_named("综合得分", scope), "bar",
+                plan.blocks.append(_Block(_named("综合得分" + (f"（前 {MAX_ZONES} 名）" if cut else ""), scope), "bar",
                                           {_named("开发区名称", scope): scored["开发区名称"].astype(str).tolist(),
                                            _named("综合得分", scope): scored["_s"].tolist()}))
             if "等次" in part and part["等次"].notna().any():

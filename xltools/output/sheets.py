@@ -108,7 +108,7 @@ SHEETS: tuple[ResultSheet, ...] = (
                 (*_ZONE_YEAR, ResultColumn("分组"), ResultColumn("综合得分", "score"), *_cols("count", "总排名", "组内排名"),
                  ResultColumn("等次"), ResultColumn("排名变化", "change"), *_SCOPE),
                 suffixes=(ResultColumn("得分", "score"),), status=("等次",)),
-    ResultSheet("得分分析", "得分分析（各指标得分与失分）",
+    ResultSheet("得分分析", "得分分析（各指标得分及与组内第一的差距）",
                 (*_ZONE_YEAR, ResultColumn("分组"), ResultColumn("指标"), ResultColumn("指标值", "number"),
                  ResultColumn("标准化值", "coef"), ResultColumn("权重", "weight", "%"),
                  *_cols("score", "满分", "得分", "组内第一得分", "较组内第一少得"),

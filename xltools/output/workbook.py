@@ -30,7 +30,10 @@ from .sheets import FORMATS, ResultColumn, declaration, round_stored
 
 STATUS_COLOURS = {
     "错误": "#F8CBAD", "不合规": "#F8CBAD", "警告": "#FFE699", "预警": "#FFE699",
-    "合规": "#C6EFCE", "数据缺失": "#D9D9D9",
+    "合规": "#C6EFCE", "数据缺失": "#D9D9D9", "数据不全": "#D9D9D9",
+    "不合格": "#F8CBAD", "一票否决": "#F8CBAD", "不参与排名": "#D9D9D9",          # 等次
+    "约束": "#F8CBAD", "激励": "#C6EFCE",                                          # 奖惩建议 类别
+    "无法读取": "#F8CBAD", "有错误": "#F8CBAD", "有警告": "#FFE699", "正常": "#C6EFCE",   # 文件清单 状态
 }
 FORMULA_START = ("=", "+", "-", "@")
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
