@@ -287,3 +287,20 @@ def test_report_needs_a_ranking(tmp_path):
     write_results(out, {"数据校验": pd.DataFrame(columns=["文件", "工作表", "单元格", "级别", "问题", "建议"])})
     result = CliRunner().invoke(app, ["report", str(out), "-o", str(tmp_path / "通报.docx")])
     assert result.exit_code == 2 and "考核排名" in result.output and not (tmp_path / "通报.docx").exists()
+
+
+def test_ribbon_result_sheets_get_the_same_headers_and_number_formats(samples):
+    """The ribbon writes the sheets the CLI writes: units in headers, one number format per column."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_ribbon import remote_book, values_of
+    from xltools.ribbon import run_handler
+
+    book = remote_book(samples / "宁夏开发区.xlsx")
+    run_handler("salary", book)
+    header = values_of(book, "税收返还")[0]
+    assert header[2] == "税收收入(万元)" and header[5] == "返还比例(%)"
+    formats = {(a["start_column"], a["args"][0]) for a in book.json()["actions"]
+               if a["func"] == "setNumberFormat" and a["sheet_position"] == len(book.sheets) - 2}
+    assert (2, "#,##0.00") in formats and (5, "0.0%") in formats
+    assert len({col for col, _ in formats}) == len(formats)          # one format per column

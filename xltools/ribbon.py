@@ -23,7 +23,7 @@ from .engine import assess
 from .intake import Book, read_grids, sheets_to_read, tables_of
 from .jobs import SHEET_ORDER, calc_notes, free_name, problems_frame, RunResult
 from .schema import RESULT_SHEET_NAMES as RESULT_NAMES, SHEETS, find_sheet
-from .output.workbook import FORMULA_START, fit_cell
+from .output.workbook import FORMULA_START, column_specs, fit_cell, stored
 from .templates import header_text
 
 TITLE = "开发区考核"
@@ -70,9 +70,15 @@ def write_sheet(book, name: str, frame: pd.DataFrame) -> None:
     if name in [s.name for s in book.sheets]:
         book.sheets[name].delete()
     sheet = book.sheets.add(name, after=book.sheets[len(book.sheets) - 1])
+    specs = column_specs(name, frame)
+    frame = stored(frame, specs)                 # as the CLI writes it: units in headers, floats rounded
     rows = [list(frame.columns)] + [[_cell(v) for v in row] for row in frame.to_numpy(dtype=object).tolist()]
     sheet["A1"].value = rows
     sheet["A1"].resize(1, len(frame.columns)).font.bold = True
+    if len(frame):
+        for c, spec in enumerate(specs):         # one number format per column (output/sheets.py)
+            if spec.num_format:
+                sheet.range((2, c + 1), (len(frame) + 1, c + 1)).number_format = spec.num_format
 
 
 def _run(book, tasks: tuple[str, ...], sheets: tuple[str, ...] | None = None) -> str:
