@@ -304,3 +304,24 @@ def test_ribbon_result_sheets_get_the_same_headers_and_number_formats(samples):
                if a["func"] == "setNumberFormat" and a["sheet_position"] == len(book.sheets) - 2}
     assert (2, "#,##0.00") in formats and (5, "0.0%") in formats
     assert len({col for col, _ in formats}) == len(formats)          # one format per column
+
+
+def test_report_from_an_input_workbook_and_never_over_a_users_document(tmp_path, samples):
+    """An input workbook is computed first; an edited 通报 (saved by someone else) is never replaced."""
+    from docx import Document
+
+    out = tmp_path / "通报.docx"
+    result = CliRunner().invoke(app, ["report", str(samples / "宁夏开发区.xlsx"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    doc = Document(str(out))
+    from xltools.jobs import run_books
+    ranked = run_books([samples / "宁夏开发区.xlsx"]).sheets["考核排名"]
+    assert sum(len(t.rows) - 1 for t in doc.tables if t.rows[0].cells[0].text == "组内排名") == len(ranked)
+    again = CliRunner().invoke(app, ["report", str(samples / "宁夏开发区.xlsx"), "-o", str(out)])
+    assert again.exit_code == 0                                    # its own, unedited: replaced
+    doc.core_properties.last_modified_by = "张科长"
+    doc.add_paragraph("科长的修改")
+    doc.save(str(out))
+    before = out.read_bytes()
+    refused = CliRunner().invoke(app, ["report", str(samples / "宁夏开发区.xlsx"), "-o", str(out)])
+    assert refused.exit_code == 2 and "已存在" in refused.output and out.read_bytes() == before

@@ -394,9 +394,9 @@ def demo(directory: Annotated[Path, typer.Argument(help="演示输出文件夹",
     with console.status("正在校验与计算…"):
         result = run_books(paths)
     _write(result, directory / "演示结果.xlsx")
-    from .report import write_report
+    from .report import free_report_name, write_report
 
-    notice, _ = write_report(result.sheets, directory / "考核结果通报.docx")
+    notice, _ = write_report(result.sheets, free_report_name(directory / "考核结果通报.docx"))
     console.print(f"[green]已写出考核结果通报：{notice}[/green]")
     _finish(result, as_json, 0)                   # the demo's problems are planted: not a failure
 

@@ -339,10 +339,40 @@ def _annex(doc, sheets) -> None:
 
 
 # --------------------------------------------------------------------------- files
+WRITER = "xltools"
+
+
+def may_replace(path: Path) -> bool:
+    """May a 通报 be written over `path`? Only if nothing is there, or a 通报 xltools wrote that no one
+    has saved since (Word and WPS record who saved a document last): an edited 通报 is the user's."""
+    if not os.path.lexists(path):
+        return True
+    try:
+        from docx import Document
+
+        return path.is_file() and Document(str(path)).core_properties.last_modified_by == WRITER
+    except Exception:                                  # not a Word document at all
+        return False
+
+
+def free_report_name(path: Path) -> Path:
+    """`path`, or 名称(2).docx, 名称(3).docx … — the first a 通报 may be written to."""
+    n, target = 1, path
+    while not may_replace(target):
+        n += 1
+        target = path.with_name(f"{path.stem}({n}){path.suffix}")
+    return target
+
+
 def write_report(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> tuple[Path, int]:
-    """Write the 通报 to `path` (.docx) atomically; returns (path, ranking table rows)."""
+    """Write the 通报 to `path` (.docx) atomically; returns (path, ranking table rows). A document
+    there that xltools did not write (or that someone has edited since) is never replaced."""
     path = Path(path)
+    if not may_replace(path):
+        raise ReportError(f"{path} 已存在，且不是 xltools 写出的（或已被编辑过）：为避免覆盖您的文件，请换一个文件名")
     doc, rows = build_report(sheets)
+    doc.core_properties.author = doc.core_properties.last_modified_by = WRITER
+    doc.core_properties.title = next((p.text for p in doc.paragraphs if p.style.name == "Title"), "考核结果通报")
     tmp = atomic_target(path)
     try:
         doc.save(str(tmp))

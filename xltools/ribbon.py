@@ -154,18 +154,14 @@ def export_report(book) -> str:
         values = sheets[name].used_range.options(ndim=2).value
         frames[name] = pd.DataFrame(values[1:], columns=values[0]) if values else pd.DataFrame()
     from .output.sheets import plain_header
-    from .report import ReportError, write_report
+    from .report import ReportError, free_report_name, write_report
 
     frames = {n: f.rename(columns={c: plain_header(str(c)) for c in f.columns}) for n, f in frames.items()}
     folder = Path(book.fullname).parent if Path(book.fullname).parent.is_dir() else Path.home()
     target = free_name(folder / f"{Path(book.name).stem}_考核报告.xlsx")   # never over a user's own file
     write_results(target, frames)
     message = f"报告已导出：{target}"
-    notice = folder / f"{Path(book.name).stem}_考核结果通报.docx"
-    n = 1
-    while notice.exists():                          # a new name, never over an earlier 通报 the user edited
-        n += 1
-        notice = folder / f"{Path(book.name).stem}_考核结果通报({n}).docx"
+    notice = free_report_name(folder / f"{Path(book.name).stem}_考核结果通报.docx")   # never over an edited 通报
     try:
         write_report(frames, notice)
         message += f"\n考核结果通报：{notice}"
