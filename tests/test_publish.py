@@ -325,3 +325,27 @@ def test_report_from_an_input_workbook_and_never_over_a_users_document(tmp_path,
     before = out.read_bytes()
     refused = CliRunner().invoke(app, ["report", str(samples / "宁夏开发区.xlsx"), "-o", str(out)])
     assert refused.exit_code == 2 and "已存在" in refused.output and out.read_bytes() == before
+
+
+def test_score_analysis_with_fixed_weights_and_a_bonus_sums_to_the_gap():
+    """加分 is part of the gap: the 加分/扣分 row carries it, so points lost still sum to the gap."""
+    from xltools.engine import assess
+
+    rng = np.random.default_rng(8)
+    n = 6
+    tables = {"indicators": pd.DataFrame({"zone": [f"园{i}" for i in range(n)], "year": 2023,
+                                          "tax": rng.uniform(10, 100, n), "land_area": rng.uniform(50, 200, n),
+                                          "value_added": rng.uniform(10, 300, n), "energy": rng.uniform(5, 50, n),
+                                          "bonus": [0, 2.5, 0, 0, 1, 0], "deduction": [0, 0, 3, 0, 0, 0]}),
+              "indicator_system": pd.DataFrame({"indicator": ["亩均税收", "单位能耗增加值"], "direction": ["正向", "正向"],
+                                                "weight": [0.7, 0.3]})}
+    out = assess(tables, tasks=("rank",))
+    rank = out.sheets["考核排名"].set_index("开发区名称")
+    a = out.sheets["得分分析"]
+    top = rank["综合得分"].max()
+    lost = a[a["指标"] != "合计"].groupby("开发区名称")["较组内第一少得"].sum()
+    assert np.allclose(lost.reindex(rank.index), top - rank["综合得分"], atol=1e-5)
+    adj = a[a["指标"] == "加分/扣分"].set_index("开发区名称")["得分"]
+    assert {z: v for z, v in adj.items() if v != 0} == pytest.approx({"园1": 2.5, "园2": -3.0, "园4": 1.0})
+    items = a[~a["指标"].isin(["合计", "加分/扣分"])]
+    assert np.allclose(items["权重"].unique(), [0.7, 0.3]) and np.allclose(items.groupby("开发区名称")["满分"].sum(), 100)
