@@ -51,7 +51,7 @@ def test_check_cli_writes_formatted_sheets(samples, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "合规检查" in json.loads(proc.stdout)["结果工作表"]
     wb = pc.CalamineWorkbook.from_path(str(out))
-    assert wb.sheet_names == ["数据校验", "合规检查", "合规汇总", "计算说明"]
+    assert wb.sheet_names == ["数据校验", "合规检查", "合规汇总", "图表", "计算说明"]   # 图表: 不合规项数
     head = wb.get_sheet_by_name("合规检查").to_python()[0]
     assert head[:8] == ["开发区名称", "规则编号", "规则", "实际值", "限值", "结论", "说明", "依据"]
     summary = wb.get_sheet_by_name("合规汇总").to_python()
