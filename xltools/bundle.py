@@ -18,6 +18,7 @@ import importlib.metadata as md
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -308,7 +309,7 @@ def bundle(platform: str = "win_amd64", python: str = "3.11", target: str | Path
     """Write the offline package; returns its path and a Chinese summary."""
     if platform not in PLATFORMS:
         raise BundleError(f"不支持的平台「{platform}」：可选 {'、'.join(PLATFORMS)}")
-    if python not in PYTHONS:
+    if python not in PYTHONS and not (platform != "win_amd64" and re.fullmatch(r"3\.(1[1-9])", python)):
         raise BundleError(f"不支持的 Python 版本「{python}」：可选 {'、'.join(PYTHONS)}")
     from .addin import build
     from .samples import build_samples, build_templates
