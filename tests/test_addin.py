@@ -29,10 +29,10 @@ modules = vba_modules
 def test_modules_are_in_both_artifacts(built):
     for path in built:
         mods = modules(path)
-        assert {"XltoolsRibbon", "XltoolsUDFs", "xlwings"} <= set(mods), path.name
+        assert {"XltoolsRibbon", "XltoolsUDFs", "XltoolsHelp", "xlwings"} <= set(mods), path.name
         assert "Sub XltoolsButton(control As IRibbonControl)" in mods["XltoolsRibbon"]
         assert "xltools.ribbon.dispatch(" in mods["XltoolsRibbon"]
-        for code in (mods["XltoolsRibbon"], mods["XltoolsUDFs"]):
+        for code in (mods["XltoolsRibbon"], mods["XltoolsUDFs"], mods["XltoolsHelp"]):
             assert all(ord(c) < 128 for c in code)
 
 

@@ -112,6 +112,10 @@ def test_installed_wheel_builds_the_addin_outside_the_repository(fresh_venv):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     _run([exe, "addin", "build", "--out", "dist"], cwd=cwd, env=env)
     assert (cwd / "dist" / "xltools.xlam").stat().st_size > 10_000 and (cwd / "dist" / "xltools.xlsm").exists()
+    # what `addin install` checks, with only the runtime dependencies (no test extras such as oletools)
+    check = "from xltools import addin; print(addin.addin_xlwings_version('dist/xltools.xlam'))"
+    proc = _run([exe.with_name("python"), "-c", check], cwd=cwd, env=env)
+    assert proc.stdout.strip() == __import__("xlwings").__version__
 
 
 def test_installed_wheel_makes_a_complete_windows_bundle(fresh_venv):

@@ -291,12 +291,18 @@ def _rewrite(template: Path, target: Path, edits: dict[str, bytes], extra: dict[
             zout.writestr(zi, data)
 
 
-def _add_modules(path: Path, workbook_name: str) -> None:
+def _vba_project(path: Path):
+    """(workbook, VBA project, module names) of an Office file, via pyOpenVBA."""
     import pyopenvba
 
     book = pyopenvba.ExcelFile(str(path))
     project = book.vba_project() if callable(book.vba_project) else book.vba_project
     names = project.module_names() if callable(project.module_names) else project.module_names
+    return book, project, list(names)
+
+
+def _add_modules(path: Path, workbook_name: str) -> None:
+    book, project, names = _vba_project(path)
     for leftover in ("RibbonMyAddin", "Module1"):          # the templates' sample macros
         if leftover in names:
             project.delete_module(leftover)
@@ -403,16 +409,11 @@ def write_user_config(home: Path | None = None, interpreter: Path | None = None)
 
 def addin_xlwings_version(path: Path) -> str | None:
     """The xlwings version the VBA of a built add-in was made for (its DLL name)."""
-    from oletools.olevba import VBA_Parser
-    parser = VBA_Parser(str(path))
-    try:
-        for _, _, _, code in parser.extract_macros():
-            m = re.search(r'XLWINGS_VERSION As String = "([^"]+)"', code)
-            if m:
-                return m.group(1)
-    finally:
-        parser.close()
-    return None
+    _, project, names = _vba_project(path)
+    if "xlwings" not in names:
+        return None
+    m = re.search(r'XLWINGS_VERSION As String = "([^"]+)"', project.get_module("xlwings").source)
+    return m.group(1) if m else None
 
 
 def dll_name() -> str:

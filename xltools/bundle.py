@@ -243,7 +243,7 @@ if not defined PY goto nopython
 echo 正在创建 Python 环境：%DEST%\venv
 %PY% -m venv "%DEST%\venv" || goto failed
 echo 正在安装 xltools（离线，不连网）……
-"%DEST%\venv\Scripts\python.exe" -m pip install --no-index --find-links "%HERE%wheels" --disable-pip-version-check -q xltools || goto failed
+"%DEST%\venv\Scripts\python.exe" -m pip install --no-index --find-links "%HERE%wheels" --disable-pip-version-check -q --upgrade xltools || goto failed
 "%DEST%\venv\Scripts\xltools.exe" addin install "%HERE%addin\xltools.xlam" || goto failed
 echo.
 echo 安装完成。请重新启动 Excel，功能区会出现「开发区考核」选项卡。
@@ -279,7 +279,7 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 DEST=${XLTOOLS_HOME:-$HOME/.local/share/xltools}
 "${PYTHON:-python3}" -m venv "$DEST/venv"
-"$DEST/venv/bin/python" -m pip install --no-index --find-links "$HERE/wheels" --disable-pip-version-check -q xltools
+"$DEST/venv/bin/python" -m pip install --no-index --find-links "$HERE/wheels" --disable-pip-version-check -q --upgrade xltools
 echo "已安装：$DEST/venv/bin/xltools（卸载：删除 $DEST/venv）"
 """
 
