@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 import python_calamine as pc
-from oletools.olevba import VBA_Parser
+from vba_cc import vba_modules
 
 from xltools.addin import MACROS, build
 from xltools.ribbon import HANDLERS
@@ -23,21 +23,16 @@ def built(tmp_path_factory):
     return build(tmp_path_factory.mktemp("dist"))
 
 
-def modules(path) -> dict[str, str]:
-    parser = VBA_Parser(str(path))
-    try:
-        return {name.rsplit(".", 1)[0]: code for _, _, name, code in parser.extract_macros()}
-    finally:
-        parser.close()
+modules = vba_modules
 
 
 def test_modules_are_in_both_artifacts(built):
     for path in built:
         mods = modules(path)
-        assert {"XltoolsRibbon", "XltoolsUDFs", "xlwings"} <= set(mods), path.name
+        assert {"XltoolsRibbon", "XltoolsUDFs", "XltoolsHelp", "xlwings"} <= set(mods), path.name
         assert "Sub XltoolsButton(control As IRibbonControl)" in mods["XltoolsRibbon"]
         assert "xltools.ribbon.dispatch(" in mods["XltoolsRibbon"]
-        for code in (mods["XltoolsRibbon"], mods["XltoolsUDFs"]):
+        for code in (mods["XltoolsRibbon"], mods["XltoolsUDFs"], mods["XltoolsHelp"]):
             assert all(ord(c) < 128 for c in code)
 
 
@@ -66,7 +61,7 @@ def test_ribbon_xml_is_wellformed_and_tags_map_to_handlers_both_ways(built):
 
 
 def test_config_points_at_the_udf_module(built):
-    for path, sheet in ((built[0], "_xltools.conf"), (built[1], "xlwings.conf")):
+    for path, sheet in ((built[0], "xltools.conf"), (built[1], "xltools.conf")):
         wb = pc.CalamineWorkbook.from_path(str(path))
         rows = wb.get_sheet_by_name(sheet).to_python()
         assert ["UDF Modules", "xltools.udfs"] in [r[:2] for r in rows], path.name

@@ -87,3 +87,38 @@ def test_blank_template_has_the_formula_sheet():
     import python_calamine as pc
     names = pc.CalamineWorkbook.from_path(str(TEMPLATES / "开发区考核模板.xlsx")).sheet_names
     assert names[-1] == "计算"
+
+
+def test_group_rank_compares_scores_as_numbers_like_rank_eq(tmp_path):
+    """Issue 16: `COUNTIFS(…,">"&$U4)` compared a 15-digit text rendering of the score. The group rank
+    must treat scores exactly as RANK.EQ does in the same spreadsheet: here RANK.EQ over the scores
+    of the 国家级 group only (column Y) is the reference, with ties, scores that differ beyond the
+    15th digit (0.1+0.2 and 0.3, 1/3), a blank score and a zone of another group mixed in."""
+    import xlsxwriter
+
+    from libreoffice import recalc_csv
+    from xltools.templates import CALC_COLUMNS
+
+    group_rank = dict((c[0], c[1]) for c in CALC_COLUMNS)["组内排名（按级别）"]
+    path = tmp_path / "rank.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("计算")
+    rows = [("甲", "国家级", 0.1 + 0.2), ("乙", "国家级", 0.3), ("丙", "国家级", 1 / 3), ("丁", "省级", 0.9),
+            ("戊", "国家级", None), ("己", "国家级", 1 / 3), ("庚", "国家级", 2 / 3)]
+    last = 3 + len(rows)
+    for i, (zone, level, score) in enumerate(rows):
+        r = 4 + i
+        sheet.write(f"A{r}", zone)
+        sheet.write(f"B{r}", level)
+        sheet.write(f"U{r}", "" if score is None else score)
+        sheet.write_formula(f"W{r}", group_rank.format(r=r))
+        sheet.write_formula(f"Y{r}", f'=IF(AND($B{r}="国家级",$U{r}<>""),$U{r},"")')
+        sheet.write_formula(f"Z{r}", f'=IF($Y{r}="","",_xlfn.RANK.EQ($Y{r},$Y$4:$Y${last},0))')
+    book.close()
+    out = recalc_csv(path, tmp_path)[3:last]
+    by_zone = {row[0]: (row[22], row[25]) for row in out}
+    for zone, (got, reference) in by_zone.items():
+        if zone not in ("丁", "戊"):
+            assert got == reference and got != "", zone
+    assert by_zone["丁"][0] == "1" and by_zone["戊"][0] == ""
+    assert by_zone["庚"][0] == "1" and by_zone["丙"][0] == by_zone["己"][0]     # ties share the better rank

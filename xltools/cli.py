@@ -300,34 +300,59 @@ def _write_back(result, paths: list[Path]) -> None:
             console.print(f"[red]{exc}[/red]")
 
 
-addin_app = typer.Typer(cls=ChineseGroup, help="Excel 加载项：构建（build）或安装（install）。", no_args_is_help=True, rich_markup_mode=None)
+addin_app = typer.Typer(cls=ChineseGroup, help="Excel 加载项：构建（build）、安装（install）或卸载（uninstall）。",
+                        no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(addin_app, name="addin")
+
+
+def _addin_step(step, *args) -> list:
+    from .addin import AddinError
+    try:
+        return step(*args)
+    except AddinError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(EXIT_UNUSABLE)
 
 
 @addin_app.command("build", cls=ChineseCommand)
 def addin_build(out_dir: Annotated[Path, typer.Option("--out", help="输出文件夹")] = Path("dist")) -> None:
     """构建 xltools.xlam（加载项）与 xltools.xlsm（独立工作簿）：功能区「开发区考核」与 =XT_… 函数。"""
-    from .addin import AddinError, build
-
-    try:
-        for p in build(out_dir):
-            console.print(f"已生成 {p}")
-    except AddinError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(EXIT_UNUSABLE)
+    from .addin import build
+    for p in _addin_step(build, out_dir):
+        console.print(f"已生成 {p}")
 
 
 @addin_app.command("install", cls=ChineseCommand)
-def addin_install(addin: Annotated[Path, typer.Argument(help="加载项文件", metavar="加载项")] = Path("dist/xltools.xlam")) -> None:
-    """把加载项复制到 Excel 的启动文件夹（XLSTART），下次启动 Excel 时自动加载。"""
-    from .addin import AddinError, install
+def addin_install(addin: Annotated[Path | None, typer.Argument(help="加载项文件；省略时按本机 xlwings 现场构建",
+                                                                  metavar="加载项")] = None) -> None:
+    """安装加载项：复制到 Excel 启动文件夹（XLSTART），并写入 %USERPROFILE%\\.xltools\\xltools.conf（用哪个 Python）。"""
+    from .addin import install
+    for line in _addin_step(install, addin):
+        console.print(line)
 
+
+@addin_app.command("uninstall", cls=ChineseCommand)
+def addin_uninstall() -> None:
+    """撤销 xltools addin install：删除启动文件夹中的 xltools.xlam 和它写的配置文件。"""
+    from .addin import uninstall
+    for line in _addin_step(uninstall):
+        console.print(line)
+
+
+@app.command("bundle", cls=ChineseCommand)
+def bundle_cmd(platform: Annotated[str, typer.Option("--platform", help="目标平台：win_amd64（默认）或 linux_x86_64")] = "win_amd64",
+               python: Annotated[str, typer.Option("--python", help="目标电脑的 Python 版本：3.11 或 3.12")] = "3.11",
+               target: Annotated[Path, typer.Option("-o", "--out", help="输出的 zip 文件")] = Path("xltools-离线安装包.zip")) -> None:
+    """离线安装包：xltools 及全部依赖的 wheel、加载项、模板、样例、用户手册和 安装.bat / 卸载.bat（无网络、无管理员权限可装）。"""
+    from .bundle import BundleError, bundle
     try:
-        target = install(addin)
-    except AddinError as exc:
+        path, lines = bundle(platform, python, target, log=console.print)
+    except BundleError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(EXIT_UNUSABLE)
-    console.print(f"已复制到 {target}。请重新启动 Excel；如提示宏被禁用，请在信任中心把该文件夹设为受信任位置。")
+    for line in lines:
+        console.print(line)
+    console.print(f"已生成 {path}")
 
 
 profiles_app = typer.Typer(cls=ChineseGroup, help="政策口径：列出内置口径，或查看某一口径的全部规则。", no_args_is_help=False,

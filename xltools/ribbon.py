@@ -184,14 +184,31 @@ def env_check(book) -> str:
     except md.PackageNotFoundError:
         lines.append("dask 未安装（可选，仅批量集群需要）")
     lines.append("缺少：" + "、".join(missing) if missing else "必需组件齐全。")
+    lines += _addin_setup_lines()
     return "\n".join(lines)
+
+
+def _addin_setup_lines() -> list[str]:
+    """What the add-in's VBA reads (user config, xlwings DLL): the first-run checks of manual §7."""
+    from .addin import dll_name, user_config_path
+    conf = user_config_path()
+    dll = dll_name()
+    found = [p for p in (Path(sys.executable).parent, Path(sys.prefix)) if (p / dll).exists()]
+    return [f"加载项配置 {conf}：" + ("已找到" if conf.exists() else "没有找到，请在命令行运行 xltools addin install"),
+            f"xlwings 组件 {dll}：" + (f"已找到（{found[0]}）" if found else "没有找到（仅 Windows 需要）")]
 
 
 def show_help(book) -> str:
     return ("开发区考核工具箱（xltools）\n"
             "1. 「新建模板」补齐输入表，按表头填报；2. 「数据校验」检查填报；3. 「一键全部」得到全部结果表；\n"
             "4. 在任意单元格使用 =XT_RANK、=XT_SCORE、=XT_QUOTA 等函数。\n"
-            "详细说明见安装目录下 docs/用户手册.md，或命令行运行 xltools --help。")
+            f"详细说明：{_manual()}；命令行运行 xltools --help 查看全部命令。")
+
+
+def _manual() -> str:
+    from .addin import manual_path
+    path = manual_path()
+    return f"用户手册 {path}" if path else "用户手册.md（在离线安装包中）"
 
 
 HANDLERS: dict[str, Callable] = {

@@ -124,7 +124,9 @@ CALC_COLUMNS = [
                          '($R{r}-MIN($R$4:$R$203))/(MAX($R$4:$R$203)-MIN($R$4:$R$203))))', "0.0000"),
     ("综合得分", '=IF(OR($S{r}="",$T{r}=""),"",100*($D$1*$S{r}+$F$1*$T{r})/($D$1+$F$1))', "0.00"),
     ("总排名", '=IF($U{r}="","",_xlfn.RANK.EQ($U{r},$U$4:$U$203,0))', "0"),
-    ("组内排名（按级别）", '=IF($U{r}="","",COUNTIFS($B$4:$B$203,$B{r},$U$4:$U$203,">"&$U{r})+1)', "0"),
+    # SUMPRODUCT compares the scores as numbers, like RANK.EQ; COUNTIFS(…,">"&$U4) would compare a 15-digit
+    # text rendering of the score and could split or merge ties
+    ("组内排名（按级别）", '=IF($U{r}="","",SUMPRODUCT(($B$4:$B$203=$B{r})*ISNUMBER($U$4:$U$203)*($U$4:$U$203>$U{r}))+1)', "0"),
 ]
 
 

@@ -16,6 +16,11 @@ from .intake.coerce import parse_number_text
 from .profiles import ProfileError
 from .schema import ENUMS, normalize_text
 
+# the function wizard's category; results are plain lists: Excel 365/2021+ spills them natively,
+# Excel 2016/2019 takes them as an array formula over a selected range (no `expand`, which writes
+# outside the formula's cells without warning)
+CATEGORY = "开发区考核"
+
 
 def _number(value: object, name: str) -> float | None:
     if value is None or value == "":
@@ -39,13 +44,12 @@ def _level(value: object) -> str | None:
     return level
 
 
-@xw.func
+@xw.func(category=CATEGORY)
 @xw.arg("level", doc="开发区级别：国家级、省级（自治区级）或市级")
 @xw.arg("departments", doc="内设机构个数")
 @xw.arg("principals", doc="正职领导职数")
 @xw.arg("deputies", doc="副职领导职数")
 @xw.arg("profile", doc="政策口径编号，如 qingdao、ningxia；省略为 default")
-@xw.ret(expand="table")
 def XT_QUOTA(level=None, departments=None, principals=None, deputies=None, profile="default"):
     """编制合规检查：按政策口径检查内设机构数与领导职数，返回一行两格：结论、说明。"""
     try:
@@ -69,7 +73,7 @@ def _row(values: object) -> list:
     return flat
 
 
-@xw.func
+@xw.func(category=CATEGORY)
 @xw.arg("headcount", doc="核定人数")
 @xw.arg("base", doc="人均基础薪酬标准（万元/人·年）")
 @xw.arg("ratio", doc="绩效薪酬系数，如 0.5")
@@ -77,7 +81,6 @@ def _row(values: object) -> list:
 @xw.arg("targets", doc="挂钩指标目标值，顺序同上")
 @xw.arg("weights", doc="可选：各指标权重，省略为 0.4、0.3、0.3")
 @xw.arg("rewards", doc="可选：项目奖励（万元）")
-@xw.ret(expand="table")
 def XT_SALARY_POOL(headcount, base, ratio, actuals, targets, weights=None, rewards=None):
     """薪酬总额测算（辽阳模式）：返回一行四格——基础薪酬、绩效薪酬、项目奖励、薪酬总额（万元）。
 
@@ -110,7 +113,7 @@ def XT_SALARY_POOL(headcount, base, ratio, actuals, targets, weights=None, rewar
     return [[float(base_pay[0]), float(perf[0]), float(rew[0]), float(total[0])]]
 
 
-@xw.func
+@xw.func(category=CATEGORY)
 @xw.arg("tax", doc="当年税收收入")
 @xw.arg("base", doc="税收基数（基数年或上年税收）")
 @xw.arg("fees", doc="可选：行政事业性收费")
@@ -194,10 +197,9 @@ def _error(exc: Exception) -> list[list]:
     return [[f"错误：{exc}"]]
 
 
-@xw.func
+@xw.func(category=CATEGORY)
 @xw.arg("values", ndim=2, doc="指标值（一列），如税收收入")
 @xw.arg("areas", ndim=2, doc="用地面积（亩，一列）")
-@xw.ret(expand="table")
 def XT_PER_MU(values, areas):
     """亩均值：每个单元格 = 指标值 / 用地面积；面积为 0 或空时返回空白。"""
     from .engine.indicators import safe_divide
@@ -211,11 +213,10 @@ def XT_PER_MU(values, areas):
         return _error(exc)
 
 
-@xw.func
+@xw.func(category=CATEGORY)
 @xw.arg("values", ndim=2, doc="一列指标值")
 @xw.arg("method", doc="minmax（默认）、efficacy、vector、sum、max、zscore")
 @xw.arg("direction", doc="1 正向（默认）或 -1 负向")
-@xw.ret(expand="table")
 def XT_NORMALIZE(values, method="minmax", direction=1):
     """标准化一列指标（方向感知）：minmax 常数列为 1，efficacy = 60 + 40 × minmax。"""
     from .engine.scoring import ScoringError, normalize
@@ -228,12 +229,11 @@ def XT_NORMALIZE(values, method="minmax", direction=1):
         return _error(exc)
 
 
-@xw.func
+@xw.func(category=CATEGORY)
 @xw.arg("matrix", ndim=2, doc="指标矩阵：每行一个开发区，每列一个指标")
 @xw.arg("directions", ndim=2, doc="各列方向（1/-1 或 正向/负向），省略为全部正向")
 @xw.arg("method", doc="entropy（默认）、entropy_raw、ahp")
 @xw.arg("pairwise", ndim=2, doc="AHP 判断矩阵（method = ahp 时）")
-@xw.ret(expand="table")
 def XT_WEIGHTS(matrix, directions=None, method="entropy", pairwise=None):
     """客观/主观赋权：返回一行权重，合计为 1。"""
     from .engine.scoring import ScoringError, ahp_weights, entropy_raw_weights, entropy_weights
@@ -255,13 +255,12 @@ def XT_WEIGHTS(matrix, directions=None, method="entropy", pairwise=None):
         return _error(exc)
 
 
-@xw.func
+@xw.func(category=CATEGORY)
 @xw.arg("matrix", ndim=2, doc="指标矩阵：每行一个开发区，每列一个指标")
 @xw.arg("weights", ndim=2, doc="一行权重（自动归一）")
 @xw.arg("directions", ndim=2, doc="各列方向，省略为全部正向")
 @xw.arg("method", doc="wsum（默认，加权求和）或 topsis")
 @xw.arg("normalize", doc="标准化方法：wsum 默认 minmax，topsis 默认 vector")
-@xw.ret(expand="table")
 def XT_SCORE(matrix, weights, directions=None, method="wsum", normalize=None):
     """综合得分（一列）：wsum = Σ 权重 × 标准化值；topsis = 贴近度 D⁻/(D⁺+D⁻)。含空白的行返回空白。"""
     from .engine.scoring import ScoringError, topsis, wsum
@@ -285,11 +284,10 @@ def XT_SCORE(matrix, weights, directions=None, method="wsum", normalize=None):
         return _error(exc)
 
 
-@xw.func
+@xw.func(category=CATEGORY)
 @xw.arg("values", ndim=2, doc="一列得分")
 @xw.arg("groups", ndim=2, doc="可选：一列分组（如级别），组内排名")
 @xw.arg("order", doc="0 = 降序（默认，得分高排第 1），1 = 升序，同 RANK.EQ")
-@xw.ret(expand="table")
 def XT_RANK(values, groups=None, order=0):
     """竞争排名，与 Excel RANK.EQ 相同（并列取最好名次）；可按组排名；空白返回空白。"""
     from .engine.scoring import competition_rank
@@ -307,11 +305,10 @@ def XT_RANK(values, groups=None, order=0):
         return _error(exc)
 
 
-@xw.func
+@xw.func(category=CATEGORY)
 @xw.arg("scores", ndim=2, doc="一列得分")
 @xw.arg("shares_or_cutoffs", ndim=2, doc="等次比例（如 0.25, 0.45, 0.25）或分数线（如 90, 80, 60）")
 @xw.arg("labels", ndim=2, doc="等次名称（比比例/分数线多一个），默认 A B C D")
-@xw.ret(expand="table")
 def XT_GRADE(scores, shares_or_cutoffs=None, labels=None):
     """等次：给比例（合计 ≤ 1）则按排名强制分布，给分数线则按分数划档。"""
     from .engine.scoring import ScoringError, grade_by_cutoffs, grade_by_shares
