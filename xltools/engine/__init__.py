@@ -15,10 +15,10 @@ from .params import Settings, read_params
 from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, check_quota, quota_one, zone_facts
 from .salary import DETAIL_COLUMNS as PAY_COLUMNS
 from .salary import POOL_COLUMNS, RETURN_COLUMNS, compute_salary, tax_return_one
-from .ranking import RankOptions, rank_zones
+from .ranking import RankOptions, explicit_request, inferred_text, rank_zones
 from .sanctions import SANCTION_COLUMNS
 from .sanctions import evaluate as evaluate_sanctions
-from .sanctions import panel
+from .sanctions import nothing_triggered, panel
 from .scoring import ScoringError
 from .staff import rank_staff
 
@@ -33,6 +33,9 @@ class Assessment:
     sheets: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    # computations the user asked for explicitly (a flag or a 参数 entry) that could not run:
+    # the front ends exit 2 (SPEC §3.1 「Failure is loud」); nothing half-computed is written for them
+    failed: list[str] = field(default_factory=list)
 
 
 def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
@@ -108,7 +111,11 @@ def _rank(tables, profile, settings: Settings, options: RankOptions | None, out:
         try:
             result = rank_zones(tables, profile, options, settings.values, facts=facts.get())
         except ScoringError as exc:
-            out.skipped.append(f"考核排名：{exc}")
+            asked = explicit_request(options, settings.values)
+            if asked:
+                out.failed.append(f"考核排名：{exc}（所要求的计算：{asked}）")
+            else:
+                out.skipped.append(f"考核排名：{exc}")
             result = None
         if result is not None:
             out.sheets["考核排名"] = result.ranking
@@ -121,10 +128,30 @@ def _rank(tables, profile, settings: Settings, options: RankOptions | None, out:
             zone_rules = {z: of_profile[pid] for z, pid in assignment.items()}
             rules = [r for pid in loaded for r in of_profile[pid]]
             year = int(result.notes["考核年度"])
-            suggestions = evaluate_sanctions(panel(tables.get("history"), result.ranking), rules, year, zone_rules)
+            why: dict[str, str] = {}
+            suggestions = evaluate_sanctions(panel(tables.get("history"), result.ranking, result.absolute), rules,
+                                             year, zone_rules, facts.get(), result.absolute_basis, why)
+            if suggestions.empty:
+                suggestions = nothing_triggered(year, rules)
             out.sheets["奖惩建议"] = suggestions[SANCTION_COLUMNS]
             if not rules:
                 out.notes["奖惩规则"] = "所用政策口径未规定奖惩规则"
+            absolute = sorted({r["id"] for r in rules if r.get("trigger") == "absolute"})
+            if absolute:
+                why["绝对标准"] = (f"{'、'.join(absolute)}：综合得分为{result.absolute_basis}，低于分数线即为考核不合格"
+                                 if result.absolute_basis else
+                                 f"{'、'.join(absolute)}：本次综合得分是相对评价（取决于其他开发区的数据），不作为"
+                                 "“考核不合格”的依据；只有一票否决（及「历年排名」中已认定的不合格）可以触发")
+            merged: dict[str, dict] = {}          # the steps of a ladder share an ID: one line per ID
+            for r in rules:
+                keys = r.get("inferred") or []
+                m = merged.setdefault(r["id"], {"id": r["id"], "inferred": []})
+                m["inferred"] = True if keys is True or m["inferred"] is True else \
+                    list(dict.fromkeys([*m["inferred"], *keys]))
+            inferred = "；".join(t for t in map(inferred_text, merged.values()) if t)
+            if inferred:
+                why["推断口径"] = inferred
+            out.notes.update({f"奖惩·{k}": v for k, v in why.items()})
     else:
         out.skipped.append("考核排名（缺少「指标」表）")
     staff = tables.get("staff")
