@@ -349,3 +349,15 @@ def test_an_empty_suggestion_sheet_says_why():
     a = assess(_wuxi_tables() | {"zones": _zones(["国家级"] * 6, profile="qingdao")}, tasks=("rank",))
     s = a.sheets["奖惩建议"]
     assert len(s) == 1 and s["触发条件"].iat[0].startswith("本年度无触发条件") and s["建议措施"].iat[0] == "无"
+
+
+def test_a_concurrent_leader_is_listed_but_takes_no_place_in_the_staff_ranking():
+    """LY-11 「除由市领导或地方领导班子成员兼任的」: filtered out before ranking, not ranked first."""
+    from xltools.engine.staff import rank_staff
+    from xltools.profiles import load_profile
+
+    staff = pd.DataFrame({"name": ["书记", "甲", "乙"], "score_test": [99.0, 80.0, 70.0], "score_speech": [99.0, 80.0, 70.0],
+                          "score_inspection": [99.0, 80.0, 70.0], "concurrent": ["是", "否", None]})
+    out = rank_staff(staff, load_profile("leiyang").rule("LE-28")).set_index("姓名")
+    assert np.isnan(out.loc["书记", "排名"]) and "LY-11" in out.loc["书记", "结果"]
+    assert out.loc["甲", "排名"] == 1 and out.loc["乙", "排名"] == 2

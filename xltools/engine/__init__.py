@@ -15,7 +15,8 @@ from .params import Settings, read_params
 from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, check_quota, quota_one, zone_facts
 from .salary import DETAIL_COLUMNS as PAY_COLUMNS
 from .salary import POOL_COLUMNS, RETURN_COLUMNS, compute_salary, tax_return_one
-from .ranking import RankOptions, explicit_request, inferred_text, rank_zones
+from ..profiles import inferred_text
+from .ranking import RankOptions, explicit_request, rank_zones
 from .sanctions import SANCTION_COLUMNS
 from .sanctions import evaluate as evaluate_sanctions
 from .sanctions import nothing_triggered, panel

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..profiles import PARAM_LABELS, Profile, load_profile, presets
+from ..profiles import Profile, inferred_text, load_profile, presets
 from ..schema import SHEETS_BY_KEY
 from . import scoring as sc
 from .indicators import derive
@@ -457,16 +457,6 @@ def score_text(method: str, normalize: str, scale: float) -> str:
     else:
         core = f"{scale:g} × Σ 权重 × 标准化值（百分制，最高 {scale:g} 分）"
     return core + "，再加「加分」减「扣分」"
-
-
-def inferred_text(rule: dict) -> str:
-    """The parameters of a rule the source does not give (TOML `inferred`), in words."""
-    keys = rule.get("inferred") or []
-    if keys is True:
-        return f"{rule['id']} 的全部参数为推断口径"
-    if not keys:
-        return ""
-    return f"{rule['id']}：" + "、".join(PARAM_LABELS.get(k, k) for k in keys) + "为推断口径（报告原文未给出）"
 
 
 def _row_notes(names, lacking, filled, known, no_data, veto, excluded, lone, shares: bool, policy: str) -> np.ndarray:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..profiles import LINKED_INDICATORS, Profile, load_profile
+from ..profiles import LINKED_INDICATORS, Profile, inferred_text, load_profile
 from .quota import assign_profiles, zone_facts
 
 MISSING = "数据缺失"
@@ -420,7 +420,9 @@ def compute_salary(tables: dict[str, pd.DataFrame], profile: str | None = None,
     returns = (tax_returns(tables["indicators"], by_kind["tax_return"], by_kind["land_return"])
                if "indicators" in tables else pd.DataFrame(columns=RETURN_COLUMNS))
     texts = lambda kind: "；".join(sorted({f"{lbl}：{r['text']}" for r, lbl in map(by_kind[kind].by_profile.get, used) if r}))
-    notes = {"薪酬挂钩办法": texts("salary_pool"), "税收返还办法": texts("tax_return"),
+    inferred = "；".join(sorted({inferred_text(r) for kind in by_kind.values() for pid in used
+                                 for r in [kind.by_profile[pid][0]] if r and r.get("inferred")}))
+    notes = {"薪酬挂钩办法": texts("salary_pool"), "税收返还办法": texts("tax_return"), "推断口径": inferred,
              "金额单位": "薪酬测算、税收返还为万元；薪酬明细为元（按最大余数法分配到分，合计与绩效薪酬总额一致）"}
     return SalaryResult(pools, people, returns, notes)
 

@@ -286,6 +286,16 @@ def apply_overrides(profile: Profile, overrides: dict[str, object], origin: str 
     return new
 
 
+def inferred_text(rule: dict) -> str:
+    """The parameters of a rule the source does not give (TOML `inferred`), in words."""
+    keys = rule.get("inferred") or []
+    if keys is True:
+        return f"{rule['id']} 的全部参数为推断口径"
+    if not keys:
+        return ""
+    return f"{rule['id']}：" + "、".join(PARAM_LABELS.get(k, k) for k in keys) + "为推断口径（报告原文未给出）"
+
+
 def rule_params_text(rule: dict) -> str:
     """The kind-specific parameters of a rule as `key = value` text (for listings and docs)."""
     skip = set(COMMON) - {"where"}
