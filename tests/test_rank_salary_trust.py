@@ -361,3 +361,19 @@ def test_a_concurrent_leader_is_listed_but_takes_no_place_in_the_staff_ranking()
     out = rank_staff(staff, load_profile("leiyang").rule("LE-28")).set_index("姓名")
     assert np.isnan(out.loc["书记", "排名"]) and "LY-11" in out.loc["书记", "结果"]
     assert out.loc["甲", "排名"] == 1 and out.loc["乙", "排名"] == 2
+
+
+def test_a_decline_of_the_key_indicators_is_an_absolute_fail_when_the_profile_names_them():
+    """QD-44 with `decline = ["税收收入"]`: the zone whose tax fell fails whatever the others did."""
+    from xltools.engine.sanctions import evaluate, panel
+    from xltools.engine import _changes
+    from xltools.profiles import load_profile
+
+    t = _qingdao(n=4)
+    ind = t["indicators"]
+    ind.loc[(ind["zone"] == "区03") & (ind["year"] == YEAR), "tax"] = 250.0      # 300 → 250
+    rules = [{**r, "decline": ["税收收入"]} for r in load_profile("qingdao").rules if r["id"] == "QD-44"]
+    ranking = rank_zones(t, "qingdao").ranking
+    out = evaluate(panel(None, ranking), rules, YEAR, changes=_changes(ind, rules, YEAR)).set_index("开发区名称")
+    assert list(out.index) == ["区03"] and out.loc["区03", "建议措施"] == "托管（建议，须经复核）"
+    assert "税收收入较上年下降（300.00 → 250.00）" in out.loc["区03", "触发条件"]

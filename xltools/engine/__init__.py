@@ -90,6 +90,19 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
     return out
 
 
+def _changes(ind: pd.DataFrame, rules: list[dict], year: int) -> pd.DataFrame | None:
+    """zone → each key indicator a sanction rule watches for a decline, this year and the year before."""
+    from .ranking import indicator_table
+
+    names = list(dict.fromkeys(n for r in rules for n in r.get("decline") or []))
+    if not names:
+        return None
+    data = indicator_table(ind, keep=names)
+    names = [n for n in names if n in data]
+    at = lambda y: data[data["year"].astype(float) == y].drop_duplicates("zone").set_index("zone")[names]
+    return at(year).join(at(year - 1).add_suffix("·上年"), how="left")
+
+
 class _Facts:
     """zone_facts(tables), computed on first use and shared by every task of one assessment."""
 
@@ -131,7 +144,8 @@ def _rank(tables, profile, settings: Settings, options: RankOptions | None, out:
             year = int(result.notes["考核年度"])
             why: dict[str, str] = {}
             suggestions = evaluate_sanctions(panel(tables.get("history"), result.ranking, result.absolute), rules,
-                                             year, zone_rules, facts.get(), result.absolute_basis, why)
+                                             year, zone_rules, facts.get(), result.absolute_basis, why,
+                                             _changes(ind, rules, year))
             if suggestions.empty:
                 suggestions = nothing_triggered(year, rules)
             out.sheets["奖惩建议"] = suggestions[SANCTION_COLUMNS]

@@ -106,11 +106,13 @@ def _scope_label(scope: str, group: str) -> str:
 
 def evaluate(p: pd.DataFrame, rules: list[dict], year: int, zone_rules: dict[str, list[dict]] | None = None,
              zone_columns: pd.DataFrame | None = None, absolute_basis: str = "",
-             notes: dict[str, str] | None = None) -> pd.DataFrame:
+             notes: dict[str, str] | None = None, changes: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rows of 奖惩建议 for `year`. `zone_rules` maps zone → rules (per-zone profiles); else `rules` for all.
 
     `zone_columns`: the 开发区 facts (for a rule scoped by a column); `absolute_basis`: the absolute
-    standard the current scores meet, in words; `notes` collects why a rule could not be judged."""
+    standard the current scores meet, in words; `notes` collects why a rule could not be judged;
+    `changes`: zone → each key indicator this year and the year before (columns 名称, 名称·上年),
+    for a rule whose absolute standard is a decline of its `decline` indicators."""
     notes = notes if notes is not None else {}
     if p.empty:
         return pd.DataFrame(columns=SANCTION_COLUMNS)
@@ -166,6 +168,8 @@ def evaluate(p: pd.DataFrame, rules: list[dict], year: int, zone_rules: dict[str
                 now = (L["veto"][:, t] == 1) if rule.get("veto", True) else now
                 if "score_below" in rule:
                     now = now | ((L["absolute"][:, t] == 1) & (score < rule["score_below"]))
+                if rule.get("decline"):
+                    now = now | _declined(changes, rule["decline"], zones)
             flag = recorded.copy()
             if t < flag.shape[1]:
                 flag[:, t] = now                  # this year: only the absolute standard, never the forced grade
@@ -185,7 +189,8 @@ def evaluate(p: pd.DataFrame, rules: list[dict], year: int, zone_rules: dict[str
                 detail = "；".join(f"{y}年等次「{grade[i, col(y)]}」" for y in yrs)
                 where = _scope_label("group", group[i, t])
             elif trigger == "absolute":
-                detail = "；".join(_absolute_detail(L, rule, i, col(y), y, y == year, absolute_basis) for y in yrs)
+                detail = "；".join(_absolute_detail(L, rule, i, col(y), y, y == year, absolute_basis, changes, zones[i])
+                                  for y in yrs)
                 where = ""
             else:
                 within = "组内" if scope == "group" else ""
@@ -207,11 +212,22 @@ def evaluate(p: pd.DataFrame, rules: list[dict], year: int, zone_rules: dict[str
     return out[SANCTION_COLUMNS].reset_index(drop=True)
 
 
-def _absolute_detail(L, rule, i: int, j: int, y: int, current: bool, basis: str) -> str:
+def _declined(changes: pd.DataFrame | None, names: list[str], zones: pd.Index) -> np.ndarray:
+    """Every one of `names` fell against the year before (a missing value is no decline)."""
+    if changes is None or any(n not in changes or f"{n}·上年" not in changes for n in names):
+        return np.zeros(len(zones), bool)
+    c = changes.reindex(zones)
+    return np.logical_and.reduce([(c[n] < c[f"{n}·上年"]).to_numpy(dtype=bool) for n in names])
+
+
+def _absolute_detail(L, rule, i: int, j: int, y: int, current: bool, basis: str, changes, zone) -> str:
     if not current:
         return f"{y}年等次「{L['grade'][i, j]}」（历年排名）"
     if L["veto"][i, j] == 1:
         return f"{y}年一票否决"
+    if rule.get("decline") and _declined(changes, rule["decline"], pd.Index([zone]))[0]:
+        c = changes.loc[zone]
+        return f"{y}年" + "、".join(f"{n}较上年下降（{c[f'{n}·上年']:.2f} → {c[n]:.2f}）" for n in rule["decline"])
     return f"{y}年综合得分 {L['score'][i, j]:.2f} 分，低于绝对标准 {rule['score_below']:g} 分（{basis}）"
 
 

@@ -37,7 +37,7 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ranking": (("indicators",), ("weights", "method", "normalize", "group_by", "grades", "missing", "scale",
                                   "normalize_within")),
     "bottom_streak": (("n", "k", "m", "action"), ("consecutive", "trigger", "grades", "ladder", "order", "scope",
-                                                  "score_below", "veto")),
+                                                  "score_below", "veto", "decline")),
     "top_incentive": (("n", "k", "m", "action"), ("consecutive", "rise_years", "ladder", "order", "scope")),
     "staff_cutoffs": (("parts", "cutoffs", "outcomes"), ("ties",)),
 }
@@ -49,7 +49,7 @@ COMMON = ("id", "kind", "text", "source", "severity", "where", "inferred")
 # results, `profiles show` and docs say 推断口径 for them. What each parameter is called there:
 PARAM_LABELS = {"indicators": "考核指标", "weights": "指标权重", "grades": "等次划分（比例或分数线）",
                 "group_by": "分组", "n": "名次范围", "k": "触发年数", "m": "统计年数", "consecutive": "是否要求连续",
-                "score_below": "不合格分数线", "rise_years": "连续进位年数", "lo": "挂钩系数下限",
+                "score_below": "不合格分数线", "decline": "重点指标下降", "rise_years": "连续进位年数", "lo": "挂钩系数下限",
                 "hi": "挂钩系数上限", "grade_multipliers": "开发区等次系数", "person_grades": "人员等次系数",
                 "base_year": "基数年", "band": "容差带", "order": "处置阶梯", "action": "处置措施"}
 INT_PARAMS = {"min", "max", "principals", "deputies", "n", "k", "m", "rise_years", "order"}
@@ -145,6 +145,9 @@ def _check_rule(rule: dict, where: str) -> dict:
         if rule.get("trigger") == "absolute" and "score_below" in rule and (
                 isinstance(rule["score_below"], bool) or not isinstance(rule["score_below"], (int, float))):
             raise ProfileError(f"{here}：「score_below」应为分数，实为「{rule['score_below']}」")
+        if "decline" in rule and not (isinstance(rule["decline"], list) and rule["decline"]
+                                      and all(isinstance(x, str) for x in rule["decline"])):
+            raise ProfileError(f"{here}：「decline」应为重点指标名称的列表，如 [\"税收收入\"]（全部较上年下降即为不合格）")
         if rule.get("trigger") == "grade" and not rule.get("grades"):
             raise ProfileError(f"{here}：trigger = \"grade\" 需要「grades」（触发的等次列表）")
     if kind == "staff_cutoffs":
