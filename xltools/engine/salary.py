@@ -234,19 +234,21 @@ def salary_pools(tables: dict[str, pd.DataFrame], rules: ZoneRules) -> pd.DataFr
 
 
 def largest_remainder(total_cents: np.ndarray, weights: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Split integer `total_cents` of each group over its members ∝ weights; sums are exact.
+    """Split integer `total_cents[g]` over the rows whose `groups` is g, ∝ weights; sums are exact.
 
-    Hamilton's method: floor every share, then hand the leftover cents to the largest
-    fractional parts (ties to the earlier row). Vectorised over all groups at once.
+    `groups[i]` is the position of row i's total in `total_cents` (not a label: people listed in
+    another order than the pools still get their own zone's pool). Hamilton's method: floor every
+    share, then hand the leftover cents to the largest fractional parts (ties to the earlier row).
+    Vectorised over all groups at once.
     """
     weights = np.asarray(weights, dtype=float)
-    groups = np.asarray(groups)
-    codes, uniq = pd.factorize(groups)
-    wsum = np.bincount(codes, weights=weights, minlength=len(uniq))
+    total_cents = np.asarray(total_cents, dtype=np.int64)
+    codes = np.asarray(groups, dtype=np.int64)
+    wsum = np.bincount(codes, weights=weights, minlength=len(total_cents))
     share = np.divide(weights, wsum[codes], out=np.zeros_like(weights), where=wsum[codes] > 0)
     exact = share * total_cents[codes]
     base = np.floor(exact + 1e-9)
-    left = total_cents - np.bincount(codes, weights=base, minlength=len(uniq))
+    left = total_cents - np.bincount(codes, weights=base, minlength=len(total_cents))
     frac = exact - base
     order = np.lexsort((np.arange(len(frac)), -frac, codes))          # by group, then largest remainder
     rank_in_group = np.empty(len(frac), dtype=np.int64)
@@ -294,6 +296,8 @@ def distribute(people: pd.DataFrame, pools: pd.DataFrame, rules: ZoneRules) -> p
         note = np.where(mask, note + np.where(note == "", "", "；") + np.asarray(words, dtype=object), note)
 
     add(left_out, "由市领导或地方领导班子成员兼任，不参与绩效薪酬分配（" + exclusion + "）")
+    nobody = np.bincount(zone_pos, weights=weight, minlength=len(latest))[zone_pos] <= 0
+    add(nobody, "本开发区没有可参与分配的人员（分配权重均为 0），绩效薪酬未分配")
     add(~left_out & no_post, "岗位系数缺失，按 1 计")
     add(~left_out & has_table & ~graded & grade.isna().to_numpy(), "考核等次缺失，等次系数按 1 计")
     add(~left_out & has_table & ~graded & grade.notna().to_numpy() & (grade.to_numpy(dtype=object) != "不合格"),
