@@ -377,3 +377,19 @@ def test_a_decline_of_the_key_indicators_is_an_absolute_fail_when_the_profile_na
     out = evaluate(panel(None, ranking), rules, YEAR, changes=_changes(ind, rules, YEAR)).set_index("开发区名称")
     assert list(out.index) == ["区03"] and out.loc["区03", "建议措施"] == "托管（建议，须经复核）"
     assert "税收收入较上年下降（300.00 → 250.00）" in out.loc["区03", "触发条件"]
+
+
+def test_a_zone_with_a_blank_level_is_ranked_overall_and_says_why_its_group_is_unknown():
+    zones = _zones(["国家级", "国家级", None])
+    r = rank_zones({"zones": zones, "indicators": _indicators(zones["zone"], [10, 20, 30]), "indicator_system": SYSTEM},
+                   "default", RankOptions(by=["级别"])).ranking.set_index("开发区名称")
+    assert r.loc["区2", "总排名"] == 1 and r.loc["区2", "分组"] == "未分组"
+    assert "级别未填" in r.loc["区2", "说明"]
+
+
+def test_land_income_without_the_amount_returned_is_said():
+    """QD-37 「土地出让收益原则上全额返还开发区」: a blank 土地收益返还 is not a silent pass."""
+    zones = pd.DataFrame({"zone": ["甲"], "level": "国家级", "profile": "qingdao"})
+    ind = pd.DataFrame({"zone": ["甲", "甲"], "year": [2019.0, 2021.0], "tax": [1.0, 2.0], "land_income": [np.nan, 50.0]})
+    row = compute_salary({"zones": zones, "indicators": ind}).returns.iloc[-1]
+    assert "未填报土地收益返还" in row["说明"]

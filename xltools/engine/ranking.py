@@ -377,6 +377,11 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     filled = lacking & ~excluded[:, None] & active[:, None]
     why = _row_notes(items["name"].tolist(), lacking, filled, known, no_data, veto, excluded, lone,
                      bool(grades_cfg.get("shares")), MISSING_POLICIES[missing])
+    if keys:
+        ungrouped = known & pd.Series(group).str.contains("未分组", regex=False).to_numpy(dtype=bool)
+        by_label = "、".join(names.get(b, b) for b in by)
+        why = np.where(ungrouped, why + np.where(why == "", "", "；") + f"「开发区」表的{by_label}未填，组内排名归入「未分组」",
+                       why)
     change = _rank_change(tables.get("history"), cur["zone"], year, overall, within, group)
     zone = cur["zone"].to_numpy(dtype=object)
     # rows in (group, rank within group, name) order — argsort once, then build the frame in that

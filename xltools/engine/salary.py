@@ -350,8 +350,9 @@ def tax_returns(ind: pd.DataFrame, rules: ZoneRules, land_rules: ZoneRules) -> p
     land_due = share * land
     land_paid = _f(df["land_return"]) if "land_return" in df else np.full(n, np.nan)
     land_short = np.isfinite(land_paid) & np.isfinite(land_due) & (land_paid < land_due - 1e-9)
+    land_unknown = np.isfinite(land_due) & (land_due > 0) & np.isnan(land_paid)
     note = _return_notes(codes, [r.get("from_year", -np.inf) for r in rule], has, applies, *lack,
-                         base_kind, tax < base, below, low_rate, land_short, unpaid)
+                         base_kind, tax < base, below, low_rate, land_short, unpaid, land_unknown)
     keep = has | np.isfinite(share)
     blank = lambda a: np.where(applies & ~missing, a, np.nan)
     out = pd.DataFrame({
@@ -369,12 +370,13 @@ _BASE_LABELS = ("填报基数", "上年税收", "基数年税收")
 
 
 def _return_notes(codes, from_years, has, applies, no_tax, no_base, no_fees, base_kind, fell, below, low_rate,
-                  land_short, unpaid) -> np.ndarray:
+                  land_short, unpaid, land_unknown) -> np.ndarray:
     """税收返还「说明」: written once per distinct combination of its inputs, then spread to the rows."""
     flags = pd.DataFrame({"code": np.asarray(codes, dtype=np.int64), "kind": np.asarray(base_kind, dtype=np.int64),
                           **{k: np.asarray(v, dtype=bool) for k, v in dict(
                               has=has, applies=applies, no_tax=no_tax, no_base=no_base, no_fees=no_fees, fell=fell,
-                              below=below, low=low_rate, land=land_short, unpaid=unpaid).items()}})
+                              below=below, low=low_rate, land=land_short, unpaid=unpaid,
+                              land_unknown=land_unknown).items()}})
     combos = flags.drop_duplicates()
     inverse = pd.MultiIndex.from_frame(combos).get_indexer(pd.MultiIndex.from_frame(flags))
     texts = []
@@ -394,6 +396,7 @@ def _return_notes(codes, from_years, has, applies, no_tax, no_base, no_fees, bas
         text += "；实际返还低于应返还下限" if c.below else ""
         text += "；填报的返还比例低于政策下限" if c.low else ""
         text += "；土地出让收益未足额返还（预警）" if c.land else ""
+        text += "；未填报土地收益返还，无法判断土地出让收益是否全额返还" if c.land_unknown else ""
         texts.append(text)
     return np.asarray(texts, dtype=object)[inverse]
 
