@@ -234,3 +234,17 @@ def test_udfs_match_engine():
     assert XT_TAX_RETURN(280000.0, 184200.0, 8000.0) == pytest.approx(62280.0)
     assert XT_TAX_RETURN(10.0, 12.0, 1.0, "60%") == pytest.approx(0.6)
     assert XT_TAX_RETURN(10.0, 12.0, 1.0, 1.2).startswith("错误")
+
+
+def test_people_listed_in_another_order_than_the_pools_get_their_own_zones_pool():
+    """Regression: the split used the order in which zones first appear among people, so a zone
+    listed first in 人员 but second in 薪酬 took the other zone's pool."""
+    t = tables()
+    two = pd.concat([t["salary"], t["salary"].assign(zone="乙", headcount=1)], ignore_index=True)
+    ind = pd.concat([t["indicators"], t["indicators"].assign(zone="乙")], ignore_index=True)
+    zones = pd.DataFrame({"zone": ["甲", "乙"], "level": "省级", "profile": "liaoyang"})
+    staff = pd.DataFrame({"name": ["乙一", "甲一", "甲二"], "zone": ["乙", "甲", "甲"], "post_coef": 1.0, "grade": "合格"})
+    res = compute_salary({"zones": zones, "indicators": ind, "salary": two, "staff": staff})
+    pools = res.pools.set_index("开发区名称")["绩效薪酬"] * 1e4
+    pay = res.people.groupby("开发区名称")["绩效薪酬(元)"].sum()
+    assert pay.to_dict() == pytest.approx(pools.to_dict())          # 甲 500,000 元, 乙 50,000 元

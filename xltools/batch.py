@@ -298,6 +298,7 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
         for name in sorted(assessment.sheets, key=lambda n: SHEET_ORDER.index(n) if n in SHEET_ORDER else 99):
             result.sheets[name] = assessment.sheets[name]
         result.skipped += assessment.skipped
+        result.failed += assessment.failed
     notes = dict(assessment.notes) if assessment is not None else {}
     notes["输入文件"] = f"{len(paths)} 个文件，逐个列在「文件清单」"       # not one name after another:
     notes["读入情况"] = f"{len(usable)} 个可用，共 {sum(b.rows for b in usable)} 行，见「文件清单」"   # 1,000 would overflow a cell
@@ -313,5 +314,5 @@ def submitted(books: list[Book]) -> list[Book]:
 
 
 def batch_exit_code(result: BatchResult) -> int:
-    code = exit_code(submitted(result.books))
+    code = exit_code(submitted(result.books), result.failed)
     return max(code, 1) if result.cross else code

@@ -182,7 +182,7 @@ def _run(book: list[str], output: Path | None, as_json: bool, profile: str | Non
     result = _compute(paths, lambda tick: run_books(paths, profile=profile, tasks=tasks, progress=tick,
                                                     rank_options=rank_options))
     _write(result, output)
-    _finish(result, as_json, exit_code(result.books))        # as validate: 0 clean, 1 problems, 2 unusable
+    _finish(result, as_json, exit_code(result.books, result.failed))   # 0 clean, 1 problems, 2 unusable or failed
 
 
 def _compute(paths: list[Path], job):
@@ -278,6 +278,8 @@ def batch(patterns: Annotated[list[str], typer.Argument(help="工作簿、文件
         states = "，".join(f"{k} {v} 个" for k, v in summary["文件状态"].items())
         console.print(f"文件：{states}；读入 {summary['读入行数']} 行；数据校验：{summary['错误']} 个错误，"
                       f"{summary['警告']} 个警告；跨文件问题 {summary['跨文件问题']} 条")
+        for item in result.failed:
+            console.print(f"[red]未能执行：{item}[/red]")
     raise typer.Exit(batch_exit_code(result))
 
 
@@ -403,6 +405,8 @@ def _finish(result: RunResult, as_json: bool, code: int) -> None:
             console.print("合规汇总：" + "，".join(f"{k} {v} 个开发区" for k, v in verdicts.items()))
         for item in result.skipped:
             console.print(f"[yellow]未执行：{item}[/yellow]")
+        for item in result.failed:
+            console.print(f"[red]未能执行：{item}[/red]")
     raise typer.Exit(code)
 
 

@@ -69,8 +69,10 @@ def problems_frame(books: Iterable[Book]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(RESULT_SHEETS["数据校验"]))
 
 
-def exit_code(books: list[Book]) -> int:
-    if any(not b.usable for b in books):
+def exit_code(books: list[Book], failed: Iterable[str] = ()) -> int:
+    """0 clean, 1 done with data problems, 2 unusable input — or a computation asked for explicitly
+    (a flag or a 参数 entry) that could not run (`failed`)."""
+    if any(not b.usable for b in books) or any(True for _ in failed):
         return EXIT_UNUSABLE
     return EXIT_PROBLEMS if any(b.problems for b in books) else EXIT_CLEAN
 
@@ -80,6 +82,7 @@ class RunResult:
     books: list[Book]
     sheets: dict[str, pd.DataFrame] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)       # asked for explicitly, could not run: exit 2
 
     def summary(self) -> dict:
         return {
@@ -90,7 +93,8 @@ class RunResult:
             "警告": sum(b.warnings for b in self.books),
             "结果工作表": list(self.sheets),
             "未执行": self.skipped,
-            "退出码": exit_code(self.books),
+            "未能执行": self.failed,
+            "退出码": exit_code(self.books, self.failed),
         }
 
 
@@ -101,6 +105,8 @@ def calc_notes(result: RunResult, extra: dict[str, str] | None = None) -> pd.Dat
         "读入情况": "；".join(f"{b.name}：{len(b.tables)} 个工作表，{b.rows} 行" for b in result.books),
         "未执行的计算": "；".join(result.skipped) or "无",
     }
+    if result.failed:
+        items["未能执行的计算"] = "；".join(result.failed) + "（所要求的计算无法进行，未写出其结果）"
     items.update(extra or {})
     return pd.DataFrame({"项目": list(items), "内容": list(items.values())})
 
@@ -166,6 +172,7 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
             results.setdefault(name, []).append((book.name, frame))
         for item in assessment.skipped:
             result.skipped.append(f"{book.name}：{item}")
+        result.failed += [f"{book.name}：{item}" for item in assessment.failed]
         for key, value in assessment.notes.items():
             notes.setdefault(key, {})[book.name] = value
     result.sheets["数据校验"] = problems_frame(books)

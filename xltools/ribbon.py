@@ -91,6 +91,7 @@ def _run(book, tasks: tuple[str, ...], sheets: tuple[str, ...] | None = None) ->
             if sheets is None or name in sheets:
                 written[name] = frame
         result.skipped += assessment.skipped
+        result.failed += assessment.failed
     result.sheets = dict(written)
     written["计算说明"] = calc_notes(result, assessment.notes if assessment else {})
     for name in sorted(written, key=lambda n: SHEET_ORDER.index(n) if n in SHEET_ORDER else 99):
@@ -98,6 +99,8 @@ def _run(book, tasks: tuple[str, ...], sheets: tuple[str, ...] | None = None) ->
     summary = f"已完成：{'、'.join(n for n in written if n != '计算说明')}。\n数据校验：{data.errors} 个错误，{data.warnings} 个警告。"
     if result.skipped:
         summary += "\n未执行：" + "；".join(result.skipped)
+    if result.failed:
+        summary += "\n未能执行（所要求的计算无法进行）：" + "；".join(result.failed)
     return summary
 
 

@@ -251,6 +251,8 @@ SHEETS: tuple[Sheet, ...] = (
         Column("post", "岗位", TEXT, aliases=("岗位名称", "职务")),
         Column("post_coef", "岗位系数", FLOAT),
         Column("status", "编制身份", TEXT, aliases=("身份",)),
+        Column("concurrent", "是否兼任", ENUM, enum="是否", aliases=("兼任", "是否兼职领导"),
+               hint="由市领导或地方领导班子成员兼任的填“是”：不参与薪酬分配（LY-11）"),
         Column("score_test", "知识测试", FLOAT, aliases=("笔试", "知识测试成绩")),
         Column("score_speech", "竞聘演讲", FLOAT, aliases=("演讲", "竞聘演讲成绩")),
         Column("score_inspection", "联合考察", FLOAT, aliases=("考察评定", "考察")),

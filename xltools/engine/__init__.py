@@ -16,10 +16,11 @@ from .params import Settings, read_params
 from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, check_quota, quota_one, zone_facts
 from .salary import DETAIL_COLUMNS as PAY_COLUMNS
 from .salary import POOL_COLUMNS, RETURN_COLUMNS, compute_salary, tax_return_one
-from .ranking import RankOptions, rank_zones
+from ..profiles import inferred_text
+from .ranking import RankOptions, explicit_request, rank_zones
 from .sanctions import SANCTION_COLUMNS
 from .sanctions import evaluate as evaluate_sanctions
-from .sanctions import panel
+from .sanctions import nothing_triggered, panel
 from .scoring import ScoringError
 from .staff import rank_staff
 
@@ -35,6 +36,9 @@ class Assessment:
     sheets: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    # computations the user asked for explicitly (a flag or a 参数 entry) that could not run:
+    # the front ends exit 2 (SPEC §3.1 「Failure is loud」); nothing half-computed is written for them
+    failed: list[str] = field(default_factory=list)
 
 
 def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
@@ -88,6 +92,19 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
     return out
 
 
+def _changes(ind: pd.DataFrame, rules: list[dict], year: int) -> pd.DataFrame | None:
+    """zone → each key indicator a sanction rule watches for a decline, this year and the year before."""
+    from .ranking import indicator_table
+
+    names = list(dict.fromkeys(n for r in rules for n in r.get("decline") or []))
+    if not names:
+        return None
+    data = indicator_table(ind, keep=names)
+    names = [n for n in names if n in data]
+    at = lambda y: data[data["year"].astype(float) == y].drop_duplicates("zone").set_index("zone")[names]
+    return at(year).join(at(year - 1).add_suffix("·上年"), how="left")
+
+
 class _Facts:
     """zone_facts(tables), computed on first use and shared by every task of one assessment."""
 
@@ -110,7 +127,11 @@ def _rank(tables, profile, settings: Settings, options: RankOptions | None, out:
         try:
             result = rank_zones(tables, profile, options, settings.values, facts=facts.get())
         except ScoringError as exc:
-            out.skipped.append(f"考核排名：{exc}")
+            asked = explicit_request(options, settings.values)
+            if asked:
+                out.failed.append(f"考核排名：{exc}（所要求的计算：{asked}）")
+            else:
+                out.skipped.append(f"考核排名：{exc}")
             result = None
         if result is not None:
             out.sheets["考核排名"] = result.ranking
@@ -123,7 +144,12 @@ def _rank(tables, profile, settings: Settings, options: RankOptions | None, out:
             zone_rules = {z: of_profile[pid] for z, pid in assignment.items()}
             rules = [r for pid in loaded for r in of_profile[pid]]
             year = int(result.notes["考核年度"])
-            suggestions = evaluate_sanctions(panel(tables.get("history"), result.ranking), rules, year, zone_rules)
+            why: dict[str, str] = {}
+            suggestions = evaluate_sanctions(panel(tables.get("history"), result.ranking, result.absolute), rules,
+                                             year, zone_rules, facts.get(), result.absolute_basis, why,
+                                             _changes(ind, rules, year))
+            if suggestions.empty:
+                suggestions = nothing_triggered(year, rules)
             if len(result.ranking) <= ANALYSIS_MAX_ZONES:
                 out.sheets["得分分析"] = score_analysis(tables, result)
             else:
@@ -135,6 +161,22 @@ def _rank(tables, profile, settings: Settings, options: RankOptions | None, out:
                 out.sheets["排名轨迹"] = trail
             if not rules:
                 out.notes["奖惩规则"] = "所用政策口径未规定奖惩规则"
+            absolute = sorted({r["id"] for r in rules if r.get("trigger") == "absolute"})
+            if absolute:
+                why["绝对标准"] = (f"{'、'.join(absolute)}：综合得分为{result.absolute_basis}，低于分数线即为考核不合格"
+                                 if result.absolute_basis else
+                                 f"{'、'.join(absolute)}：本次综合得分是相对评价（取决于其他开发区的数据），不作为"
+                                 "“考核不合格”的依据；只有一票否决（及「历年排名」中已认定的不合格）可以触发")
+            merged: dict[str, dict] = {}          # the steps of a ladder share an ID: one line per ID
+            for r in rules:
+                keys = r.get("inferred") or []
+                m = merged.setdefault(r["id"], {"id": r["id"], "inferred": []})
+                m["inferred"] = True if keys is True or m["inferred"] is True else \
+                    list(dict.fromkeys([*m["inferred"], *keys]))
+            inferred = "；".join(t for t in map(inferred_text, merged.values()) if t)
+            if inferred:
+                why["推断口径"] = inferred
+            out.notes.update({f"奖惩·{k}": v for k, v in why.items()})
     else:
         out.skipped.append("考核排名（缺少「指标」表）")
     staff = tables.get("staff")

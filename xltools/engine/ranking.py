@@ -14,15 +14,26 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..profiles import Profile, load_profile, presets
+from ..profiles import Profile, inferred_text, load_profile, presets
 from ..schema import SHEETS_BY_KEY
 from . import scoring as sc
 from .indicators import derive
 from .quota import assign_profiles, zone_facts
 
+MISSING = "数据缺失"
+# Chinese names of the method choices: 计算说明 never shows the internal codes (SPEC §3.1).
+METHOD_NAMES = {"wsum": "加权求和", "topsis": "TOPSIS（逼近理想解排序法）"}
+NORMALIZE_NAMES = {"minmax": "极差标准化", "efficacy": "功效系数法", "benchmark": "对标法（实际值/标杆值）",
+                   "vector": "向量标准化", "sum": "比重标准化", "max": "最大值标准化", "zscore": "Z 分数标准化"}
+WEIGHT_NAMES = {"fixed": "固定权重", "entropy": "熵权法", "entropy_raw": "熵权法（原始数据）",
+                "ahp": "层次分析法（AHP）", "combined": "组合赋权（主观权重与熵权）"}
+ROUNDING_NAMES = {"floor": "向下取整", "ceil": "向上取整", "round": "四舍五入"}
+TIE_NAMES = {"include": "并列者均取较高等次（名额可能超出）", "exclude": "并列者均取较低等次"}
+# 参数 items that ask for a ranking computation explicitly: when it cannot run, the run fails (exit 2).
+EXPLICIT_PARAMS = ("考核年度", "评价方法", "标准化方法", "赋权方法", "缺失值处理", "分组依据", "AHP判断矩阵", "组合系数")
 # How a missing indicator value is treated (参数「缺失值处理」) → what 计算说明 says.
 MISSING_POLICIES = {"mean": "按组内平均值补齐", "zero": "按 0 计", "exclude": "含缺失值的开发区不参与排名"}
-RANK_COLUMNS = ["开发区名称", "年度", "分组", "综合得分", "总排名", "组内排名", "等次", "排名变化"]
+RANK_COLUMNS = ["开发区名称", "年度", "分组", "综合得分", "总排名", "组内排名", "等次", "排名变化"]   # then item scores, 说明
 # Columns of the 开发区 sheet a ranking may be grouped by (Chinese header → fact key), from the schema.
 GROUP_KEYS = {c.header: c.key for c in SHEETS_BY_KEY["zones"].columns
               if c.key in ("level", "zone_type", "county", "region", "admin_rank", "governance")}
@@ -49,6 +60,13 @@ class RankResult:
     notes: dict[str, str] = field(default_factory=dict)
     system: pd.DataFrame | None = None
     group_of: pd.Series | None = None
+    # zone → whether its score meets a standard that does not depend on the other zones (fixed
+    # weights with 满意值/不允许值 or 标杆值 stated, no filled-in values), and that standard in words
+    absolute: pd.Series | None = None
+    absolute_basis: str = ""
+    method: str = ""                  # the codes behind 计算说明's Chinese names (wsum/topsis, minmax…, fixed…)
+    normalize: str = ""
+    weighting: str = ""
 
 
 def indicator_table(indicators: pd.DataFrame, keep: list[str] | None = None) -> pd.DataFrame:
@@ -145,10 +163,41 @@ def _group_labels(f: pd.DataFrame, keys: list[str]) -> np.ndarray:
     return labels[inverse.ravel()]
 
 
+def _choose(option, param, profile_value, fallback, rule_label: str, preset_keys=(), key: str = ""):
+    """(value, why) of one method choice: flag or button > 参数 > preset > profile > built-in default."""
+    if option is not None:
+        return option, "命令行或按钮指定"
+    if param:
+        return str(param).strip(), "「参数」表指定"
+    if profile_value is not None:
+        return profile_value, ("所选预设指标体系规定" if key in preset_keys else f"{rule_label}规定")
+    return fallback, "默认"
+
+
+def explicit_request(options: RankOptions | None, params: dict[str, str] | None) -> str:
+    """What the user asked of the ranking explicitly (a flag or a 参数 entry), '' for none.
+
+    A computation asked for explicitly that cannot run is a failure (exit 2); a default that
+    does not apply is only skipped with a note (SPEC §3.1)."""
+    asked = []
+    if options is not None:
+        flags = {"--method": options.method, "--weights": options.weights, "--normalize": options.normalize,
+                 "--by": options.by, "--preset": options.preset, "--year": options.year,
+                 "--missing": options.missing, "判断矩阵": options.pairwise}
+        asked += [k for k, v in flags.items() if v is not None]
+    asked += [f"「参数」{k}" for k in EXPLICIT_PARAMS if (params or {}).get(k) not in (None, "")]
+    return "、".join(asked)
+
+
 def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = None,
                options: RankOptions | None = None, params: dict[str, str] | None = None,
                facts: pd.DataFrame | None = None) -> RankResult:
-    """Score and rank every zone of the assessment year; the single engine entry for 考核排名."""
+    """Score and rank every zone of the assessment year; the single engine entry for 考核排名.
+
+    One composite per zone, normalised over all the zones assessed together; 总排名 and 组内排名
+    both rank it (SPEC §5.4). Only a profile that asks for group-wise normalisation
+    (`normalize_within = "group"`) normalises per group, and then 总排名 stays empty.
+    """
     options = options or RankOptions()
     params = params or {}
     notes: dict[str, str] = {}
@@ -169,23 +218,39 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
         prof = load_profile(pid)
     rule = next((r for r in prof.rules if r["kind"] == "ranking"), None)
     if rule is None:
-        rule = next(r for r in load_profile("default").rules if r["kind"] == "ranking")
-        notes["政策口径"] = f"{prof.id} 未规定考核方法，采用 default 口径"
+        fallback = load_profile("default")
+        rule = next(r for r in fallback.rules if r["kind"] == "ranking")
+        notes["政策口径"] = f"{prof.name}未规定考核方法，采用{fallback.name}的考核方法（{rule['id']}）"
     else:
-        notes["政策口径"] = f"{prof.id}（{rule['id']}）"
+        notes["政策口径"] = f"{prof.name}（{rule['id']}）"
+    label = f"政策口径 {rule['id']} "
 
     items, cfg = _system(tables, rule, options, notes)
-    method = options.method or params.get("评价方法") or cfg.get("method", "wsum")
-    normalize = options.normalize or params.get("标准化方法") or cfg.get("normalize") or \
-        ("vector" if method == "topsis" else "minmax")
-    has_weights = items["weight"].notna().any()
-    weighting = options.weights or params.get("赋权方法") or ("fixed" if has_weights and (options.preset or "indicator_system" in tables) else cfg.get("weights", "entropy"))
-    missing = options.missing or params.get("缺失值处理") or cfg.get("missing", "mean")
+    preset_keys = tuple(presets().get(options.preset, {})) if options.preset else ()
+    method, why_method = _choose(options.method, params.get("评价方法"), cfg.get("method"), "wsum", label,
+                                 preset_keys, "method")
+    normalize, why_normalize = _choose(options.normalize, params.get("标准化方法"), cfg.get("normalize"),
+                                       "vector" if method == "topsis" else "minmax", label, preset_keys, "normalize")
+    has_weights = bool(items["weight"].notna().any())
+    weighting, why_weights = _choose(options.weights, params.get("赋权方法"),
+                                     "fixed" if has_weights else cfg.get("weights"), "fixed", label)
+    if weighting == "fixed" and why_weights.endswith(("规定", "默认")):
+        if not has_weights:
+            why_weights = "各指标等权"
+        elif options.preset:
+            why_weights = f"预设「{options.preset}」公布的权重"
+        elif tables.get("indicator_system") is not None and len(tables["indicator_system"]):
+            why_weights = "工作簿「指标体系」表给出的权重"
+        else:
+            why_weights = f"{label}公布的权重" + ("，权重为推断口径" if _inferred(rule, "weights") else "")
+    missing, _ = _choose(options.missing, params.get("缺失值处理"), cfg.get("missing"), "mean", label)
     scale = float(cfg.get("scale", 100))
-    for name, allowed in (("评价方法", sc.AGGREGATIONS), ("赋权方法", sc.WEIGHTINGS), ("标准化方法", sc.NORMALIZATIONS)):
-        value = {"评价方法": method, "赋权方法": weighting, "标准化方法": normalize}[name]
+    for name, value, allowed, names in (("评价方法", method, sc.AGGREGATIONS, METHOD_NAMES),
+                                        ("赋权方法", weighting, sc.WEIGHTINGS, WEIGHT_NAMES),
+                                        ("标准化方法", normalize, sc.NORMALIZATIONS, NORMALIZE_NAMES)):
         if value not in allowed:
-            raise sc.ScoringError(f"{name}「{value}」无效，可用：{'、'.join(allowed)}")
+            raise sc.ScoringError(f"{name}「{value}」无效，可用：" + "、".join(f"{a}（{names[a]}）" for a in allowed))
+    within_groups = cfg.get("normalize_within") == "group"
 
     data = indicator_table(ind, keep=[*items["name"], "加分", "扣分", "一票否决"])
     cur = data[data["year"].astype(float) == year].drop_duplicates("zone").reset_index(drop=True)
@@ -204,8 +269,18 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
         block = block.apply(pd.to_numeric, errors="coerce")
     x = block.to_numpy(dtype=float)
     del block
-    n_missing = int(np.isnan(x).sum())
+    n_rows = len(cur)
+    lacking = np.isnan(x)
+    n_missing = int(lacking.sum())
     dirs = items["dir"].to_numpy(dtype=float)
+
+    # zones: where a 开发区 sheet exists, a zone missing from it is listed but not ranked (SPEC §3.1)
+    listed = tables.get("zones")
+    if listed is not None and len(listed) and "zone" in listed:
+        known = cur["zone"].isin(listed["zone"]).to_numpy()
+    else:
+        known = np.ones(n_rows, bool)
+    no_data = lacking.all(axis=1)
 
     # groups
     if options.by is not None:                       # an explicit empty list means "no groups"
@@ -219,16 +294,19 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     if keys:
         group = _group_labels(facts[keys].reindex(cur["zone"]), keys)
     else:
-        group = np.full(len(cur), "全部", dtype=object)
+        group = np.full(n_rows, "全部", dtype=object)
+    group = np.where(known, group, "")                  # a zone not in 开发区 has no known group
     names = {v: k for k, v in GROUP_KEYS.items()}
     notes["分组依据"] = "、".join(names.get(b, b) for b in by) if by else "不分组（全部开发区一起排名）"
     group_codes = pd.factorize(group)[0]
 
-    veto = (cur["一票否决"] == "是").to_numpy() if "一票否决" in cur else np.zeros(len(cur), bool)
+    veto = (cur["一票否决"] == "是").to_numpy() if "一票否决" in cur else np.zeros(n_rows, bool)
     x, excluded = _fill_missing(x, group_codes, missing)
-    notes["缺失值处理"] = MISSING_POLICIES[missing] + \
-        f"（共 {n_missing} 个缺失值）"
-    active = ~veto & ~excluded & ~np.isnan(x).any(axis=1)
+    notes["缺失值处理"] = MISSING_POLICIES[missing] + f"（共 {n_missing} 个缺失值）"
+    active = known & ~no_data & ~veto & ~excluded & ~np.isnan(x).any(axis=1)
+    if not active.any():
+        raise sc.ScoringError(f"{year} 年没有可参与排名的开发区（" +
+                              ("「指标」表中的开发区都不在「开发区」表中" if not known.any() else "考核指标缺失或一票否决") + "）")
 
     # weights (over all active objects)
     xa = x if active.all() else x[active]          # no copy in the usual case (everyone ranked)
@@ -240,9 +318,9 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     elif weighting == "entropy_raw":
         w = sc.entropy_raw_weights(xa)
     elif weighting == "ahp":
-        matrix = options.pairwise or (parse_pairwise(params["AHP判断矩阵"]) if "AHP判断矩阵" in params else None)
+        matrix = options.pairwise or (parse_pairwise(params["AHP判断矩阵"]) if params.get("AHP判断矩阵") else None)
         if matrix is None:
-            raise sc.ScoringError("AHP 赋权需要判断矩阵（「参数」表的「AHP判断矩阵」）")
+            raise sc.ScoringError("层次分析法（AHP）赋权需要判断矩阵（「参数」表的「AHP判断矩阵」）")
         w, lam, cr = sc.ahp_weights(matrix)
         if len(w) != len(items):
             raise sc.ScoringError(f"判断矩阵为 {len(w)} 阶，但有 {len(items)} 个指标")
@@ -253,78 +331,178 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
                                 sc.entropy_weights(xa, dirs), alpha)
         notes["组合赋权"] = f"α = {alpha}：α × 主观权重 + (1 − α) × 熵权"
 
-    # normalise within groups and aggregate
+    # normalise over all the zones assessed together (or per group where the profile says so), aggregate
     bench = items["benchmark"].to_numpy(dtype=float)
-    if normalize == "benchmark" and np.isnan(bench).any():
+    stated_bench = np.isfinite(bench).all()
+    if normalize == "benchmark" and not stated_bench:
         # 黄岩 convention: benchmarks are peer averages when not given
         means = np.nanmean(np.where(active[:, None], x, np.nan), axis=0)
         bench = np.where(np.isnan(bench), means, bench)
         notes["标杆值"] = "未给出的标杆值取参评开发区平均值"
     sat = items["satisfactory"].to_numpy(dtype=float)
     imp = items["impermissible"].to_numpy(dtype=float)
+    stated_anchors = np.isfinite(sat).all() and np.isfinite(imp).all()
     sat = None if np.isnan(sat).all() else sat
     imp = None if np.isnan(imp).all() else imp
-    if active.all():
-        score, item_scores = aggregate(x, group_codes, w, dirs, method, normalize, bench, sat, imp, scale)
-    else:
-        score = np.full(len(cur), np.nan)
-        item_scores = np.full(x.shape, np.nan)
-        if active.any():
-            score[active], item_scores[active] = aggregate(x[active], group_codes[active], w, dirs, method, normalize,
-                                                           bench, sat, imp, scale)
-    bonus = _col(cur, "加分")
-    deduction = _col(cur, "扣分")
-    score = score + np.nan_to_num(bonus) - np.nan_to_num(deduction)
+    norm_codes = group_codes if within_groups else np.zeros(n_rows, dtype=np.int64)
+    score = np.full(n_rows, np.nan)
+    item_scores = np.full(x.shape, np.nan)
+    score[active], item_scores[active] = aggregate(x[active], norm_codes[active], w, dirs, method, normalize,
+                                                   bench, sat, imp, scale)
+    score = score + np.nan_to_num(_col(cur, "加分")) - np.nan_to_num(_col(cur, "扣分"))
     score = np.round(score, 6)
 
-    overall = sc.competition_rank(np.where(active, score, np.nan))
-    within = sc.competition_rank(np.where(active, score, np.nan), group)
+    ranked = np.where(active, score, np.nan)
+    within = sc.competition_rank(ranked, group)
+    overall = np.full(n_rows, np.nan) if within_groups else sc.competition_rank(ranked)
+    size = pd.Series(active).groupby(group_codes).transform("sum").to_numpy()
+    lone = active & (size == 1)
     grades_cfg = cfg.get("grades") or {}
     if grades_cfg.get("cutoffs") is not None:
-        grade = sc.grade_by_cutoffs(np.where(active, score, np.nan), grades_cfg["cutoffs"], grades_cfg["labels"])
-        notes["等次"] = f"按分数线 {grades_cfg['cutoffs']} 划分为 {'、'.join(grades_cfg['labels'])}"
+        grade = sc.grade_by_cutoffs(ranked, grades_cfg["cutoffs"], grades_cfg["labels"])
+        notes["等次"] = grade_text(grades_cfg) + ("；等次划分为推断口径" if _inferred(rule, "grades")
+                                                 and "grades" not in preset_keys else "")
     elif grades_cfg.get("shares") is not None:
-        grade = sc.grade_by_shares(np.where(active, score, np.nan), grades_cfg["shares"], grades_cfg["labels"],
-                                   group, grades_cfg.get("rounding", "round"), grades_cfg.get("ties", "include"))
-        notes["等次"] = (f"组内强制分布：{'、'.join(grades_cfg['labels'])}，比例 {grades_cfg['shares']}（其余为最后一档），"
-                       f"名额取整 {grades_cfg.get('rounding', 'round')}，分界处并列 {grades_cfg.get('ties', 'include')}")
+        grade = sc.grade_by_shares(ranked, grades_cfg["shares"], grades_cfg["labels"], group,
+                                   grades_cfg.get("rounding", "round"), grades_cfg.get("ties", "include"))
+        grade = np.where(lone, None, grade)           # a share of a one-member group says nothing
+        notes["等次"] = grade_text(grades_cfg) + ("；等次划分为推断口径" if _inferred(rule, "grades")
+                                                 and "grades" not in preset_keys else "")
     else:
-        grade = np.full(len(cur), None, dtype=object)
+        grade = np.full(n_rows, None, dtype=object)
     grade = np.where(veto, "一票否决", grade)
     grade = np.where(excluded & ~veto, "不参与排名", grade)
+    grade = np.where(~known | no_data, MISSING, grade)
 
-    change = _rank_change(tables.get("history"), cur["zone"], year, overall)
+    filled = lacking & ~excluded[:, None] & active[:, None]
+    why = _row_notes(items["name"].tolist(), lacking, filled, known, no_data, veto, excluded, lone,
+                     bool(grades_cfg.get("shares")), MISSING_POLICIES[missing])
+    if keys:
+        ungrouped = known & pd.Series(group).str.contains("未分组", regex=False).to_numpy(dtype=bool)
+        by_label = "、".join(names.get(b, b) for b in by)
+        why = np.where(ungrouped, why + np.where(why == "", "", "；") + f"「开发区」表的{by_label}未填，组内排名归入「未分组」",
+                       why)
+    change = _rank_change(tables.get("history"), cur["zone"], year, overall, within, group)
     zone = cur["zone"].to_numpy(dtype=object)
     # rows in (group, rank within group, name) order — argsort once, then build the frame in that
     # order (sorting a built frame would copy all of it; NaN ranks sort last, ties keep input order)
     order = np.lexsort((pd.factorize(zone, sort=True)[0], within, pd.factorize(group, sort=True)[0]))
-    columns = {"开发区名称": zone, "年度": np.full(len(cur), year), "分组": group, "综合得分": score,
+    columns = {"开发区名称": zone, "年度": np.full(n_rows, year), "分组": group, "综合得分": score,
                "总排名": overall, "组内排名": within, "等次": grade, "排名变化": np.asarray(change)}
     columns.update({f"{name}得分": np.round(item_scores[:, j], 6) for j, name in enumerate(items["name"])})
+    columns["说明"] = why
     del score, overall, within, grade, change, item_scores
     ranking = pd.DataFrame({k: columns.pop(k)[order] for k in list(columns)}, copy=False)   # one column copied at a time
 
+    xs = x[active]
     system = pd.DataFrame({"指标": items["name"], "方向": np.where(dirs > 0, "正向", "负向"), "权重": np.round(w, 6),
-                           "最小值": np.nanmin(x, axis=0), "最大值": np.nanmax(x, axis=0),
+                           "最小值": np.nanmin(xs, axis=0), "最大值": np.nanmax(xs, axis=0),
                            "标杆值": bench if normalize == "benchmark" else np.nan})
-    notes.update({"评价方法": method, "标准化方法": normalize, "赋权方法": weighting,
+    scope = ("各组分别标准化（政策口径规定），组间得分不可比，总排名留空" if within_groups else
+             "全部参评开发区一起标准化，总排名与组内排名按同一综合得分排列")
+    notes.update({"评价方法": f"{METHOD_NAMES[method]}（{why_method}）",
+                  "标准化方法": f"{NORMALIZE_NAMES[normalize]}（{why_normalize}）；{scope}",
+                  "赋权方法": f"{WEIGHT_NAMES[weighting]}（{why_weights}）",
                   "权重": "；".join(f"{n} {v:.4f}" for n, v in zip(items["name"], w)),
-                  "综合得分": f"{scale:g} × " + ("Σ 权重 × 标准化值" if method == "wsum" else "TOPSIS 贴近度 D⁻/(D⁺+D⁻)")
-                  + "，再加「加分」减「扣分」",
+                  "综合得分": score_text(method, normalize, scale),
                   "排名规则": "竞争排名（与 Excel RANK.EQ 相同：并列取最好名次，后续名次顺延），得分按 12 位有效数字比较"})
-    return RankResult(ranking, notes, system, pd.Series(group, index=cur["zone"]))
+    if lone.any():
+        notes["单一开发区分组"] = "、".join(dict.fromkeys(group[lone])) + "：组内仅 1 个开发区" + \
+            ("，不按比例评定等次" if grades_cfg.get("shares") else "")
+    if (~known).any():
+        notes["未列入开发区表"] = f"{int((~known).sum())} 个开发区在「指标」表中有数据但不在「开发区」表中，列为数据缺失，不参与排名"
+    inferred = inferred_text(rule)
+    if inferred:
+        notes["推断口径"] = inferred
+    # a score is an absolute standard only when it does not depend on the other zones' data
+    basis = ""
+    if method == "wsum" and weighting in ("fixed", "ahp"):
+        if normalize == "efficacy" and stated_anchors:
+            basis = "功效系数法（满意值、不允许值为固定标准）"
+        elif normalize == "benchmark" and stated_bench:
+            basis = "对标法（标杆值为固定标准）"
+    absolute = active & ~filled.any(axis=1) & bool(basis)
+    return RankResult(ranking, notes, system, pd.Series(group, index=cur["zone"]),
+                      pd.Series(absolute, index=cur["zone"]), basis, method, normalize, weighting)
+
+
+def _inferred(rule: dict, key: str) -> bool:
+    marked = rule.get("inferred") or []
+    return marked is True or key in marked
+
+
+def grade_text(grades: dict) -> str:
+    """等次 rule in words: labels with cumulative shares or cut-offs, rounding and ties."""
+    labels = list(grades["labels"])
+    if grades.get("cutoffs") is not None:
+        parts = [f"{lab} ≥ {c:g} 分" for lab, c in zip(labels, grades["cutoffs"])]
+        return "按分数线：" + "、".join(parts) + f"，其余为{labels[-1]}"
+    shares = np.cumsum(np.asarray(grades["shares"], dtype=float))
+    parts = [f"{lab} 前 {c * 100:g}%" if i == 0 else f"{lab} 至 {c * 100:g}%"
+             for i, (lab, c) in enumerate(zip(labels, shares))]
+    rounding = grades.get("rounding", "round")
+    modes = rounding if isinstance(rounding, (list, tuple)) else [rounding] * len(shares)
+    if len(set(modes)) == 1:
+        how = ROUNDING_NAMES[modes[0]]
+    else:
+        how = "、".join(f"{lab}{ROUNDING_NAMES[m]}" for lab, m in zip(labels, modes))
+    return (f"组内按比例划分：{'、'.join(parts)}，其余为{labels[-1]}；名额取整：{how}；"
+            f"分界处并列：{TIE_NAMES[grades.get('ties', 'include')]}")
+
+
+def score_text(method: str, normalize: str, scale: float) -> str:
+    if method == "topsis":
+        core = f"{scale:g} × TOPSIS 贴近度 D⁻/(D⁺+D⁻)（百分制）"
+    elif normalize == "efficacy":
+        core = "Σ 权重 × 功效分（每项 60–100 分，超过满意值按 100 分计；百分制）"
+    elif normalize == "benchmark":
+        core = f"{scale:g} × Σ 权重 × 实际值/标杆值（各项达到标杆值时为 {scale:g} 分，超过标杆值不封顶）"
+    elif normalize == "zscore":
+        core = "Σ 权重 × Z 分数（均值为 0 的标准分，不是百分制）"
+    else:
+        core = f"{scale:g} × Σ 权重 × 标准化值（百分制，最高 {scale:g} 分）"
+    return core + "，再加「加分」减「扣分」"
+
+
+def _row_notes(names, lacking, filled, known, no_data, veto, excluded, lone, shares: bool, policy: str) -> np.ndarray:
+    """「说明」 of each row: why it is not ranked, which values were filled, a one-member group.
+    Built column by column (indicators are few), never row by row."""
+    n = len(known)
+    text = np.full(n, "", dtype=object)
+
+    def add(mask, words):
+        nonlocal text
+        words = np.broadcast_to(np.asarray(words, dtype=object), (n,))
+        text = np.where(mask, text + np.where(text == "", "", "；") + words, text)
+
+    add(~known, "「开发区」表中没有该开发区（级别、类型未知），列为数据缺失，不参与排名")
+    add(known & no_data, "考核指标全部缺失，列为数据缺失，不参与排名")
+    add(known & ~no_data & veto, "一票否决，当年不参与排名")
+    missing_names = np.full(n, "", dtype=object)
+    for j, name in enumerate(names):
+        missing_names = np.where(lacking[:, j], missing_names + np.where(missing_names == "", "", "、") + name,
+                                 missing_names)
+    add(known & ~no_data & excluded & ~veto, "缺少" + missing_names + "，不参与排名")
+    add(filled.any(axis=1), missing_names + "缺失，" + policy)
+    add(lone, "组内仅 1 个开发区" + ("，不按比例评定等次" if shares else ""))
+    return text
 
 
 def aggregate(x: np.ndarray, group_codes: np.ndarray, w: np.ndarray, dirs: np.ndarray, method: str = "wsum",
               normalize: str = "minmax", bench=None, sat=None, imp=None, scale: float = 100.0,
               item_scores: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
-    """Composite score of complete rows, normalised within groups: (score, per-indicator scores).
+    """Composite score of complete rows, normalised within each code of `group_codes` (one code:
+    all rows together): (score, per-indicator scores).
 
     wsum: scale · Σ wⱼ·nᵢⱼ; topsis: scale · closeness (computed within each group). The
     per-indicator scores are scale · wⱼ·nᵢⱼ (min–max for TOPSIS), for the result sheet.
+    功效系数 values are already points (60–100): they count as fractions of 100, so the composite
+    stays on the 百分制 like min–max; a value beyond its 满意值 earns the full 100.
     """
     if method == "wsum":
         n = _group_normalize(x, dirs, normalize, group_codes, bench, sat, imp)   # a fresh array: scaled in place
+        if normalize == "efficacy":
+            n = np.minimum(n, 100.0) / 100.0
         score = sc.wsum(n, w) * scale
         if not item_scores:
             return score, None
@@ -357,10 +535,23 @@ def _split(v) -> list[str]:
     return [p for p in str(v).replace("，", ",").replace("、", ",").split(",") if p.strip()]
 
 
-def _rank_change(history: pd.DataFrame | None, zones: pd.Series, year: int, ranks: np.ndarray) -> np.ndarray:
-    """进位为正：上年总排名 − 今年总排名；上年没有排名则为空。"""
-    if history is None or "rank" not in history:
-        return np.full(len(zones), np.nan)
-    prev = history[pd.to_numeric(history["year"], errors="coerce") == year - 1].drop_duplicates("zone")
-    before = pd.to_numeric(prev.set_index("zone")["rank"], errors="coerce").reindex(zones).to_numpy(dtype=float)
-    return before - ranks
+def _rank_change(history: pd.DataFrame | None, zones: pd.Series, year: int, ranks: np.ndarray,
+                 group_ranks: np.ndarray | None = None, groups: np.ndarray | None = None) -> np.ndarray:
+    """进位为正：上年总排名 − 今年总排名. Where 历年排名 holds no 总排名 for the previous year (or
+    this year has none: group-wise normalisation), the 组内排名 of the same group is compared; no
+    previous rank → blank."""
+    out = np.full(len(zones), np.nan)
+    if history is None or "zone" not in history or "year" not in history:
+        return out
+    prev = history[pd.to_numeric(history["year"], errors="coerce") == year - 1].drop_duplicates("zone").set_index("zone")
+    if "rank" in prev:
+        before = pd.to_numeric(prev["rank"], errors="coerce").reindex(zones).to_numpy(dtype=float)
+        out = before - ranks
+    if group_ranks is not None and "group_rank" in prev:
+        before = pd.to_numeric(prev["group_rank"], errors="coerce").reindex(zones).to_numpy(dtype=float)
+        same = np.ones(len(zones), bool)
+        if groups is not None and "group" in prev:
+            was = prev["group"].reindex(zones).to_numpy(dtype=object)
+            same = pd.isna(was) | (was == np.asarray(groups, dtype=object))
+        out = np.where(np.isnan(out) & same, before - group_ranks, out)
+    return out

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..profiles import LINKED_INDICATORS, Profile, load_profile
+from ..profiles import LINKED_INDICATORS, Profile, inferred_text, load_profile
 from .quota import assign_profiles, zone_facts
 from .indicators import in_input_order
 
@@ -21,7 +21,8 @@ MISSING = "数据缺失"
 POOL_COLUMNS = ["开发区名称", "年度", "基础薪酬", "绩效薪酬", "项目奖励", "薪酬总额", "挂钩系数", "说明",
                 "核定人数", "基础薪酬标准", "绩效薪酬系数", "等次系数", "上限", "约束", "政策口径", "依据"]
 DETAIL_COLUMNS = ["姓名", "人员编号", "开发区名称", "年度", "岗位", "岗位系数", "考核等次", "等次系数",
-                  "分配权重", "绩效薪酬(元)"]
+                  "分配权重", "绩效薪酬(元)", "说明"]
+YES = "是"
 RETURN_COLUMNS = ["开发区名称", "年度", "税收收入", "税收基数", "税收增量", "返还比例", "返还金额", "说明",
                   "行政事业性收费", "应返还下限", "实际返还金额", "结论", "土地出让收益", "土地收益应返还",
                   "土地收益返还", "政策口径", "依据"]
@@ -59,17 +60,22 @@ def link_coefficient(actuals, references, weights, lo, hi) -> tuple[np.ndarray, 
 
 
 def pool_arrays(headcount, base_standard, performance_ratio, coefficient, reward, cap=None, multiplier=None):
-    """Vectorised pool arithmetic: (基础, 绩效, 奖励, 总额, capped) — NaN where inputs are missing."""
+    """Vectorised pool arithmetic: (基础, 绩效, 奖励, 总额, capped) — NaN where inputs are missing.
+
+    A binding cap (SPEC §5.2) shrinks the performance pool to cap − 基础 − 项目奖励, never below 0:
+    that capped pool is what is distributed to people, so 总额 = 基础 + 绩效 + 奖励 always holds
+    (and exceeds the cap only when the cap is below 基础 + 奖励)."""
     headcount, base_standard = _f(headcount), _f(base_standard)
     performance_ratio, coefficient = _f(performance_ratio), _f(coefficient)
-    reward = np.nan_to_num(_f(reward))
+    reward = _f(reward)
     multiplier = np.ones_like(coefficient) if multiplier is None else np.nan_to_num(_f(multiplier), nan=1.0)
     base = headcount * base_standard
     performance = base * performance_ratio * coefficient * multiplier
     total = base + performance + reward
     cap = np.full_like(total, np.nan) if cap is None else _f(cap)
     capped = np.isfinite(cap) & (total > cap)
-    return base, performance, reward, np.where(capped, cap, total), capped
+    performance = np.where(capped, np.maximum(0.0, cap - base - reward), performance)
+    return base, performance, reward, base + performance + reward, capped
 
 
 @dataclass
@@ -100,6 +106,11 @@ class ZoneRules:
         codes, uniques = pd.factorize(np.where(zones.isna(), None, pids))
         choices = [self.by_profile[pid] for pid in uniques] + [(None, "")]
         return np.where(codes < 0, len(choices) - 1, codes), choices
+
+
+def _money(values) -> np.ndarray:
+    """万元 amounts as text for a 说明 (two decimals), one per row."""
+    return np.char.mod("%.2f", np.asarray(values, dtype=float)).astype(object)
 
 
 def _same_zone_at(zones: pd.Series, years: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -169,23 +180,28 @@ def salary_pools(tables: dict[str, pd.DataFrame], rules: ZoneRules) -> pd.DataFr
 
     grades = tables.get("history")
     multiplier = np.ones(n)
-    grade_text = np.full(n, "", dtype=object)
+    tied = _take(codes, [bool(r.get("grade_multipliers")) for r in rule], bool)
+    grade_text = np.where(tied, "无「历年排名」上年考核等次，等次系数按 1 计", "").astype(object)
     if grades is not None and "grade" in grades:
         g = grades.drop_duplicates(["zone", "year"]).set_index(["zone", "year"])["grade"]
         g.index = pd.MultiIndex.from_arrays([g.index.get_level_values(0), g.index.get_level_values(1).astype(float)])
         prev_grade = g.reindex(pd.MultiIndex.from_arrays([sal["zone"], _f(sal["year"]) - 1])).to_numpy()
         table = [rule[c].get("grade_multipliers") or {} for c in codes.tolist()]
         multiplier = np.array([t.get(x, 1.0) if isinstance(x, str) and t else 1.0 for t, x in zip(table, prev_grade)])
-        grade_text = np.array([f"上年等次{x}×{m:g}" if isinstance(x, str) and t else ""
+        grade_text = np.array([(f"上年等次{x}×{m:g}" if x in t else f"上年等次「{x}」不在等次系数表中，等次系数按 1 计")
+                               if isinstance(x, str) and t else ("无上年考核等次，等次系数按 1 计" if t else "")
                                for t, x, m in zip(table, prev_grade, multiplier)], dtype=object)
 
-    cap = _f(sal["cap"]) if "cap" in sal else None
+    cap = _f(sal["cap"]) if "cap" in sal else None          # a blank cap: no cap
+    reward_in = _f(sal["project_reward"]) if "project_reward" in sal else np.zeros(n)   # no column: no awards
+    uncapped = pool_arrays(head, sal.get("base_standard", np.nan), sal.get("performance_ratio", np.nan), coef,
+                           reward_in, None, multiplier)[1]
     base, perf, reward, total, capped = pool_arrays(head, sal.get("base_standard", np.nan),
                                                    sal.get("performance_ratio", np.nan), coef,
-                                                   sal.get("project_reward", 0.0), cap, multiplier)
+                                                   reward_in, cap, multiplier)
     missing_parts = []
     for label, arr in (("核定人数", head), ("基础薪酬标准", _f(sal.get("base_standard", np.nan))),
-                       ("绩效薪酬系数", _f(sal.get("performance_ratio", np.nan)))):
+                       ("绩效薪酬系数", _f(sal.get("performance_ratio", np.nan))), ("项目奖励（无奖励请填 0）", reward_in)):
         missing_parts.append(np.where(np.isnan(arr), label, ""))
     ref_label = np.where(growth, "上年实际值", "目标值")
     for j, k in enumerate(keys):
@@ -198,7 +214,12 @@ def salary_pools(tables: dict[str, pd.DataFrame], rules: ZoneRules) -> pd.DataFr
     note = np.where(~has_rule, "政策口径未规定薪酬挂钩办法",
                     np.where(missing, "缺少" + pd.Series(lacking).to_numpy(dtype=object) + "，无法测算",
                              "完成率：" + pd.Series(ratio_text).to_numpy(dtype=object)))
-    note = np.where(~missing & capped, note + "；超过薪酬总额上限，按上限核定", note)
+    over = capped & (cap - base - reward < 0) if cap is not None else np.zeros(n, bool)
+    cap_text = ("；按挂钩系数测算绩效薪酬 " + _money(uncapped) + " 万元，薪酬总额超过上限 " + _money(cap) +
+                " 万元，按上限核定：绩效薪酬核减为 " + _money(perf) + " 万元（上限 − 基础薪酬 − 项目奖励，薪酬明细按核减后分配）"
+                ) if cap is not None else ""
+    note = np.where(~missing & capped, note + cap_text, note)
+    note = np.where(~missing & over, note + "；上限低于基础薪酬与项目奖励之和，绩效薪酬为 0，薪酬总额仍超过上限，请核实上限", note)
     note = np.where(~missing & (grade_text != ""), note + "；" + grade_text, note)
     blank = lambda a: np.where(missing, np.nan, a)
     return pd.DataFrame({
@@ -214,19 +235,21 @@ def salary_pools(tables: dict[str, pd.DataFrame], rules: ZoneRules) -> pd.DataFr
 
 
 def largest_remainder(total_cents: np.ndarray, weights: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Split integer `total_cents` of each group over its members ∝ weights; sums are exact.
+    """Split integer `total_cents[g]` over the rows whose `groups` is g, ∝ weights; sums are exact.
 
-    Hamilton's method: floor every share, then hand the leftover cents to the largest
-    fractional parts (ties to the earlier row). Vectorised over all groups at once.
+    `groups[i]` is the position of row i's total in `total_cents` (not a label: people listed in
+    another order than the pools still get their own zone's pool). Hamilton's method: floor every
+    share, then hand the leftover cents to the largest fractional parts (ties to the earlier row).
+    Vectorised over all groups at once.
     """
     weights = np.asarray(weights, dtype=float)
-    groups = np.asarray(groups)
-    codes, uniq = pd.factorize(groups)
-    wsum = np.bincount(codes, weights=weights, minlength=len(uniq))
+    total_cents = np.asarray(total_cents, dtype=np.int64)
+    codes = np.asarray(groups, dtype=np.int64)
+    wsum = np.bincount(codes, weights=weights, minlength=len(total_cents))
     share = np.divide(weights, wsum[codes], out=np.zeros_like(weights), where=wsum[codes] > 0)
     exact = share * total_cents[codes]
     base = np.floor(exact + 1e-9)
-    left = total_cents - np.bincount(codes, weights=base, minlength=len(uniq))
+    left = total_cents - np.bincount(codes, weights=base, minlength=len(total_cents))
     frac = exact - base
     order = np.lexsort((np.arange(len(frac)), -frac, codes))          # by group, then largest remainder
     rank_in_group = np.empty(len(frac), dtype=np.int64)
@@ -246,23 +269,45 @@ def distribute(people: pd.DataFrame, pools: pd.DataFrame, rules: ZoneRules) -> p
     p = people[people["zone"].isin(latest.index)].reset_index(drop=True)
     if p.empty:
         return pd.DataFrame(columns=DETAIL_COLUMNS)
-    post = _f(p["post_coef"]) if "post_coef" in p else np.ones(len(p))
-    post = np.where(np.isnan(post), 1.0, post)
-    grade = p["grade"] if "grade" in p else pd.Series([None] * len(p))
+    n = len(p)
+    post = _f(p["post_coef"]) if "post_coef" in p else np.ones(n)
+    no_post = np.isnan(post)
+    post = np.where(no_post, 1.0, post)
+    grade = p["grade"] if "grade" in p else pd.Series([None] * n)
     codes, choices = rules.rows(p["zone"])
     rule = [r or {} for r, _ in choices]
-    coef = np.array([(rule[c].get("person_grades") or {}).get(g, 1.0) if isinstance(g, str) else 1.0
-                     for c, g in zip(codes.tolist(), grade)])
+    table = [rule[c].get("person_grades") or {} for c in codes.tolist()]
+    coef = np.array([t.get(g, 1.0) if isinstance(g, str) else 1.0 for t, g in zip(table, grade)])
     fail = _take(codes, [r.get("fail_coefficient", 0.0) for r in rule], float)
     coef = np.where(grade.to_numpy(dtype=object) == "不合格", fail, coef)
-    weight = post * coef
+    # LY-11: people holding the post concurrently as city or local leaders take no share
+    exclusion = _take(codes, [r.get("exclude_concurrent") or "" for r in rule])
+    concurrent = (p["concurrent"].to_numpy(dtype=object) == YES) if "concurrent" in p else np.zeros(n, bool)
+    left_out = concurrent & (exclusion != "")
+    weight = np.where(left_out, 0.0, post * coef)
     cents = np.round(latest["绩效薪酬"].to_numpy() * 1e4 * 100).astype(np.int64)   # 万元 → 分
     zone_pos = latest.index.get_indexer(p["zone"])
     alloc = largest_remainder(cents, weight, zone_pos)
+    graded = np.array([isinstance(g, str) and g in t for t, g in zip(table, grade)], dtype=bool)
+    has_table = np.array([bool(t) for t in table], dtype=bool)
+    note = np.full(n, "", dtype=object)
+
+    def add(mask, words):
+        nonlocal note
+        note = np.where(mask, note + np.where(note == "", "", "；") + np.asarray(words, dtype=object), note)
+
+    add(left_out, "由市领导或地方领导班子成员兼任，不参与绩效薪酬分配（" + exclusion + "）")
+    nobody = np.bincount(zone_pos, weights=weight, minlength=len(latest))[zone_pos] <= 0
+    add(nobody, "本开发区没有可参与分配的人员（分配权重均为 0），绩效薪酬未分配")
+    add(~left_out & no_post, "岗位系数缺失，按 1 计")
+    add(~left_out & has_table & ~graded & grade.isna().to_numpy(), "考核等次缺失，等次系数按 1 计")
+    add(~left_out & has_table & ~graded & grade.notna().to_numpy() & (grade.to_numpy(dtype=object) != "不合格"),
+        "考核等次不在等次系数表中，等次系数按 1 计")
     return pd.DataFrame({
         "姓名": p["name"], "人员编号": p.get("person_id"), "开发区名称": p["zone"],
         "年度": latest["年度"].to_numpy()[zone_pos], "岗位": p.get("post"), "岗位系数": post,
-        "考核等次": grade, "等次系数": coef, "分配权重": weight, "绩效薪酬(元)": alloc / 100.0,
+        "考核等次": grade, "等次系数": np.where(left_out, 0.0, coef), "分配权重": weight,
+        "绩效薪酬(元)": alloc / 100.0, "说明": note,
     })
 
 
@@ -283,7 +328,9 @@ def tax_returns(ind: pd.DataFrame, rules: ZoneRules, land_rules: ZoneRules) -> p
     year_tax = _same_zone_at(df["zone"], year, tax, base_year)
     entered = _f(df["tax_base"]) if "tax_base" in df else np.full(n, np.nan)
     base = np.where(np.isfinite(entered), entered, np.where(previous, prev_tax, year_tax))
-    fees = np.nan_to_num(_f(df["fees"])) if "fees" in df else np.zeros(n)
+    # 行政事业性收费: a sheet without the column has none; a blank cell is unknown (intake gives 0
+    # where the schema declares a blank as none, NaN otherwise)
+    fees = _f(df["fees"]) if "fees" in df else np.zeros(n)
     applies = has & (year >= from_year)
     increment = np.maximum(0.0, tax - base)
     own_rate = _f(df["return_rate"]) if "return_rate" in df else np.full(n, np.nan)
@@ -291,10 +338,12 @@ def tax_returns(ind: pd.DataFrame, rules: ZoneRules, land_rules: ZoneRules) -> p
     minimum = rate * (increment + fees)
     amount = used_rate * (increment + fees)
     actual = _f(df["actual_return"]) if "actual_return" in df else np.full(n, np.nan)
-    missing = applies & (np.isnan(tax) | np.isnan(base))
+    lack = [applies & np.isnan(v) for v in (tax, base, fees)]
+    missing = lack[0] | lack[1] | lack[2]
+    unpaid = applies & ~missing & np.isnan(actual)      # a blank 实际返还金额 is never 合规 (SPEC §3.1)
     below = applies & ~missing & np.isfinite(actual) & (actual < minimum - 1e-9)
-    low_rate = applies & ~missing & np.isfinite(own_rate) & (own_rate < rate)
-    verdict = np.select([~applies, missing, below | low_rate], ["", MISSING, "不合规"], "合规").astype(object)
+    low_rate = applies & np.isfinite(own_rate) & (own_rate < rate)
+    verdict = np.select([~applies, below | low_rate, missing | unpaid], ["", "不合规", MISSING], "合规").astype(object)
     base_kind = np.where(np.isfinite(entered), 0, np.where(previous, 1, 2))
     land = _f(df["land_income"]) if "land_income" in df else np.full(n, np.nan)
     land_codes, land_choices = land_rules.rows(df["zone"])
@@ -302,8 +351,9 @@ def tax_returns(ind: pd.DataFrame, rules: ZoneRules, land_rules: ZoneRules) -> p
     land_due = share * land
     land_paid = _f(df["land_return"]) if "land_return" in df else np.full(n, np.nan)
     land_short = np.isfinite(land_paid) & np.isfinite(land_due) & (land_paid < land_due - 1e-9)
-    note = _return_notes(codes, [r.get("from_year", -np.inf) for r in rule], has, applies, missing,
-                         base_kind, tax < base, below, low_rate, land_short)
+    land_unknown = np.isfinite(land_due) & (land_due > 0) & np.isnan(land_paid)
+    note = _return_notes(codes, [r.get("from_year", -np.inf) for r in rule], has, applies, *lack,
+                         base_kind, tax < base, below, low_rate, land_short, unpaid, land_unknown)
     keep = has | np.isfinite(share)
     blank = lambda a: np.where(applies & ~missing, a, np.nan)
     out = pd.DataFrame({
@@ -320,30 +370,34 @@ def tax_returns(ind: pd.DataFrame, rules: ZoneRules, land_rules: ZoneRules) -> p
 _BASE_LABELS = ("填报基数", "上年税收", "基数年税收")
 
 
-def _return_notes(codes, from_years, has, applies, missing, base_kind, fell, below, low_rate, land_short) -> np.ndarray:
+def _return_notes(codes, from_years, has, applies, no_tax, no_base, no_fees, base_kind, fell, below, low_rate,
+                  land_short, unpaid, land_unknown) -> np.ndarray:
     """税收返还「说明」: written once per distinct combination of its inputs, then spread to the rows."""
-    parts = [has, applies, missing, base_kind, fell, below, low_rate, land_short]   # base_kind: 0–2, two bits
-    shifts = [0, 1, 2, 3, 5, 6, 7, 8]
-    key = np.asarray(codes, dtype=np.int64) << 9
-    for part, shift in zip(parts, shifts):
-        key |= np.asarray(part, dtype=np.int64) << shift
-    inverse, combos = pd.factorize(key)
+    flags = pd.DataFrame({"code": np.asarray(codes, dtype=np.int64), "kind": np.asarray(base_kind, dtype=np.int64),
+                          **{k: np.asarray(v, dtype=bool) for k, v in dict(
+                              has=has, applies=applies, no_tax=no_tax, no_base=no_base, no_fees=no_fees, fell=fell,
+                              below=below, low=low_rate, land=land_short, unpaid=unpaid,
+                              land_unknown=land_unknown).items()}})
+    combos = flags.drop_duplicates()
+    inverse = pd.MultiIndex.from_frame(combos).get_indexer(pd.MultiIndex.from_frame(flags))
     texts = []
-    for k in combos.tolist():
-        code, has_, applies_, missing_, kind, fell_, below_, low_, land_ = (
-            k >> 9, *((k >> shift) & (3 if shift == 3 else 1) for shift in shifts))
-        label = _BASE_LABELS[kind]
-        if not has_:
+    for c in combos.itertuples(index=False):
+        label = _BASE_LABELS[c.kind]
+        lacking = "、".join(name for name, gone in (("税收收入", c.no_tax), (label, c.no_base),
+                                                    ("行政事业性收费（没有收费请填 0）", c.no_fees)) if gone)
+        if not c.has:
             text = "政策口径未规定税收返还"
-        elif not applies_:
-            text = f"返还政策自 {from_years[code]:.0f} 年起执行"
-        elif missing_:
-            text = f"缺少税收收入或{label}，无法计算"
+        elif not c.applies:
+            text = f"返还政策自 {from_years[c.code]:.0f} 年起执行"
+        elif lacking:
+            text = f"缺少{lacking}，无法计算"
         else:
-            text = f"基数为{label}" + ("；税收下降，增量按 0 计" if fell_ else "")
-        text += "；实际返还低于应返还下限" if below_ else ""
-        text += "；填报的返还比例低于政策下限" if low_ else ""
-        text += "；土地出让收益未足额返还（预警）" if land_ else ""
+            text = f"基数为{label}" + ("；税收下降，增量按 0 计" if c.fell else "")
+        text += "；未填报实际返还金额，无法判断是否足额返还" if c.unpaid else ""
+        text += "；实际返还低于应返还下限" if c.below else ""
+        text += "；填报的返还比例低于政策下限" if c.low else ""
+        text += "；土地出让收益未足额返还（预警）" if c.land else ""
+        text += "；未填报土地收益返还，无法判断土地出让收益是否全额返还" if c.land_unknown else ""
         texts.append(text)
     return np.asarray(texts, dtype=object)[inverse]
 
@@ -374,7 +428,9 @@ def compute_salary(tables: dict[str, pd.DataFrame], profile: str | None = None,
     returns = (tax_returns(tables["indicators"], by_kind["tax_return"], by_kind["land_return"])
                if "indicators" in tables else pd.DataFrame(columns=RETURN_COLUMNS))
     texts = lambda kind: "；".join(sorted({f"{lbl}：{r['text']}" for r, lbl in map(by_kind[kind].by_profile.get, used) if r}))
-    notes = {"薪酬挂钩办法": texts("salary_pool"), "税收返还办法": texts("tax_return"),
+    inferred = "；".join(sorted({inferred_text(r) for kind in by_kind.values() for pid in used
+                                 for r in [kind.by_profile[pid][0]] if r and r.get("inferred")}))
+    notes = {"薪酬挂钩办法": texts("salary_pool"), "税收返还办法": texts("tax_return"), "推断口径": inferred,
              "金额单位": "薪酬测算、税收返还为万元；薪酬明细为元（按最大余数法分配到分，合计与绩效薪酬总额一致）"}
     return SalaryResult(pools, people, returns, notes)
 

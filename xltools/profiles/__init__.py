@@ -29,19 +29,29 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "unique_per_group": (("group", "max"), ("exempt",)),
     "reduction": (("before", "after"), ("min_cut",)),
     # computation rules (salary pool, fiscal returns): parameters only, no per-zone verdict kind
-    "salary_pool": (("weights", "lo", "hi"), ("mode", "grade_multipliers", "person_grades", "fail_coefficient")),
+    "salary_pool": (("weights", "lo", "hi"), ("mode", "grade_multipliers", "person_grades", "fail_coefficient",
+                                               "exclude_concurrent")),
     "tax_return": (("rate",), ("base", "base_year", "from_year")),
     "land_return": (("share",), ()),
     # assessment rules: the ranking method, sanctions/incentives, staff cut-offs
-    "ranking": (("indicators",), ("weights", "method", "normalize", "group_by", "grades", "missing", "scale")),
-    "bottom_streak": (("n", "k", "m", "action"), ("consecutive", "trigger", "grades", "ladder", "order")),
-    "top_incentive": (("n", "k", "m", "action"), ("consecutive", "rise_years", "ladder", "order")),
+    "ranking": (("indicators",), ("weights", "method", "normalize", "group_by", "grades", "missing", "scale",
+                                  "normalize_within")),
+    "bottom_streak": (("n", "k", "m", "action"), ("consecutive", "trigger", "grades", "ladder", "order", "scope",
+                                                  "score_below", "veto", "decline")),
+    "top_incentive": (("n", "k", "m", "action"), ("consecutive", "rise_years", "ladder", "order", "scope")),
     "staff_cutoffs": (("parts", "cutoffs", "outcomes"), ("ties",)),
 }
 QUOTA_KINDS = ("count_range", "share", "posts", "compare", "forbidden_value", "allowed_values",
                "unique_per_group", "reduction")
 LINKED_INDICATORS = {"tax": "税收收入", "fixed_investment": "固定资产投资", "industrial_output": "规上工业总产值"}
-COMMON = ("id", "kind", "text", "source", "severity", "where")
+COMMON = ("id", "kind", "text", "source", "severity", "where", "inferred")
+# `inferred = ["weights", …]` (or `true`) names the parameters a rule's source does not give:
+# results, `profiles show` and docs say 推断口径 for them. What each parameter is called there:
+PARAM_LABELS = {"indicators": "考核指标", "weights": "指标权重", "grades": "等次划分（比例或分数线）",
+                "group_by": "分组", "n": "名次范围", "k": "触发年数", "m": "统计年数", "consecutive": "是否要求连续",
+                "score_below": "不合格分数线", "decline": "重点指标下降", "rise_years": "连续进位年数", "lo": "挂钩系数下限",
+                "hi": "挂钩系数上限", "grade_multipliers": "开发区等次系数", "person_grades": "人员等次系数",
+                "base_year": "基数年", "band": "容差带", "order": "处置阶梯", "action": "处置措施"}
 INT_PARAMS = {"min", "max", "principals", "deputies", "n", "k", "m", "rise_years", "order"}
 RATIONAL_PARAMS = {"ratio", "min_cut"}
 OPS = {"share": ("<=", ">=", "about"), "compare": ("<=", ">=", "<", ">", "==")}
@@ -129,8 +139,15 @@ def _check_rule(rule: dict, where: str) -> dict:
     if kind in ("bottom_streak", "top_incentive"):
         if rule["k"] > rule["m"] or rule["k"] < 1:
             raise ProfileError(f"{here}：应满足 1 ≤ k({rule['k']}) ≤ m({rule['m']})")
-        if rule.get("trigger", "rank") not in ("rank", "grade"):
-            raise ProfileError(f"{here}：「trigger」应为 rank（末位名次）或 grade（等次）")
+        if rule.get("trigger", "rank") not in ("rank", "grade", "absolute"):
+            raise ProfileError(f"{here}：「trigger」应为 rank（末位名次）、grade（等次）或 absolute（绝对标准：一票否决、"
+                               "不依赖其他开发区的得分线）")
+        if rule.get("trigger") == "absolute" and "score_below" in rule and (
+                isinstance(rule["score_below"], bool) or not isinstance(rule["score_below"], (int, float))):
+            raise ProfileError(f"{here}：「score_below」应为分数，实为「{rule['score_below']}」")
+        if "decline" in rule and not (isinstance(rule["decline"], list) and rule["decline"]
+                                      and all(isinstance(x, str) for x in rule["decline"])):
+            raise ProfileError(f"{here}：「decline」应为重点指标名称的列表，如 [\"税收收入\"]（全部较上年下降即为不合格）")
         if rule.get("trigger") == "grade" and not rule.get("grades"):
             raise ProfileError(f"{here}：trigger = \"grade\" 需要「grades」（触发的等次列表）")
     if kind == "staff_cutoffs":
@@ -151,6 +168,10 @@ def _check_rule(rule: dict, where: str) -> dict:
             raise ProfileError(f"{here}：「base」应为 year（固定基数年）或 previous（上年），实为「{rule['base']}」")
         if rule.get("base", "year") == "year" and kind == "tax_return" and not isinstance(rule.get("base_year"), int):
             raise ProfileError(f"{here}：base = \"year\" 需要整数「base_year」")
+    inferred = rule.get("inferred")
+    if inferred is not None and inferred is not True and not (
+            isinstance(inferred, list) and all(isinstance(k, str) and k in rule for k in inferred)):
+        raise ProfileError(f"{here}：「inferred」应为 true 或本规则参数名的列表（如 [\"weights\"]），实为「{inferred}」")
     if "where" in rule and not (isinstance(rule["where"], dict)
                                 and all(isinstance(v, list) for v in rule["where"].values())):
         raise ProfileError(f"{here}：「where」应写成 {{ 字段 = [\"取值\", …] }}")
@@ -268,7 +289,21 @@ def apply_overrides(profile: Profile, overrides: dict[str, object], origin: str 
     return new
 
 
+def inferred_text(rule: dict) -> str:
+    """The parameters of a rule the source does not give (TOML `inferred`), in words."""
+    keys = rule.get("inferred") or []
+    if keys is True:
+        return f"{rule['id']} 的全部参数为推断口径"
+    if not keys:
+        return ""
+    return f"{rule['id']}：" + "、".join(PARAM_LABELS.get(k, k) for k in keys) + "为推断口径（报告原文未给出）"
+
+
 def rule_params_text(rule: dict) -> str:
     """The kind-specific parameters of a rule as `key = value` text (for listings and docs)."""
     skip = set(COMMON) - {"where"}
-    return "；".join(f"{k} = {v}" for k, v in rule.items() if k not in skip)
+    text = "；".join(f"{k} = {v}" for k, v in rule.items() if k not in skip)
+    inferred = rule.get("inferred")
+    if inferred:
+        text += "；推断口径：" + ("全部参数" if inferred is True else "、".join(PARAM_LABELS.get(k, k) for k in inferred))
+    return text
