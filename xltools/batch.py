@@ -290,7 +290,9 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
         result.zone_files = dict(zip(tables["zones"]["zone"], tables["zones"]["_file"]))
     assessment = assess(engine_tables, profile=profile, tasks=tasks) if engine_tables else None
     problems = pd.concat([problems_frame(submitted(books)),
-                          pd.DataFrame([p.as_row() for p in cross], columns=problems_frame([]).columns)],
+                          pd.DataFrame([p.as_row() for p in cross], columns=problems_frame([]).columns),
+                          pd.DataFrame([{"文件": "", **row} for row in (assessment.problems if assessment else [])],
+                                       columns=problems_frame([]).columns)],
                          ignore_index=True)
     result.sheets["文件清单"] = result.files
     result.sheets["数据校验"] = problems

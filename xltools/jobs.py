@@ -156,6 +156,7 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
     result = RunResult(books)
     results: dict[str, list[pd.DataFrame]] = {}
     notes: dict[str, str] = {}
+    engine_problems: list[dict] = []
     for book in books:
         if not book.usable:
             continue
@@ -164,11 +165,14 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
             memory.release()
         for name, frame in assessment.sheets.items():
             results.setdefault(name, []).append(frame)
+        engine_problems += [{"文件": book.name, **row} for row in assessment.problems]
         for item in assessment.skipped:
             result.skipped.append(f"{book.name}：{item}")
         for key, value in assessment.notes.items():
             notes[key] = value if key not in notes or notes[key] == value else f"{notes[key]}；{value}"
-    result.sheets["数据校验"] = problems_frame(books)
+    checks = problems_frame(books)
+    result.sheets["数据校验"] = (pd.concat([checks, pd.DataFrame(engine_problems, columns=checks.columns)],
+                                          ignore_index=True) if engine_problems else checks)
     for name in sorted(results, key=lambda n: SHEET_ORDER.index(n) if n in SHEET_ORDER else len(SHEET_ORDER)):
         frames = results[name]
         result.sheets[name] = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)

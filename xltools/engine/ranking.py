@@ -3,8 +3,10 @@ bonus/deduction/veto → ranks → grades → movement. Sanctions (§5.5) and st
 live in `sanctions.py` and `staff.py`.
 
 Everything here is column-wise numpy/pandas; the method choices come from options (CLI flags,
-ribbon, UDF), the 参数 sheet, a named preset, the workbook's 指标体系 or the zone's profile,
-in that order. `notes` records what was used so a published result can be reproduced.
+ribbon, UDF), the 参数 sheet, a named preset, the workbook's 指标体系 or the zones' profile,
+in that order. Which profile the zones follow is decided by profiles/resolve.py; zones that
+follow different profiles are ranked apart, each by its own. `notes` records what was used so
+a published result can be reproduced.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..profiles import Profile, load_profile, presets
+from ..profiles import Profile, presets
+from ..profiles.display import METHOD_NAMES, percent_list, say
 from ..schema import SHEETS_BY_KEY
 from . import scoring as sc
 from .indicators import derive
-from .quota import assign_profiles, zone_facts
+from .quota import zone_facts
 
 # How a missing indicator value is treated (参数「缺失值处理」) → what 计算说明 says.
 MISSING_POLICIES = {"mean": "按组内平均值补齐", "zero": "按 0 计", "exclude": "含缺失值的开发区不参与排名"}
@@ -49,6 +52,8 @@ class RankResult:
     notes: dict[str, str] = field(default_factory=dict)
     system: pd.DataFrame | None = None
     group_of: pd.Series | None = None
+    parts: dict = field(default_factory=dict)    # profile key → its RankResult (zones ranked apart)
+    resolution: object = None                    # the profiles.resolve.Resolution used
 
 
 def indicator_table(indicators: pd.DataFrame, keep: list[str] | None = None) -> pd.DataFrame:
@@ -96,7 +101,7 @@ def _system(tables, rule: dict | None, options: RankOptions, notes: dict) -> tup
         notes["指标体系"] = "工作簿「指标体系」表"
     else:
         items = pd.DataFrame(cfg.get("indicators") or [])
-        notes["指标体系"] = f"未提供「指标体系」表，使用政策口径 {rule['id'] if rule else ''} 的默认指标：{cfg.get('text', '')}"
+        notes["指标体系"] = f"未提供「指标体系」表，使用 {rule['id'] if rule else ''} 规定的指标：{cfg.get('text', '')}"
     for col in ("direction", "weight", "benchmark", "satisfactory", "impermissible", "group"):
         if col not in items:
             items[col] = np.nan
@@ -145,34 +150,59 @@ def _group_labels(f: pd.DataFrame, keys: list[str]) -> np.ndarray:
     return labels[inverse.ravel()]
 
 
-def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = None,
+def rank_zones(tables: dict[str, pd.DataFrame], profile=None,
                options: RankOptions | None = None, params: dict[str, str] | None = None,
                facts: pd.DataFrame | None = None) -> RankResult:
-    """Score and rank every zone of the assessment year; the single engine entry for 考核排名."""
+    """Score and rank every zone of the assessment year; the single engine entry for 考核排名.
+    `profile`: a Resolution (profiles/resolve.py), or the explicit choice it is resolved with.
+    Zones following different profiles are ranked apart (each region assesses its own zones)."""
+    from .params import resolution
+
+    facts = zone_facts(tables) if facts is None else facts   # assess computes them once
+    res = resolution(tables, profile, None, facts)
+    ind = tables["indicators"]
+    keys = res.key_of(ind["zone"])
+    order = list(dict.fromkeys(keys.tolist()))
+    if len(order) <= 1:
+        key = order[0] if order else res.other
+        out = _rank_profile(tables, res.profiles[key], options, params, facts)
+        out.parts, out.resolution = {key: out}, res
+        return out
+    parts = {}
+    for key in order:
+        mine = dict(tables, indicators=ind[keys == key])
+        if tables.get("history") is not None and "zone" in tables["history"]:
+            h = tables["history"]
+            mine["history"] = h[res.key_of(h["zone"]) == key]
+        parts[key] = _rank_profile(mine, res.profiles[key], options, params, facts)
+    labels = {key: res.label(key) for key in order}
+    notes = {"排名范围": "按政策口径分别排名：" + "；".join(
+        f"{labels[k]} {len(p.ranking)} 个开发区" for k, p in parts.items())}
+    for key, part in parts.items():
+        notes.update({f"{labels[key]}·{k}": v for k, v in part.notes.items()})
+    notes["考核年度"] = "、".join(dict.fromkeys(p.notes["考核年度"] for p in parts.values()))
+    system = pd.concat([p.system.assign(政策口径=labels[k]) for k, p in parts.items()], ignore_index=True)
+    return RankResult(pd.concat([p.ranking for p in parts.values()], ignore_index=True), notes, system,
+                      pd.concat([p.group_of for p in parts.values()]), parts, res)
+
+
+def _rank_profile(tables: dict[str, pd.DataFrame], prof: Profile, options: RankOptions | None,
+                  params: dict[str, str] | None, facts: pd.DataFrame) -> RankResult:
+    """考核排名 of the zones of one profile, by that profile's ranking rule (or the general one)."""
+    from ..profiles.resolve import general_rule
+
     options = options or RankOptions()
     params = params or {}
     notes: dict[str, str] = {}
     ind = tables["indicators"]
     year = options.year or _int(params.get("考核年度")) or int(np.nanmax(ind["year"].astype(float)))
     notes["考核年度"] = str(year)
-
-    facts = zone_facts(tables) if facts is None else facts   # assess computes them once
-    if isinstance(profile, Profile):
-        prof = profile
-    else:
-        counts = assign_profiles(facts, profile).value_counts()
-        extra = int((~pd.Index(ind["zone"].unique()).isin(facts.index)).sum())
-        if extra:     # zones only in 「指标」 have no facts: all count for the profile of a blank zone
-            blank = pd.DataFrame(index=pd.Index(["?"], name="zone"), columns=facts.columns)
-            counts = counts.add(pd.Series({assign_profiles(blank, profile).iat[0]: extra}), fill_value=0)
-        pid = counts[counts == counts.max()].sort_index().index[0] if len(counts) else "default"
-        prof = load_profile(pid)
     rule = next((r for r in prof.rules if r["kind"] == "ranking"), None)
     if rule is None:
-        rule = next(r for r in load_profile("default").rules if r["kind"] == "ranking")
-        notes["政策口径"] = f"{prof.id} 未规定考核方法，采用 default 口径"
+        rule = general_rule("ranking")
+        notes["政策口径"] = f"{prof.label}未规定考核方法，采用通用口径（{rule['id']}）"
     else:
-        notes["政策口径"] = f"{prof.id}（{rule['id']}）"
+        notes["政策口径"] = f"{prof.label}（{rule['id']}）"
 
     items, cfg = _system(tables, rule, options, notes)
     method = options.method or params.get("评价方法") or cfg.get("method", "wsum")
@@ -282,12 +312,12 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     grades_cfg = cfg.get("grades") or {}
     if grades_cfg.get("cutoffs") is not None:
         grade = sc.grade_by_cutoffs(np.where(active, score, np.nan), grades_cfg["cutoffs"], grades_cfg["labels"])
-        notes["等次"] = f"按分数线 {grades_cfg['cutoffs']} 划分为 {'、'.join(grades_cfg['labels'])}"
+        notes["等次"] = f"按分数线 {say(grades_cfg['cutoffs'])} 划分为 {'、'.join(grades_cfg['labels'])}"
     elif grades_cfg.get("shares") is not None:
         grade = sc.grade_by_shares(np.where(active, score, np.nan), grades_cfg["shares"], grades_cfg["labels"],
                                    group, grades_cfg.get("rounding", "round"), grades_cfg.get("ties", "include"))
-        notes["等次"] = (f"组内强制分布：{'、'.join(grades_cfg['labels'])}，比例 {grades_cfg['shares']}（其余为最后一档），"
-                       f"名额取整 {grades_cfg.get('rounding', 'round')}，分界处并列 {grades_cfg.get('ties', 'include')}")
+        notes["等次"] = (f"组内强制分布：{'、'.join(grades_cfg['labels'])}，比例 {percent_list(grades_cfg['shares'])}（其余为最后一档），"
+                       f"名额取整 {say(grades_cfg.get('rounding', 'round'))}，{say(grades_cfg.get('ties', 'include'))}")
     else:
         grade = np.full(len(cur), None, dtype=object)
     grade = np.where(veto, "一票否决", grade)
@@ -307,7 +337,8 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     system = pd.DataFrame({"指标": items["name"], "方向": np.where(dirs > 0, "正向", "负向"), "权重": np.round(w, 6),
                            "最小值": np.nanmin(x, axis=0), "最大值": np.nanmax(x, axis=0),
                            "标杆值": bench if normalize == "benchmark" else np.nan})
-    notes.update({"评价方法": method, "标准化方法": normalize, "赋权方法": weighting,
+    notes.update({"评价方法": METHOD_NAMES.get(method, method), "标准化方法": METHOD_NAMES.get(normalize, normalize),
+                  "赋权方法": METHOD_NAMES.get(weighting, weighting),
                   "权重": "；".join(f"{n} {v:.4f}" for n, v in zip(items["name"], w)),
                   "综合得分": f"{scale:g} × " + ("Σ 权重 × 标准化值" if method == "wsum" else "TOPSIS 贴近度 D⁻/(D⁺+D⁻)")
                   + "，再加「加分」减「扣分」",
