@@ -92,7 +92,7 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
             out.skipped.append("派生指标（缺少「指标」表）")
     inferred = res.inferred(res.used())
     if inferred:
-        out.notes["推断口径"] = ("以下参数报告未给出，为推断口径（可在「参数」表以「规则编号.参数」覆盖）：" + inferred)
+        out.notes["推断口径（报告未给出的参数，可在「参数」表以「规则编号.参数」覆盖）"] = inferred
     return out
 
 

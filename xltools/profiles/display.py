@@ -73,10 +73,19 @@ def say(value: object, names: dict[str, str] | None = None) -> str:
             return value["name"] + (f"（{extra}）" if extra else "")
         return "；".join(f"{names.get(k, PARAM_NAMES.get(k, k))} {say(v, names)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        return "、".join(say(v, names) for v in value)
+        return "、".join(say(v, names) for v in value) if value else "无"
     return str(value)
 
 
 def percent_list(shares) -> str:
     """[0.2, 0.5, 0.25] → 20%、50%、25%."""
     return "、".join(f"{float(s) * 100:g}%" for s in shares)
+
+# Rule kinds → Chinese (profiles show, docs).
+KIND_NAMES: dict[str, str] = {
+    "count_range": "数量上下限", "share": "比例", "posts": "领导职数", "compare": "数量比较",
+    "forbidden_value": "禁止情形", "allowed_values": "允许取值", "unique_per_group": "每地唯一",
+    "reduction": "精减比例", "salary_pool": "薪酬总额挂钩", "tax_return": "税收返还", "land_return": "土地收益返还",
+    "ranking": "考核排名", "bottom_streak": "末位/不合格处置", "top_incentive": "激励", "staff_cutoffs": "人员排名分档",
+}
+SEVERITY_NAMES = {"hard": "刚性（不合规）", "soft": "弹性（预警）"}
