@@ -213,3 +213,38 @@ def test_inferred_parameters_are_declared_and_checked(tmp_path):
     with pytest.raises(ProfileError, match="inferred.*maximum"):
         load_profile(path)
     assert load_profile("qingdao").rule("QD-15")["inferred"] == ["band"]
+
+
+def test_a_files_own_params_choice_stays_below_the_zones_region():
+    """Batch: a file's 「参数」 政策口径 applies to its zones as a 参数 choice, not as their own cell."""
+    from xltools.intake.consolidate import file_params
+    zones = pd.DataFrame({"zone": ["银", "外"], "level": "省级", "county": ["银川市", "烟台市"], "_file": "a.xlsx"})
+    params = pd.DataFrame({"item": ["政策口径"], "value": ["qingdao"], "_file": ["a.xlsx"]})
+    tables, _ = file_params({"zones": zones, "params": params}, [])
+    res = resolve(zone_facts({"zones": tables["zones"].drop(columns="_file")}))
+    assert res.profile_of.to_dict() == {"银": "ningxia", "外": "qingdao"}
+    assert res.why["外"] == BY_PARAMS
+
+
+def test_zones_of_two_profiles_are_ranked_apart_not_by_majority():
+    """On today's main the majority profile ranked every zone (Ningxia zones graded by QD-41)."""
+    zones = [{"zone": z, "level": "国家级", "region": "青岛"} for z in "甲乙丙"] + \
+            [{"zone": z, "level": "国家级", "region": "宁夏"} for z in "丁戊"]
+    t = book(zones)
+    t["indicators"] = pd.DataFrame({"zone": list("甲乙丙丁戊"), "year": 2023.0, "tax": [1.0, 2.0, 3.0, 4.0, 5.0],
+                                    "land_area": 1.0})
+    out = assess(t, tasks=("rank",))
+    assert "青岛口径 3 个开发区" in out.notes["排名·排名范围"] and "宁夏口径 2 个开发区" in out.notes["排名·排名范围"]
+    ranks = out.sheets["考核排名"].set_index("开发区名称")["总排名"]
+    assert ranks["戊"] == 1 and ranks["丙"] == 1                      # each region's best is its own first
+
+
+def test_staff_ranking_only_where_the_profile_states_cut_offs():
+    """LE-28's 70/130 cut-offs are Leiyang's: staff of a Qingdao zone are not ranked by them."""
+    staff = pd.DataFrame({"name": ["甲", "乙"], "zone": ["耒", "青"], "score_test": 80.0, "score_speech": 80.0,
+                          "score_inspection": 80.0})
+    t = book([{"zone": "耒", "level": "省级", "county": "耒阳市"}, {"zone": "青", "level": "省级", "region": "青岛"}])
+    t["staff"] = staff
+    out = assess(t, tasks=("rank",))
+    assert list(out.sheets["人员排名"]["姓名"]) == ["甲"]
+    assert any("青岛口径未规定人员排名办法" in s for s in out.skipped)

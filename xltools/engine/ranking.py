@@ -168,16 +168,22 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile=None,
         out = _rank_profile(tables, res.profiles[key], options, params, facts)
         out.parts, out.resolution = {key: out}, res
         return out
-    parts = {}
+    parts, failed = {}, {}
     for key in order:
         mine = dict(tables, indicators=ind[keys == key])
         if tables.get("history") is not None and "zone" in tables["history"]:
             h = tables["history"]
             mine["history"] = h[res.key_of(h["zone"]) == key]
-        parts[key] = _rank_profile(mine, res.profiles[key], options, params, facts)
+        try:
+            parts[key] = _rank_profile(mine, res.profiles[key], options, params, facts)
+        except sc.ScoringError as exc:      # one profile's zones cannot be ranked: the others still are
+            failed[key] = exc
+    if not parts:
+        raise next(iter(failed.values()))
     labels = {key: res.label(key) for key in order}
     notes = {"排名范围": "按政策口径分别排名：" + "；".join(
         f"{labels[k]} {len(p.ranking)} 个开发区" for k, p in parts.items())}
+    notes.update({f"{labels[k]}·未排名": str(exc) for k, exc in failed.items()})
     for key, part in parts.items():
         notes.update({f"{labels[key]}·{k}": v for k, v in part.notes.items()})
     notes["考核年度"] = "、".join(dict.fromkeys(p.notes["考核年度"] for p in parts.values()))
