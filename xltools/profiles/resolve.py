@@ -25,7 +25,7 @@ from . import Profile, ProfileError, apply_overrides, builtin_id, builtin_ids, l
 from .regions import full_name, locate
 
 # Why a zone follows its profile (the words 计算说明 uses).
-BY_COLUMN, BY_REGION, BY_CLI, BY_PARAMS, BY_DEFAULT = "政策口径列", "地区匹配", "命令行指定", "「参数」表指定", "默认"
+BY_COLUMN, BY_REGION, BY_CLI, BY_PARAMS, BY_DEFAULT = "政策口径列", "地区匹配", "命令行或按钮指定", "「参数」表指定", "默认"
 DEFAULT = "default"
 
 
