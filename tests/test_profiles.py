@@ -125,7 +125,7 @@ def test_calc_notes_say_per_group_which_profile_and_why():
 def test_ningxia_zone_gets_no_qingdao_rows_and_no_qingdao_tax_floor():
     """On today's main a Ningxia zone got QD-12/16/19/25 rows and Qingdao's 60% floor
     (「default（ningxia 无此规则）」 → 不合规)."""
-    zones = [{"zone": "宁", "level": "自治区级", "region": "宁夏", "admin_rank": "正处级"}]
+    zones = [{"zone": "宁", "level": "自治区级", "county": "宁夏回族自治区银川市", "admin_rank": "正处级"}]
     t = book(zones, {"宁": 5})
     t["posts"] = pd.DataFrame({"zone": ["宁"], "approved_staff": [10], "actual_staff": [12]})
     d = check_quota(t).details

@@ -398,6 +398,8 @@ def quota_one(level: str | None, departments: float | None, principals: float | 
     prof = load_profile(profile)
     prof.rules = [r for r in prof.rules if r["kind"] in QUOTA_KINDS
                   and set(rule_fields(r)) <= {"departments", "principals", "deputies"}]
+    if not prof.rules:
+        return MISSING, f"{prof.label}没有内设机构数或领导职数的限额规则，请在最后一个参数指定口径，如 青岛、宁夏"
     result = check_quota(tables, prof)
     d = result.details[result.details["结论"] != MISSING]
     if d.empty:
