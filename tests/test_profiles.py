@@ -248,3 +248,18 @@ def test_staff_ranking_only_where_the_profile_states_cut_offs():
     out = assess(t, tasks=("rank",))
     assert list(out.sheets["人员排名"]["姓名"]) == ["甲"]
     assert any("青岛口径未规定人员排名办法" in s for s in out.skipped)
+
+
+def test_no_region_warning_reaches_the_data_check_sheet_with_the_file(make_book):
+    from xltools.jobs import run_books
+    path = make_book({"开发区": [["开发区名称", "级别", "所属地区"], ["烟台经开区", "国家级", "山东省烟台市"],
+                                ["黄岛经开区", "国家级", "青岛市黄岛区"]]}, name="报送.xlsx")
+    result = run_books([path], profile="青岛")
+    checks = result.sheets["数据校验"]
+    row = checks[checks["问题"].str.contains("烟台经开区")]
+    assert list(row["文件"]) == ["报送.xlsx"] and list(row["级别"]) == ["警告"]
+    assert "山东省烟台市" in row["问题"].iat[0] and "按青岛口径判断（命令行或按钮指定）" in row["问题"].iat[0]
+    assert not checks["问题"].str.contains("黄岛经开区").any()
+    notes = dict(zip(result.sheets["计算说明"]["项目"], result.sheets["计算说明"]["内容"]))
+    assert "青岛口径：1 个开发区（地区匹配「青岛市黄岛区」）" in notes["政策口径"]
+    assert "青岛口径：1 个开发区（命令行或按钮指定）" in notes["政策口径"]

@@ -80,13 +80,14 @@ class Resolution:
             absent = int((~wanted.isin(self.profile_of.index)).sum())
         else:
             absent = 0
+        frame = frame.assign(kind=frame["why"].where(~frame["why"].str.startswith(BY_REGION), BY_REGION))
         parts = []
-        for key, rows in frame.groupby("key", sort=False):
-            whys = list(dict.fromkeys(rows["why"]))
-            region = [w[len(BY_REGION):] for w in whys if w.startswith(BY_REGION)]
-            other = [w for w in whys if not w.startswith(BY_REGION)]
-            shown = ([BY_REGION + "".join(region[:6]) + ("等" if len(region) > 6 else "")] if region else []) + other
-            parts.append(f"{self.label(key)}：{len(rows)} 个开发区（{'；'.join(shown)}）")
+        for (key, kind), rows in frame.groupby(["key", "kind"], sort=False):
+            shown = kind
+            if kind == BY_REGION:
+                region = [w[len(BY_REGION):] for w in dict.fromkeys(rows["why"])]
+                shown = BY_REGION + "".join(region[:6]) + ("等" if len(region) > 6 else "")
+            parts.append(f"{self.label(key)}：{len(rows)} 个开发区（{shown}）")
         if absent:
             parts.append(f"{self.label(self.other)}：{absent} 个不在「开发区」表中的开发区（{self.other_why}）")
         return "；".join(parts)
@@ -233,7 +234,8 @@ def _warnings(res: Resolution, text: pd.Series, regions: pd.DataFrame, rest: np.
         elif problem == "不一致":
             what = f"所属地区「{written}」中的地名互相矛盾"
         elif isinstance(code, str):
-            what = f"所属地区「{written}」（{full_name(code)}）没有内置口径"
+            named = full_name(code)
+            what = f"所属地区「{written}」" + (f"（{named}）" if named != written else "") + "没有内置口径"
         else:
             what = f"所属地区「{written}」不是可识别的行政区划名称"
         rows.append({"工作表": "开发区", "单元格": "", "级别": "警告",
