@@ -170,7 +170,7 @@ def validate(books: Annotated[list[str], typer.Argument(help="工作簿、文件
 
 
 BooksArg = Annotated[list[str], typer.Argument(help="工作簿（可多个，或文件夹/通配符）", metavar="工作簿")]
-ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="政策口径编号（见 xltools profiles）或自定义 .toml 文件")]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="政策口径（如 青岛、宁夏口径，见 xltools profiles）或自定义 .toml 文件；只判断所属地区不属于任何内置口径的开发区")]
 OutOpt = Annotated[Path | None, typer.Option("-o", "--output", help="结果工作簿（默认：<输入名>_结果.xlsx）")]
 
 

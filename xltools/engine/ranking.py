@@ -326,6 +326,8 @@ def _rank_profile(tables: dict[str, pd.DataFrame], prof: Profile, options: RankO
                        f"名额取整 {say(grades_cfg.get('rounding', 'round'))}，{say(grades_cfg.get('ties', 'include'))}")
     else:
         grade = np.full(len(cur), None, dtype=object)
+    if "等次" in notes and "grades" in {x.partition(".")[0] for x in cfg.get("inferred", [])}:
+        notes["等次"] += "（等次名称、比例与取整为推断口径）"
     grade = np.where(veto, "一票否决", grade)
     grade = np.where(excluded & ~veto, "不参与排名", grade)
 
