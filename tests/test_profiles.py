@@ -263,3 +263,12 @@ def test_no_region_warning_reaches_the_data_check_sheet_with_the_file(make_book)
     notes = dict(zip(result.sheets["计算说明"]["项目"], result.sheets["计算说明"]["内容"]))
     assert "青岛口径：1 个开发区（地区匹配「青岛市黄岛区」）" in notes["政策口径"]
     assert "青岛口径：1 个开发区（命令行或按钮指定）" in notes["政策口径"]
+
+
+def test_batch_warning_names_the_file_of_the_zones(make_book):
+    from xltools.batch import run_batch
+    a = make_book({"开发区": [["开发区名称", "级别", "所属地区"], ["烟台经开区", "国家级", "烟台市"]]}, name="烟台.xlsx")
+    b = make_book({"开发区": [["开发区名称", "级别", "所属地区"], ["黄岛经开区", "国家级", "黄岛区"]]}, name="青岛.xlsx")
+    checks = run_batch([a, b], jobs=1).sheets["数据校验"]
+    row = checks[checks["问题"].str.contains("烟台经开区")]
+    assert list(row["文件"]) == ["烟台.xlsx"] and "通用口径" in row["问题"].iat[0]

@@ -36,7 +36,7 @@ class Resolution:
     profiles: dict[str, Profile]                # key → profile, overrides applied
     other: str                                  # key for a zone absent from the facts
     other_why: str
-    warnings: list[dict] = field(default_factory=list)      # rows for 数据校验 (文件 left to the caller)
+    warnings: list[dict] = field(default_factory=list)      # rows for 数据校验 (文件 left to the caller; _zones: which)
     unused_overrides: list[str] = field(default_factory=list)
 
     # ---- lookups the engine modules use
@@ -238,7 +238,7 @@ def _warnings(res: Resolution, text: pd.Series, regions: pd.DataFrame, rest: np.
             what = f"所属地区「{written}」" + (f"（{named}）" if named != written else "") + "没有内置口径"
         else:
             what = f"所属地区「{written}」不是可识别的行政区划名称"
-        rows.append({"工作表": "开发区", "单元格": "", "级别": "警告",
+        rows.append({"工作表": "开发区", "单元格": "", "级别": "警告", "_zones": list(g["zone"]),
                      "问题": f"{zones}{what}，按{res.label(key)}判断（{why}）",
                      "建议": "在「所属地区」写明省市县（如 青岛市黄岛区、宁夏回族自治区银川市），"
                              "或在「政策口径」列、「参数」表或命令行 --profile 指定口径"})
@@ -251,7 +251,7 @@ def general_rule(kind: str) -> dict:
     return load_profile(DEFAULT).of_kind(kind)[0]
 
 
-PRECEDENCE = "每个开发区依次按：「开发区」表的政策口径列 > 所属地区匹配的内置口径 > 命令行指定 > 「参数」表指定 > 通用口径"
+PRECEDENCE = "每个开发区依次按：「开发区」表的政策口径列 > 所属地区匹配的内置口径 > 命令行或按钮指定 > 「参数」表指定 > 通用口径"
 
 
 __all__ = ["Resolution", "resolve", "region_profiles", "general_rule", "PRECEDENCE", "ProfileError",
