@@ -169,8 +169,10 @@ def test_c11_leiyang_is_judged_by_its_own_profile(samples):
     from xltools.intake import read_book, tables_of
     t = tables_of(read_book(samples / "耒阳经开区.xlsx"))
     own = check_quota(t).details
-    assert set(own["政策口径"]) == {"leiyang"} and set(own["结论"]) == {OK}
-    qd = check_quota(t, "qingdao").details.set_index("规则编号")
+    assert set(own["政策口径"]) == {"耒阳口径"} and set(own["结论"]) == {OK}
+    assert set(check_quota(t, "qingdao").details["政策口径"]) == {"耒阳口径"}   # --profile never beats the region
+    t["zones"] = t["zones"].assign(profile="qingdao")                             # the zone's own 政策口径 cell does
+    qd = check_quota(t).details.set_index("规则编号")
     assert qd.loc["QD-20", "结论"] == FAIL            # hosts 三架街道
     assert qd.loc["QD-12", "结论"] == WARN            # keeps a support-type 事业单位
     assert "QD-09" not in qd.index                    # the national cap does not judge a provincial zone
@@ -226,8 +228,8 @@ def test_every_builtin_rule_cites_a_seed():
     from xltools.profiles import builtin_ids
     for pid in builtin_ids():
         for r in load_profile(pid).rules:
-            assert re.match(r"^(QD|NX|LY|WX|LE)-\d\d$", r["id"]), r["id"]
-            assert re.search(r"00[0-4]_[0-9a-f]{16}\.txt", r["source"]), r["id"]
+            assert re.match(r"^(QD|NX|LY|WX|LE|TY)-\d\d$", r["id"]), r["id"]        # TY: general (default)
+            assert re.search(r"00[0-4]_[0-9a-f]{16}\.txt", r["source_id"]), r["id"]
 
 
 def test_user_profile_file(tmp_path):

@@ -59,16 +59,19 @@ def test_check_cli_writes_formatted_sheets(samples, tmp_path):
     rows = {r[0]: r for r in summary[1:]}
     assert rows["青岛经济技术开发区"][5] == FAIL and rows["胶州经济技术开发区"][5] == OK
     notes = dict(r[:2] for r in wb.get_sheet_by_name("计算说明").to_python()[1:])
-    assert "qingdao" in notes["政策口径"] and notes["工具"].startswith("xltools ")
+    assert "青岛口径" in notes["政策口径"] and notes["工具"].startswith("xltools ")
 
 
 def test_profiles_cli():
     proc = subprocess.run([sys.executable, "-m", "xltools.cli", "profiles"], capture_output=True, text=True,
                           env={"COLUMNS": "200", "PATH": ""})
-    assert proc.returncode == 0 and "ningxia" in proc.stdout and "qingdao" in proc.stdout
-    proc = subprocess.run([sys.executable, "-m", "xltools.cli", "profiles", "show", "qingdao"],
-                          capture_output=True, text=True, env={"COLUMNS": "250", "PATH": ""})
-    assert proc.returncode == 0 and "QD-16" in proc.stdout and "000_772b24d4fb950dc7.txt" in proc.stdout
+    assert proc.returncode == 0 and "宁夏口径" in proc.stdout and "青岛口径" in proc.stdout
+    for name in ("qingdao", "青岛", "青岛口径"):
+        proc = subprocess.run([sys.executable, "-m", "xltools.cli", "profiles", "show", name],
+                              capture_output=True, text=True, env={"COLUMNS": "250", "PATH": ""})
+        assert proc.returncode == 0 and "QD-16" in proc.stdout and "《聚焦关键节点统筹推进开发区体制机制改革创新》" in proc.stdout
+        assert "000_772b24d4fb950dc7.txt" not in proc.stdout and "{'" not in proc.stdout and "['" not in proc.stdout
+        assert "推断口径" in proc.stdout and "适用范围" in proc.stdout
     proc = subprocess.run([sys.executable, "-m", "xltools.cli", "profiles", "show", "nosuch"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "找不到政策口径" in proc.stderr

@@ -116,11 +116,15 @@ def test_a_concurrent_city_leader_takes_no_share(make_book):
 
 
 def test_an_unknown_grade_coefficient_is_said_not_assumed_silently():
+    from xltools.profiles import apply_overrides, load_profile
+    # the general profile states no salary formula (a region's own numbers): a profile that ties the
+    # pool to last year's 等次 is one with grade coefficients, here Liaoyang's with QD-43-style ones
+    prof = apply_overrides(load_profile("liaoyang"), {"LY-13.grade_multipliers": {"优秀": 1.2, "合格": 1.0}})
     t = _pay_tables()
-    t["zones"]["profile"] = "default"                # default ties the pool to last year's 等次 (推断口径)
-    pool = compute_salary(t).pools.iloc[0]
+    t["zones"] = t["zones"].drop(columns="profile")
+    pool = compute_salary(t, prof).pools.iloc[0]
     assert pool["等次系数"] == 1.0 and "等次系数按 1 计" in pool["说明"]
-    assert "推断口径" in compute_salary(t).notes["薪酬挂钩办法"]
+    assert "推断口径" in compute_salary(t, prof).notes["薪酬挂钩办法"]
 
 
 # ---------------------------------------------------------------- ranking guard rails (SPEC §3.1, §5.4)

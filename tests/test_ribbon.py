@@ -74,10 +74,10 @@ def test_rerun_replaces_earlier_results_only(qingdao):
 
 @pytest.mark.parametrize("tag, sheets", [
     ("validate", ["数据校验", "计算说明"]),
-    ("salary", ["数据校验", "薪酬测算", "税收返还", "计算说明"]),
+    ("salary", ["数据校验", "薪酬测算", "计算说明"]),          # 宁夏口径 states no tax return (QD-35 is Qingdao's)
     ("rank", ["数据校验", "考核排名", "得分分析", "指标权重", "计算说明"]),
     ("sanctions", ["数据校验", "奖惩建议", "计算说明"]),
-    ("run_all", ["数据校验", "合规检查", "合规汇总", "薪酬测算", "税收返还", "考核排名", "得分分析", "奖惩建议", "指标权重",
+    ("run_all", ["数据校验", "合规检查", "合规汇总", "薪酬测算", "考核排名", "得分分析", "奖惩建议", "指标权重",
                  "派生指标", "计算说明"]),
 ])
 def test_compute_handlers(samples, tag, sheets):

@@ -112,17 +112,20 @@ def test_distribution_weights_post_and_grade_and_fail_gets_zero():
 
 
 def test_grade_multiplier_from_last_years_grade():
-    t = tables(profile="default")
+    t = tables()
     t["history"] = pd.DataFrame({"zone": ["甲"], "year": [2022.0], "grade": ["优秀"]})
-    row = pool(t)
+    row = pool(t, overrides={"LY-13.grade_multipliers": {"优秀": 1.2, "合格": 1.0}})
     assert row["等次系数"] == pytest.approx(1.2) and row["绩效薪酬"] == pytest.approx(100 * 0.5 * 1.0 * 1.2)
 
 
 # ---------------------------------------------------------------- fiscal returns
-def returns(rows, profile="qingdao"):
+def returns(rows, profile="qingdao", overrides=None):
     ind = pd.DataFrame(rows)
     zones = pd.DataFrame({"zone": sorted(set(ind["zone"])), "level": "国家级", "profile": profile})
-    return compute_salary({"zones": zones, "indicators": ind}).returns.set_index(["开发区名称", "年度"])
+    return compute_salary({"zones": zones, "indicators": ind}, overrides=overrides).returns.set_index(["开发区名称", "年度"])
+
+
+PREVIOUS_YEAR_BASE = {"QD-35.base": "previous"}
 
 
 def test_qd35_example_from_sample_data():
@@ -137,13 +140,13 @@ def test_qd35_example_from_sample_data():
 
 def test_tax_fell_increment_is_zero():
     r = returns([{"zone": "甲", "year": 2022.0, "tax": 120.0}, {"zone": "甲", "year": 2023.0, "tax": 100.0, "fees": 10.0}],
-                profile="default")
+                overrides=PREVIOUS_YEAR_BASE)
     row = r.loc[("甲", 2023.0)]
     assert row["税收增量"] == 0.0 and row["返还金额"] == pytest.approx(6.0) and "增量按 0 计" in row["说明"]
 
 
 def test_missing_base_is_reported():
-    r = returns([{"zone": "甲", "year": 2023.0, "tax": 100.0}], profile="default")
+    r = returns([{"zone": "甲", "year": 2023.0, "tax": 100.0}], overrides=PREVIOUS_YEAR_BASE)
     assert r.loc[("甲", 2023.0), "结论"] == "数据缺失"
 
 
@@ -156,23 +159,18 @@ def test_land_income_returned_in_full_or_warned():
 
 def test_each_row_follows_its_own_zones_profile():
     """Rules are looked up per profile, not per zone: a zone named in 开发区 follows its 政策口径
-    or 地区; a zone absent from it follows the chosen profile (or default); notes name only the
-    profiles some row follows."""
+    or 地区; a zone absent from it follows the chosen profile (or the general one); a zone whose
+    profile states no tax return gets no row — another region's rule never stands in."""
     ind = pd.DataFrame({"zone": ["甲", "乙", "丙", "甲"], "year": [2021.0, 2021.0, 2021.0, 2020.0],
                         "tax": [120.0, 50.0, 80.0, 100.0]})
     zones = pd.DataFrame({"zone": ["甲", "乙"], "level": "国家级", "profile": ["qingdao", None],
                           "region": [None, "宁夏"]})
     res = compute_salary({"zones": zones, "indicators": ind})
     label = res.returns.drop_duplicates("开发区名称").set_index("开发区名称")["政策口径"]
-    assert label.to_dict() == {"甲": "qingdao", "乙": "default（ningxia 无此规则）", "丙": "default"}
-    assert [n.split("：")[0] for n in res.notes["税收返还办法"].split("；")] == \
-        ["default（ningxia 无此规则）", "default", "qingdao"]           # one note per label some row follows
-    only_known = compute_salary({"zones": zones, "indicators": ind[ind["zone"] != "丙"]})
-    assert set(only_known.returns["政策口径"]) == {"qingdao", "default（ningxia 无此规则）"}
-    assert [n.split("：")[0] for n in only_known.notes["税收返还办法"].split("；")] == \
-        ["default（ningxia 无此规则）", "qingdao"]                     # nobody follows plain default now
-    chosen = compute_salary({"zones": zones, "indicators": ind}, "ningxia").returns
-    assert set(chosen["政策口径"]) == {"qingdao", "default（ningxia 无此规则）"}   # 甲 keeps its own 政策口径
+    assert label.to_dict() == {"甲": "青岛口径"}                      # 宁夏口径 and 通用口径 state no tax return
+    assert [n.split("：")[0] for n in res.notes["税收返还办法"].split("；")] == ["青岛口径"]
+    chosen = compute_salary({"zones": zones, "indicators": ind}, "qingdao").returns
+    assert set(chosen["开发区名称"]) == {"甲", "丙"}                   # 乙 stays with its region's 宁夏口径
 
 
 def test_same_zone_lookup_agrees_with_a_pandas_merge():

@@ -290,7 +290,10 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
         result.zone_files = dict(zip(tables["zones"]["zone"], tables["zones"]["_file"]))
     assessment = assess(engine_tables, profile=profile, tasks=tasks) if engine_tables else None
     problems = pd.concat([problems_frame(submitted(books)),
-                          pd.DataFrame([p.as_row() for p in cross], columns=problems_frame([]).columns)],
+                          pd.DataFrame([p.as_row() for p in cross], columns=problems_frame([]).columns),
+                          pd.DataFrame([{"文件": _files_of(result, row), **row}
+                                        for row in (assessment.problems if assessment else [])],
+                                       columns=problems_frame([]).columns)],
                          ignore_index=True)
     result.sheets["文件清单"] = result.files
     result.sheets["数据校验"] = problems
@@ -306,6 +309,11 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
                      ("Dask 集群 " + scheduler if scheduler else f"本地 {jobs or os.cpu_count()} 个进程"))
     result.sheets["计算说明"] = calc_notes(result, notes)
     return result
+
+
+def _files_of(result: BatchResult, row: dict) -> str:
+    """The files an engine 警告 is about: those whose data the zones it names came from."""
+    return "、".join(dict.fromkeys(f for f in map(result.zone_files.get, row.get("_zones", [])) if f))
 
 
 def submitted(books: list[Book]) -> list[Book]:

@@ -170,7 +170,7 @@ def validate(books: Annotated[list[str], typer.Argument(help="工作簿、文件
 
 
 BooksArg = Annotated[list[str], typer.Argument(help="工作簿（可多个，或文件夹/通配符）", metavar="工作簿")]
-ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="政策口径编号（见 xltools profiles）或自定义 .toml 文件")]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="政策口径（如 青岛、宁夏口径，见 xltools profiles）或自定义 .toml 文件；只判断所属地区不属于任何内置口径的开发区")]
 OutOpt = Annotated[Path | None, typer.Option("-o", "--output", help="结果工作簿（默认：<输入名>_结果.xlsx）")]
 
 
@@ -367,30 +367,45 @@ def profiles(ctx: typer.Context) -> None:
     """列出内置政策口径。"""
     if ctx.invoked_subcommand is not None:
         return
-    table = Table(title="内置政策口径")
-    for col in ("编号", "名称", "适用地区", "规则数", "来源"):
+    table = Table(title="内置政策口径（查看规则：xltools profiles show 青岛）")
+    for col in ("口径", "名称", "适用地区", "规则数", "来源", "编号"):
         table.add_column(col, overflow="fold")
     for pid in builtin_ids():
         p = load_profile(pid)
-        table.add_row(p.id, p.name, "、".join(p.regions) or "（未指定地区时使用）", str(len(p.rules)), p.source)
+        table.add_row(p.label, p.name, _regions_text(p), str(len(p.rules)), p.source, p.id)
     out.print(table)
 
 
+def _regions_text(p) -> str:
+    return "、".join(f"{name}（{code}）" for name, code in zip(p.regions, p.adcodes)) or "未匹配到内置地区的开发区"
+
+
 @profiles_app.command("show", cls=ChineseCommand)
-def profiles_show(profile_id: Annotated[str, typer.Argument(help="口径编号或 .toml 文件", metavar="口径")]) -> None:
-    """查看一个政策口径的全部规则（规则编号、类型、参数、刚性/弹性、依据）。"""
+def profiles_show(profile_id: Annotated[str, typer.Argument(help="口径名称（青岛、宁夏口径…）、编号或 .toml 文件",
+                                                            metavar="口径")]) -> None:
+    """查看一个政策口径的全部规则（内容、类型、刚性/弹性、依据）和参数（报告原文或推断口径）。"""
+    from .engine.quota import FACT_NAMES
+    from .profiles import rule_params
+    from .profiles.display import KIND_NAMES, SEVERITY_NAMES
+
     try:
         p = load_profile(profile_id)
     except ProfileError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(EXIT_UNUSABLE)
-    table = Table(title=f"{p.id}：{p.name}", caption=f"来源：{p.source}")
-    for col in ("规则编号", "规则", "类型", "参数", "性质", "依据"):
-        table.add_column(col, overflow="fold")
+    rules = Table(title=f"{p.label}：{p.name}", caption=f"来源：{p.source}；适用地区：{_regions_text(p)}")
+    for col in ("规则编号", "规则", "类型", "性质", "依据"):
+        rules.add_column(col, overflow="fold")
     for r in p.rules:
-        table.add_row(r["id"], r["text"], r["kind"], rule_params_text(r),
-                      "刚性（不合规）" if r["severity"] == "hard" else "弹性（预警）", r["source"])
-    out.print(table)
+        rules.add_row(r["id"], r["text"], KIND_NAMES.get(r["kind"], r["kind"]), SEVERITY_NAMES[r["severity"]], r["source"])
+    out.print(rules)
+    params = Table(title=f"{p.label}的参数（推断口径 = 报告未给出的数值，可在「参数」表以「规则编号.参数」覆盖）")
+    for col in ("规则编号", "参数", "取值", "出处"):
+        params.add_column(col, overflow="fold")
+    for r in p.rules:
+        for name, value, inferred in rule_params(r, FACT_NAMES):
+            params.add_row(r["id"], name, value, "推断口径" if inferred else ("部分为推断口径" if "推断口径" in value else "报告给出"))
+    out.print(params)
 
 
 def _finish(result: RunResult, as_json: bool, code: int) -> None:

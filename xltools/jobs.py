@@ -162,6 +162,7 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
     result = RunResult(books)
     results: dict[str, list[tuple[str, pd.DataFrame]]] = {}
     notes: dict[str, dict[str, str]] = {}
+    engine_problems: list[dict] = []
     for book in books:
         if not book.usable:
             continue
@@ -170,12 +171,15 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
             memory.release()
         for name, frame in assessment.sheets.items():
             results.setdefault(name, []).append((book.name, frame))
+        engine_problems += [{"文件": book.name, **row} for row in assessment.problems]
         for item in assessment.skipped:
             result.skipped.append(f"{book.name}：{item}")
         result.failed += [f"{book.name}：{item}" for item in assessment.failed]
         for key, value in assessment.notes.items():
             notes.setdefault(key, {})[book.name] = value
-    result.sheets["数据校验"] = problems_frame(books)
+    checks = problems_frame(books)
+    result.sheets["数据校验"] = (pd.concat([checks, pd.DataFrame(engine_problems, columns=checks.columns)],
+                                          ignore_index=True) if engine_problems else checks)
     separate = len({b for frames in results.values() for b, _ in frames}) > 1
     for name in sorted(results, key=lambda n: SHEET_ORDER.index(n) if n in SHEET_ORDER else len(SHEET_ORDER)):
         frames = [with_scope(name, frame, b) if separate else frame for b, frame in results[name]]

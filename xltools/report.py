@@ -21,25 +21,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from .engine.scoring import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
 from .output.sheets import plain_header
+from .profiles.display import METHOD_NAMES, cite, report_titles
 from .output.workbook import atomic_target, run_basis
 
 BODY_FONT, HEADING_FONT, TITLE_FONT = "仿宋_GB2312", "黑体", "方正小标宋简体"
 BODY_PT, TABLE_PT, TITLE_PT = 16, 10.5, 22          # 三号 body, 五号 tables, 二号 title
 MARGINS_MM = {"top": 37, "bottom": 35, "left": 28, "right": 26}
 REVIEW = "建议，须经复核"
-# The seed reports by their titles (SPEC §4): officials read titles, never file names.
-SOURCE_TITLES = {
-    "000_772b24d4fb950dc7.txt": "《聚焦关键节点统筹推进开发区体制机制改革创新》（青岛市委编办，中国机构编制 2022 年第 3 期）",
-    "001_931d1ae76ef899de.txt": "《推进开发区管理体制机制创新 助力宁夏经济高质量发展》（2020-04-16）",
-    "002_44268185b6b57a72.txt": "《全面调研开发区发展 全力保障全面振兴新突破三年行动》（辽宁省委编办，2023-06-07）",
-    "003_1ada3b757a8eec81.txt": "《规范创新管理体制机制 助力开发区高质量发展》（无锡市委编办）",
-    "004_2d2bcc88343a90de.txt": "《经开区管理体制机制调研报告》（耒阳，2024-04-01）",
-}
-METHOD_NAMES = {"wsum": "加权求和", "topsis": "TOPSIS 逼近理想解排序法", "minmax": "极差标准化", "efficacy": "功效系数法",
-                "benchmark": "对标法（标杆值）", "vector": "向量标准化", "sum": "比重标准化", "max": "最大值标准化",
-                "zscore": "Z 分数标准化", "fixed": "固定权重", "entropy_raw": "熵权法（原始数据）", "entropy": "熵权法",
-                "ahp": "层次分析法（AHP）", "combined": "主客观组合赋权"}
+# Method ids the notes may still carry → the one table of Chinese method names (profiles/display.py).
+METHOD_IDS = {k: METHOD_NAMES[k] for k in (*AGGREGATIONS, *WEIGHTINGS, *NORMALIZATIONS)}
 METHOD_ITEMS = (("排名·评价方法", "评价方法"), ("排名·标准化方法", "标准化方法"), ("排名·赋权方法", "赋权方法"),
                 ("排名·权重", "指标权重"), ("排名·综合得分", "综合得分"), ("排名·分组依据", "分组依据"),
                 ("排名·等次", "等次划分"), ("排名·缺失值处理", "缺失值处理"), ("排名·排名规则", "排名规则"),
@@ -53,10 +45,9 @@ class ReportError(RuntimeError):
 def official_text(text: object) -> str:
     """Text as an official reads it: seed file names → report titles, method ids → Chinese names."""
     s = "" if text is None or (isinstance(text, float) and text != text) else str(text)
-    for file, title in SOURCE_TITLES.items():
-        s = s.replace(file, title)
-    pattern = "|".join(sorted(METHOD_NAMES, key=len, reverse=True))
-    return re.sub(rf"(?<![A-Za-z_])({pattern})(?![A-Za-z_])", lambda m: METHOD_NAMES[m.group(1)], s)
+    s = cite(s)                                  # seed file names → report titles (SPEC §4)
+    pattern = "|".join(sorted(METHOD_IDS, key=len, reverse=True))
+    return re.sub(rf"(?<![A-Za-z_])({pattern})(?![A-Za-z_])", lambda m: METHOD_IDS[m.group(1)], s)
 
 
 def read_results(path: Path) -> dict[str, pd.DataFrame]:
@@ -243,7 +234,7 @@ def build_report(sheets: Mapping[str, pd.DataFrame]):
     basis, _ = run_basis(sheets)
     _para(doc, f"本次考核按{basis or '所选政策口径'}组织实施" + (
         "，各报送文件分别作为一个考核范围，排名只在同一考核范围内比较。" if len(_scoped(ranking)) > 1 else "。"))
-    titles = [t for f, t in SOURCE_TITLES.items() if any(f in str(v) or t in str(v) for v in notes.values())
+    titles = [t for f, t in report_titles().items() if any(f in str(v) or t in str(v) for v in notes.values())
               or _mentions(sheets, f)]
     if titles:
         _para(doc, "所依据的改革报告：" + "；".join(titles) + "。")

@@ -49,7 +49,7 @@ def _level(value: object) -> str | None:
 @xw.arg("departments", doc="内设机构个数")
 @xw.arg("principals", doc="正职领导职数")
 @xw.arg("deputies", doc="副职领导职数")
-@xw.arg("profile", doc="政策口径编号，如 qingdao、ningxia；省略为 default")
+@xw.arg("profile", doc="政策口径，如 青岛、宁夏（或 qingdao、ningxia）；省略为通用口径")
 def XT_QUOTA(level=None, departments=None, principals=None, deputies=None, profile="default"):
     """编制合规检查：按政策口径检查内设机构数与领导职数，返回一行两格：结论、说明。"""
     try:
@@ -90,7 +90,7 @@ def XT_SALARY_POOL(headcount, base, ratio, actuals, targets, weights=None, rewar
     from .profiles import LINKED_INDICATORS, load_profile
 
     try:
-        rule = next(r for r in load_profile("default").rules if r["kind"] == "salary_pool")
+        rule = load_profile("liaoyang").of_kind("salary_pool")[0]      # 辽阳模式 (LY-13)
         act = [_number(v, "实际值") for v in _row(actuals)]
         tgt = [_number(v, "目标值") for v in _row(targets)]
         w = [_number(v, "权重") for v in _row(weights)] or [rule["weights"][k] for k in LINKED_INDICATORS]

@@ -12,11 +12,12 @@ import pandas as pd
 
 from .analysis import rank_trajectory, score_analysis
 from .indicators import derive
+from ..profiles.resolve import PRECEDENCE, resolve
 from .params import Settings, read_params
 from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, check_quota, quota_one, zone_facts
 from .salary import DETAIL_COLUMNS as PAY_COLUMNS
 from .salary import POOL_COLUMNS, RETURN_COLUMNS, compute_salary, tax_return_one
-from ..profiles import inferred_text
+from ..profiles import inferred_note
 from .ranking import RankOptions, explicit_request, rank_zones
 from .sanctions import SANCTION_COLUMNS
 from .sanctions import evaluate as evaluate_sanctions
@@ -39,6 +40,7 @@ class Assessment:
     # computations the user asked for explicitly (a flag or a 参数 entry) that could not run:
     # the front ends exit 2 (SPEC §3.1 「Failure is loud」); nothing half-computed is written for them
     failed: list[str] = field(default_factory=list)
+    problems: list[dict] = field(default_factory=list)     # 数据校验 rows (工作表, 单元格, 级别, 问题, 建议)
 
 
 def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
@@ -46,24 +48,29 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
     """Everything the tables have data for (restricted to `tasks`), as result sheets."""
     out = Assessment()
     settings: Settings = read_params(tables)
-    chosen = profile or settings.profile
     facts = _Facts(tables)
+    res = resolve(facts.get(), explicit=profile, param=settings.profile, overrides=settings.overrides)
+    out.problems += res.warnings
+    out.notes["口径选择"] = PRECEDENCE
+    if settings.overrides:
+        out.notes["参数覆盖"] = "；".join(f"{k} = {v}" for k, v in settings.overrides.items()
+                                      if k not in res.unused_overrides) or "无"
+    if res.unused_overrides:
+        out.notes["未使用的参数覆盖"] = "；".join(res.unused_overrides) + "（所用政策口径中没有这些规则）"
+        out.problems.append({"工作表": "参数", "单元格": "", "级别": "警告",
+                             "问题": f"参数「{'、'.join(res.unused_overrides)}」所指的规则不在所用的政策口径中，未起作用",
+                             "建议": "核对规则编号（见 xltools profiles show 口径），或删除该行"})
     if "quota" in tasks:
         if any(k in tables for k in ("zones", "departments", "posts")):
-            result = check_quota(tables, chosen, settings.overrides, facts=facts.get())
+            result = check_quota(tables, res, facts=facts.get())
             out.sheets["合规检查"] = result.details[DETAIL_COLUMNS]
             out.sheets["合规汇总"] = result.summary[SUMMARY_COLUMNS]
-            used = "；".join(f"{p.id}（{p.name}）" for p in result.profiles.values())
-            out.notes["政策口径"] = used
-            out.notes["口径选择"] = ("命令行/按钮指定" if profile else
-                                  "「参数」表指定" if settings.profile else "按「开发区」表的政策口径列或地区自动选择")
-            if settings.overrides:
-                out.notes["参数覆盖"] = "；".join(f"{k} = {v}" for k, v in settings.overrides.items())
+            out.notes["政策口径"] = res.explain()
         else:
             out.skipped.append("编制合规检查（缺少「开发区」「机构设置」「职数编制」表）")
     if "salary" in tasks:
         if "salary" in tables or "indicators" in tables:
-            pay = compute_salary(tables, chosen, settings.overrides, facts=facts.get())
+            pay = compute_salary(tables, res, facts=facts.get())
             if len(pay.pools):
                 out.sheets["薪酬测算"] = pay.pools[POOL_COLUMNS]
             if len(pay.people):
@@ -78,7 +85,7 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
         else:
             out.skipped.append("薪酬测算与税收返还（缺少「薪酬」「指标」表）")
     if "rank" in tasks:
-        _rank(tables, chosen, settings, rank_options, out, facts)
+        _rank(tables, res, settings, rank_options, out, facts)
     if "indicators" in tasks:
         ind = tables.get("indicators")
         if ind is not None and len(ind):
@@ -89,6 +96,9 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
                 out.notes["派生指标留空"] = "；".join(f"{k}（{v} 个开发区·年度）" for k, v in counts.items())
         else:
             out.skipped.append("派生指标（缺少「指标」表）")
+    inferred = res.inferred(res.used())
+    if inferred:
+        out.notes["推断口径（报告未给出的参数，可在「参数」表以「规则编号.参数」覆盖）"] = inferred
     return out
 
 
@@ -105,6 +115,27 @@ def _changes(ind: pd.DataFrame, rules: list[dict], year: int) -> pd.DataFrame | 
     return at(year).join(at(year - 1).add_suffix("·上年"), how="left")
 
 
+def _sanction_notes(rules: list[dict], absolute_basis: str) -> dict[str, str]:
+    """计算说明 of the sanction rules of one profile: the absolute standard, the inferred parameters."""
+    why: dict[str, str] = {}
+    absolute = sorted({r["id"] for r in rules if r.get("trigger") == "absolute"})
+    if absolute:
+        why["绝对标准"] = (f"{'、'.join(absolute)}：综合得分为{absolute_basis}，低于分数线即为考核不合格"
+                         if absolute_basis else
+                         f"{'、'.join(absolute)}：本次综合得分是相对评价（取决于其他开发区的数据），不作为"
+                         "“考核不合格”的依据；只有一票否决（及「历年排名」中已认定的不合格）可以触发")
+    merged: dict[str, dict] = {}          # the steps of a ladder share an ID: one line per ID
+    for r in rules:
+        keys = r.get("inferred") or []
+        m = merged.setdefault(r["id"], {"id": r["id"], "inferred": []})
+        m["inferred"] = True if keys is True or m["inferred"] is True else \
+            list(dict.fromkeys([*m["inferred"], *keys]))
+    inferred = "；".join(t for t in map(inferred_note, merged.values()) if t)
+    if inferred:
+        why["推断口径"] = inferred
+    return why
+
+
 class _Facts:
     """zone_facts(tables), computed on first use and shared by every task of one assessment."""
 
@@ -117,15 +148,12 @@ class _Facts:
         return self.value
 
 
-def _rank(tables, profile, settings: Settings, options: RankOptions | None, out: Assessment, facts: _Facts) -> None:
-    """考核排名, 奖惩建议 and 人员排名 — each when its inputs exist."""
-    from ..profiles import load_profile
-    from .quota import assign_profiles
-
+def _rank(tables, res, settings: Settings, options: RankOptions | None, out: Assessment, facts: _Facts) -> None:
+    """考核排名, 奖惩建议 and 人员排名 — each when its inputs exist; each zone by its own profile."""
     ind = tables.get("indicators")
     if ind is not None and len(ind):
         try:
-            result = rank_zones(tables, profile, options, settings.values, facts=facts.get())
+            result = rank_zones(tables, res, options, settings.values, facts=facts.get())
         except ScoringError as exc:
             asked = explicit_request(options, settings.values)
             if asked:
@@ -137,56 +165,52 @@ def _rank(tables, profile, settings: Settings, options: RankOptions | None, out:
             out.sheets["考核排名"] = result.ranking
             out.sheets["指标权重"] = result.system
             out.notes.update({f"排名·{k}": v for k, v in result.notes.items()})
-            assignment = assign_profiles(facts.get(), profile)
-            loaded = {pid: load_profile(pid) for pid in dict.fromkeys(assignment)}
-            kinds = ("bottom_streak", "top_incentive")
-            of_profile = {pid: [r for r in prof.rules if r["kind"] in kinds] for pid, prof in loaded.items()}
-            zone_rules = {z: of_profile[pid] for z, pid in assignment.items()}
-            rules = [r for pid in loaded for r in of_profile[pid]]
-            year = int(result.notes["考核年度"])
-            why: dict[str, str] = {}
-            suggestions = evaluate_sanctions(panel(tables.get("history"), result.ranking, result.absolute), rules,
-                                             year, zone_rules, facts.get(), result.absolute_basis, why,
-                                             _changes(ind, rules, year))
-            if suggestions.empty:
-                suggestions = nothing_triggered(year, rules)
+            out.notes["排名·政策口径选择"] = res.explain(result.ranking["开发区名称"])
+            history = tables.get("history")
+            many = len(result.parts) > 1
+            found, all_rules, why = [], [], {}
+            for key, part in result.parts.items():      # zones of different profiles are ranked apart
+                rules = res.rules(key, "bottom_streak", "top_incentive")
+                all_rules += rules
+                if not rules:
+                    continue
+                mine = history[res.key_of(history["zone"]) == key] if history is not None and "zone" in history \
+                    else history
+                year = int(part.notes["考核年度"])
+                own: dict[str, str] = {}
+                found.append(evaluate_sanctions(panel(mine, part.ranking, part.absolute), rules, year, None,
+                                                facts.get(), part.absolute_basis, own, _changes(ind, rules, year)))
+                own.update(_sanction_notes(rules, part.absolute_basis))
+                why.update({(f"{res.label(key)}·" if many else "") + k: v for k, v in own.items()})
+            found = [f for f in found if len(f)]
+            year = int(next(iter(result.parts.values())).notes["考核年度"])
+            suggestions = pd.concat(found, ignore_index=True) if found else nothing_triggered(year, all_rules)
             if len(result.ranking) <= ANALYSIS_MAX_ZONES:
                 out.sheets["得分分析"] = score_analysis(tables, result)
             else:
                 out.notes["得分分析"] = (f"评价对象 {len(result.ranking)} 个，超过 {ANALYSIS_MAX_ZONES} 个，未生成"
                                      "「得分分析」（每个对象每项指标一行，表太大）；各指标得分见「考核排名」")
             out.sheets["奖惩建议"] = suggestions[SANCTION_COLUMNS]
-            trail = rank_trajectory(tables.get("history"), result.ranking, suggestions)
+            trail = rank_trajectory(history, result.ranking, suggestions)
             if len(trail):
                 out.sheets["排名轨迹"] = trail
-            if not rules:
+            if not all_rules:
                 out.notes["奖惩规则"] = "所用政策口径未规定奖惩规则"
-            absolute = sorted({r["id"] for r in rules if r.get("trigger") == "absolute"})
-            if absolute:
-                why["绝对标准"] = (f"{'、'.join(absolute)}：综合得分为{result.absolute_basis}，低于分数线即为考核不合格"
-                                 if result.absolute_basis else
-                                 f"{'、'.join(absolute)}：本次综合得分是相对评价（取决于其他开发区的数据），不作为"
-                                 "“考核不合格”的依据；只有一票否决（及「历年排名」中已认定的不合格）可以触发")
-            merged: dict[str, dict] = {}          # the steps of a ladder share an ID: one line per ID
-            for r in rules:
-                keys = r.get("inferred") or []
-                m = merged.setdefault(r["id"], {"id": r["id"], "inferred": []})
-                m["inferred"] = True if keys is True or m["inferred"] is True else \
-                    list(dict.fromkeys([*m["inferred"], *keys]))
-            inferred = "；".join(t for t in map(inferred_text, merged.values()) if t)
-            if inferred:
-                why["推断口径"] = inferred
             out.notes.update({f"奖惩·{k}": v for k, v in why.items()})
     else:
         out.skipped.append("考核排名（缺少「指标」表）")
     staff = tables.get("staff")
     if staff is not None and len(staff):
-        pid = profile or "default"
-        if profile is None and "zone" in staff and staff["zone"].notna().any():
-            assignment = assign_profiles(facts.get(), None)
-            zone = staff["zone"].dropna().iat[0]
-            pid = assignment.get(zone, "default")
-        rule = next((r for r in load_profile(pid).rules if r["kind"] == "staff_cutoffs"), None) or \
-            next(r for r in load_profile("default").rules if r["kind"] == "staff_cutoffs")
-        out.sheets["人员排名"] = rank_staff(staff, rule)
-        out.notes["人员排名"] = f"{rule['id']}：{rule['text']}"
+        zones = staff["zone"] if "zone" in staff else pd.Series(None, index=staff.index, dtype=object)
+        keys = res.key_of(zones)
+        ranked, texts = [], []
+        for key in dict.fromkeys(keys.tolist()):
+            rule = res.rule(key, "staff_cutoffs")
+            if rule is None:
+                out.skipped.append(f"人员排名（{res.label(key)}未规定人员排名办法）")
+                continue
+            ranked.append(rank_staff(staff[keys == key], rule))
+            texts.append(f"{res.label(key)} {rule['id']}：{rule['text']}")
+        if ranked:
+            out.sheets["人员排名"] = pd.concat(ranked, ignore_index=True)
+            out.notes["人员排名"] = "；".join(texts)

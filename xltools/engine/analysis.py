@@ -49,25 +49,46 @@ def _values(tables: dict, names: list[str], zones: pd.Series, year: int) -> pd.D
 GROUPWISE = ("minmax", "efficacy", "zscore", "vector", "sum", "max")
 
 
-def _normalised(x: np.ndarray, valid: np.ndarray, gcodes: np.ndarray, system: pd.DataFrame, method: str) -> np.ndarray:
-    """Normalised values recomputed from the raw ones within each group (missing values at the group
-    mean, the default policy); NaN where the method is not one recomputed here. The caller keeps them
-    only where they reproduce the ranking's points, else falls back to points ÷ 满分."""
+def _filled(x: np.ndarray, valid: np.ndarray, gcodes: np.ndarray) -> np.ndarray:
+    """Missing values at the mean of the zone's group (the default policy), as ranked; rows not ranked NaN."""
+    out = np.full(x.shape, np.nan)
+    for g in np.unique(gcodes):                    # one numpy pass per group, not per zone
+        idx = np.flatnonzero((gcodes == g) & valid)
+        if len(idx):
+            xg = x[idx]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                out[idx] = np.where(np.isnan(xg), np.nanmean(xg, axis=0), xg)
+    return out
+
+
+def _normalised(x: np.ndarray, valid: np.ndarray, ncodes: np.ndarray, system: pd.DataFrame, method: str) -> np.ndarray:
+    """Normalised values recomputed from the (filled) raw ones over the zones normalised together
+    (`ncodes`: all zones assessed together, or each group where the profile asks); NaN where the
+    method is not one recomputed here. The caller keeps them only where they reproduce the
+    ranking's points, else falls back to points ÷ 满分."""
     out = np.full(x.shape, np.nan)
     if method not in GROUPWISE:
         return out
     dirs = np.where(system["方向"].to_numpy() == "负向", -1.0, 1.0)
-    for g in np.unique(gcodes):
-        idx = np.flatnonzero((gcodes == g) & valid)
+    for g in np.unique(ncodes):
+        idx = np.flatnonzero((ncodes == g) & valid)
         if len(idx):
-            xg = x[idx]
-            out[idx] = sc.normalize(np.where(np.isnan(xg), np.nanmean(xg, axis=0), xg), dirs, method)
+            out[idx] = sc.normalize(x[idx], dirs, method)
     return out
 
 
 def score_analysis(tables: dict, result) -> pd.DataFrame:
     """The 得分分析 table of a ranking result (ranking.RankResult): one row per zone and indicator,
-    then a 合计 row per zone, zones in the order of 考核排名."""
+    then a 合计 row per zone, zones in the order of 考核排名. Values are normalised as the ranking
+    did (over all the zones assessed together, or per group where the profile asks — SPEC §5.4);
+    points lost are always against the first of the zone's group. Zones of different profiles
+    were ranked apart: each part is analysed on its own."""
+    parts = getattr(result, "parts", None) or {}
+    if len(parts) > 1:
+        frames = [score_analysis(tables, part) for part in parts.values()]
+        frames = [f for f in frames if len(f)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ANALYSIS_COLUMNS)
     ranking, system, notes = result.ranking, result.system, result.notes
     if ranking is None or system is None or not len(ranking) or not len(system):
         return pd.DataFrame(columns=ANALYSIS_COLUMNS)
@@ -81,6 +102,8 @@ def score_analysis(tables: dict, result) -> pd.DataFrame:
     score = ranking["综合得分"].to_numpy(dtype=float)
     group = ranking["分组"].astype(str).to_numpy()
     gcodes = pd.factorize(group)[0]
+    # the zones normalised together: all of them, unless the profile normalises per group (总排名 empty)
+    ncodes = gcodes if getattr(result, "within_groups", False) else np.zeros(n, dtype=np.int64)
     adjust = np.nan_to_num(raw["加分"].to_numpy(dtype=float)) - np.nan_to_num(raw["扣分"].to_numpy(dtype=float))
 
     # the first-ranked zone of each group (highest score; the first listed on a tie)
@@ -93,7 +116,8 @@ def score_analysis(tables: dict, result) -> pd.DataFrame:
     best = first_of_group[gcodes]
     best_valid = valid[best]
 
-    method = notes.get("评价方法", "wsum")
+    method = getattr(result, "method", "") or "wsum"     # the codes behind 计算说明's Chinese names
+    filled = _filled(x, valid, gcodes)
     lost = np.full((n, m), np.nan)
     best_points = np.full((n, m), np.nan)
     plus_share = np.full((n, m), np.nan)
@@ -102,14 +126,13 @@ def score_analysis(tables: dict, result) -> pd.DataFrame:
         points = np.full((n, m), np.nan)
         normalised = np.full((n, m), np.nan)
         closeness = np.full(n, np.nan)
-        tnorm = notes.get("标准化方法") if notes.get("标准化方法") in ("vector", "minmax") else "vector"
+        tnorm = result.normalize if result.normalize in ("vector", "minmax") else "vector"
         dirs = np.where(system["方向"].to_numpy() == "负向", -1.0, 1.0)
-        for g in np.unique(gcodes):                      # one numpy pass per group, not per zone
-            idx = np.flatnonzero((gcodes == g) & valid)
+        for g in np.unique(ncodes):                      # one numpy pass per normalisation scope, not per zone
+            idx = np.flatnonzero((ncodes == g) & valid)
             if not len(idx):
                 continue
-            xg = x[idx]
-            xg = np.where(np.isnan(xg), np.nanmean(xg, axis=0), xg)     # 组内平均值补齐, as ranked by default
+            xg = filled[idx]
             if tnorm == "vector":
                 with np.errstate(divide="ignore", invalid="ignore"):
                     norm = np.sqrt((xg * xg).sum(axis=0))
@@ -142,7 +165,7 @@ def score_analysis(tables: dict, result) -> pd.DataFrame:
         full = w * scale
         with np.errstate(divide="ignore", invalid="ignore"):
             normalised = np.where(full > 0, np.round(points / full, 6), np.nan)
-        direct = _normalised(x, valid, gcodes, system, notes.get("标准化方法", "minmax"))
+        direct = _normalised(filled, valid, ncodes, system, getattr(result, "normalize", "") or "minmax")
         normalised = np.where(np.isclose(direct * full, points, atol=1e-5) | (full == 0), direct, normalised)
         with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():   # 指标权重 shows 6 decimals:
             warnings.simplefilter("ignore", RuntimeWarning)

@@ -46,3 +46,19 @@ def read_params(tables: dict[str, pd.DataFrame]) -> Settings:
         elif OVERRIDE.match(key):
             settings.overrides[key] = _value(value)
     return settings
+
+
+def resolution(tables: dict[str, pd.DataFrame], profile=None, overrides: dict[str, object] | None = None,
+               facts: pd.DataFrame | None = None):
+    """The one policy resolution of an assessment (profiles/resolve.py): `profile` is the explicit
+    choice (command line, ribbon, UDF argument); the 「参数」 sheet's choice and overrides come from
+    `tables` unless `overrides` is given. An engine entry given a Resolution uses it as is."""
+    from ..profiles.resolve import Resolution, resolve
+    from .quota import zone_facts
+
+    if isinstance(profile, Resolution):
+        return profile
+    settings = read_params(tables)
+    facts = zone_facts(tables) if facts is None else facts
+    return resolve(facts, explicit=profile, param=settings.profile,
+                   overrides=settings.overrides if overrides is None else overrides)

@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from ..profiles import QUOTA_KINDS, Profile, apply_overrides, load_profile, parse_rational
+from ..profiles import QUOTA_KINDS, Profile, load_profile, parse_rational
 from ..schema import SHEETS_BY_KEY
 
 OK, FAIL, WARN, MISSING = "合规", "不合规", "预警", "数据缺失"
@@ -68,7 +68,7 @@ def zone_facts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     if zones is not None:
         z = zones.drop_duplicates("zone").set_index("zone")
         for key in ("level", "admin_rank", "governance", "county", "zone_type", "region", "profile",
-                    "hosts_subdistrict", "one_county_exempt"):
+                    "hosts_subdistrict", "one_county_exempt", "params_profile"):
             if key in z:
                 facts[key] = z[key].reindex(facts.index).astype(object).where(lambda s: s.notna(), None)
         if "blocks" in z:
@@ -342,47 +342,28 @@ class QuotaResult:
     details: pd.DataFrame
     summary: pd.DataFrame
     profiles: dict[str, Profile] = field(default_factory=dict)
-    assignment: pd.Series | None = None
+    assignment: pd.Series | None = None          # zone → the Chinese label of its profile
+    resolution: object = None                    # the profiles.resolve.Resolution used
 
 
-def assign_profiles(facts: pd.DataFrame, default: str | None) -> pd.Series:
-    """Profile id per zone: the zone's 政策口径 column, else `default`, else by 地区, else 'default'."""
-    from ..profiles import builtin_ids
-
-    by_region = {}
-    for pid in builtin_ids():
-        for region in load_profile(pid).regions:
-            by_region[region] = pid
-    region_pick = facts["region"].map(lambda r: by_region.get(r) if isinstance(r, str) else None)
-    chosen = facts["profile"].where(facts["profile"].notna(), default)
-    chosen = chosen.where(chosen.notna(), region_pick)
-    return chosen.where(chosen.notna(), "default").astype(object)
-
-
-def check_quota(tables: dict[str, pd.DataFrame], profile: str | Profile | None = None,
+def check_quota(tables: dict[str, pd.DataFrame], profile=None,
                 overrides: dict[str, object] | None = None, facts: pd.DataFrame | None = None) -> QuotaResult:
-    """Evaluate every applicable rule for every zone; the single engine entry for compliance."""
+    """Evaluate every applicable rule for every zone; the single engine entry for compliance.
+    `profile`: a Resolution (profiles/resolve.py), or the explicit choice it is resolved with."""
+    from .params import resolution
+
     facts = zone_facts(tables) if facts is None else facts   # assess computes them once
-    if isinstance(profile, Profile):
-        assignment = pd.Series(profile.id, index=facts.index, dtype=object)
-        loaded = {profile.id: profile}
-    else:
-        assignment = assign_profiles(facts, profile)
-        loaded = {pid: load_profile(pid) for pid in dict.fromkeys(assignment)}
+    res = resolution(tables, profile, overrides, facts)
     parts = []
-    for pid, prof in loaded.items():
-        relevant = {k: v for k, v in (overrides or {}).items()
-                    if any(r["id"] == k.partition(".")[0] for r in prof.rules)}
-        prof = apply_overrides(prof, relevant)
-        loaded[pid] = prof
-        sub = facts[(assignment == pid).to_numpy()]
-        for rule in prof.rules:
-            if rule["kind"] in QUOTA_KINDS:
-                parts.append(evaluate_rule(sub, rule, prof.id))
+    for key in res.used():
+        sub = facts[(res.profile_of == key).to_numpy()]
+        for rule in res.rules(key, *QUOTA_KINDS):
+            parts.append(evaluate_rule(sub, rule, res.label(key)))
     details = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=DETAIL_COLUMNS)
     order = {z: i for i, z in enumerate(facts.index)}
     details = details.sort_values("开发区名称", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
-    return QuotaResult(details, summarize(details, facts, assignment), loaded, assignment)
+    labels = res.profile_of.map({k: res.label(k) for k in res.used()})
+    return QuotaResult(details, summarize(details, facts, labels), res.profiles, labels, res)
 
 
 def summarize(details: pd.DataFrame, facts: pd.DataFrame, assignment: pd.Series) -> pd.DataFrame:
@@ -417,6 +398,8 @@ def quota_one(level: str | None, departments: float | None, principals: float | 
     prof = load_profile(profile)
     prof.rules = [r for r in prof.rules if r["kind"] in QUOTA_KINDS
                   and set(rule_fields(r)) <= {"departments", "principals", "deputies"}]
+    if not prof.rules:
+        return MISSING, f"{prof.label}没有内设机构数或领导职数的限额规则，请在最后一个参数指定口径，如 青岛、宁夏"
     result = check_quota(tables, prof)
     d = result.details[result.details["结论"] != MISSING]
     if d.empty:

@@ -3,8 +3,10 @@ bonus/deduction/veto → ranks → grades → movement. Sanctions (§5.5) and st
 live in `sanctions.py` and `staff.py`.
 
 Everything here is column-wise numpy/pandas; the method choices come from options (CLI flags,
-ribbon, UDF), the 参数 sheet, a named preset, the workbook's 指标体系 or the zone's profile,
-in that order. `notes` records what was used so a published result can be reproduced.
+ribbon, UDF), the 参数 sheet, a named preset, the workbook's 指标体系 or the zones' profile,
+in that order. Which profile the zones follow is decided by profiles/resolve.py; zones that
+follow different profiles are ranked apart, each by its own. `notes` records what was used so
+a published result can be reproduced.
 """
 
 from __future__ import annotations
@@ -14,25 +16,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..profiles import Profile, inferred_text, load_profile, presets
+from ..profiles import Profile, inferred_note, inferred_params, presets
+from ..profiles.display import METHOD_NAMES, MISSING_NAMES as MISSING_POLICIES, ROUNDING_NAMES, TIE_NAMES
 from ..schema import SHEETS_BY_KEY
 from . import scoring as sc
 from .indicators import derive
-from .quota import assign_profiles, zone_facts
+from .quota import zone_facts
 
 MISSING = "数据缺失"
-# Chinese names of the method choices: 计算说明 never shows the internal codes (SPEC §3.1).
-METHOD_NAMES = {"wsum": "加权求和", "topsis": "TOPSIS（逼近理想解排序法）"}
-NORMALIZE_NAMES = {"minmax": "极差标准化", "efficacy": "功效系数法", "benchmark": "对标法（实际值/标杆值）",
-                   "vector": "向量标准化", "sum": "比重标准化", "max": "最大值标准化", "zscore": "Z 分数标准化"}
-WEIGHT_NAMES = {"fixed": "固定权重", "entropy": "熵权法", "entropy_raw": "熵权法（原始数据）",
-                "ahp": "层次分析法（AHP）", "combined": "组合赋权（主观权重与熵权）"}
-ROUNDING_NAMES = {"floor": "向下取整", "ceil": "向上取整", "round": "四舍五入"}
-TIE_NAMES = {"include": "并列者均取较高等次（名额可能超出）", "exclude": "并列者均取较低等次"}
 # 参数 items that ask for a ranking computation explicitly: when it cannot run, the run fails (exit 2).
 EXPLICIT_PARAMS = ("考核年度", "评价方法", "标准化方法", "赋权方法", "缺失值处理", "分组依据", "AHP判断矩阵", "组合系数")
-# How a missing indicator value is treated (参数「缺失值处理」) → what 计算说明 says.
-MISSING_POLICIES = {"mean": "按组内平均值补齐", "zero": "按 0 计", "exclude": "含缺失值的开发区不参与排名"}
 RANK_COLUMNS = ["开发区名称", "年度", "分组", "综合得分", "总排名", "组内排名", "等次", "排名变化"]   # then item scores, 说明
 # Columns of the 开发区 sheet a ranking may be grouped by (Chinese header → fact key), from the schema.
 GROUP_KEYS = {c.header: c.key for c in SHEETS_BY_KEY["zones"].columns
@@ -67,6 +60,9 @@ class RankResult:
     method: str = ""                  # the codes behind 计算说明's Chinese names (wsum/topsis, minmax…, fixed…)
     normalize: str = ""
     weighting: str = ""
+    within_groups: bool = False       # normalised per group (the profile asks; 总排名 empty) instead of all together
+    parts: dict = field(default_factory=dict)    # profile key → its RankResult (zones ranked apart)
+    resolution: object = None                    # the profiles.resolve.Resolution used
 
 
 def indicator_table(indicators: pd.DataFrame, keep: list[str] | None = None) -> pd.DataFrame:
@@ -114,7 +110,7 @@ def _system(tables, rule: dict | None, options: RankOptions, notes: dict) -> tup
         notes["指标体系"] = "工作簿「指标体系」表"
     else:
         items = pd.DataFrame(cfg.get("indicators") or [])
-        notes["指标体系"] = f"未提供「指标体系」表，使用政策口径 {rule['id'] if rule else ''} 的默认指标：{cfg.get('text', '')}"
+        notes["指标体系"] = f"未提供「指标体系」表，使用 {rule['id'] if rule else ''} 规定的指标：{cfg.get('text', '')}"
     for col in ("direction", "weight", "benchmark", "satisfactory", "impermissible", "group"):
         if col not in items:
             items[col] = np.nan
@@ -189,40 +185,73 @@ def explicit_request(options: RankOptions | None, params: dict[str, str] | None)
     return "、".join(asked)
 
 
-def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = None,
+def rank_zones(tables: dict[str, pd.DataFrame], profile=None,
                options: RankOptions | None = None, params: dict[str, str] | None = None,
                facts: pd.DataFrame | None = None) -> RankResult:
     """Score and rank every zone of the assessment year; the single engine entry for 考核排名.
 
-    One composite per zone, normalised over all the zones assessed together; 总排名 and 组内排名
-    both rank it (SPEC §5.4). Only a profile that asks for group-wise normalisation
-    (`normalize_within = "group"`) normalises per group, and then 总排名 stays empty.
+    `profile`: a Resolution (profiles/resolve.py), or the explicit choice it is resolved with.
+    Zones following different profiles are ranked apart (each region assesses its own zones).
+    Within one profile: one composite per zone, normalised over all the zones assessed together;
+    总排名 and 组内排名 both rank it (SPEC §5.4). Only a profile that asks for group-wise
+    normalisation (`normalize_within = "group"`) normalises per group, and then 总排名 stays empty.
     """
+    from .params import resolution
+
+    facts = zone_facts(tables) if facts is None else facts   # assess computes them once
+    res = resolution(tables, profile, None, facts)
+    ind = tables["indicators"]
+    keys = res.key_of(ind["zone"])
+    order = list(dict.fromkeys(keys.tolist()))
+    if len(order) <= 1:
+        key = order[0] if order else res.other
+        out = _rank_profile(tables, res.profiles[key], options, params, facts)
+        out.parts, out.resolution = {key: out}, res
+        return out
+    parts, failed = {}, {}
+    for key in order:
+        mine = dict(tables, indicators=ind[keys == key])
+        if tables.get("history") is not None and "zone" in tables["history"]:
+            h = tables["history"]
+            mine["history"] = h[res.key_of(h["zone"]) == key]
+        try:
+            parts[key] = _rank_profile(mine, res.profiles[key], options, params, facts)
+        except sc.ScoringError as exc:      # one profile's zones cannot be ranked: the others still are
+            failed[key] = exc
+    if not parts:
+        raise next(iter(failed.values()))
+    labels = {key: res.label(key) for key in order}
+    notes = {"排名范围": "按政策口径分别排名：" + "；".join(
+        f"{labels[k]} {len(p.ranking)} 个开发区" for k, p in parts.items())}
+    notes.update({f"{labels[k]}·未排名": str(exc) for k, exc in failed.items()})
+    for key, part in parts.items():
+        notes.update({f"{labels[key]}·{k}": v for k, v in part.notes.items()})
+    notes["考核年度"] = "、".join(dict.fromkeys(p.notes["考核年度"] for p in parts.values()))
+    system = pd.concat([p.system.assign(政策口径=labels[k]) for k, p in parts.items()], ignore_index=True)
+    one = lambda attr: "、".join(dict.fromkeys(getattr(p, attr) for p in parts.values() if getattr(p, attr)))
+    return RankResult(pd.concat([p.ranking for p in parts.values()], ignore_index=True), notes, system,
+                      pd.concat([p.group_of for p in parts.values()]),
+                      pd.concat([p.absolute for p in parts.values()]), one("absolute_basis"),
+                      one("method"), one("normalize"), one("weighting"), False, parts, res)
+
+
+def _rank_profile(tables: dict[str, pd.DataFrame], prof: Profile, options: RankOptions | None,
+                  params: dict[str, str] | None, facts: pd.DataFrame) -> RankResult:
+    """考核排名 of the zones of one profile, by that profile's ranking rule (or the general one)."""
+    from ..profiles.resolve import general_rule
+
     options = options or RankOptions()
     params = params or {}
     notes: dict[str, str] = {}
     ind = tables["indicators"]
     year = options.year or _int(params.get("考核年度")) or int(np.nanmax(ind["year"].astype(float)))
     notes["考核年度"] = str(year)
-
-    facts = zone_facts(tables) if facts is None else facts   # assess computes them once
-    if isinstance(profile, Profile):
-        prof = profile
-    else:
-        counts = assign_profiles(facts, profile).value_counts()
-        extra = int((~pd.Index(ind["zone"].unique()).isin(facts.index)).sum())
-        if extra:     # zones only in 「指标」 have no facts: all count for the profile of a blank zone
-            blank = pd.DataFrame(index=pd.Index(["?"], name="zone"), columns=facts.columns)
-            counts = counts.add(pd.Series({assign_profiles(blank, profile).iat[0]: extra}), fill_value=0)
-        pid = counts[counts == counts.max()].sort_index().index[0] if len(counts) else "default"
-        prof = load_profile(pid)
     rule = next((r for r in prof.rules if r["kind"] == "ranking"), None)
     if rule is None:
-        fallback = load_profile("default")
-        rule = next(r for r in fallback.rules if r["kind"] == "ranking")
-        notes["政策口径"] = f"{prof.name}未规定考核方法，采用{fallback.name}的考核方法（{rule['id']}）"
+        rule = general_rule("ranking")
+        notes["政策口径"] = f"{prof.label}未规定考核方法，采用通用口径（{rule['id']}）"
     else:
-        notes["政策口径"] = f"{prof.name}（{rule['id']}）"
+        notes["政策口径"] = f"{prof.label}（{rule['id']}）"
     label = f"政策口径 {rule['id']} "
 
     items, cfg = _system(tables, rule, options, notes)
@@ -246,8 +275,8 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     missing, _ = _choose(options.missing, params.get("缺失值处理"), cfg.get("missing"), "mean", label)
     scale = float(cfg.get("scale", 100))
     for name, value, allowed, names in (("评价方法", method, sc.AGGREGATIONS, METHOD_NAMES),
-                                        ("赋权方法", weighting, sc.WEIGHTINGS, WEIGHT_NAMES),
-                                        ("标准化方法", normalize, sc.NORMALIZATIONS, NORMALIZE_NAMES)):
+                                        ("赋权方法", weighting, sc.WEIGHTINGS, METHOD_NAMES),
+                                        ("标准化方法", normalize, sc.NORMALIZATIONS, METHOD_NAMES)):
         if value not in allowed:
             raise sc.ScoringError(f"{name}「{value}」无效，可用：" + "、".join(f"{a}（{names[a]}）" for a in allowed))
     within_groups = cfg.get("normalize_within") == "group"
@@ -401,8 +430,8 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
     scope = ("各组分别标准化（政策口径规定），组间得分不可比，总排名留空" if within_groups else
              "全部参评开发区一起标准化，总排名与组内排名按同一综合得分排列")
     notes.update({"评价方法": f"{METHOD_NAMES[method]}（{why_method}）",
-                  "标准化方法": f"{NORMALIZE_NAMES[normalize]}（{why_normalize}）；{scope}",
-                  "赋权方法": f"{WEIGHT_NAMES[weighting]}（{why_weights}）",
+                  "标准化方法": f"{METHOD_NAMES[normalize]}（{why_normalize}）；{scope}",
+                  "赋权方法": f"{METHOD_NAMES[weighting]}（{why_weights}）",
                   "权重": "；".join(f"{n} {v:.4f}" for n, v in zip(items["name"], w)),
                   "综合得分": score_text(method, normalize, scale),
                   "排名规则": "竞争排名（与 Excel RANK.EQ 相同：并列取最好名次，后续名次顺延），得分按 12 位有效数字比较"})
@@ -411,7 +440,7 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
             ("，不按比例评定等次" if grades_cfg.get("shares") else "")
     if (~known).any():
         notes["未列入开发区表"] = f"{int((~known).sum())} 个开发区在「指标」表中有数据但不在「开发区」表中，列为数据缺失，不参与排名"
-    inferred = inferred_text(rule)
+    inferred = inferred_note(rule)
     if inferred:
         notes["推断口径"] = inferred
     # a score is an absolute standard only when it does not depend on the other zones' data
@@ -423,12 +452,11 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile: str | Profile | None = 
             basis = "对标法（标杆值为固定标准）"
     absolute = active & ~filled.any(axis=1) & bool(basis)
     return RankResult(ranking, notes, system, pd.Series(group, index=cur["zone"]),
-                      pd.Series(absolute, index=cur["zone"]), basis, method, normalize, weighting)
+                      pd.Series(absolute, index=cur["zone"]), basis, method, normalize, weighting, within_groups)
 
 
 def _inferred(rule: dict, key: str) -> bool:
-    marked = rule.get("inferred") or []
-    return marked is True or key in marked
+    return key in inferred_params(rule)
 
 
 def grade_text(grades: dict) -> str:
@@ -447,7 +475,7 @@ def grade_text(grades: dict) -> str:
     else:
         how = "、".join(f"{lab}{ROUNDING_NAMES[m]}" for lab, m in zip(labels, modes))
     return (f"组内按比例划分：{'、'.join(parts)}，其余为{labels[-1]}；名额取整：{how}；"
-            f"分界处并列：{TIE_NAMES[grades.get('ties', 'include')]}")
+            f"{TIE_NAMES[grades.get('ties', 'include')]}")
 
 
 def score_text(method: str, normalize: str, scale: float) -> str:

@@ -1,8 +1,9 @@
 """Salary pools tied to tax and output, distribution to people, and fiscal returns (SPEC §5.2–5.3).
 
 Pure and vectorised over zone-years (and people). Parameters come from the zone's policy
-profile (rule kinds `salary_pool`, `tax_return`, `land_return`); when a zone's profile has no
-such rule, the `default` profile's rule applies and the result says so. Money is in 万元
+profile (rule kinds `salary_pool`, `tax_return`, `land_return`), as profiles/resolve.py decides;
+when a zone's profile has no such rule, nothing is computed for it and the result says so
+(another region's formula never stands in). Money is in 万元
 except the person-level amounts, which are in 元 and add up to the pool to the cent.
 """
 
@@ -13,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..profiles import LINKED_INDICATORS, Profile, inferred_text, load_profile
-from .quota import assign_profiles, zone_facts
+from ..profiles import LINKED_INDICATORS, inferred_note
+from .quota import zone_facts
 from .indicators import in_input_order
 
 MISSING = "数据缺失"
@@ -128,16 +129,6 @@ def _same_zone_at(zones: pd.Series, years: np.ndarray, values: np.ndarray, wante
 def _take(codes: np.ndarray, values: list, dtype=object) -> np.ndarray:
     """One value per choice → one per row."""
     return np.asarray(values, dtype=dtype)[codes] if len(codes) else np.array([], dtype=dtype)
-
-
-def _rule_for(profile: Profile, kind: str, fallback: Profile) -> tuple[dict | None, str]:
-    for r in profile.rules:
-        if r["kind"] == kind:
-            return r, profile.id
-    for r in fallback.rules:
-        if r["kind"] == kind:
-            return r, f"{fallback.id}（{profile.id} 无此规则）"
-    return None, ""
 
 
 def salary_pools(tables: dict[str, pd.DataFrame], rules: ZoneRules) -> pd.DataFrame:
@@ -405,22 +396,13 @@ def _return_notes(codes, from_years, has, applies, no_tax, no_base, no_fees, bas
 def compute_salary(tables: dict[str, pd.DataFrame], profile: str | None = None,
                    overrides: dict[str, object] | None = None, facts: pd.DataFrame | None = None) -> SalaryResult:
     """The single engine entry for 薪酬测算, 薪酬明细 and 税收返还."""
-    from ..profiles import apply_overrides
+    from .params import resolution
 
     facts = zone_facts(tables) if facts is None else facts   # assess computes them once
-    assignment = assign_profiles(facts, profile)
-    other = profile or "default"          # a zone absent from 开发区 has no 政策口径 or 地区 of its own
-    absent = any((z.notna() & ~z.isin(assignment.index)).any()
-                 for z in (tables[t]["zone"] for t in ("salary", "indicators") if t in tables))
-    used = dict.fromkeys([*assignment.tolist(), *([other] if absent else [])])    # the profiles rows follow
-    fallback = load_profile("default")
-    loaded: dict[str, Profile] = {}
-    for pid in dict.fromkeys([*assignment.tolist(), other]):
-        prof = load_profile(pid)
-        relevant = {k: v for k, v in (overrides or {}).items()
-                    if any(r["id"] == k.partition(".")[0] for r in prof.rules)}
-        loaded[pid] = apply_overrides(prof, relevant)
-    by_kind = {kind: ZoneRules(assignment, {pid: _rule_for(prof, kind, fallback) for pid, prof in loaded.items()}, other)
+    res = resolution(tables, profile, overrides, facts)
+    rows = [tables[t]["zone"] for t in ("salary", "indicators") if t in tables]
+    used = res.used(pd.concat(rows).dropna()) if rows else []        # the profiles rows follow
+    by_kind = {kind: ZoneRules(res.profile_of, {k: (res.rule(k, kind), res.label(k)) for k in res.keys()}, res.other)
                for kind in ("salary_pool", "tax_return", "land_return")}
     pools = (salary_pools(tables, by_kind["salary_pool"]) if "salary" in tables
              else pd.DataFrame(columns=POOL_COLUMNS))
@@ -428,7 +410,7 @@ def compute_salary(tables: dict[str, pd.DataFrame], profile: str | None = None,
     returns = (tax_returns(tables["indicators"], by_kind["tax_return"], by_kind["land_return"])
                if "indicators" in tables else pd.DataFrame(columns=RETURN_COLUMNS))
     texts = lambda kind: "；".join(sorted({f"{lbl}：{r['text']}" for r, lbl in map(by_kind[kind].by_profile.get, used) if r}))
-    inferred = "；".join(sorted({inferred_text(r) for kind in by_kind.values() for pid in used
+    inferred = "；".join(sorted({inferred_note(r) for kind in by_kind.values() for pid in used
                                  for r in [kind.by_profile[pid][0]] if r and r.get("inferred")}))
     notes = {"薪酬挂钩办法": texts("salary_pool"), "税收返还办法": texts("tax_return"), "推断口径": inferred,
              "金额单位": "薪酬测算、税收返还为万元；薪酬明细为元（按最大余数法分配到分，合计与绩效薪酬总额一致）"}

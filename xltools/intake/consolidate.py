@@ -44,7 +44,8 @@ def consolidate(books: list[Book]) -> dict[str, pd.DataFrame]:
 
 
 def file_params(tables: dict[str, pd.DataFrame], books: list[Book]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
-    """Each file's 参数 apply to its own zones: its 政策口径 becomes the zones' profile; other
+    """Each file's 参数 apply to its own zones: its 政策口径 becomes the zones' 「参数」 choice
+    (params_profile — below their own 政策口径 cell and their region, as in a single file); other
     parameters (考核年度, 评价方法, rule overrides, …) are combined by taking the value most files
     give — a file that says otherwise gets a warning at that cell."""
     params = tables.get("params")
@@ -56,8 +57,7 @@ def file_params(tables: dict[str, pd.DataFrame], books: list[Book]) -> tuple[dic
     zones = tables.get("zones")
     if zones is not None and len(chosen):
         zones = zones.copy()
-        current = zones["profile"] if "profile" in zones else pd.Series(None, index=zones.index, dtype=object)
-        zones["profile"] = current.where(current.notna(), zones["_file"].map(chosen))
+        zones["params_profile"] = zones["_file"].map(chosen)
         out["zones"] = zones
     rest = params[~is_profile]
     problems: list[Problem] = []

@@ -508,21 +508,25 @@ def fit_excel(sheets: Mapping[str, pd.DataFrame], rows: int | None = None) -> di
 
 
 def run_basis(sheets: Mapping[str, pd.DataFrame]) -> tuple[str, dict[str, str]]:
-    """The run's 口径 for page headers (profile names from 计算说明), and profile id → name."""
+    """The run's 口径 for page headers (the names of the profiles 计算说明 says were used, found by
+    their labels such as 青岛口径), and profile id → name."""
     from ..profiles import ProfileError, builtin_ids, load_profile
 
-    names = {}
+    names, labels = {}, {}
     for pid in builtin_ids():
         try:
-            names[pid] = re.split("[（(]", load_profile(pid).name)[0]   # the name without its gloss
+            prof = load_profile(pid)
         except ProfileError:
             continue
+        names[pid] = re.split("[（(]", prof.name)[0]       # the name without its gloss
+        labels[prof.label] = names[pid]
     notes = sheets.get("计算说明")
     used = []
     if notes is not None and {"项目", "内容"} <= set(notes.columns):
-        text = "；".join(str(v) for v in notes.loc[notes["项目"] == "政策口径", "内容"])
-        found = {pid: m.start() for pid in names if (m := re.search(rf"(?<![a-z_]){pid}（", text))}
-        used = [names[pid] for pid in sorted(found, key=found.get)]
+        items = notes["项目"].isin(["政策口径", "排名·政策口径", "排名·政策口径选择"])
+        text = "；".join(str(v) for v in notes.loc[items, "内容"])
+        found = {label: m.start() for label in labels if (m := re.search(re.escape(label), text))}
+        used = [labels[label] for label in sorted(found, key=found.get)]
     return "、".join(dict.fromkeys(used)), names
 
 

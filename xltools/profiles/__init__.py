@@ -3,6 +3,13 @@
 A profile names its rules by the RULES.md ID, a rule *kind* implemented in the engine, the
 kind's parameters, the Chinese text shown in results, its source (seed file + quote) and a
 severity: `hard` (最多/不超过/不低于/以内 → 不合规) or `soft` (一般/原则上/左右 → 预警).
+A rule lists in `inferred` the parameters the report does not give (e.g. `inferred = ["band"]`,
+or `"grades.shares"` for part of a table): every display of the rule marks them 推断口径.
+
+A profile has an id, a Chinese `label` shown in results (青岛口径), a `name`, a `source` and a
+`[region]`: the administrative division codes it governs by prefix (`adcodes = ["3702"]`) and an
+alias table for informal names (`aliases = { "西海岸新区" = "370211" }`). Which profile judges
+which zone is decided in `resolve.py`, nowhere else.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from functools import lru_cache
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
+
+from .display import PARAM_NAMES, cite, say
 
 SEVERITIES = ("hard", "soft")
 
@@ -44,14 +53,7 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 QUOTA_KINDS = ("count_range", "share", "posts", "compare", "forbidden_value", "allowed_values",
                "unique_per_group", "reduction")
 LINKED_INDICATORS = {"tax": "税收收入", "fixed_investment": "固定资产投资", "industrial_output": "规上工业总产值"}
-COMMON = ("id", "kind", "text", "source", "severity", "where", "inferred")
-# `inferred = ["weights", …]` (or `true`) names the parameters a rule's source does not give:
-# results, `profiles show` and docs say 推断口径 for them. What each parameter is called there:
-PARAM_LABELS = {"indicators": "考核指标", "weights": "指标权重", "grades": "等次划分（比例或分数线）",
-                "group_by": "分组", "n": "名次范围", "k": "触发年数", "m": "统计年数", "consecutive": "是否要求连续",
-                "score_below": "不合格分数线", "decline": "重点指标下降", "rise_years": "连续进位年数", "lo": "挂钩系数下限",
-                "hi": "挂钩系数上限", "grade_multipliers": "开发区等次系数", "person_grades": "人员等次系数",
-                "base_year": "基数年", "band": "容差带", "order": "处置阶梯", "action": "处置措施"}
+COMMON = ("id", "kind", "text", "source", "severity", "where", "inferred", "source_id")
 INT_PARAMS = {"min", "max", "principals", "deputies", "n", "k", "m", "rise_years", "order"}
 RATIONAL_PARAMS = {"ratio", "min_cut"}
 OPS = {"share": ("<=", ">=", "about"), "compare": ("<=", ">=", "<", ">", "==")}
@@ -66,13 +68,27 @@ class Profile:
     id: str
     name: str
     source: str
-    regions: list[str]
     rules: list[dict]
     origin: str = ""
     overrides: dict[str, object] = field(default_factory=dict)
+    label: str = ""                                        # 青岛口径: what results show
+    adcodes: list[str] = field(default_factory=list)       # division code prefixes it governs
+    aliases: dict[str, str] = field(default_factory=dict)  # informal name → division code
+
+    def __post_init__(self) -> None:
+        self.label = self.label or self.name
 
     def rule(self, rule_id: str) -> dict:
         return next(r for r in self.rules if r["id"] == rule_id)
+
+    def of_kind(self, *kinds: str) -> list[dict]:
+        return [r for r in self.rules if r["kind"] in kinds]
+
+    @property
+    def regions(self) -> list[str]:
+        """The divisions it governs, by name (山东省青岛市)."""
+        from .regions import full_name
+        return [full_name(c) for c in self.adcodes]
 
 
 def parse_rational(value: object, where: str) -> Fraction:
@@ -168,10 +184,13 @@ def _check_rule(rule: dict, where: str) -> dict:
             raise ProfileError(f"{here}：「base」应为 year（固定基数年）或 previous（上年），实为「{rule['base']}」")
         if rule.get("base", "year") == "year" and kind == "tax_return" and not isinstance(rule.get("base_year"), int):
             raise ProfileError(f"{here}：base = \"year\" 需要整数「base_year」")
-    inferred = rule.get("inferred")
-    if inferred is not None and inferred is not True and not (
-            isinstance(inferred, list) and all(isinstance(k, str) and k in rule for k in inferred)):
-        raise ProfileError(f"{here}：「inferred」应为 true 或本规则参数名的列表（如 [\"weights\"]），实为「{inferred}」")
+    inferred = rule.get("inferred", [])
+    if inferred is not True and not (isinstance(inferred, list) and all(isinstance(x, str) for x in inferred)):
+        raise ProfileError(f"{here}：「inferred」应为 true（全部参数）或参数名列表，如 [\"band\"]")
+    unknown = {x.partition(".")[0] for x in (inferred if isinstance(inferred, list) else [])} \
+        - set(required) - set(optional) - {"where"}
+    if unknown:
+        raise ProfileError(f"{here}：「inferred」中的「{'、'.join(sorted(unknown))}」不是本条规则的参数")
     if "where" in rule and not (isinstance(rule["where"], dict)
                                 and all(isinstance(v, list) for v in rule["where"].values())):
         raise ProfileError(f"{here}：「where」应写成 {{ 字段 = [\"取值\", …] }}")
@@ -226,17 +245,30 @@ def load_profile_text(text: str, origin: str) -> Profile:
     if not isinstance(rules, list):
         raise ProfileError(f"{origin}：「rules」应写成 [[rules]] 表数组")
     checked = [_check_rule(dict(r), f"{origin} rules[{i}]") for i, r in enumerate(rules)]
+    for r in checked:        # results show the report title; the seed file stays as the source ID
+        r.setdefault("source_id", r["source"])
+        r["source"] = cite(r["source_id"])
     ids = [(r["id"], r.get("order")) for r in checked]   # a ladder may repeat an ID with distinct `order`
     if len(set(ids)) != len(ids):
         raise ProfileError(f"{origin}：规则编号重复：{sorted({i for i, _ in ids if ids.count((i, _)) > 1})}")
-    return Profile(data["id"], data["name"], data.get("source", ""), list(data.get("regions", [])),
-                   checked, origin)
+    region = data.get("region", {})
+    if not isinstance(region, dict):
+        raise ProfileError(f"{origin}：「region」应写成 [region] 表（adcodes、aliases）")
+    adcodes, aliases = region.get("adcodes", []), region.get("aliases", {})
+    if not (isinstance(adcodes, list) and all(isinstance(c, str) and c.isdigit() and len(c) in (2, 4, 6)
+                                              for c in adcodes)):
+        raise ProfileError(f"{origin}：「region.adcodes」应为 2、4 或 6 位行政区划代码的列表，如 [\"3702\"]")
+    if not (isinstance(aliases, dict) and all(isinstance(v, str) and v.isdigit() for v in aliases.values())):
+        raise ProfileError(f"{origin}：「region.aliases」应写成 {{ 地名 = \"行政区划代码\" }}")
+    return Profile(data["id"], data["name"], cite(data.get("source", "")), checked, origin,
+                   label=data.get("label", ""), adcodes=list(adcodes), aliases=dict(aliases))
 
 
 @lru_cache(maxsize=1)
 def _builtin_ids() -> tuple[str, ...]:
     files = resources.files("xltools") / "profiles"
-    return tuple(sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".toml") and p.name != "presets.toml"))
+    return tuple(sorted(p.name[:-5] for p in files.iterdir()
+                        if p.name.endswith(".toml") and p.name not in ("presets.toml", "sources.toml")))
 
 
 def builtin_ids() -> list[str]:
@@ -255,15 +287,34 @@ def _builtin(name: str) -> Profile:
     return load_profile_text(res.read_text(encoding="utf-8"), f"{name}.toml")
 
 
+def builtin_id(name: str) -> str | None:
+    """The built-in profile an official means: its id (qingdao), label (青岛口径), label without
+    口径 (青岛) or full name; None when no built-in profile has that name."""
+    key = "".join(str(name).split())
+    for pid in builtin_ids():
+        p = _builtin(pid)
+        if key in (pid, p.label, p.name) or (p.label.endswith("口径") and key == p.label[:-2]):
+            return pid
+    return None
+
+
+def builtin_labels() -> str:
+    """青岛口径（qingdao）、宁夏口径（ningxia）… for messages and help."""
+    return "、".join(_builtin(pid).label for pid in builtin_ids())
+
+
 def load_profile(name_or_path: str | Path) -> Profile:
-    """A built-in profile by id (parsed once, handed out as a copy), or a user's TOML file by path."""
+    """A built-in profile by id or Chinese name (parsed once, handed out as a copy), or a user's
+    TOML file by path."""
     name = str(name_or_path)
-    if name in builtin_ids():
-        return copy.deepcopy(_builtin(name))
+    pid = builtin_id(name)
+    if pid is not None:
+        return copy.deepcopy(_builtin(pid))
     path = Path(name)
     if path.suffix.lower() == ".toml" and path.exists():
         return load_profile_text(path.read_text(encoding="utf-8"), str(path))
-    raise ProfileError(f"找不到政策口径「{name}」：内置口径有 {'、'.join(builtin_ids())}，或给出 .toml 文件路径")
+    raise ProfileError(f"找不到政策口径「{name}」：内置口径有 {builtin_labels()}（也可写 青岛、宁夏 等），"
+                       "或给出 .toml 文件路径")
 
 
 def apply_overrides(profile: Profile, overrides: dict[str, object], origin: str = "参数") -> Profile:
@@ -273,37 +324,76 @@ def apply_overrides(profile: Profile, overrides: dict[str, object], origin: str 
     new = copy.deepcopy(profile)
     for key, value in overrides.items():
         rid, _, param = key.partition(".")
-        try:
-            rule = new.rule(rid)
-        except StopIteration:
-            raise ProfileError(f"{origin}「{key}」：口径 {profile.id} 中没有规则 {rid}") from None
+        rules = [r for r in new.rules if r["id"] == rid]      # every step of a ladder (QD-44 ×3)
+        if not rules:
+            raise ProfileError(f"{origin}「{key}」：{profile.label}中没有规则 {rid}")
         if not param:
             raise ProfileError(f"{origin}「{key}」：应写成 规则编号.参数，如 QD-09.max")
         if param in INT_PARAMS and isinstance(value, float) and value.is_integer():
             value = int(value)
         if param in INT_PARAMS and isinstance(value, str) and value.strip().isdigit():
             value = int(value.strip())
-        rule[param] = value
-        _check_rule(rule, f"{origin}「{key}」")
+        for rule in rules:
+            rule[param] = value
+            rule["inferred"] = [x for x in rule.get("inferred", []) if x.partition(".")[0] != param]
+            _check_rule(rule, f"{origin}「{key}」")
         new.overrides[key] = value
     return new
 
 
-def inferred_text(rule: dict) -> str:
-    """The parameters of a rule the source does not give (TOML `inferred`), in words."""
-    keys = rule.get("inferred") or []
-    if keys is True:
-        return f"{rule['id']} 的全部参数为推断口径"
-    if not keys:
-        return ""
-    return f"{rule['id']}：" + "、".join(PARAM_LABELS.get(k, k) for k in keys) + "为推断口径（报告原文未给出）"
+INFERRED = "推断口径"
 
 
-def rule_params_text(rule: dict) -> str:
-    """The kind-specific parameters of a rule as `key = value` text (for listings and docs)."""
+def _inferred_list(rule: dict) -> list[str]:
+    """`inferred` as a list of names: `true` stands for every parameter of the rule."""
+    marked = rule.get("inferred") or []
+    if marked is True:
+        skip = set(COMMON) - {"where"}
+        return [k for k in rule if k not in skip]
+    return list(marked)
+
+
+def inferred_params(rule: dict) -> set[str]:
+    """The parameters (top-level names) of a rule its source does not give, wholly or in part."""
+    return {x.partition(".")[0] for x in _inferred_list(rule)}
+
+
+def rule_params(rule: dict, names: dict[str, str] | None = None) -> list[tuple[str, str, bool]]:
+    """The kind-specific parameters of a rule as (Chinese name, value as an official reads it,
+    inferred?) rows — for `profiles show`, docs and 计算说明. `names` gives Chinese names of
+    facts (the engine's FACT_NAMES)."""
+    marked = _inferred_list(rule)
+    inferred = {x.partition(".")[0] for x in marked}
+    parts = {x.partition(".")[0]: x.partition(".")[2] for x in marked if "." in x}
     skip = set(COMMON) - {"where"}
-    text = "；".join(f"{k} = {v}" for k, v in rule.items() if k not in skip)
-    inferred = rule.get("inferred")
-    if inferred:
-        text += "；推断口径：" + ("全部参数" if inferred is True else "、".join(PARAM_LABELS.get(k, k) for k in inferred))
-    return text
+    rows = []
+    for k, v in rule.items():
+        if k in skip:
+            continue
+        text = say(v, names)
+        if k in parts:
+            text += f"（其中{PARAM_NAMES.get(parts[k], parts[k])}为{INFERRED}）"
+        rows.append((PARAM_NAMES.get(k, k), text, k in inferred and k not in parts))
+    return rows
+
+
+def rule_params_text(rule: dict, names: dict[str, str] | None = None) -> str:
+    """The parameters of a rule on one line: 上限 8；适用范围 级别 国家级；容差带 3/5、4/5（推断口径）."""
+    return "；".join(f"{k} {v}" + (f"（{INFERRED}）" if inf else "") for k, v, inf in rule_params(rule, names))
+
+
+def inferred_text(rule: dict) -> str:
+    """The rule's inferred parameters in Chinese (容差带、等次比例), '' when the report gives all."""
+    if rule.get("inferred") is True:
+        return "全部参数"
+    out = []
+    for x in _inferred_list(rule):
+        head, _, part = x.partition(".")
+        out.append(PARAM_NAMES.get(head, head) + (PARAM_NAMES.get(part, part) if part else ""))
+    return "、".join(dict.fromkeys(out))
+
+
+def inferred_note(rule: dict) -> str:
+    """One line of 计算说明: 「QD-41：考核指标、指标权重、等次划分为推断口径（报告原文未给出）」, '' for none."""
+    text = inferred_text(rule)
+    return f"{rule['id']}：{text}为{INFERRED}（报告原文未给出）" if text else ""
