@@ -155,7 +155,7 @@ def mark_conflicts(sheets: dict[str, pd.DataFrame], conflicts: list[Conflict]) -
             continue
         by_year = "年度" in frame
         years = set(frame["年度"].dropna()) if by_year else set()
-        rows = [{"开发区名称": c.zone, **({"年度": c.year} if c.year is not None else {}),
+        rows = [{"开发区名称": c.zone, **({"年度": int(c.year)} if c.year is not None else {}),
                  **({"结论": "数据冲突"} if "结论" in frame else {}),
                  "说明": f"数据冲突：{c.shown()}报送的数据不同，未计算（见「数据校验」；可用 --prefer 指定采用哪一份）"}
                 for c in left_out

@@ -331,12 +331,13 @@ def _conflict_problem(key: str, t: pd.DataFrame, mine: str, other: str, my_rows,
     cell = next((at for at, _ in diffs if at), cell_ref(table.title, *table.cell(int(my_rows[0]) - starts[mine], "zone")))
     zone, year = unit[0], (f" {float(unit[1]):.0f} 年" if len(unit) > 1 else "")
     shown = "；".join(text for _, text in diffs[:3]) + (f"；等共 {len(diffs)} 处" if len(diffs) > 3 else "")
+    gap = "" if how.endswith("）") else " "
     if used is None:
         outcome, level = f"数据冲突：该开发区{year + '的数据' if year else '的全部数据'}未计算" + (f"（{how}）" if how else ""), ERROR
     elif used == mine:
-        outcome, level = f"已按 {how} 采用本文件的数据", WARNING
+        outcome, level = f"已按 {how}{gap}采用本文件的数据", WARNING
     else:
-        outcome, level = f"已按 {how} 采用「{used}」的数据，本文件的这些数据未采用", ERROR
+        outcome, level = f"已按 {how}{gap}采用「{used}」的数据，本文件的这些数据未采用", ERROR
     return Problem(mine, table.title, cell, level,
                    f"开发区「{zone}」{year.strip()}的「{sheet.name}」数据与「{other}」不同（重复报送）：{shown}。{outcome}"
                    + chooser.times(mine, [other]),
