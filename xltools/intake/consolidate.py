@@ -235,15 +235,16 @@ def find_duplicates(books: list[Book], tables: dict[str, pd.DataFrame], prefer: 
             continue
         starts = t.drop_duplicates("_file")
         starts = dict(zip(starts["_file"], starts.index))
-        signature = (pd.DataFrame({"h": _content_hash(sub)}, index=sub.index)
-                     .join(sub[cols + ["_file"]])
-                     .groupby(cols + ["_file"], sort=False)["h"].agg(lambda h: tuple(sorted(h))))
-        for unit, by_file in signature.groupby(level=list(range(len(cols))), sort=False):
-            unit = unit if isinstance(unit, tuple) else (unit,)
+        hashes, labels = _content_hash(sub), sub.index.to_numpy()
+        at_rows = sub.groupby(cols + ["_file"], sort=False).indices        # (zone[, year], file) → positions
+        files_of: dict[tuple, list[str]] = {}
+        for k in at_rows:
+            files_of.setdefault(k[:-1], []).append(k[-1])
+        for unit, given in files_of.items():
             zone, year = unit[0], (float(unit[1]) if len(unit) > 1 else None)
-            sigs = dict(sorted(((idx[-1], s) for idx, s in by_file.items()), key=lambda fs: order[fs[0]]))
-            files = tuple(sigs)
-            rows = {f: sub.index[(sub["_file"] == f).to_numpy() & _in_unit(sub, cols, unit)] for f in files}
+            files = tuple(sorted(given, key=order.__getitem__))
+            rows = {f: labels[at_rows[(*unit, f)]] for f in files}
+            sigs = {f: tuple(sorted(hashes[at_rows[(*unit, f)]])) for f in files}    # a file's rows, in any order
             if len(set(sigs.values())) == 1:
                 used = chooser.choose(files)[0] or files[0]
                 for f in files:
@@ -270,13 +271,6 @@ def find_duplicates(books: list[Book], tables: dict[str, pd.DataFrame], prefer: 
     _leave_out(tables, keep, [c for c in conflicts.values() if c.used is None])
     problems += [_same_problem(copy, used, hits, sources) for (copy, used), hits in same.items()]
     return keep, problems, list(conflicts.values())
-
-
-def _in_unit(sub: pd.DataFrame, cols: list[str], unit: tuple) -> np.ndarray:
-    hit = np.ones(len(sub), dtype=bool)
-    for c, v in zip(cols, unit):
-        hit &= (sub[c] == v).to_numpy()
-    return hit
 
 
 def _leave_out(tables: dict[str, pd.DataFrame], keep: dict[str, np.ndarray], open_conflicts: list[Conflict]) -> None:
