@@ -213,3 +213,53 @@ def test_run_and_validate_with_several_files_judge_duplicates_as_batch_does(two_
     assert cli("run", *paths, "-o", chosen, "--prefer", "newest").returncode == 1
     [jia] = [r for r in sheet(chosen, "税收返还") if r["开发区名称"] == "甲开发区"]
     assert jia["税收收入"] == pytest.approx(1234.5)
+
+
+def departments(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("机构设置")
+    ws.write_row(0, 0, ["甲开发区内设机构情况表"])
+    ws.write_row(1, 0, ["开发区名称", "机构名称", "机构类别", "是否一线"])
+    for i, r in enumerate(rows):
+        ws.write_row(2 + i, 0, ["甲开发区", *r])
+    wb.close()
+    return path
+
+
+def test_a_zones_departments_that_differ_name_the_rows_in_both_files(tmp_path):
+    """A zone's own sheets (机构设置: a row per department, in any order) are compared as a whole:
+    a department only one file lists, or listed differently, is named at its cell; the zone is left
+    out of the compliance checks (数据冲突) and listed so."""
+    one = departments(tmp_path / "编办.xlsx", [("党政办公室", "综合保障类", "否"), ("招商局", "经济发展类", "是"),
+                                              ("财政局", "综合保障类", "否")])
+    two = departments(tmp_path / "管委会.xlsx", [("招商局", "经济发展类", "否"), ("党政办公室", "综合保障类", "否")])
+    res = run_batch([one, two], jobs=1)
+    rows = {p.file: p for p in res.cross}
+    assert (rows["编办.xlsx"].cell, rows["编办.xlsx"].level) == ("机构设置!D4", "错误")
+    assert (rows["管委会.xlsx"].cell, rows["管委会.xlsx"].level) == ("机构设置!D3", "错误")
+    assert "「是否一线」机构设置!D4 与「管委会.xlsx」机构设置!D3 不同：是 ≠ 否" in rows["编办.xlsx"].message
+    assert "机构设置!B5「财政局」在「管委会.xlsx」中没有" in rows["编办.xlsx"].message
+    assert "「编办.xlsx」机构设置!B5「财政局」在本文件中没有" in rows["管委会.xlsx"].message
+    assert all("数据冲突：该开发区的全部数据未计算" in p.message for p in rows.values())
+    assert [(c.zone, c.year, c.used) for c in res.conflicts] == [("甲开发区", None, None)]
+    same_order = departments(tmp_path / "副本.xlsx", [("财政局", "综合保障类", "否"), ("招商局", "经济发展类", "是"),
+                                                   ("党政办公室", "综合保障类", "否")])
+    again = run_batch([one, same_order], jobs=1)                 # the same departments in another order
+    assert not again.conflicts and [p.level for p in again.cross] == ["警告"]
+
+
+def test_prefer_newest_without_a_recorded_time_leaves_the_conflict(two_copies, tmp_path):
+    """A workbook that records no 修改时间 (docProps/core.xml missing) cannot be judged the newer."""
+    import zipfile
+
+    src, bare = two_copies / COPY, tmp_path / "无属性.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(bare, "w") as zout:
+        for item in zin.infolist():
+            if item.filename != "docProps/core.xml":
+                zout.writestr(item, zin.read(item.filename))
+    bare.replace(src)
+    res = run_batch(sorted(two_copies.iterdir()), jobs=1, prefer=("newest",))
+    assert [c.used for c in res.conflicts] == [None]
+    [mine] = [p for p in res.cross if p.file == COPY and p.level == "错误"]
+    assert f"--prefer newest 无法判断：「{COPY}」未记录修改时间" in mine.message
+    assert "修改时间：本文件 未记录" in mine.message

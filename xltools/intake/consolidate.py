@@ -303,14 +303,15 @@ def _conflict_problem(key: str, t: pd.DataFrame, mine: str, other: str, my_rows,
     both = side(my_rows, mine).merge(side(their_rows, other), on=align + ["_n"], how="outer",
                                      suffixes=("", "_o"), indicator=True)
     values = [c for c in t.columns if c not in ("_file", *align)]
+    named = next((k for k in align if k not in cols), align[0])     # the column naming a row (机构名称)
     diffs: list[tuple[str, str]] = []           # (own cell, text)
     for row in both.to_dict("records"):
         what = "、".join(_number(row[k]) for k in align if k not in cols) or sheet.name
         if row["_merge"] == "left_only":
-            at = cell_ref(table.title, *table.cell(int(row["_pos"]), align[0]))
+            at = cell_ref(table.title, *table.cell(int(row["_pos"]), named))
             diffs.append((at, f"{at}「{what}」在「{other}」中没有"))
         elif row["_merge"] == "right_only":
-            there = cell_ref(theirs.title, *theirs.cell(int(row["_pos_o"]), align[0]))
+            there = cell_ref(theirs.title, *theirs.cell(int(row["_pos_o"]), named))
             diffs.append(("", f"「{other}」{there}「{what}」在本文件中没有"))
         else:
             for c in values:
