@@ -170,8 +170,10 @@ def conflict_notes(conflicts: list[Conflict], limit: int = 20) -> dict[str, str]
         return "；".join(items[:limit]) + (f"；等共 {len(items)} 处（见「数据校验」）" if len(items) > limit else "")
 
     notes = {}
-    left_out = [c.shown() for c in conflicts if c.used is None]
-    chosen = [f"{c.shown()}采用「{c.used}」" for c in conflicts if c.used is not None]
+    whole = {(c.zone, c.used) for c in conflicts if c.year is None}
+    told = [c for c in conflicts if c.year is None or (c.zone, c.used) not in whole]   # a zone once, not per year too
+    left_out = [c.shown() for c in told if c.used is None]
+    chosen = [f"{c.shown()}采用「{c.used}」" for c in told if c.used is not None]
     if left_out:
         notes["数据冲突"] = "以下数据各文件报送不同，未计算：" + listed(left_out)
     if chosen:
