@@ -23,14 +23,15 @@ import pandas as pd
 from .engine import TASKS, assess
 from .intake import Book, read_book, read_books
 from .intake.table import SheetTable
-from .intake.consolidate import consolidate, cross_file_checks
-from .jobs import SHEET_ORDER, calc_notes, display_names, exit_code, problems_frame, RunResult
+from .intake.consolidate import Conflict, consolidate, cross_file_checks
+from .jobs import SHEET_ORDER, calc_notes, check_preferences, conflict_notes, display_names, exit_code, mark_conflicts, \
+    problems_frame, RunResult
 from .problems import ERROR, WARNING, Problem
 from .schema import SHEETS_BY_KEY, find_sheet
 
 FILE_COLUMNS = ["文件", "状态", "读入行数", "错误", "警告", "工作表", "说明"]
-# 文件清单 状态, most urgent first
-UNREADABLE, HAS_ERRORS, HAS_WARNINGS, CLEAN, SKIPPED = "无法读取", "有错误", "有警告", "正常", "已跳过"
+# 文件清单 状态, most urgent first (重复报送: the file's data conflicts with another file's)
+UNREADABLE, DUPLICATE, HAS_ERRORS, HAS_WARNINGS, CLEAN, SKIPPED = "无法读取", "重复报送", "有错误", "有警告", "正常", "已跳过"
 
 
 def read_chunk(paths: list[str]) -> list[Book]:
@@ -237,8 +238,9 @@ class BatchResult(RunResult):
 
     def files_to_chase(self) -> pd.DataFrame:
         """The files an office must call back about: unreadable ones first, then those with errors."""
-        bad = self.files[self.files["状态"].isin([UNREADABLE, HAS_ERRORS])]
-        return bad.sort_values("状态", key=lambda s: s != UNREADABLE, kind="stable")[["文件", "状态", "错误", "警告", "说明"]]
+        urgent = [UNREADABLE, DUPLICATE, HAS_ERRORS]
+        bad = self.files[self.files["状态"].isin(urgent)]
+        return bad.sort_values("状态", key=lambda s: s.map(urgent.index), kind="stable")[["文件", "状态", "错误", "警告", "说明"]]
 
     def summary(self) -> dict:
         base = super().summary()
@@ -247,10 +249,15 @@ class BatchResult(RunResult):
         base["退出码"] = batch_exit_code(self)
         base["文件状态"] = self.files["状态"].value_counts().to_dict() if len(self.files) else {}
         base["跨文件问题"] = len(self.cross)
+        base["数据冲突"] = sum(c.used is None for c in self.conflicts)
         return base
 
 
-def file_list(books: list[Book], cross: list[Problem]) -> pd.DataFrame:
+def file_list(books: list[Book], cross: list[Problem], conflicts: list[Conflict] = ()) -> pd.DataFrame:
+    clashes: dict[str, set[str]] = {}              # file → the files its data conflicts with
+    for c in conflicts:
+        for f in c.files:
+            clashes.setdefault(f, set()).update(set(c.files) - {f})
     errors = Counter(p.file for p in cross if p.level == ERROR)
     warnings = Counter(p.file for p in cross if p.level == WARNING)
     rows = []
@@ -260,10 +267,13 @@ def file_list(books: list[Book], cross: list[Problem]) -> pd.DataFrame:
         if b.result_workbook:                          # a previous run's output lying among the submissions
             state, n_err = SKIPPED, 0
         else:
-            state = UNREADABLE if not b.usable else (HAS_ERRORS if n_err else (HAS_WARNINGS if n_warn else CLEAN))
+            state = UNREADABLE if not b.usable else DUPLICATE if b.name in clashes else (
+                HAS_ERRORS if n_err else (HAS_WARNINGS if n_warn else CLEAN))
+        note = b.problems[0].message if not b.usable else (f"跨文件问题 {n_cross} 条" if n_cross else "")
+        if b.usable and b.name in clashes:
+            note = "与" + "、".join(f"「{f}」" for f in sorted(clashes[b.name])) + f"数据冲突（见「数据校验」）；{note}"
         rows.append({"文件": b.name, "状态": state, "读入行数": b.rows, "错误": n_err, "警告": n_warn,
-                     "工作表": "、".join(_shown_sheet(t) for t in b.tables.values()),
-                     "说明": (b.problems[0].message if not b.usable else (f"跨文件问题 {n_cross} 条" if n_cross else ""))})
+                     "工作表": "、".join(_shown_sheet(t) for t in b.tables.values()), "说明": note})
     return pd.DataFrame(rows, columns=FILE_COLUMNS)
 
 
@@ -274,7 +284,9 @@ def _shown_sheet(table: SheetTable) -> str:
 
 def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str | None = None,
               profile: str | None = None, progress: Callable[[str], None] | None = None,
-              tasks: tuple[str, ...] = TASKS) -> BatchResult:
+              tasks: tuple[str, ...] = TASKS, prefer: tuple[str, ...] = ()) -> BatchResult:
+    """`prefer`: which copy to use where files give a zone (or zone-year) differently — file names,
+    or `newest` (the workbook's own 修改时间); without it such data is left uncomputed (数据冲突)."""
     paths = sorted(Path(p) for p in paths)
     with make_executor(jobs, scheduler) as executor:
         books = read_all(paths, executor, progress)
@@ -282,10 +294,11 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
     for book in books:
         book.rename(shown[book.path])
     usable = [b for b in books if b.usable]
+    check_preferences(prefer, books)
     tables = consolidate(usable)
-    tables, cross = cross_file_checks(usable, tables)
+    tables, cross, conflicts = cross_file_checks(usable, tables, prefer)
     engine_tables = {k: v.drop(columns="_file") for k, v in tables.items()}
-    result = BatchResult(books, files=file_list(books, cross), cross=cross)
+    result = BatchResult(books, files=file_list(books, cross, conflicts), cross=cross, conflicts=conflicts)
     if "zones" in tables:
         result.zone_files = dict(zip(tables["zones"]["zone"], tables["zones"]["_file"]))
     assessment = assess(engine_tables, profile=profile, tasks=tasks) if engine_tables else None
@@ -299,7 +312,9 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
             result.sheets[name] = assessment.sheets[name]
         result.skipped += assessment.skipped
         result.failed += assessment.failed
+    mark_conflicts(result.sheets, conflicts)
     notes = dict(assessment.notes) if assessment is not None else {}
+    notes.update(conflict_notes(conflicts))
     notes["输入文件"] = f"{len(paths)} 个文件，逐个列在「文件清单」"       # not one name after another:
     notes["读入情况"] = f"{len(usable)} 个可用，共 {sum(b.rows for b in usable)} 行，见「文件清单」"   # 1,000 would overflow a cell
     notes["汇总方式"] = (f"{len(paths)} 个文件，{len(usable)} 个可用；" +

@@ -81,6 +81,8 @@ def read_grids(name: str, sheets: Iterable[tuple[str, list[list[object]]]], all_
     pending: list[tuple[int, PendingTable]] = []
     named_kinds = _named_kinds(all_names)
     for title, grid in sheets:
+        width = max((len(r) for r in grid), default=0)     # rectangular, as the file readers give them
+        grid = [list(r) + [""] * (width - len(r)) if len(r) < width else r for r in grid]
         _take_any(book, RawSheet(title, grid), typer, pending, named_kinds)
     typer.flush()
     return _finish_book(book, pending)
