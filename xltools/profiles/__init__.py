@@ -22,28 +22,37 @@ SEVERITIES = ("hard", "soft")
 KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "count_range": (("field",), ("min", "max")),
     "share": (("numerator", "denominator", "op", "ratio"), ("band",)),
-    "posts": (("principals", "deputies"), ("principal_severity",)),
-    "compare": (("left", "op", "right"), ()),
+    "posts": (("principals", "deputies"), ("others",)),
+    "compare": (("left", "op", "right"), ("fallback",)),
     "forbidden_value": (("field", "value"), ()),
-    "allowed_values": (("field", "values"), ("only_for", "blank_ok")),
-    "unique_per_group": (("group", "max"), ("exempt",)),
-    "reduction": (("before", "after"), ("min_cut",)),
+    "allowed_values": (("field", "values"), ("only_for",)),
+    "unique_per_group": (("group", "max"), ("exempt", "exempt_types")),
+    # per zone: growth → verdict; one 全市合计 line: the city-wide cut against `city_cut`
+    "reduction": (("before", "after"), ("city_cut",)),
+    # city-level only (one 全市合计 line): share of zones with min ≤ field ≤ max above `ratio`;
+    # the same list item (e.g. a leading industry) in more than `k` zones
+    "distribution": (("field", "min", "max", "ratio"), ()),
+    "spread": (("field", "k"), ()),
+    # information, no verdict: the count and the named items present / absent
+    "named_set": (("field", "names"), ()),
     # computation rules (salary pool, fiscal returns): parameters only, no per-zone verdict kind
     "salary_pool": (("weights", "lo", "hi"), ("mode", "grade_multipliers", "person_grades", "fail_coefficient")),
     "tax_return": (("rate",), ("base", "base_year", "from_year")),
     "land_return": (("share",), ()),
     # assessment rules: the ranking method, sanctions/incentives, staff cut-offs
     "ranking": (("indicators",), ("weights", "method", "normalize", "group_by", "grades", "missing", "scale")),
-    "bottom_streak": (("n", "k", "m", "action"), ("consecutive", "trigger", "grades", "ladder", "order")),
-    "top_incentive": (("n", "k", "m", "action"), ("consecutive", "rise_years", "ladder", "order")),
+    "bottom_streak": (("n", "k", "m", "action"), ("consecutive", "trigger", "grades", "ladder")),
+    "top_incentive": (("n", "k", "m", "action"), ("consecutive", "rise_years", "ladder")),
     "staff_cutoffs": (("parts", "cutoffs", "outcomes"), ("ties",)),
 }
 QUOTA_KINDS = ("count_range", "share", "posts", "compare", "forbidden_value", "allowed_values",
-               "unique_per_group", "reduction")
+               "unique_per_group", "reduction", "distribution", "spread", "named_set")
 LINKED_INDICATORS = {"tax": "税收收入", "fixed_investment": "固定资产投资", "industrial_output": "规上工业总产值"}
-COMMON = ("id", "kind", "text", "source", "severity", "where")
+# `inferred`: the parameters the report does not give (推断口径), e.g. ["band"]; `order`: the part of a
+# rule that runs as several checks (NX-18) or the step of a ladder.
+COMMON = ("id", "kind", "text", "source", "severity", "where", "inferred", "order")
 INT_PARAMS = {"min", "max", "principals", "deputies", "n", "k", "m", "rise_years", "order"}
-RATIONAL_PARAMS = {"ratio", "min_cut"}
+RATIONAL_PARAMS = {"ratio", "city_cut"}
 OPS = {"share": ("<=", ">=", "about"), "compare": ("<=", ">=", "<", ">", "==")}
 
 
@@ -100,7 +109,10 @@ def _check_rule(rule: dict, where: str) -> dict:
     unknown = set(rule) - set(required) - set(optional) - set(COMMON)
     if unknown:
         raise ProfileError(f"{here}：未知参数「{'、'.join(sorted(unknown))}」")
-    for key in ("severity", "principal_severity"):
+    inferred = rule.get("inferred", [])
+    if not (isinstance(inferred, list) and set(inferred) <= set(required) | set(optional) | {"where"}):
+        raise ProfileError(f"{here}：「inferred」应列出本条中为推断口径的参数名，如 [\"band\"]")
+    for key in ("severity",):
         if key in rule and rule[key] not in SEVERITIES:
             raise ProfileError(f"{here}：「{key}」应为 hard 或 soft，实为「{rule[key]}」")
     for key in INT_PARAMS & set(rule):
@@ -270,5 +282,5 @@ def apply_overrides(profile: Profile, overrides: dict[str, object], origin: str 
 
 def rule_params_text(rule: dict) -> str:
     """The kind-specific parameters of a rule as `key = value` text (for listings and docs)."""
-    skip = set(COMMON) - {"where"}
+    skip = set(COMMON) - {"where", "order"}
     return "；".join(f"{k} = {v}" for k, v in rule.items() if k not in skip)
