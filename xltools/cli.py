@@ -374,8 +374,8 @@ def _finish(result: RunResult, as_json: bool, code: int) -> None:
         console.print(f"读入 {summary['文件数']} 个文件、{summary['读入行数']} 行；"
                       f"数据校验：{summary['错误']} 个错误，{summary['警告']} 个警告")
         if "合规汇总" in result.sheets:
-            verdicts = result.sheets["合规汇总"]["结论"].value_counts()
-            console.print("合规汇总：" + "，".join(f"{k} {v} 个开发区" for k, v in verdicts.items()))
+            from .engine.quota import summary_line
+            console.print("合规汇总：" + summary_line(result.sheets["合规汇总"]))
         for item in result.skipped:
             console.print(f"[yellow]未执行：{item}[/yellow]")
     raise typer.Exit(code)

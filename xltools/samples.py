@@ -325,8 +325,11 @@ SAMPLE_FILES = {
     "耒阳经开区.xlsx": leiyang_workbook,
     "问题样例.xlsx": messy_workbook,
 }
-def build_example(path: Path) -> Path:
-    """The template filled with the Qingdao sample (all columns, schema units): its 计算 sheet computes."""
+def build_example(path: Path, edit=None) -> Path:
+    """The template filled with the Qingdao sample (all columns, schema units): its 计算 sheet computes.
+
+    `edit(frames)` may change the input tables first (tests plant edge cases for the formulas).
+    """
     from .schema import SHEETS_BY_KEY, UNITS
 
     ind, units = indicators_frame("青岛")
@@ -337,6 +340,8 @@ def build_example(path: Path) -> Path:
     frames = {"params": params_frame("qingdao", "青岛"), "zones": zones_frame("青岛"),
               "departments": departments_frame("青岛"), "posts": posts_frame("青岛"), "indicators": ind,
               "salary": salary_frame("青岛")}
+    if edit is not None:
+        edit(frames)
     full = {k: f.reindex(columns=[c.key for c in SHEETS_BY_KEY[k].columns]) for k, f in frames.items()}
     for key in ("indicator_system", "staff", "history"):
         full[key] = None
