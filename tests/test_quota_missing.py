@@ -47,8 +47,7 @@ def test_deleting_a_zones_department_rows_does_not_make_it_compliant(tmp_path):
     rows = d[d["开发区名称"] == ZONE].set_index("规则编号")
     for rule in ("QD-09", "QD-12", "QD-13", "QD-15", "QD-16"):
         assert rows.loc[rule, "结论"] == MISSING, rule
-        assert rows.loc[rule, "实际值"] == "" and "缺少" in rows.loc[rule, "说明"], rule
-        assert "内设机构数 0" not in rows.loc[rule, "说明"] and "100" not in rows.loc[rule, "说明"], rule
+        assert rows.loc[rule, "实际值"] == "" and rows.loc[rule, "说明"].startswith("「机构设置」表中没有本开发区的行"), rule
     s = out.sheets["合规汇总"].set_index("开发区名称")
     assert s.loc[ZONE, "结论"] == f"{INCOMPLETE}（{s.loc[ZONE, '数据缺失项数']} 项无法检查）"
     assert s.loc[ZONE, "数据缺失项数"] >= 5

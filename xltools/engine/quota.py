@@ -149,7 +149,8 @@ def zone_facts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     if staff is not None and {"zone", "status"} <= set(staff.columns):
         s = staff[staff["zone"].isin(facts.index)]
         holds = holds_bianzhi(s["status"])
-        counted = holds.groupby(s["zone"]).agg(lambda h: h.sum() if h.notna().all() else np.nan)
+        by = s["zone"].to_numpy()
+        counted = holds.groupby(by).sum().where(~holds.isna().groupby(by).any())   # one unknown status: unknown
         fill = counted.reindex(facts.index).to_numpy(dtype=float)
         facts["in_post_staff"] = np.where(np.isnan(facts["in_post_staff"].to_numpy(dtype=float)), fill,
                                           facts["in_post_staff"].to_numpy(dtype=float))
@@ -439,10 +440,13 @@ def kind_named_set(f: pd.DataFrame, r: dict) -> Verdicts:
     """Information (LE-15: the 9 bodies a report names): the count and which named bodies are present."""
     listed = f[r["field"]]
     count = f["departments"].to_numpy(dtype=float) if "departments" in f else np.full(len(f), np.nan)
-    names = [normalize_text(x) for x in r["names"]]
-    present = listed.fillna("").astype(str).map(lambda t: {normalize_text(x) for x in t.split("；") if x})
-    absent = present.map(lambda have: "、".join(x for x in r["names"] if normalize_text(x) not in have))
-    got = present.map(lambda have: sum(x in have for x in names)).to_numpy(dtype=float)
+    names = pd.Series(r["names"])
+    items = listed.dropna().astype(str).str.split("；").explode().map(normalize_text)
+    have = pd.DataFrame({"zone": items.index, "name": items.to_numpy()}).drop_duplicates()
+    hits = pd.crosstab(have["zone"], have["name"]).reindex(index=f.index, columns=names.map(normalize_text),
+                                                               fill_value=0) > 0
+    got = hits.sum(axis=1).to_numpy(dtype=float)
+    absent = pd.Series(np.where(~hits.to_numpy(), names.to_numpy() + "、", "").sum(axis=1), dtype=object).str.rstrip("、")
     text = ("内设机构 " + _fmt(count) + " 个；报告所列 " + str(len(names)) + " 个机构中有 " + _fmt(got) + " 个"
             + pd.Series(np.where(absent.to_numpy() == "", "", "，未见：" + absent.to_numpy()), dtype=object))
     return Verdicts(f.index, _fmt(count), f"报告所述 {len(names)} 个（仅作对照）", np.ones(len(f), bool),
@@ -478,6 +482,14 @@ def _canonical_zone(name: object) -> str:
     return text
 
 
+NO_DEPT_ROWS = "「机构设置」表中没有本开发区的行：机构数未知（不按 0 计），无法检查"
+
+
+def _missing_note(rule: dict) -> str:
+    names = "、".join(FACT_NAMES.get(x, x) for x in rule_fields(rule))
+    return f"缺少「{names}」数据" + ("（或分母为 0）" if rule["kind"] == "share" else "") + "，无法检查"
+
+
 def _rows(v: Verdicts, rule: dict, profile_id: str, scope_gap: np.ndarray, names: np.ndarray) -> pd.DataFrame:
     missing = v.missing | scope_gap
     n = len(names)
@@ -486,11 +498,9 @@ def _rows(v: Verdicts, rule: dict, profile_id: str, scope_gap: np.ndarray, names
     info = rule["kind"] in INFO_KINDS
     status = np.where(missing, MISSING, np.where(info, INFO, np.where(v.ok, OK, bad_status)))
     note_ok = v.note_ok if isinstance(v.note_ok, pd.Series) else pd.Series([v.note_ok] * n)
-    missing_names = "、".join(FACT_NAMES.get(x, x) for x in rule_fields(rule))
     scope_names = "、".join(FACT_NAMES.get(x, x) for x in (rule.get("where") or {}))
     generic = (v.note_missing.to_numpy(dtype=object) if v.note_missing is not None
-               else np.full(n, f"缺少「{missing_names}」数据" + ("（或分母为 0）" if rule["kind"] == "share" else "")
-                            + "，无法检查", dtype=object))
+               else np.full(n, _missing_note(rule), dtype=object))
     note_missing = np.where(scope_gap, f"缺少「{scope_names}」，无法判断是否适用本条", generic)
     note = np.where(missing, note_missing, np.where(v.ok | info, note_ok.to_numpy(dtype=object),
                                                     v.note_bad.to_numpy(dtype=object)))
@@ -520,6 +530,9 @@ def evaluate_rule(facts: pd.DataFrame, rule: dict, profile_id: str, city: str | 
     parts = []
     if rule["kind"] in KIND_FUNCS:
         v = KIND_FUNCS[rule["kind"]](f, rule)
+        if v.note_missing is None and set(rule_fields(rule)) & set(DEPT_FACTS):
+            v.note_missing = pd.Series(np.where(f["institutions"].isna().to_numpy(), NO_DEPT_ROWS, _missing_note(rule)),
+                                       dtype=object)
         parts.append(_rows(v, rule, profile_id, scope_missing[in_scope], f.index.to_numpy()))
     if rule["kind"] in CITY_FUNCS:
         sure = f[~scope_missing[in_scope]]

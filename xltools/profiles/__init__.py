@@ -136,6 +136,10 @@ def _check_rule(rule: dict, where: str) -> dict:
         lo, hi = (parse_rational(b, f"{here} 参数「band」") for b in band)
         if lo > hi:
             raise ProfileError(f"{here}：band 下限大于上限")
+    if kind == "posts":
+        for k, v in (rule.get("others") or {}).items():
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ProfileError(f"{here}：「others.{k}」应为非负整数，实为「{v}」")
     if kind == "salary_pool":
         _check_salary(rule, here)
     if kind in ("bottom_streak", "top_incentive"):
