@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from xltools.engine.quota import CITY_LEVEL, INFO_KINDS, check_quota
+from xltools.engine.quota import CITY_LEVEL, check_quota
 from xltools.profiles import QUOTA_KINDS, builtin_ids, load_profile
 from xltools.schema import find_sheet, header_lookup, normalize_text
 
@@ -91,8 +91,7 @@ def test_every_block_has_boundary_cases_and_the_profiles_severity():
             assert points & {"at", "above", "below", "other"}, (name, block["id"])
             if data.get("engine") == "quota":
                 rule = profile_rule(block)
-                implied = "info" if rule["kind"] in INFO_KINDS else rule["severity"]
-                assert implied == block["severity"], (block["id"], "severity implied by the wording")
+                assert rule["severity"] == block["severity"], (block["id"], "severity implied by the wording")
                 if rule.get("inferred"):
                     assert block.get("inferred"), (block["id"], "the profile infers a parameter: say which")
 

@@ -212,7 +212,7 @@ def test_param_sheet_profile_and_override():
     ('id="x"\nname="x"\n[[rules]]\nid="A-1"\nkind="count_range"\nfield="departments"\nmax="八"\ntext="t"\nsource="s"\nseverity="hard"', "「max」应为非负整数"),
     ('id="x"\nname="x"\n[[rules]]\nid="A-1"\nkind="count_range"\nfield="departments"\nmin=5\nmax=3\ntext="t"\nsource="s"\nseverity="hard"', "min(5) 大于 max(3)"),
     ('id="x"\nname="x"\n[[rules]]\nid="A-1"\nkind="share"\nnumerator="a"\ndenominator="b"\nop="<="\nratio="3/2"\ntext="t"\nsource="s"\nseverity="hard"', "应在 0 到 1 之间"),
-    ('id="x"\nname="x"\n[[rules]]\nid="A-1"\nkind="count_range"\nfield="departments"\nmax=3\ntext="t"\nsource="s"\nseverity="strict"', "应为 hard 或 soft"),
+    ('id="x"\nname="x"\n[[rules]]\nid="A-1"\nkind="count_range"\nfield="departments"\nmax=3\ntext="t"\nsource="s"\nseverity="strict"', "应为 hard、soft 或 info"),
     ('id="x"\nname="x"\nrules = [', "TOML 格式错误"),
 ])
 def test_profile_validation_names_file_and_key(tmp_path, body, message):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .engine.ranking import MISSING_POLICIES
 from .engine.scoring import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
-from .profiles import builtin_ids, load_profile, rule_params_text
+from .profiles import SEVERITY_NAMES, builtin_ids, load_profile, rule_params_text
 from .schema import ENUMS, KIND_NAMES, PARAM_ITEMS, PROFILE_KEYS, RESULT_SHEETS, SHEETS
 
 
@@ -52,7 +52,7 @@ def profiles_markdown() -> str:
         lines += [f"## {p.id}：{p.name}", "", f"来源：{p.source}。适用地区：{'、'.join(p.regions) or '未指定地区时使用'}。", "",
                   "| 编号 | 规则 | 类型 | 参数 | 性质 | 依据 |", "|---|---|---|---|---|---|"]
         for r in p.rules:
-            sev = "刚性（不合规）" if r["severity"] == "hard" else "弹性（预警）"
+            sev = SEVERITY_NAMES[r["severity"]]
             lines.append(f"| {r['id']} | {r['text']} | `{r['kind']}` | {rule_params_text(r)} | {sev} | "
                          f"{r['source'].replace('|', '｜')} |")
         lines.append("")

@@ -460,7 +460,6 @@ KIND_FUNCS = {
 }
 # Kinds with one 全市合计 line (over the zones a profile judges): city-only kinds have no per-zone rows.
 CITY_FUNCS = {"reduction": city_reduction, "distribution": city_distribution, "spread": city_spread}
-INFO_KINDS = ("named_set",)
 
 RULE_FIELDS = ("field", "numerator", "denominator", "left", "right", "group", "before", "after", "fallback")
 
@@ -495,7 +494,7 @@ def _rows(v: Verdicts, rule: dict, profile_id: str, scope_gap: np.ndarray, names
     n = len(names)
     severity = v.severity if v.severity is not None else np.full(n, rule["severity"])
     bad_status = np.where(severity == "hard", FAIL, WARN)
-    info = rule["kind"] in INFO_KINDS
+    info = rule["severity"] == "info"
     status = np.where(missing, MISSING, np.where(info, INFO, np.where(v.ok, OK, bad_status)))
     note_ok = v.note_ok if isinstance(v.note_ok, pd.Series) else pd.Series([v.note_ok] * n)
     scope_names = "、".join(FACT_NAMES.get(x, x) for x in (rule.get("where") or {}))

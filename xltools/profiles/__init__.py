@@ -16,7 +16,9 @@ from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 
-SEVERITIES = ("hard", "soft")
+SEVERITIES = ("hard", "soft", "info")
+# How a severity reads to an official; `info` is a fact a report states (LE-15), shown without a verdict.
+SEVERITY_NAMES = {"hard": "刚性（不合规）", "soft": "弹性（预警）", "info": "事实（仅作对照）"}
 
 # kind → (required parameters, optional parameters). Engine functions implement each kind.
 KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -114,7 +116,9 @@ def _check_rule(rule: dict, where: str) -> dict:
         raise ProfileError(f"{here}：「inferred」应列出本条中为推断口径的参数名，如 [\"band\"]")
     for key in ("severity",):
         if key in rule and rule[key] not in SEVERITIES:
-            raise ProfileError(f"{here}：「{key}」应为 hard 或 soft，实为「{rule[key]}」")
+            raise ProfileError(f"{here}：「{key}」应为 hard、soft 或 info，实为「{rule[key]}」")
+    if (rule["severity"] == "info") != (kind == "named_set"):
+        raise ProfileError(f"{here}：severity = \"info\"（仅作对照）只用于 named_set 规则，named_set 规则也只能是 info")
     for key in INT_PARAMS & set(rule):
         v = rule[key]
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
