@@ -131,3 +131,17 @@ def test_demo_has_no_compliant_row_from_blank_inputs(tmp_path):
     for r in summary[1:]:
         if r[h.index("数据缺失项数")]:
             assert r[h.index("结论")] != OK, r
+
+
+def test_zaibian_header_is_its_own_column_not_actual_staff(make_book):
+    """「全员聘用…空余编制统筹使用」: 300 staff on 100 编制 of whom 90 hold 编制 is 合规 (QD-19), read from the header 在编人数."""
+    path = make_book({
+        "开发区": [["2023年度 开发区基本情况表"], ["开发区名称", "级别", "地区"], ["甲开发区", "省级", "青岛"]],
+        "职数编制": [["职数编制情况表"], ["单位：人"], ["开发区名称", "核定编制", "实有人数", "在编人数"],
+                    ["甲开发区", 100, 300, 90]],
+    }, name="报送.xlsx")
+    book = read_book(path)
+    posts = tables_of(book)["posts"]
+    assert posts["in_post_staff"].tolist() == [90] and posts["actual_staff"].tolist() == [300]
+    d = assess(tables_of(book), profile="qingdao", tasks=("quota",)).sheets["合规检查"].set_index("规则编号")
+    assert d.loc["QD-19", "结论"] == OK and d.loc["QD-19", "说明"].endswith("可统筹空编 10")
