@@ -429,7 +429,7 @@ def city_spread(f: pd.DataFrame, r: dict) -> Verdicts:
     top = int(counts.iat[0]) if len(counts) else 0
     shown = "；".join(f"{i} {c} 个" for i, c in counts.head(3).items())
     bad = "；".join(f"「{i}」为 {c} 个开发区的主导产业（{'、'.join(per_item[i])}）" for i, c in over.items())
-    missing = not len(over) and unknown > 0 and top + unknown > k
+    missing = not len(over) and unknown > 0 and (top + unknown > k or unknown == len(f))   # nothing known: no pass
     text = f"{len(f)} 个开发区，同一主导产业最多见于 {top} 个（{shown or '无'}）"
     return Verdicts(pd.Index(["city"]), pd.Series([str(top)]), f"同一主导产业不超过 {k} 个开发区",
                     np.array([len(over) == 0]), np.array([missing]), pd.Series([bad]), pd.Series([text]),
