@@ -20,7 +20,7 @@ from .jobs import (EXIT_UNUSABLE, RunResult, default_output, exit_code, expand_i
 from .engine import TASKS
 from .helpformat import ChineseCommand, ChineseGroup
 from .output.workbook import write_results
-from .profiles import ProfileError, builtin_ids, load_profile, rule_params_text
+from .profiles import SEVERITY_NAMES, ProfileError, builtin_ids, load_profile, rule_params_text
 
 app = typer.Typer(cls=ChineseGroup, help="xltools — 开发区考核工具箱：数据校验、编制合规、薪酬测算、考核排名。",
                   add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -396,7 +396,7 @@ def profiles_show(profile_id: Annotated[str, typer.Argument(help="口径编号�
         table.add_column(col, overflow="fold")
     for r in p.rules:
         table.add_row(r["id"], r["text"], r["kind"], rule_params_text(r),
-                      "刚性（不合规）" if r["severity"] == "hard" else "弹性（预警）", r["source"])
+                      SEVERITY_NAMES[r["severity"]], r["source"])
     out.print(table)
 
 
@@ -408,8 +408,8 @@ def _finish(result: RunResult, as_json: bool, code: int) -> None:
         console.print(f"读入 {summary['文件数']} 个文件、{summary['读入行数']} 行；"
                       f"数据校验：{summary['错误']} 个错误，{summary['警告']} 个警告")
         if "合规汇总" in result.sheets:
-            verdicts = result.sheets["合规汇总"]["结论"].value_counts()
-            console.print("合规汇总：" + "，".join(f"{k} {v} 个开发区" for k, v in verdicts.items()))
+            from .engine.quota import summary_line
+            console.print("合规汇总：" + summary_line(result.sheets["合规汇总"]))
         for item in result.skipped:
             console.print(f"[yellow]未执行：{item}[/yellow]")
         for item in result.failed:

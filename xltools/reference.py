@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .engine.ranking import MISSING_POLICIES
 from .engine.scoring import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
-from .profiles import builtin_ids, load_profile, rule_params_text
+from .profiles import SEVERITY_NAMES, builtin_ids, load_profile, rule_params_text
 from .schema import ENUMS, KIND_NAMES, PARAM_ITEMS, PROFILE_KEYS, RESULT_SHEETS, SHEETS
 
 
@@ -52,14 +52,70 @@ def profiles_markdown() -> str:
         lines += [f"## {p.id}：{p.name}", "", f"来源：{p.source}。适用地区：{'、'.join(p.regions) or '未指定地区时使用'}。", "",
                   "| 编号 | 规则 | 类型 | 参数 | 性质 | 依据 |", "|---|---|---|---|---|---|"]
         for r in p.rules:
-            sev = "刚性（不合规）" if r["severity"] == "hard" else "弹性（预警）"
+            sev = SEVERITY_NAMES[r["severity"]]
             lines.append(f"| {r['id']} | {r['text']} | `{r['kind']}` | {rule_params_text(r)} | {sev} | "
                          f"{r['source'].replace('|', '｜')} |")
         lines.append("")
     return "\n".join(lines) + "\n"
 
 
-DOCS = {"数据表结构.md": schema_markdown, "政策口径.md": profiles_markdown}
+# The fidelity tables live beside the tests that run them (tests/fidelity/*.toml, format documented there).
+FIDELITY_DIR = Path(__file__).resolve().parent.parent / "tests" / "fidelity"
+POINTS = {"at": "边界", "above": "上方", "below": "下方", "blank": "空白", "none": "无数据", "other": "其他"}
+STRENGTH = {"hard": "刚性：违反为不合规", "soft": "弹性：偏离为预警", "info": "事实：仅作对照，不下结论"}
+
+
+def fidelity_markdown() -> str:
+    """规则与原文对照: each executed rule's sentence, the strength its wording implies and its test cases."""
+    import tomllib
+
+    files = sorted(FIDELITY_DIR.glob("*.toml")) if FIDELITY_DIR.is_dir() else []
+    lines = ["", "# 规则与原文对照（由 `xltools samples` 根据 tests/fidelity/*.toml 生成；每一行都由测试按原样输入引擎核对）", "",
+             "每条执行的规则：报告原文、决定结论强弱的措辞、由措辞得出的性质，以及在边界、边界上方、边界下方"
+             "（和空白、无数据）各情形下应得的结论。", ""]
+    if not files:
+        return "\n".join(lines + ["（本安装不含对照表；见源代码仓库 tests/fidelity/。）"]) + "\n"
+    names: dict[str, str] = {}
+    for path in files:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        lines += [f"## {data.get('title', path.stem)}", ""]
+        if "rule" not in data:                      # the flat [[case]] format (salary_ranking.toml)
+            lines += _flat_cases(data.get("case", []), names)
+            continue
+        for block in data["rule"]:
+            pid = block["profile"]
+            names.setdefault(pid, load_profile(pid).name)
+            lines += [f"### {block['id']}（{names[pid]}）", "",
+                      f"> {block['sentence']}", ">", f"> —— {block['source']}", "",
+                      f"措辞：「{block['wording']}」 → {STRENGTH[block['severity']]}。"
+                      + (f" 推断口径：{block['inferred']}。" if block.get("inferred") else ""), "",
+                      "| 情形 | 输入 | 应得结论 |", "|---|---|---|"]
+            lines += [f"| {POINTS.get(c['point'], c['point'])} | {c['given']} | {c['expect']} |" for c in block["case"]]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _flat_cases(cases: list[dict], names: dict[str, str]) -> list[str]:
+    """One table per rule of a flat fidelity file: the sentence, the strength, and the verdict at the
+    boundary and one step on each side of the varied input."""
+    strength = {**STRENGTH, "formula": "计算规则：结果为数值"}
+    lines: list[str] = []
+    for c in cases:
+        pid = c["profile"]
+        names.setdefault(pid, load_profile(pid).name)
+        lines += [f"### {c['rule']}（{names[pid]}）", "", f"> {c['quote']}", "",
+                  f"性质：{strength.get(c['severity'], c['severity'])}。" + ("边界为推断口径。" if c.get("inferred") else ""),
+                  "", f"| 情形（变动「{c['vary']}」） | 取值 | 应得结果 |", "|---|---|---|"]
+        lines += [f"| {POINTS[k]} | {c[k]['value']} | {c[k]['expect']} |" for k in ("below", "at", "above") if k in c]
+        lines.append("")
+    return lines
+
+
+def policy_markdown() -> str:
+    return profiles_markdown() + fidelity_markdown()
+
+
+DOCS = {"数据表结构.md": schema_markdown, "政策口径.md": policy_markdown}
 
 
 def write_reference(docs_dir: str | Path) -> list[Path]:

@@ -169,6 +169,9 @@ SHEETS: tuple[Sheet, ...] = (
         Column("planned_area", "规划面积", FLOAT, "area", "平方公里", aliases=("核准面积",)),
         Column("hosts_subdistrict", "是否托管街道", ENUM, enum="是否", aliases=("托管街道",)),
         Column("one_county_exempt", "一县一区豁免", ENUM, enum="是否", aliases=("是否豁免一县一区",)),
+        Column("secretary_concurrent", "党工委书记兼任", ENUM, enum="是否",
+               aliases=("党工委书记是否兼任", "书记是否兼任"),
+               hint="党工委书记由设区市或所在县(市、区)党委、政府领导兼任填“是”"),
         Column("profile", "政策口径", TEXT, aliases=("规则口径",), hint="可选：该开发区适用的政策口径编号"),
     ), ("zone",), aliases=("开发区名录", "开发区基本情况", "名录", "基本情况"),
         description="每个开发区一行：级别、类型、体制、规格等基本情况"),
@@ -187,12 +190,18 @@ SHEETS: tuple[Sheet, ...] = (
         Column("principals", "正职职数", INT, "count", aliases=("正职",)),
         Column("deputies", "副职职数", INT, "count", aliases=("副职",)),
         Column("approved_staff", "核定编制", INT, "count", aliases=("编制数", "核定编制数")),
-        Column("actual_staff", "实有人数", INT, "count", aliases=("在编人数", "实有人员")),
+        Column("actual_staff", "实有人数", INT, "count", aliases=("实有人员",),
+               hint="全部在岗人员，含聘用人员"),
+        Column("in_post_staff", "在编人数", INT, "count", aliases=("在编人员", "现在编人数"),
+               hint="占用编制的人员（行政编、事业编）；聘用人员不占编制"),
         Column("headcount_cap", "人员总量控制数", INT, "count", aliases=("人员总量",)),
         Column("contract_staff", "聘任制人数", INT, "count", aliases=("聘任制人员",)),
+        Column("discipline_secretaries", "纪工委书记职数", INT, "count", aliases=("纪工委书记",)),
+        Column("bureau_posts", "厅级领导职数", INT, "count", aliases=("厅级职数",),
+               hint="按厅级配备的领导职数；已核销的填 0"),
         Column("section_principals", "科级正职职数", INT, "count", aliases=("正科职数",)),
         Column("section_deputies", "科级副职职数", INT, "count", aliases=("副科职数",)),
-        Column("depts_before", "改革前机构数", INT, "count"),
+        Column("depts_before", "改革前机构数", INT, "count", hint="内设机构、事业单位等全部机构（与「机构设置」表各行对应）"),
         Column("staff_before", "改革前人员数", INT, "count"),
     ), ("zone",), aliases=("领导职数", "职数", "编制", "职数与编制"),
         description="每个开发区一行：领导职数、编制与人员"),
@@ -324,6 +333,12 @@ PARAM_ITEMS: dict[str, str] = {
     "AHP判断矩阵": "如 1,3,5;1/3,1,3;1/5,1/3,1（赋权方法为 ahp 或 combined 时）",
     "组合系数": "combined 赋权中主观权重所占比例 α（0–1）",
 }
+# 人员.编制身份 → holds 编制? Checked in order, first match wins (聘用 staff under 全员聘用 hold none;
+# QD-19, LE-19). A status matching none of them is unknown.
+STAFFING_STATUS: tuple[tuple[str, bool], ...] = (
+    ("编外", False), ("无编", False), ("聘", False), ("合同", False), ("派遣", False), ("劳务", False),
+    ("编", True), ("公务员", True), ("参公", True),
+)
 # Rows whose key cell holds one of these words are totals, not zones.
 TOTAL_WORDS = ("合计", "小计", "总计", "全市合计", "全区合计", "合  计")
 # Text that means "no value".
