@@ -251,7 +251,7 @@ def test_books_read_together_equal_books_read_alone(samples, make_book, tmp_path
     """Batch intake types many files' columns together (ColumnTyper); every table, value and
     problem — with its cell — must be what reading each file alone gives, whatever the layouts."""
     from books import assert_same_books
-    from xltools.intake import read_books, table
+    from xltools.intake import audit_books, read_books, table
 
     monkeypatch.setattr(table, "CHUNK_ROWS", chunk_rows)        # 3: flushes inside and across files
     header = ["开发区名称", "年度", "税收收入", "用地面积"]
@@ -265,8 +265,11 @@ def test_books_read_together_equal_books_read_alone(samples, make_book, tmp_path
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"not a workbook")
     paths = [*sorted(samples.glob("*.xlsx")), moved, broken, units, plain, again]
-    together = read_books(paths)
+    together = read_books(paths, audit=False)      # 核实性审核 compare books read together: run alike below
     table.CHUNK_ROWS = 5000
-    alone = [read_book(p) for p in paths]
+    alone = [read_book(p, audit=False) for p in paths]
     assert sum(len(b.problems) for b in alone) > 20 and not alone[paths.index(broken)].usable
+    assert_same_books(together, alone)
+    audit_books(together)
+    audit_books(alone)
     assert_same_books(together, alone)

@@ -68,16 +68,15 @@ def read_books(paths: list[str | Path], display_names: list[str | None] | None =
                audit: bool = True) -> list[Book]:
     """`read_book` of each path; the data columns of all of them are typed together (faster for
     a batch of small workbooks from one template: one coercion per column kind, not per file).
-    Each book's 核实性审核 (HS-01, HS-02) compare it with itself only; a caller that consolidates
-    books passes audit=False and runs `audit_books` over all of them."""
+    The 核实性审核 (HS-01, HS-02) compare the books read together; a caller that reads in pieces
+    (batch workers) passes audit=False and runs `audit_books` over all of them at the end."""
     typer = ColumnTyper()
     staged = [_stage_book(Path(p), name, typer)
               for p, name in zip(paths, display_names or [None] * len(paths))]
     typer.flush()
     books = [_finish_book(book, pending) for book, pending in staged]
     if audit:
-        for book in books:
-            audit_books([book])
+        audit_books(books)
     return books
 
 

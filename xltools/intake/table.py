@@ -23,7 +23,7 @@ from .coerce import coerce_column, show
 
 HEADER_SCAN_ROWS = 30
 # A unit note: 「单位：万元」「金额单位：元」「单位:万元、亩」, alone or inside a title (…（单位：亿元）).
-_SHEET_UNIT = re.compile(r"单位\s*[:：]\s*([^()（）\[\]【】]*)")
+_SHEET_UNIT = re.compile(r"单位\s*[:：]?\s*[(（]?\s*([^()（）\[\]【】]*)")
 _UNIT_LIST = re.compile(r"[\s、,，;；/和及]+")
 # How the unit of a column was learnt (SheetTable.units; 计算说明 lists them)
 FROM_HEADER, FROM_NOTE, ASSUMED = "表头", "单位行", "未注明"
@@ -228,7 +228,7 @@ def _only_notes(top, bottom) -> bool:
     note (one text, merged or not, or 「单位：…」 notes) besides cells merged down from it?"""
     texts = {normalize_text(t) for c, t in enumerate(top)
              if isinstance(t, str) and t.strip() and not (c < len(bottom) and t == bottom[c])}
-    return len(texts) <= 1 or all(_SHEET_UNIT.search(t) for t in texts)
+    return len(texts) <= 1 or all(unit_notes(t) for t in texts)
 
 
 @lru_cache(maxsize=4096)
@@ -443,14 +443,14 @@ class PendingTable:
         return SheetTable(sheet, self.title, data, columns, self.header_row, problems, units)
 
     def _column_units(self, data: dict) -> dict[str, tuple[str, str]]:
-        """The unit each amount/area/energy column was read in, and how it was learnt; a column with
+        """The unit each amount/area/energy/mass column was read in, and how it was learnt; a column with
         values whose unit the workbook does not state gets one 警告 (the schema unit is assumed)."""
         units: dict[str, tuple[str, str]] = {}
         for c, (col, _, _) in self.found.items():
-            if not col.dim:
+            if not col.needs_unit:
                 continue
             unit, source = self.units[c] or col.unit, self.sources.get(c, "")
-            if not source and col.needs_unit:
+            if not source:
                 source = ASSUMED
                 values = data.get(col.key)
                 if isinstance(values, np.ndarray) and (values == values).any():
