@@ -99,7 +99,7 @@ def test_calc_notes_list_units_once_and_name_only_the_files_that_differ(make_boo
     b = make_book({"指标": [[TITLE], ["单位：万元"], ["开发区名称", "年度", "税收收入"], ["乙区", 2023, 6]]}, "乙.xlsx")
     c = make_book({"指标": [[TITLE], ["单位：亿元"], ["开发区名称", "年度", "税收收入"], ["丙区", 2023, 7]]}, "丙.xlsx")
     notes = run_books([a, b, c], tasks=()).sheets["计算说明"].set_index("项目")["内容"]
-    assert notes["读入单位"] == "指标：税收收入 万元。以下文件不同——「指标」税收收入 亿元：丙.xlsx"
+    assert notes["读入单位"] == "指标：税收收入 万元。以下文件不同——「指标」税收收入 亿元（换算为万元）：丙.xlsx"
 
 
 def test_units_note_of_a_400_file_batch_fits_one_cell():
@@ -112,7 +112,7 @@ def test_units_note_of_a_400_file_batch_fits_one_cell():
                                tables={"indicators": SimpleNamespace(units={"tax": unit, "land_area": ("亩", FROM_NOTE)})})
     note = units_note([book(i) for i in range(400)])
     assert len(note) < 1000                                   # an Excel cell holds 32 767; a reader, far less
-    assert note.startswith("指标：税收收入 亿元、用地面积 亩。以下文件不同——")
+    assert note.startswith("指标：税收收入 亿元（换算为万元）、用地面积 亩。以下文件不同——")
     assert "等 133 个文件" in note and "第001号开发区2023年报送.xlsx" in note
 
 

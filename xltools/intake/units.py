@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..schema import SHEETS
+from ..schema import SHEETS, SHEETS_BY_KEY
 from .table import ASSUMED
 
 NAMES_SHOWN = 5          # files named per differing unit; the rest are counted
@@ -17,7 +17,9 @@ def units_note(books: Iterable) -> str:
     for book in books:
         for key, table in book.tables.items():
             for col_key, (unit, how) in table.units.items():
-                shown = f"{unit}（未注明，按此读入）" if how == ASSUMED else unit
+                stored = SHEETS_BY_KEY[key].column(col_key).unit
+                shown = (f"{unit}（未注明，按此读入）" if how == ASSUMED else
+                         unit if unit == stored else f"{unit}（换算为{stored}）")
                 used.setdefault((key, col_key), {}).setdefault(shown, []).append(book.name)
     parts, others = [], []
     for sheet in SHEETS:
