@@ -225,7 +225,8 @@ def test_value_far_from_its_column_median_asks_for_confirmation(make_book, odd, 
     assert [r[:4] for r in got] == ([("book.xlsx", "指标", "指标!C4", "警告")] if warned else [])
     if warned:
         assert got[0][4].startswith(f"「税收收入」{odd:g} 万元是本列中位数 1 万元的 ")
-        assert got[0][4].endswith("（审核规则 HS-01：与同列中位数相差悬殊）")
+        assert got[0][4].endswith("（审核规则 HS-01：与同列中位数相差悬殊，界限：≥ 中位数的 1,000 倍，"
+                                  "或 ≤ 其 1/1,000（至少 3 个非零值时））")
 
 
 def test_the_sample_data_stays_quiet(samples):
@@ -259,10 +260,11 @@ def test_cross_row_checks_after_batch_consolidation_point_at_each_file(make_book
     # 100000 is 1000× the median 100 of all four values (HS-01) and 1000× 甲区's 2022 in a.xlsx (HS-02)
     assert got == [
         ("b.xlsx", "指标", "指标!C4", "警告",
-         "「税收收入」100000 万元是本列中位数 100 万元的 1,000 倍（审核规则 HS-01：与同列中位数相差悬殊）"),
+         "「税收收入」100000 万元是本列中位数 100 万元的 1,000 倍（审核规则 HS-01：与同列中位数相差悬殊，"
+         "界限：≥ 中位数的 1,000 倍，或 ≤ 其 1/1,000（至少 3 个非零值时））"),
         ("b.xlsx", "指标", "指标!C4", "警告",
          "「税收收入」100000 万元是上年（2022 年，「a.xlsx」指标!C4）100 万元的 1,000.0 倍"
-         "（审核规则 HS-02：与本开发区上年相比变化过大）")]
+         "（审核规则 HS-02：与本开发区上年相比变化过大，界限：> 上年的 4 倍，或 < 上年的 1/4）")]
     # each file alone: b.xlsx has no previous year and too few values for a median
     assert [p for p in read_book(b).problems if "审核规则" in p.message] == []
 

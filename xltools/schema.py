@@ -389,7 +389,10 @@ class Audit:
         return ERROR if self.kind == HARD else WARNING
 
     def tag(self) -> str:
-        return f"（审核规则 {self.id}：{self.name}）"
+        """What closes the 数据校验 message: the rule, and for 核实性审核 its bound (the hard rules'
+        messages state theirs)."""
+        bound = f"，界限：{self.bound}" if self.kind == SOFT else ""
+        return f"（审核规则 {self.id}：{self.name}{bound}）"
 
 
 AUDITS: tuple[Audit, ...] = (
