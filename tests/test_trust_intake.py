@@ -270,14 +270,17 @@ def test_cross_row_checks_after_batch_consolidation_point_at_each_file(make_book
 
 
 # --------------------------------------------------------------------------- refused files
-def test_a_part_declaring_a_doctype_is_refused(make_book, tmp_path):
+@pytest.mark.parametrize("declaration", ['<!DOCTYPE worksheet [<!ENTITY big "x">]>',
+                                         '<!-- <a> --><!doctype worksheet SYSTEM "http://example.invalid/x.dtd">'])
+def test_a_part_declaring_a_doctype_is_refused(make_book, tmp_path, declaration):
+    """Excel and WPS never write a DOCTYPE: a part declaring one (even behind a comment) is refused."""
     good = make_book({"指标": [[TITLE], ["单位：万元"], ["开发区名称", "年度", "税收收入"], ["甲区", 2023, 5]]})
     bad = tmp_path / "报送.xlsx"
     with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
         for info in src.infolist():
             data = src.read(info)
             if info.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(b"?>", b'?><!DOCTYPE worksheet [<!ENTITY big "x">]>', 1)
+                data = data.replace(b"?>", b"?>" + declaration.encode(), 1)
             dst.writestr(info, data)
     book = read_book(bad)
     assert not book.usable
