@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .engine import TASKS, assess
-from .intake import Book, read_book, read_books
+from .intake import Book, audit_books, read_book, read_books
 from .intake.table import SheetTable
 from .intake.consolidate import Conflict, consolidate, cross_file_checks
 from .jobs import SHEET_ORDER, calc_notes, check_preferences, conflict_notes, display_names, exit_code, mark_conflicts, \
@@ -41,7 +41,7 @@ def read_chunk(paths: list[str]) -> list[Book]:
     each file is read on its own so that one bad file never costs the others.
     """
     try:
-        books = read_books(paths)
+        books = read_books(paths, audit=False)     # 核实性审核 run over every file, in run_batch
     except Exception:
         books = [_safe_read(p) for p in paths]
     return Shipment(books)
@@ -61,7 +61,7 @@ class Shipment(list):
             for key, t in b.tables.items():
                 for k, v in t.values.items():
                     pieces.setdefault((key, k), []).append(v)
-                tables.append((key, t.title, t.columns, t.header_row, t.problems, len(t), list(t.values)))
+                tables.append((key, t.title, t.columns, t.header_row, t.problems, len(t), list(t.values), t.units))
             heads.append((str(b.path), b.name, b.usable, b.result_workbook, [tuple(vars(p).values()) for p in b.problems],
                           tables))
         return (_unpack, (heads, {k: _join(v) for k, v in pieces.items()}))
@@ -82,14 +82,14 @@ def _unpack(heads, blocks) -> list[Book]:
     for path, name, usable, result_workbook, problems, tables in heads:
         book = Book(Path(path), name, problems=[Problem(*p) for p in problems], usable=usable,
                     result_workbook=result_workbook)
-        for key, title, columns, header_row, table_problems, n, keys in tables:
+        for key, title, columns, header_row, table_problems, n, keys, units in tables:
             values = {}
             for k in keys:
                 joined, data = blocks[(key, k)]
                 i = at[(key, k)]
                 values[k] = data[i:i + n] if joined else data[i]      # numbers: a view, no copy
                 at[(key, k)] = i + n if joined else i + 1
-            book.tables[key] = SheetTable(SHEETS_BY_KEY[key], title, values, columns, header_row, table_problems)
+            book.tables[key] = SheetTable(SHEETS_BY_KEY[key], title, values, columns, header_row, table_problems, units)
         books.append(book)
     return books
 
@@ -201,7 +201,7 @@ def _died(path: Path) -> Book:
 
 def _safe_read(path: str) -> Book:
     try:
-        return read_book(path)
+        return read_book(path, audit=False)
     except Exception as exc:
         return _failed(Path(path), exc)
 
@@ -295,6 +295,7 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
         book.rename(shown[book.path])
     usable = [b for b in books if b.usable]
     check_preferences(prefer, books)
+    audit_books(usable)               # medians and previous years over every file, at each file's own cells
     tables = consolidate(usable)
     tables, cross, conflicts = cross_file_checks(usable, tables, prefer)
     engine_tables = {k: v.drop(columns="_file") for k, v in tables.items()}

@@ -18,9 +18,10 @@ import pandas as pd
 
 from . import __version__, memory
 from .engine import TASKS, assess
-from .intake import Book, consolidate, only_results_written, read_book, tables_of
+from .intake import Book, audit_books, consolidate, only_results_written, read_book, tables_of
 from .intake import reader
 from .intake.consolidate import Conflict, find_duplicates, unknown_preferences
+from .intake.units import units_note
 from .problems import ERROR, WARNING
 from .schema import RESULT_ORDER, RESULT_SHEETS
 
@@ -110,6 +111,8 @@ def calc_notes(result: RunResult, extra: dict[str, str] | None = None) -> pd.Dat
     }
     if result.failed:
         items["未能执行的计算"] = "；".join(result.failed) + "（所要求的计算无法进行，未写出其结果）"
+    if units := units_note(b for b in result.books if b.usable):
+        items["读入单位"] = units
     items.update(extra or {})
     return pd.DataFrame({"项目": list(items), "内容": list(items.values())})
 
@@ -213,7 +216,9 @@ def read_guarded(path: Path) -> Book:
     workers (isolated already) do not take this route."""
     if not reader.CAN_FORK and path.suffix.lower() in reader.BINARY_SUFFIXES:
         from .batch import read_isolated
-        return read_isolated(path)
+        book = read_isolated(path)      # read like a batch's files: its 核实性审核 run here
+        audit_books([book])
+        return book
     return read_book(path)
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 from .engine.ranking import MISSING_POLICIES
 from .engine.scoring import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
 from .profiles import SEVERITY_NAMES, builtin_ids, load_profile, rule_params_text
-from .schema import ENUMS, KIND_NAMES, PARAM_ITEMS, PROFILE_KEYS, RESULT_SHEETS, SHEETS
+from .schema import (AUDITS, ENUMS, HARD, KIND_NAMES, NONE, PARAM_ITEMS, PROFILE_KEYS, RESULT_SHEETS, SHEETS,
+                     YEAR)
 
 
 def schema_markdown() -> str:
@@ -115,7 +116,36 @@ def policy_markdown() -> str:
     return profiles_markdown() + fidelity_markdown()
 
 
-DOCS = {"数据表结构.md": schema_markdown, "政策口径.md": policy_markdown}
+def audits_markdown() -> str:
+    """Every 审核规则 with its bound and level, the per-column bounds, and what a blank means."""
+    lines = ["# 审核规则（由 `xltools samples` 根据 xltools/schema.py 自动生成，请勿手改）", "",
+             "读入时逐个单元格审核，问题写入「数据校验」（文件、工作表、单元格、级别、问题、建议）。"
+             f"{HARD}不通过为「错误」，该数值不参与计算；核实性审核不通过为「警告」，请报送单位确认，数值照常使用。", "",
+             "| 编号 | 审核规则 | 适用 | 界限 | 级别 | 如何确认或更正 |", "|---|---|---|---|---|---|"]
+    lines += [f"| {a.id} | {a.name} | {a.applies} | {a.bound} | {a.kind}（{a.level}） | {a.hint} |" for a in AUDITS]
+    lines += ["", "## 各列上限（QZ-04，按本列单位；绝对值超过即为错误）", "", "| 上限 | 列 |", "|---|---|"]
+    groups: dict[str, dict[str, list[str]]] = {}
+    for sheet in SHEETS:
+        for c in sheet.columns:
+            if c.is_number and c.kind != YEAR and c.maximum is None:
+                bound = f"{c.limit:,.0f} {c.unit}".strip()
+                groups.setdefault(bound, {}).setdefault(sheet.name, []).append(c.header)
+    lines += [f"| {bound} | {'；'.join(f'{name}：' + '、'.join(cols) for name, cols in by_sheet.items())} |"
+              for bound, by_sheet in groups.items()]
+    lines += ["", "## 单位与空白", "",
+              "单位依次取自：表头（如「税收收入(亿元)」）；表头上方的单位行或标题中的说明（「单位：亿元」「金额单位：元」"
+              "「单位:万元、亩」）；都没有时按 docs/数据表结构.md 所列单位读入，并对每列给出一条警告「未注明单位」"
+              f"（金额、面积、能耗、排放量列）。单元格自带单位（如「31万」「3亿元」）时按其自带单位换算，"
+              "与本列单位不同时在该单元格给出警告。", "",
+              "空白、「无」「—」等：下列各列表示「没有」（数值按 0、是否按“否”），其他各列表示「不知道」（数据缺失）。", "",
+              "| 工作表 | 列 | 空白表示 |", "|---|---|---|"]
+    for sheet in SHEETS:
+        lines += [f"| {sheet.name} | {c.header} | {'否' if c.enum == '是否' else '0'} |"
+                  for c in sheet.columns if c.blank == NONE]
+    return "\n".join(lines) + "\n"
+
+
+DOCS = {"数据表结构.md": schema_markdown, "政策口径.md": policy_markdown, "审核规则.md": audits_markdown}
 
 
 def write_reference(docs_dir: str | Path) -> list[Path]:

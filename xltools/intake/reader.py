@@ -73,10 +73,14 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
                "文件解压后体积异常（疑似压缩炸弹），已拒绝读取"
                if unpacked > MAX_UNPACKED_BYTES or (unpacked > 50 * 1024**2 and unpacked / packed > MAX_RATIO) else "")
     try:
-        bad = None if problem else xlsxstream.declared_strings(zf)
+        dtd = None if problem else xlsxstream.declares_dtd(zf)
+        bad = None if problem or dtd else xlsxstream.declared_strings(zf)
     except Exception as exc:          # a damaged part: say so like any other damage
         zf.close()
         raise UnusableInput(f"文件已损坏：{_short(exc)}") from exc
+    if dtd:
+        problem = (f"工作簿内部的「{dtd}」含有 DOCTYPE/ENTITY 声明，不是真正的 Excel 文件"
+                   "（Excel 和 WPS 从不写入此类声明），为安全起见已拒绝读取：请在 Excel 中打开后另存为 .xlsx 再提交")
     if bad:
         problem = (f"工作簿内部的共享字符串表已损坏（声明 {bad[0]:,} 条，实际只有 {bad[1]:,} 字节），"
                    "请在 Excel 中打开后另存再提交")
