@@ -240,7 +240,7 @@ def test_dask_local_cluster_matches_local_processes(submissions):
 def test_a_wrong_or_unreachable_scheduler_is_told_in_chinese(submissions, monkeypatch):
     import socket
 
-    import xltools.batch as batch
+    import xltools.cluster as cluster
 
     paths = sorted(submissions.glob("*.xlsx"))
     with pytest.raises(RuntimeError, match="地址「http://127.0.0.1:8786」无效：应写成 tcp://主机:端口"):
@@ -248,7 +248,7 @@ def test_a_wrong_or_unreachable_scheduler_is_told_in_chinese(submissions, monkey
     with socket.socket() as s:                      # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    monkeypatch.setattr(batch, "CONNECT_TIMEOUT_S", 2)
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 2)
     with pytest.raises(RuntimeError, match=f"无法连接 Dask 集群 tcp://127.0.0.1:{port}（2 秒内无响应）"):
         run_batch(paths, scheduler=f"tcp://127.0.0.1:{port}")
     proc = cli("batch", submissions, "-o", submissions.parent / "x.xlsx", "--scheduler", "foo")
