@@ -42,10 +42,30 @@ def _hidden(hide: Path, *argv: str) -> list[str]:
             'mount -t tmpfs tmpfs "$0" && exec "$@"', str(hide), *argv]
 
 
+# A worker preload for these tests: reading a file named 致命.xlsx ends the worker process, as a
+# reader that aborts (or a file too large for that PC's memory) would. Nothing else changes.
+FATAL_PRELOAD = """
+import os
+
+import xltools.intake as intake
+from xltools.intake.reader import iter_sheets as _iter_sheets     # the original (dask may load this twice)
+
+
+def iter_sheets(path, choose=None):
+    if str(path).endswith("致命.xlsx"):
+        os._exit(70)
+    return _iter_sheets(path, choose)
+
+
+intake.iter_sheets = iter_sheets
+"""
+
+
 class Cluster:
     """A scheduler and workers started as separate processes (as on office PCs), stopped at the end."""
 
     def __init__(self, work: Path, hide: Path | None, workers: int = 2, pythonpath: Path = ROOT):
+        (work / "fatal_preload.py").write_text(FATAL_PRELOAD, encoding="utf-8")
         self.work, self.hide, self.procs = work, hide, []
         file = work / "scheduler.json"
         self._start("scheduler", "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
@@ -57,7 +77,8 @@ class Cluster:
         for i in range(workers):
             self._start(f"worker{i}", "-m", "distributed.cli.dask_worker", self.address, "--nthreads", "1",
                         "--nworkers", "1", "--host", "127.0.0.1", "--no-dashboard",
-                        "--local-directory", str(work / f"w{i}"), env=_env(pythonpath))
+                        "--local-directory", str(work / f"w{i}"), "--preload", str(work / "fatal_preload.py"),
+                        env=_env(pythonpath))
         from distributed import Client
 
         self.client = Client(self.address, timeout="30s")
@@ -70,9 +91,7 @@ class Cluster:
                                            env=env or _env(), stdout=log, stderr=subprocess.STDOUT))
 
     def close(self) -> None:
-        self.client.close()
-        for p in reversed(self.procs):
-            p.terminate()
+        self.client.shutdown()                          # the scheduler closes its workers
         for p in self.procs:
             try:
                 p.wait(20)
@@ -147,11 +166,11 @@ def test_shared_storage_sends_only_paths(cluster, hidden_inputs, tmp_path):
     """--shared-storage trusts that the workers see the folder: here they do not, so every file is
     无法读取 there (文件不存在) — proof that no content was sent."""
     folder = _submissions(hidden_inputs / "共享")
-    out = tmp_path / "汇总.xlsx"
-    proc = cli("batch", folder, "-o", out, "--scheduler", cluster.address, "--shared-storage")
-    assert proc.returncode == 2 and "工作进程直接读取共享文件夹中的文件" in proc.stderr
-    rows = grids(out)["文件清单"][1:]
-    assert len(rows) == 7 and all(r[1] == "无法读取" and "文件不存在" in r[6] for r in rows)
+    said = []
+    result = run_batch(sorted(folder.iterdir()), scheduler=cluster.address, shared_storage=True, notify=said.append)
+    assert len(said) == 1 and "工作进程直接读取共享文件夹中的文件" in said[0]
+    assert len(result.files) == 7 and (result.files["状态"] == "无法读取").all()
+    assert result.files["说明"].str.contains("文件不存在").all()
 
 
 def test_a_worker_killed_mid_batch_loses_no_file(cluster, hidden_inputs):
@@ -180,16 +199,36 @@ def test_a_worker_killed_mid_batch_loses_no_file(cluster, hidden_inputs):
 
     watcher = threading.Thread(target=kill_when_ours_waits_there)
     watcher.start()
-    remote = run_batch(paths, scheduler=cluster.address)
+    ticks = []
+    remote = run_batch(paths, scheduler=cluster.address, progress=ticks.append)
     watcher.join()
     del blocker
     assert killed
+    assert sorted(ticks) == sorted(p.name for p in paths)          # progress: each file once, as it arrives
     assert len(remote.books) == len(paths) and all(b.path == p for b, p in zip(remote.books, paths))
     for sheet in local.sheets:
         if sheet != "计算说明":
             pd.testing.assert_frame_equal(local.sheets[sheet], remote.sheets[sheet])
     assert "工作进程中途丢失 1 次，受影响的文件已重新读取" in notes(remote)["集群"]
     client.wait_for_workers(2, timeout=60)          # the nanny restarts it (for the tests after this one)
+
+
+def test_a_file_that_kills_workers_twice_is_unreadable_and_the_rest_is_read(cluster, hidden_inputs):
+    folder = hidden_inputs / "致命"
+    folder.mkdir()
+    for i in range(31):                                 # 32 files: chunks of two, so one is split
+        shutil.copy(ROOT / "sample_workbooks" / "问题样例.xlsx", folder / f"问题样例{i:02}.xlsx")
+    shutil.copy(ROOT / "sample_workbooks" / "问题样例.xlsx", folder / "致命.xlsx")
+    paths = sorted(folder.iterdir())
+    result = run_batch(paths, scheduler=cluster.address)
+    files = result.files.set_index("文件")
+    assert files.loc["致命.xlsx", "状态"] == "无法读取"
+    assert files.loc["致命.xlsx", "说明"].startswith("读取此文件时集群工作进程两次异常退出（最近一次：工作进程 tcp://")
+    local = run_batch([p for p in paths if p.name != "致命.xlsx"], jobs=1)
+    pd.testing.assert_frame_equal(files.drop("致命.xlsx"), local.files.set_index("文件"))
+    # its chunk partner lost a worker twice with it, was split off and read alone
+    assert "工作进程中途丢失 3 次" in notes(result)["集群"]
+    cluster.client.wait_for_workers(2, timeout=60)
 
 
 def test_workers_with_another_xltools_version_are_refused(tmp_path, hidden_inputs):
