@@ -180,9 +180,10 @@ def read_shipped(files: list[tuple[str, str, bytes | None]], version: str):
 
 
 def _dashboard(client) -> str:
+    """The scheduler's dashboard address ("" when it runs without one: Dask would still make up a link)."""
     try:
-        return client.dashboard_link or ""
-    except Exception:                   # the scheduler runs without a dashboard
+        return client.dashboard_link or "" if "dashboard" in client.scheduler_info(n_workers=0)["services"] else ""
+    except Exception:
         return ""
 
 
