@@ -27,8 +27,8 @@ from xltools.batch import run_batch
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_FILES = ("青岛开发区.xlsx", "宁夏开发区.xlsx", "耒阳经开区.xlsx", "问题样例.xlsx")
 
-if os.geteuid() != 0 and os.environ.get("CI") != "true":
-    pytest.skip("mount namespaces (unshare -m) need root; CI runs these as root", allow_module_level=True)
+needs_root = pytest.mark.skipif(os.geteuid() != 0 and os.environ.get("CI") != "true",
+                                reason="mount namespaces (unshare -m) need root; CI runs these as root")
 
 
 def _env(pythonpath: Path = ROOT) -> dict[str, str]:
@@ -106,6 +106,7 @@ def hidden_inputs(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, hidden_inputs):
+    """Two workers (one thread each) that cannot see `hidden_inputs`."""
     c = Cluster(tmp_path_factory.mktemp("cluster"), hidden_inputs)
     yield c
     c.close()
@@ -120,6 +121,23 @@ def _submissions(folder: Path) -> Path:
     (folder / "导出.xls").write_text("<html><body><table><tr><td>开发区名称</td></tr></table></body></html>",
                                    encoding="utf-8")
     return folder
+
+
+def test_a_file_sent_in_memory_reads_as_from_disk(tmp_path):
+    """What a worker parses from the bytes it was sent is what the client would read from the file."""
+    from xltools.batch import read_chunk
+    from xltools.intake import InMemoryFile
+
+    folder = _submissions(tmp_path / "报送")
+    paths = sorted(folder.iterdir())
+    disk = read_chunk([str(p) for p in paths])
+    sent = read_chunk([InMemoryFile(str(p), p.name, p.read_bytes()) for p in paths])
+    assert [str(b.path) for b in sent] == [str(p) for p in paths]
+    for a, b in zip(disk, sent):
+        assert (a.name, a.usable, a.problems, list(a.tables)) == (b.name, b.usable, b.problems, list(b.tables))
+        for key in a.tables:
+            pd.testing.assert_frame_equal(a.frame(key), b.frame(key))
+    assert sum(b.usable for b in sent) == 5 and sent[0].problems          # not trivially empty
 
 
 def grids(path: Path) -> dict[str, list]:
@@ -139,6 +157,7 @@ def notes(result) -> dict[str, str]:
     return dict(zip(result.sheets["计算说明"]["项目"], result.sheets["计算说明"]["内容"]))
 
 
+@needs_root
 def test_workers_that_cannot_see_the_folder_read_what_the_client_sends(cluster, hidden_inputs, tmp_path):
     folder = _submissions(hidden_inputs / "报送")
     files = sorted(folder.iterdir())
@@ -162,6 +181,7 @@ def test_workers_that_cannot_see_the_folder_read_what_the_client_sends(cluster, 
     assert said["集群"] == f"调度器 {cluster.address}，2 个工作进程（2 个线程）；文件内容由本机读出后发送给工作进程"
 
 
+@needs_root
 def test_shared_storage_sends_only_paths(cluster, hidden_inputs, tmp_path):
     """--shared-storage trusts that the workers see the folder: here they do not, so every file is
     无法读取 there (文件不存在) — proof that no content was sent."""
@@ -173,6 +193,7 @@ def test_shared_storage_sends_only_paths(cluster, hidden_inputs, tmp_path):
     assert result.files["说明"].str.contains("文件不存在").all()
 
 
+@needs_root
 def test_a_worker_killed_mid_batch_loses_no_file(cluster, hidden_inputs):
     """A worker busy with someone else's long task gets one of our chunks pinned to it, and is killed
     while the chunk waits there: the client notices the loss and reads those files elsewhere."""
@@ -213,6 +234,7 @@ def test_a_worker_killed_mid_batch_loses_no_file(cluster, hidden_inputs):
     client.wait_for_workers(2, timeout=60)          # the nanny restarts it (for the tests after this one)
 
 
+@needs_root
 def test_a_file_that_kills_workers_twice_is_unreadable_and_the_rest_is_read(cluster, hidden_inputs):
     folder = hidden_inputs / "致命"
     folder.mkdir()
