@@ -235,6 +235,7 @@ def test_dask_local_cluster_matches_local_processes(submissions):
             pd.testing.assert_frame_equal(local.sheets[name], remote.sheets[name])
     notes = dict(zip(remote.sheets["计算说明"]["项目"], remote.sheets["计算说明"]["内容"]))
     assert "Dask 集群 tcp://127.0.0.1" in notes["汇总方式"]
+    assert "工作进程直接读取共享文件夹中的文件" in notes["集群"]          # same computer: detected, paths only
 
 
 def test_a_wrong_or_unreachable_scheduler_is_told_in_chinese(submissions, monkeypatch):

@@ -263,7 +263,7 @@ class _Reader:
             if not self._load(chunk):
                 continue
             worker = min(free, key=lambda w: self.load[w] / nthreads[w])
-            if not self._submit(chunk, worker, alone=suspect):
+            if not self._submit(chunk, worker):
                 (self.suspects if suspect else self.todo).appendleft(chunk)
                 nthreads.pop(worker)
 
@@ -289,7 +289,7 @@ class _Reader:
         self.held += chunk.size
         return bool(at)
 
-    def _submit(self, chunk: _Chunk, worker: str, alone: bool) -> bool:
+    def _submit(self, chunk: _Chunk, worker: str) -> bool:
         """Send the chunk's data to `worker` and run it there only (False: the worker is gone)."""
         try:
             [data] = self.client.scatter([chunk.files], workers=[worker], hash=False)
