@@ -194,6 +194,30 @@ def test_shared_storage_sends_only_paths(cluster, hidden_inputs, tmp_path):
 
 
 @needs_root
+def test_file_contents_are_sent_in_order_within_the_memory_allowance(cluster, hidden_inputs, monkeypatch):
+    """The client holds (read, sent, not yet read back) at most IN_FLIGHT_BYTES of file content —
+    or one chunk, however large — and sends the files in their order."""
+    import xltools.cluster as xc
+
+    folder = _submissions(hidden_inputs / "限量")
+    paths = sorted(folder.iterdir())
+    allowance = max(p.stat().st_size for p in paths)
+    monkeypatch.setattr(xc, "IN_FLIGHT_BYTES", allowance)
+    sent, held = [], []
+    submit = xc._Reader._submit
+
+    def watched(self, chunk, worker):
+        sent.extend(chunk.at)
+        held.append(self.held)
+        return submit(self, chunk, worker)
+
+    monkeypatch.setattr(xc._Reader, "_submit", watched)
+    result = run_batch(paths, scheduler=cluster.address)
+    assert sent == list(range(len(paths))) and max(held) <= allowance
+    pd.testing.assert_frame_equal(result.files, run_batch(paths, jobs=1).files)
+
+
+@needs_root
 def test_a_worker_killed_mid_batch_loses_no_file(cluster, hidden_inputs):
     """A worker busy with someone else's long task gets one of our chunks pinned to it, and is killed
     while the chunk waits there: the client notices the loss and reads those files elsewhere."""

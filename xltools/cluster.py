@@ -122,8 +122,8 @@ def check_workers(client, address: str) -> dict[str, int]:
     if differ:
         told = "；".join(f"{w}：{_told_version(v)}" for w, v in sorted(differ.items()))
         raise ClusterError(f"Dask 集群中有工作进程的 xltools 版本与本机（{__version__}）不同，已拒绝使用该集群："
-                           f"{told}。请在每台电脑上安装同一版本（pip install xltools=={__version__}），"
-                           "重新启动 dask worker 后再运行")
+                           f"{told}。请在这些电脑上安装与本机相同的 xltools（同一份源码文件夹中运行 "
+                           "pip install \".[cluster]\"，xltools --version 应显示相同版本），重新启动 dask worker 后再运行")
     return client.nthreads()
 
 
