@@ -71,8 +71,10 @@ class Cluster:
         self._start("scheduler", "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
                     "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(file))
         deadline = time.monotonic() + 60
-        while not file.exists() and time.monotonic() < deadline:
+        while not file.exists() and time.monotonic() < deadline and self.procs[0].poll() is None:
             time.sleep(0.1)
+        if not file.exists():
+            self._fail("the scheduler did not start")
         self.address = json.loads(file.read_text())["address"]
         for i in range(workers):
             self._start(f"worker{i}", "-m", "distributed.cli.dask_worker", self.address, "--nthreads", "1",
@@ -82,7 +84,16 @@ class Cluster:
         from distributed import Client
 
         self.client = Client(self.address, timeout="30s")
-        self.client.wait_for_workers(workers, timeout=60)
+        try:
+            self.client.wait_for_workers(workers, timeout=60)
+        except TimeoutError:
+            self._fail("the workers did not start")
+
+    def _fail(self, what: str) -> None:
+        logs = "\n".join(f"--- {f.name}\n{f.read_text(errors='replace')[-2000:]}" for f in sorted(self.work.glob("*.log")))
+        for p in self.procs:
+            p.kill()
+        pytest.fail(f"{what} (unshare -m and mount need root with CAP_SYS_ADMIN):\n{logs}")
 
     def _start(self, name: str, *argv: str, env=None) -> None:
         cmd = [sys.executable, *argv]
