@@ -74,7 +74,8 @@ class InMemoryFile:
         return os.stat_result((0, 0, 0, 0, 0, 0, len(self.data), 0, 0, 0))
 
     def open(self, mode: str = "rb") -> io.BytesIO:
-        assert mode == "rb", mode
+        if mode != "rb":
+            raise ValueError(f"a file sent in memory is read only (mode {mode!r})")
         return io.BytesIO(self.data)            # shares the bytes (no copy until written)
 
     def read_bytes(self) -> bytes:
