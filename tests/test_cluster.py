@@ -288,6 +288,41 @@ def test_a_file_that_kills_workers_twice_is_unreadable_and_the_rest_is_read(clus
     cluster.client.wait_for_workers(2, timeout=60)
 
 
+@needs_root
+def test_a_worker_retired_mid_batch_loses_no_file(cluster, hidden_inputs):
+    """A worker that leaves gracefully (its data moved away, e.g. `dask worker --lifetime`) would
+    leave our chunk pinned to it waiting for ever: the client sees the worker gone and reads the
+    chunk elsewhere. (Last of the tests on this cluster: the retired worker does not come back.)"""
+    folder = _submissions(hidden_inputs / "退出")
+    paths = sorted(folder.iterdir())
+    client = cluster.client
+    pids = client.run(os.getpid)
+    victim = sorted(pids)[0]
+    blocker = client.submit(time.sleep, 120, workers=[victim], allow_other_workers=False, pure=False)
+    retired = []
+
+    def retire_when_ours_waits_there():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if any(str(k).startswith("xltools-read") for k in client.processing([victim]).get(victim, ())):
+                retired.append(client.retire_workers([victim], close_workers=True))
+                return
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=retire_when_ours_waits_there)
+    watcher.start()
+    remote = run_batch(paths, scheduler=cluster.address)
+    watcher.join()
+    del blocker
+    os.kill(pids[victim], signal.SIGKILL)           # it would sit out the blocker's sleep before exiting
+    assert retired and victim in retired[0]
+    local = run_batch(paths, jobs=1)
+    for sheet in local.sheets:
+        if sheet != "计算说明":
+            pd.testing.assert_frame_equal(local.sheets[sheet], remote.sheets[sheet])
+    assert "工作进程中途丢失 1 次" in notes(remote)["集群"]
+
+
 def test_workers_with_another_xltools_version_are_refused(tmp_path, hidden_inputs):
     """A worker that imports another xltools (a copy whose version says 0.0.1) is refused at connect time."""
     other = tmp_path / "other"

@@ -8,15 +8,17 @@ folder, or a cluster on this computer) or the user says so (`--shared-storage`),
 
 Each chunk of files is pinned to one worker together with its data, so a worker that dies or is
 lost takes the chunk's data with it and the chunk fails at once (the scheduler, whose own
-`allowed-failures` we cannot change, never retries it behind our back). The client counts the lost
-workers of each chunk itself: the first loss resubmits the chunk to a worker running nothing else,
-the second splits it, and a file that has cost two workers on its own is 无法读取 with the reason,
-as the local process pool does (batch._read_isolating).
+`allowed-failures` we cannot change, never retries it behind our back); a chunk left pinned to a
+worker that retired gracefully is cancelled by the client when it sees the worker gone. The
+client counts the lost workers of each chunk itself: the first loss resubmits the chunk to a
+worker running nothing else, the second splits it, and a file that has cost two workers on its
+own is 无法读取 with the reason, as the local process pool does (batch._read_isolating).
 """
 
 from __future__ import annotations
 
 import os
+import queue
 from collections import Counter, deque
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -28,6 +30,7 @@ from .intake import Book, InMemoryFile
 
 CONNECT_TIMEOUT_S = 20
 WORKER_WAIT_S = 60                # with every worker gone, how long to wait for one to (re)join
+STALL_CHECK_S = 3                 # while waiting, how often to look for chunks pinned to a worker that left
 IN_FLIGHT_BYTES = 256 * 1024**2   # file content read and sent but not yet read back (client memory)
 CHUNK_BYTES = 16 * 1024**2        # a chunk takes no more files once it holds this many bytes
 MAX_CHUNK_FILES = 32
@@ -212,19 +215,19 @@ class _Reader:
     idle_since: float | None = None                    # since when nothing could be sent
 
     def run(self) -> list[Book]:
-        from distributed import as_completed
-
         sizes = [_size(p) for p in self.paths]
         self.todo = deque(_plan(sizes, self.report.threads))
         self.suspects: deque[_Chunk] = deque()
-        self.done = as_completed()
+        self.finished: queue.Queue = queue.Queue()        # futures as they finish (done callbacks)
         while self.todo or self.suspects or self.running:
             self._dispatch()
             if not self.running:
                 self._wait_for_a_worker()
                 continue
             self.idle_since = None
-            future = next(self.done)
+            future = self._next_finished()
+            if future not in self.running:
+                continue
             chunk, worker = self.running.pop(future)
             self.load[worker] -= 1
             try:
@@ -241,6 +244,19 @@ class _Reader:
             for i, book in zip(chunk.at, shipped):
                 self._done(i, book)
         return [self.books[i] for i in range(len(self.paths))]
+
+    def _next_finished(self):
+        """The next future to finish. A worker that left without losing its data (retired gracefully:
+        the scheduler moved the data away) leaves the chunks pinned to it waiting for ever: those are
+        cancelled, and so count as lost."""
+        while True:
+            try:
+                return self.finished.get(timeout=STALL_CHECK_S)
+            except queue.Empty:
+                here = set(self.client.nthreads())
+                orphans = [f for f, (_, w) in self.running.items() if w not in here]
+                if orphans:
+                    self.client.cancel(orphans)           # their done callbacks follow
 
     def _done(self, i: int, book: Book) -> None:
         book.path = self.paths[i]                     # the client's own Path (results are keyed by it)
@@ -299,7 +315,7 @@ class _Reader:
                                     pure=False, key=f"xltools-read-{chunk.at[0]}-{os.urandom(4).hex()}")
         self.running[future] = (chunk, worker)
         self.load[worker] += 1
-        self.done.add(future)
+        future.add_done_callback(self.finished.put)
         return True
 
     def _lost(self, chunk: _Chunk, worker: str, exc: Exception) -> None:
