@@ -228,6 +228,41 @@ def test_file_contents_are_sent_in_order_within_the_memory_allowance(cluster, hi
     pd.testing.assert_frame_equal(result.files, run_batch(paths, jobs=1).files)
 
 
+def _batch_losing_a_worker(cluster, paths, lose, **kw):
+    """run_batch on `cluster` while one worker, busy with someone else's long task, has one of our
+    chunks pinned to it: `lose(client, worker address, worker pid)` is then done to that worker.
+    Returns (the result, what `lose` returned, the worker's pid)."""
+    client = cluster.client
+    pids = client.run(os.getpid)
+    victim = sorted(pids)[0]
+    blocker = client.submit(time.sleep, 120, workers=[victim], allow_other_workers=False, pure=False)
+    done = []
+
+    def when_ours_waits_there():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if any(str(k).startswith("xltools-read") for k in client.processing([victim]).get(victim, ())):
+                done.append(lose(client, victim, pids[victim]))
+                return
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=when_ours_waits_there)
+    watcher.start()
+    result = run_batch(paths, scheduler=cluster.address, **kw)
+    watcher.join()
+    del blocker
+    assert done, "the worker was not lost mid-batch"
+    return result, done[0], pids[victim]
+
+
+def _same_results(local, remote) -> None:
+    """Cell for cell in every sheet but 计算说明 (which names the cluster)."""
+    assert list(local.sheets) == list(remote.sheets)
+    for sheet in local.sheets:
+        if sheet != "计算说明":
+            pd.testing.assert_frame_equal(local.sheets[sheet], remote.sheets[sheet])
+
+
 @needs_root
 def test_a_worker_killed_mid_batch_loses_no_file(cluster, hidden_inputs):
     """A worker busy with someone else's long task gets one of our chunks pinned to it, and is killed
@@ -238,35 +273,14 @@ def test_a_worker_killed_mid_batch_loses_no_file(cluster, hidden_inputs):
     paths = sorted(folder.iterdir())
     local = run_batch(paths, jobs=1)
 
-    client = cluster.client
-    pids = client.run(os.getpid)
-    victim = sorted(pids)[0]
-    blocker = client.submit(time.sleep, 120, workers=[victim], allow_other_workers=False, pure=False)
-    killed = []
-
-    def kill_when_ours_waits_there():
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if any(str(k).startswith("xltools-read") for k in client.processing([victim]).get(victim, ())):
-                os.kill(pids[victim], signal.SIGKILL)
-                killed.append(victim)
-                return
-            time.sleep(0.02)
-
-    watcher = threading.Thread(target=kill_when_ours_waits_there)
-    watcher.start()
     ticks = []
-    remote = run_batch(paths, scheduler=cluster.address, progress=ticks.append)
-    watcher.join()
-    del blocker
-    assert killed
+    remote, _, _ = _batch_losing_a_worker(cluster, paths, lambda client, w, pid: os.kill(pid, signal.SIGKILL),
+                                          progress=ticks.append)
     assert sorted(ticks) == sorted(p.name for p in paths)          # progress: each file once, as it arrives
     assert len(remote.books) == len(paths) and all(b.path == p for b, p in zip(remote.books, paths))
-    for sheet in local.sheets:
-        if sheet != "计算说明":
-            pd.testing.assert_frame_equal(local.sheets[sheet], remote.sheets[sheet])
+    _same_results(local, remote)
     assert "工作进程中途丢失 1 次，受影响的文件已重新读取" in notes(remote)["集群"]
-    client.wait_for_workers(2, timeout=60)          # the nanny restarts it (for the tests after this one)
+    cluster.client.wait_for_workers(2, timeout=60)  # the nanny restarts it (for the tests after this one)
 
 
 @needs_root
@@ -295,35 +309,15 @@ def test_a_worker_retired_mid_batch_loses_no_file(cluster, hidden_inputs):
     chunk elsewhere. (Last of the tests on this cluster: the retired worker does not come back.)"""
     folder = _submissions(hidden_inputs / "退出")
     paths = sorted(folder.iterdir())
-    client = cluster.client
-    pids = client.run(os.getpid)
-    victim = sorted(pids)[0]
-    blocker = client.submit(time.sleep, 120, workers=[victim], allow_other_workers=False, pure=False)
-    retired = []
-
-    def retire_when_ours_waits_there():
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if any(str(k).startswith("xltools-read") for k in client.processing([victim]).get(victim, ())):
-                retired.append(client.retire_workers([victim], close_workers=True))
-                return
-            time.sleep(0.02)
-
-    watcher = threading.Thread(target=retire_when_ours_waits_there)
-    watcher.start()
-    remote = run_batch(paths, scheduler=cluster.address)
-    watcher.join()
-    del blocker
-    os.kill(pids[victim], signal.SIGKILL)           # it would sit out the blocker's sleep before exiting
-    assert retired and victim in retired[0]
-    local = run_batch(paths, jobs=1)
-    for sheet in local.sheets:
-        if sheet != "计算说明":
-            pd.testing.assert_frame_equal(local.sheets[sheet], remote.sheets[sheet])
+    remote, retired, pid = _batch_losing_a_worker(
+        cluster, paths, lambda client, w, pid: (w, client.retire_workers([w], close_workers=True)))
+    os.kill(pid, signal.SIGKILL)                    # it would sit out the blocker's sleep before exiting
+    assert retired[0] in retired[1]
+    _same_results(run_batch(paths, jobs=1), remote)
     assert "工作进程中途丢失 1 次" in notes(remote)["集群"]
 
 
-def test_workers_with_another_xltools_version_are_refused(tmp_path, hidden_inputs):
+def test_workers_with_another_xltools_version_are_refused(tmp_path):
     """A worker that imports another xltools (a copy whose version says 0.0.1) is refused at connect time."""
     other = tmp_path / "other"
     shutil.copytree(ROOT / "xltools", other / "xltools", ignore=shutil.ignore_patterns("__pycache__"))
