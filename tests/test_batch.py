@@ -262,12 +262,13 @@ def test_dask_local_cluster_matches_local_processes(submissions):
             pd.testing.assert_frame_equal(local.sheets[name], remote.sheets[name])
     notes = dict(zip(remote.sheets["计算说明"]["项目"], remote.sheets["计算说明"]["内容"]))
     assert "Dask 集群 tcp://127.0.0.1" in notes["汇总方式"]
+    assert "工作进程直接读取共享文件夹中的文件" in notes["集群"]          # same computer: detected, paths only
 
 
 def test_a_wrong_or_unreachable_scheduler_is_told_in_chinese(submissions, monkeypatch):
     import socket
 
-    import xltools.batch as batch
+    import xltools.cluster as cluster
 
     paths = sorted(submissions.glob("*.xlsx"))
     with pytest.raises(RuntimeError, match="地址「http://127.0.0.1:8786」无效：应写成 tcp://主机:端口"):
@@ -275,7 +276,7 @@ def test_a_wrong_or_unreachable_scheduler_is_told_in_chinese(submissions, monkey
     with socket.socket() as s:                      # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    monkeypatch.setattr(batch, "CONNECT_TIMEOUT_S", 2)
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 2)
     with pytest.raises(RuntimeError, match=f"无法连接 Dask 集群 tcp://127.0.0.1:{port}（2 秒内无响应）"):
         run_batch(paths, scheduler=f"tcp://127.0.0.1:{port}")
     proc = cli("batch", submissions, "-o", submissions.parent / "x.xlsx", "--scheduler", "foo")

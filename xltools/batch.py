@@ -1,8 +1,7 @@
 """Batch: validate and consolidate hundreds of submitted workbooks, then run the engine once.
 
 Reading and validating runs in local processes by default, or on a Dask distributed cluster
-through its `concurrent.futures` executor, a chunk of files per task (their columns are typed
-together). Workers send back typed columns packed per sheet kind (`Shipment`), never a pandas
+(cluster.py), a chunk of files per task (their columns are typed together). Workers send back typed columns packed per sheet kind (`Shipment`), never a pandas
 object per sheet; consolidation builds one DataFrame per sheet kind. One bad file never stops
 the others.
 """
@@ -95,46 +94,13 @@ def _unpack(heads, blocks) -> list[Book]:
 
 
 @contextmanager
-def make_executor(jobs: int | None, scheduler: str | None):
-    """A concurrent.futures executor: local processes, or a Dask cluster (`local` or tcp://host:port)."""
-    if scheduler:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError as exc:
-            raise RuntimeError("使用 --scheduler 需要安装 Dask：pip install \"xltools[cluster]\"") from exc
-        if scheduler == "local":
-            cluster = LocalCluster(n_workers=jobs or os.cpu_count() or 2, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
-            client = Client(cluster)
-        else:
-            cluster = None
-            client = _connect(Client, scheduler)
-        try:
-            yield client.get_executor(pure=False)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    elif (jobs or os.cpu_count() or 1) <= 1:
+def make_executor(jobs: int | None):
+    """A concurrent.futures executor of local processes (None: read here, one file after another)."""
+    if (jobs or os.cpu_count() or 1) <= 1:
         yield None
     else:
         with ProcessPoolExecutor(max_workers=jobs or os.cpu_count()) as pool:
             yield pool
-
-
-CONNECT_TIMEOUT_S = 20
-
-
-def _connect(client_class, address: str):
-    """A Dask client of the scheduler at `address`; a wrong or unreachable address is told in Chinese."""
-    try:
-        return client_class(address, timeout=f"{CONNECT_TIMEOUT_S}s")
-    except ValueError as exc:          # no port, unknown scheme (http://…)
-        raise RuntimeError(f"Dask 集群地址「{address}」无效：应写成 tcp://主机:端口（如 tcp://192.168.1.10:8786），"
-                           "或写 local 在本机启动集群") from exc
-    except OSError as exc:             # nothing listening, unknown host, firewall
-        raise RuntimeError(f"无法连接 Dask 集群 {address}（{CONNECT_TIMEOUT_S} 秒内无响应）：请确认调度器已启动"
-                           "（dask scheduler）、地址和端口正确、防火墙允许连接；或去掉 --scheduler 在本机并行处理") from exc
 
 
 def read_all(paths: list[Path], executor: Executor | None, progress: Callable[[str], None] | None = None) -> list[Book]:
@@ -194,16 +160,18 @@ def _read_isolating(paths: list[Path], workers: int, context=None) -> list[Book]
     return [out[p] for p in paths]
 
 
+DIED_HINT = "在 Excel 中打开并另存后重新提交；可先用 xltools validate 单独检查该文件"
+
+
 def _died(path: Path) -> Book:
-    return _unreadable(path, "读取此文件时处理进程异常退出（文件可能损坏，或大到超出本机内存）",
-                       "在 Excel 中打开并另存后重新提交；可先用 xltools validate 单独检查该文件")
+    return _unreadable(path, "读取此文件时处理进程异常退出（文件可能损坏，或大到超出本机内存）", DIED_HINT)
 
 
 def _safe_read(path: str) -> Book:
     try:
         return read_book(path, audit=False)
     except Exception as exc:
-        return _failed(Path(path), exc)
+        return _failed(Path(str(path)), exc)          # str: also a file sent in memory (cluster)
 
 
 def _failed(path: Path, exc: Exception) -> Book:
@@ -283,13 +251,22 @@ def _shown_sheet(table: SheetTable) -> str:
 
 
 def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str | None = None,
-              profile: str | None = None, progress: Callable[[str], None] | None = None,
+              shared_storage: bool | None = None, profile: str | None = None,
+              progress: Callable[[str], None] | None = None, notify: Callable[[str], None] | None = None,
               tasks: tuple[str, ...] = TASKS, prefer: tuple[str, ...] = ()) -> BatchResult:
-    """`prefer`: which copy to use where files give a zone (or zone-year) differently — file names,
+    """`scheduler`: read on a Dask cluster (cluster.read_on_cluster; `notify` hears what it is).
+    `prefer`: which copy to use where files give a zone (or zone-year) differently — file names,
     or `newest` (the workbook's own 修改时间); without it such data is left uncomputed (数据冲突)."""
     paths = sorted(Path(p) for p in paths)
-    with make_executor(jobs, scheduler) as executor:
-        books = read_all(paths, executor, progress)
+    cluster = None
+    if scheduler:
+        from .cluster import read_on_cluster
+
+        books, cluster = read_on_cluster(paths, scheduler, jobs=jobs, shared_storage=shared_storage,
+                                         progress=progress, notify=notify)
+    else:
+        with make_executor(jobs) as executor:
+            books = read_all(paths, executor, progress)
     shown = display_names(paths)
     for book in books:
         book.rename(shown[book.path])
@@ -319,7 +296,9 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
     notes["输入文件"] = f"{len(paths)} 个文件，逐个列在「文件清单」"       # not one name after another:
     notes["读入情况"] = f"{len(usable)} 个可用，共 {sum(b.rows for b in usable)} 行，见「文件清单」"   # 1,000 would overflow a cell
     notes["汇总方式"] = (f"{len(paths)} 个文件，{len(usable)} 个可用；" +
-                     ("Dask 集群 " + scheduler if scheduler else f"本地 {jobs or os.cpu_count()} 个进程"))
+                     (cluster.method if cluster else f"本地 {jobs or os.cpu_count()} 个进程"))
+    if cluster:
+        notes["集群"] = cluster.details
     result.sheets["计算说明"] = calc_notes(result, notes)
     return result
 

@@ -252,6 +252,8 @@ def batch(patterns: Annotated[list[str], typer.Argument(help="工作簿、文件
           output: Annotated[Path, typer.Option("-o", "--output", help="汇总结果工作簿")],
           jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="并行进程数（默认为 CPU 核数）")] = None,
           scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask 集群地址 tcp://主机:端口，或 local")] = None,
+          shared_storage: Annotated[bool, typer.Option("--shared-storage", help="集群各电脑在同一路径看到同一批文件（共享文件夹）："
+                                                       "只发送路径，不发送文件内容（默认自动检测）")] = False,
           profile: ProfileOpt = None,
           in_place: Annotated[bool, typer.Option("--in-place", help="同时把各自的结果写回每个输入工作簿（无损、原子写入、保留 .bak）")] = False,
           prefer: PreferOpt = None, as_json: JsonOpt = False) -> None:
@@ -268,7 +270,9 @@ def batch(patterns: Annotated[list[str], typer.Argument(help="工作簿、文件
             _no_workbooks()
     _guard_output(output, paths)
     result = _compute(paths, lambda tick: run_batch(paths, jobs=jobs, scheduler=scheduler, profile=profile,
-                                                    progress=tick, prefer=tuple(prefer or ())))
+                                                    shared_storage=shared_storage or None, progress=tick,
+                                                    notify=lambda text: console.print(text, markup=False, highlight=False),
+                                                    prefer=tuple(prefer or ())))
     _write(result, output)
     if in_place:
         _write_back(result, paths)

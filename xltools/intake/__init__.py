@@ -15,10 +15,10 @@ import pandas as pd
 
 from ..problems import ERROR, WARNING, Problem
 from ..schema import RESULT_SHEET_NAMES, SHEETS, SHEETS_BY_KEY, UNNAMED_SHEET, find_sheet, result_sheet_name
-from .reader import OTHER_FORMATS, RawSheet, UnusableInput, iter_sheets, sheet_names
+from .reader import OTHER_FORMATS, InMemoryFile, RawSheet, UnusableInput, iter_sheets, sheet_names
 from .table import ColumnTyper, PendingTable, SheetTable, cell_ref, guess_sheet, stage_table
 
-__all__ = ["Book", "read_book", "read_books", "audit_books", "read_grids", "UnusableInput", "tables_of", "consolidate",
+__all__ = ["Book", "read_book", "read_books", "audit_books", "read_grids", "InMemoryFile", "UnusableInput", "tables_of", "consolidate",
            "is_result_workbook", "only_results_written", "sheets_to_read"]
 
 from .consolidate import consolidate  # noqa: E402  (many books → one table per sheet kind)
@@ -64,14 +64,14 @@ def read_book(path: str | Path, display_name: str | None = None, audit: bool = T
     return read_books([path], [display_name], audit)[0]
 
 
-def read_books(paths: list[str | Path], display_names: list[str | None] | None = None,
+def read_books(paths: list[str | Path | InMemoryFile], display_names: list[str | None] | None = None,
                audit: bool = True) -> list[Book]:
-    """`read_book` of each path; the data columns of all of them are typed together (faster for
-    a batch of small workbooks from one template: one coercion per column kind, not per file).
+    """`read_book` of each path (or file sent in memory); the data columns of all of them are typed
+    together (faster for a batch of small workbooks from one template: one coercion per column kind).
     The 核实性审核 (HS-01, HS-02) compare the books read together; a caller that reads in pieces
     (batch workers) passes audit=False and runs `audit_books` over all of them at the end."""
     typer = ColumnTyper()
-    staged = [_stage_book(Path(p), name, typer)
+    staged = [_stage_book(p if isinstance(p, InMemoryFile) else Path(p), name, typer)
               for p, name in zip(paths, display_names or [None] * len(paths))]
     typer.flush()
     books = [_finish_book(book, pending) for book, pending in staged]
