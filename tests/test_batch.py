@@ -46,16 +46,17 @@ def test_batch_lists_problems_and_still_ranks_everyone(submissions, tmp_path):
     proc = cli("batch", str(submissions / "*.xlsx"), "-o", out, "--json")
     assert proc.returncode == 2, proc.stderr          # one file is unusable (as validate)
     summary = json.loads(proc.stdout)
-    assert summary["文件数"] == 5 and summary["跨文件问题"] == 23 + 1 + 1   # 23 duplicates, mixed years, 考核年度
+    assert summary["文件数"] == 5 and summary["跨文件问题"] == 1 + 1 + 1   # the identical copy, mixed years, 考核年度
     g = grids(out)
     files = {r[0]: r[1] for r in g["文件清单"][1:]}
-    assert files["坏文件.xlsx"] == "无法读取" and files["宁夏开发区（重复报送）.xlsx"] == "有错误"
-    assert files["青岛开发区.xlsx"] == "正常"
+    assert files["坏文件.xlsx"] == "无法读取" and files["宁夏开发区（重复报送）.xlsx"] == "有警告"
+    assert files["青岛开发区.xlsx"] == "正常" and files["宁夏开发区.xlsx"] == "正常"
     problems = [r for r in g["数据校验"][1:]]
     assert any(r[0] == "坏文件.xlsx" and "不是 Excel 工作簿" in r[4] for r in problems)
-    dup = [r for r in problems if r[0] == "宁夏开发区（重复报送）.xlsx" and "也在" in r[4]]
-    assert len(dup) == 23 and all(r[3] == "错误" for r in dup)
-    assert len({r[2] for r in dup}) == 23 and all(r[1] == "开发区" and r[2].startswith("开发区!") for r in dup)
+    # an identical copy is one 警告 (SPEC §3.1 「identical content → one 警告, one copy used」), not 23 错误
+    [dup] = [r for r in problems if "重复报送" in r[4]]
+    assert dup[:4] == ["宁夏开发区（重复报送）.xlsx", "开发区", "开发区!A3", "警告"]
+    assert "与「宁夏开发区.xlsx」重复报送，内容完全相同" in dup[4] and "等 23 个开发区" in dup[4]
     mixed = [r for r in problems if "不同年度混合" in r[4]]
     assert mixed and all(r[2].startswith(f"{r[1]}!") for r in mixed)     # the file's own 年度 header cell
     ranked = {r[0] for r in g["考核排名"][1:]}
@@ -65,24 +66,38 @@ def test_batch_lists_problems_and_still_ranks_everyone(submissions, tmp_path):
     assert any("不同年度混合" in r[4] for r in problems if r[0] == "耒阳经开区.xlsx")
     told = " ".join(subprocess.run([sys.executable, "-m", "xltools.cli", "batch", str(submissions / "*.xlsx"), "-o", out],
                                    capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}).stderr.split())
-    assert "需要处理的文件：2 个" in told and told.index("坏文件.xlsx") < told.index("宁夏开发区（重复报送）.xlsx")
+    assert "需要处理的文件：1 个" in told and "坏文件.xlsx" in told
     assert "青岛开发区.xlsx" not in told.split("需要处理的文件")[1].split("文件：正常")[0]
 
 
-def test_a_zone_submitted_twice_is_taken_from_the_copy_with_fewer_errors(samples, tmp_path):
-    """问题样例.xlsx (planted errors) sorts before 青岛开发区.xlsx and repeats some of its zones:
-    the clean submission is used, the error-laden copy gets the duplicate problems."""
+def test_a_zone_submitted_twice_with_other_numbers_is_a_conflict_in_both_files(samples, tmp_path):
+    """问题样例.xlsx (planted errors) repeats six zones of 青岛开发区.xlsx with other numbers. SPEC §3.1:
+    「different content → 错误 in both files naming the other and the differing cells; the zone's
+    computations for that year stay empty (数据冲突) unless the user chooses with --prefer」 —
+    neither the error count nor the file name decides."""
     res = run_batch([samples / "问题样例.xlsx", samples / "青岛开发区.xlsx"], jobs=1)
     by_name = {b.name: b for b in res.books}
-    assert by_name["问题样例.xlsx"].errors > by_name["青岛开发区.xlsx"].errors == 0
-    dup = [p for p in res.cross if "也在" in p.message]
-    assert dup and all(p.file == "问题样例.xlsx" and "「青岛开发区.xlsx」" in p.message and "错误较少" in p.message
-                       for p in dup)
-    zones = set(res.sheets["合规汇总"]["开发区名称"])
-    repeated = {p.message.split("「")[1].split("」")[0] for p in dup}
+    repeated = set(by_name["问题样例.xlsx"].tables["zones"].values["zone"])
     qingdao = set(by_name["青岛开发区.xlsx"].tables["zones"].values["zone"])
-    assert repeated <= qingdao <= zones
-    salary = res.sheets["薪酬测算"].set_index("开发区名称")
+    assert len(repeated) == 6 and repeated <= qingdao
+    clash = [p for p in res.cross if "重复报送" in p.message]
+    for mine, other in (("问题样例.xlsx", "青岛开发区.xlsx"), ("青岛开发区.xlsx", "问题样例.xlsx")):
+        told = [p for p in clash if p.file == mine]
+        assert told and all(p.level == "错误" and f"与「{other}」不同" in p.message and "数据冲突" in p.message
+                            for p in told)
+        assert {p.message.split("「")[1].split("」")[0] for p in told} == repeated
+    files = res.files.set_index("文件")["状态"]
+    assert files["问题样例.xlsx"] == files["青岛开发区.xlsx"] == "重复报送"
+    summary = res.sheets["合规汇总"].set_index("开发区名称")
+    summary = summary[~summary.index.str.startswith("全市合计")]            # the city line is the batch's
+    assert (summary.loc[sorted(repeated), "结论"] == "数据冲突").all()        # listed, not computed
+    assert set(summary.index) == qingdao and (summary.drop(sorted(repeated))["结论"] != "数据冲突").all()
+    assert not res.sheets["合规检查"].query("结论 != '数据冲突'")["开发区名称"].isin(repeated).any()
+
+    chosen = run_batch([samples / "问题样例.xlsx", samples / "青岛开发区.xlsx"], jobs=1, prefer=("青岛开发区.xlsx",))
+    levels = {(p.file, p.level) for p in chosen.cross if "重复报送" in p.message}
+    assert levels == {("问题样例.xlsx", "错误"), ("青岛开发区.xlsx", "警告")}
+    salary = chosen.sheets["薪酬测算"].set_index("开发区名称")
     alone = run_batch([samples / "青岛开发区.xlsx"], jobs=1).sheets["薪酬测算"].set_index("开发区名称")
     pd.testing.assert_frame_equal(salary.loc[sorted(repeated)], alone.loc[sorted(repeated)])
 
@@ -103,7 +118,8 @@ def test_files_with_the_same_name_in_different_folders_stay_apart(samples, tmp_p
     assert dict(zip(together["开发区名称"], together["政策口径"])) == dict(zip(apart["开发区名称"], apart["政策口径"]))
     assert set(together["政策口径"]) == {"青岛口径", "宁夏口径"}
     back = grids(tmp_path / "报送" / "青岛" / "报送表.xlsx")["合规检查"]          # --in-place: its own zones only
-    assert {r[0] for r in back[1:]} == set(apart.loc[apart["政策口径"] == "青岛口径", "开发区名称"])
+    own = apart["政策口径"].eq("青岛口径") & ~apart["开发区名称"].str.startswith("全市合计")   # the city line is the batch's
+    assert {r[0] for r in back[1:]} == set(apart.loc[own, "开发区名称"])
 
 
 def _sheets_only(src, dst, keep):
@@ -132,23 +148,35 @@ def test_a_submission_split_by_topic_gives_the_same_results(samples, tmp_path):
     for name in ("合规汇总", "薪酬测算", "税收返还", "考核排名"):
         pd.testing.assert_frame_equal(split.sheets[name], whole.sheets[name])
 
-    wb = _sheets_only(src, folder / "A补充.xlsx", {"指标"})          # sorts first, same number of errors
+    wb = _sheets_only(src, folder / "A补充.xlsx", {"指标"})          # sorts first
     ws = wb["指标"]
     tax_col = next(c for c in range(1, ws.max_column + 1) if str(ws.cell(2, c).value).startswith("税收收入"))
     zone, year, old = ws.cell(3, 1).value, ws.cell(3, 2).value, ws.cell(3, tax_col).value
     ws.cell(3, tax_col).value = old * 2                            # its first data row differs
     wb.save(folder / "A补充.xlsx")
     again = run_batch(sorted(folder.glob("*.xlsx")), jobs=1)
-    [problem] = again.cross
+    cell = f"指标!{'ABCDEFGHIJKLMNOP'[tax_col - 1]}3"
+    conflict = sorted((p.file, p.sheet, p.cell, p.level) for p in again.cross if p.level == "错误")
+    assert conflict == [("A补充.xlsx", "指标", cell, "错误"), ("统计局.xlsx", "指标", cell, "错误")]
+    told = {p.file: p.message for p in again.cross if p.level == "错误"}
+    wan = round(old * 10_000)                                     # the header says 亿元: compared in 万元
+    assert f"「税收收入」{cell} 与「统计局.xlsx」{cell} 不同：{wan * 2:,} ≠ {wan:,}（万元）" in told["A补充.xlsx"]
+    assert f"「税收收入」{cell} 与「A补充.xlsx」{cell} 不同：{wan:,} ≠ {wan * 2:,}（万元）" in told["统计局.xlsx"]
+    assert all(f"开发区「{zone}」{year} 年" in m and f"数据冲突：该开发区 {year} 年的数据未计算" in m for m in told.values())
+    [same] = [p for p in again.cross if p.level == "警告"]                 # the other rows: identical, used once
+    assert same.file == "统计局.xlsx" and "与「A补充.xlsx」重复报送，内容完全相同" in same.message
+    files = again.files.set_index("文件")["状态"]
+    assert files["A补充.xlsx"] == files["统计局.xlsx"] == "重复报送" and files["编办.xlsx"] == "正常"
     rows = len(whole.sheets["派生指标"])
-    assert problem.file == "统计局.xlsx" and problem.level == "错误" and problem.cell == "指标!A3"
-    assert f"有 {rows} 行" in problem.message and "「A补充.xlsx」" in problem.message
-    derived = again.sheets["派生指标"]
-    assert len(derived) == rows                                    # each (开发区, 年度) once, A补充's copy
+    derived = again.sheets["派生指标"].set_index(["开发区名称", "年度"])
+    assert len(derived) == rows - 1 and (zone, year) not in derived.index    # the zone-year left uncomputed
+    notes = dict(zip(again.sheets["计算说明"]["项目"], again.sheets["计算说明"]["内容"]))
+    assert f"开发区「{zone}」{year} 年（「A补充.xlsx」「统计局.xlsx」）" in notes["数据冲突"]
 
-    def per_mu(frame):
-        return frame.set_index(["开发区名称", "年度"])["亩均税收"]
-    ratio = per_mu(derived) / per_mu(whole.sheets["派生指标"])
+    chosen = run_batch(sorted(folder.glob("*.xlsx")), jobs=1, prefer=("A补充.xlsx",))
+    assert {(p.file, p.level) for p in chosen.cross if "不同" in p.message} == {("A补充.xlsx", "警告"), ("统计局.xlsx", "错误")}
+    ratio = (chosen.sheets["派生指标"].set_index(["开发区名称", "年度"])["亩均税收"]
+             / whole.sheets["派生指标"].set_index(["开发区名称", "年度"])["亩均税收"])
     assert ratio[(zone, year)] == pytest.approx(2) and (ratio.drop((zone, year)) == 1).all()
 
 
@@ -235,12 +263,13 @@ def test_dask_local_cluster_matches_local_processes(submissions):
             pd.testing.assert_frame_equal(local.sheets[name], remote.sheets[name])
     notes = dict(zip(remote.sheets["计算说明"]["项目"], remote.sheets["计算说明"]["内容"]))
     assert "Dask 集群 tcp://127.0.0.1" in notes["汇总方式"]
+    assert "工作进程直接读取共享文件夹中的文件" in notes["集群"]          # same computer: detected, paths only
 
 
 def test_a_wrong_or_unreachable_scheduler_is_told_in_chinese(submissions, monkeypatch):
     import socket
 
-    import xltools.batch as batch
+    import xltools.cluster as cluster
 
     paths = sorted(submissions.glob("*.xlsx"))
     with pytest.raises(RuntimeError, match="地址「http://127.0.0.1:8786」无效：应写成 tcp://主机:端口"):
@@ -248,7 +277,7 @@ def test_a_wrong_or_unreachable_scheduler_is_told_in_chinese(submissions, monkey
     with socket.socket() as s:                      # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    monkeypatch.setattr(batch, "CONNECT_TIMEOUT_S", 2)
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 2)
     with pytest.raises(RuntimeError, match=f"无法连接 Dask 集群 tcp://127.0.0.1:{port}（2 秒内无响应）"):
         run_batch(paths, scheduler=f"tcp://127.0.0.1:{port}")
     proc = cli("batch", submissions, "-o", submissions.parent / "x.xlsx", "--scheduler", "foo")

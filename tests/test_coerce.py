@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 
 import pandas as pd
 import pytest
@@ -40,8 +41,15 @@ def one(raw, col=TAX, unit=""):
     ("1.5e3", 1500.0),
 ])
 def test_money_text_forms(raw, expected):
+    """SPEC §3.1: a value written with its own unit is converted from it, "and a 警告 names the
+    cell" — when that unit is not the column's own (万元 here): 12.5万元 is quiet, 12.5万 is not."""
     value, problems = one(raw)
-    assert problems == []
+    own = unicodedata.normalize("NFKC", str(raw)).strip().lstrip("0123456789.,e ")
+    if own in ("", "万元"):
+        assert problems == []
+    else:
+        assert [(p[1], p[2]) for p in problems] == [
+            (WARNING, f"「税收收入」单元格自带单位：「{raw}」按 {expected:g} 万元 读入（本列单位为万元）")]
     assert value == pytest.approx(expected, rel=1e-12)
 
 
@@ -82,7 +90,9 @@ def test_header_unit_conversion_money():
 ])
 def test_area_units(unit, raw, expected):
     value, problems = one(raw, AREA, unit)
-    assert problems == [] and value == pytest.approx(expected)
+    assert value == pytest.approx(expected)
+    # a cell carrying its own unit (公顷, 平方公里 in a 亩 column) is converted and named with a 警告
+    assert [p[1] for p in problems] == ([WARNING] if isinstance(raw, str) else [])
 
 
 def test_unknown_header_unit_is_reported():
@@ -153,5 +163,5 @@ def test_list_column_separators():
 
 
 def test_parse_cache_is_pure():
-    assert parse_number_text("12.5万", "money", "万元", False) == (12.5, None, True)
+    assert parse_number_text("12.5万", "money", "万元", False) == (12.5, None, "万")
     assert math.isclose(parse_number_text("3", "money", "万元", False)[0], 3.0)

@@ -19,6 +19,7 @@ EXPECTED = {
     ("开发区名录!B9", "错误", "重复记录：「青岛经济技术开发区」与第 3 行重复"),         # E4 duplicate zone
     ("经济指标!H4", "警告", "未识别的列「填报人」"),                                   # E5 unknown column
     ("经济指标!C5", "错误", "「税收收入」应为数字：「约190.8」不是数字"),               # E6 number with words
+    ("经济指标!G6", "警告", "「从业人员」单元格自带单位：「1.2万」按 12000 人 读入"),   # a cell with its own unit (SPEC §3.1)
     ("经济指标!D7", "警告", "单元格是错误值「#DIV/0!」"),                             # E7 Excel error value
     ("经济指标!F8", "错误", "「用地面积」不能为负数"),                                 # E8 negative
     ("经济指标!D9", "错误", "「12%」是百分数，但本列不是比例"),                        # E9 percent in money column

@@ -103,7 +103,8 @@ def test_validate_lists_planted_errors_with_cells(samples):
     run_handler("validate", book)
     rows = values_of(book, "数据校验")
     cells = {r[2] for r in rows[1:]}
-    assert {"开发区名录!C6", "经济指标!D9", "职数编制!C4"} <= cells and len(rows) - 1 == 16
+    # the 16 planted errors, and the 警告 for 「1.2万」 carrying its own unit (SPEC §3.1)
+    assert {"开发区名录!C6", "经济指标!D9", "职数编制!C4", "经济指标!G6"} <= cells and len(rows) - 1 == 17
 
 
 def test_staff_ranking_via_rank_button(samples):

@@ -218,7 +218,7 @@ def test_invalid_return_rate_in_profile_and_override():
 
 def test_return_rate_above_one_in_the_sheet_names_the_cell(make_book):
     from xltools.intake import read_book
-    path = make_book({"指标": [["开发区名称", "年度", "税收收入", "返还比例"], ["甲", 2023, 10, "150%"], ["乙", 2023, 10, 0.7]]})
+    path = make_book({"指标": [["开发区名称", "年度", "税收收入(万元)", "返还比例"], ["甲", 2023, 10, "150%"], ["乙", 2023, 10, 0.7]]})
     book = read_book(path)
     assert [(p.cell, p.level) for p in book.problems] == [("指标!D2", "错误")]
     assert "不能大于 1" in book.problems[0].message

@@ -18,10 +18,9 @@ EXAMPLE = TEMPLATES / "开发区考核模板（示例）.xlsx"
 ERRORS = ("#VALUE!", "#N/A", "#DIV/0!", "#REF!", "#NAME?", "#NUM!", "Err:", "#NULL!")
 
 
-@pytest.fixture(scope="module")
-def calc(tmp_path_factory):
+def recalc(path, work) -> pd.DataFrame:
     from libreoffice import recalc_csv
-    rows = recalc_csv(EXAMPLE, tmp_path_factory.mktemp("lo"), "计算")
+    rows = recalc_csv(path, work, "计算")
     for r in rows:
         for v in r:
             assert not any(v.startswith(e) for e in ERRORS), (r[0], v)
@@ -31,10 +30,38 @@ def calc(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def calc(tmp_path_factory):
+    return recalc(EXAMPLE, tmp_path_factory.mktemp("lo"))
+
+
+@pytest.fixture(scope="module")
 def tables():
     book = read_book(EXAMPLE)
     assert book.problems == []
     return tables_of(book)
+
+
+NO_ROWS = "青岛经济技术开发区"          # 国家级 with 9 departments (QD-09 不合规) — its rows deleted
+UNSORTED = "胶州经济技术开发区"         # one department without 机构类别 / 是否一线
+TWO_PRINCIPALS, VACANT, NO_DEPUTIES = "青岛高新技术产业开发区", "中德生态园", "青岛蓝谷"
+
+
+def plant_edge_cases(frames):
+    d = frames["departments"] = frames["departments"][frames["departments"]["zone"] != NO_ROWS].copy()
+    first = d.index[d["zone"] == UNSORTED][0]
+    d.loc[first, ["category", "frontline"]] = None
+    p = frames["posts"]
+    p.loc[p["zone"] == TWO_PRINCIPALS, "principals"] = 2          # 2正4副 → 预警 (「一般」), never 不合规
+    p.loc[p["zone"] == VACANT, "principals"] = 0                  # a vacancy → 合规 (posts are ceilings)
+    p.loc[p["zone"] == NO_DEPUTIES, "deputies"] = None            # blank → 数据缺失
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory):
+    from xltools.samples import build_example
+    work = tmp_path_factory.mktemp("edge")
+    path = build_example(work / "边界.xlsx", plant_edge_cases)
+    return recalc(path, work), tables_of(read_book(path))
 
 
 def num(s: pd.Series) -> np.ndarray:
@@ -45,14 +72,14 @@ def test_every_zone_and_no_error_values(calc, tables):
     assert list(calc.index) == tables["zones"]["zone"].tolist()
 
 
-def test_counts_match_zone_facts(calc, tables):
+def assert_counts_match(calc, tables):
     facts = zone_facts(tables).reindex(calc.index)
-    assert num(calc["内设机构数"]).tolist() == facts["departments"].tolist()
-    assert num(calc["综合保障类机构数"]).tolist() == facts["support_departments"].tolist()
-    assert num(calc["一线机构数"]).tolist() == facts["frontline_departments"].tolist()
+    for column, fact in (("内设机构数", "departments"), ("综合保障类机构数", "support_departments"),
+                         ("一线机构数", "frontline_departments")):
+        assert np.array_equal(num(calc[column]), facts[fact].to_numpy(dtype=float), equal_nan=True), column
 
 
-def test_compliance_verdicts_match_the_engine(calc, tables):
+def assert_verdicts_match(calc, tables):
     d = check_quota(tables, "qingdao").details.set_index(["开发区名称", "规则编号"])["结论"]
     for zone, row in calc.iterrows():
         assert row["QD-09 内设机构（国家级≤8）"] == d.get((zone, "QD-09"), "不适用"), zone
@@ -60,7 +87,26 @@ def test_compliance_verdicts_match_the_engine(calc, tables):
         assert row["QD-15 一线约70%（60%–80%）"] == d[(zone, "QD-15")], zone
         posts = d.get((zone, "QD-05"), d.get((zone, "QD-06"), "不适用"))
         assert row["QD-05/06 领导职数"] == posts, zone
+
+
+def test_counts_match_zone_facts(calc, tables):
+    assert_counts_match(calc, tables)
+
+
+def test_compliance_verdicts_match_the_engine(calc, tables):
+    assert_verdicts_match(calc, tables)
     assert (calc["QD-09 内设机构（国家级≤8）"] == "不合规").sum() == 1         # the planted 9th department
+
+
+def test_edge_cases_match_the_engine(edge):
+    """Issue 14/15 in the native formulas: no 机构设置 rows and blanks are 数据缺失; posts are soft ceilings."""
+    calc, tables = edge
+    assert_counts_match(calc, tables)
+    assert_verdicts_match(calc, tables)
+    assert calc.loc[NO_ROWS, "内设机构数"] == "" and calc.loc[NO_ROWS, "QD-09 内设机构（国家级≤8）"] == "数据缺失"
+    assert calc.loc[UNSORTED, "QD-16 综合保障≤1/3"] == "数据缺失" and calc.loc[UNSORTED, "QD-15 一线约70%（60%–80%）"] == "数据缺失"
+    posts = calc["QD-05/06 领导职数"]
+    assert (posts[TWO_PRINCIPALS], posts[VACANT], posts[NO_DEPUTIES]) == ("预警", "合规", "数据缺失")
 
 
 def test_per_mu_indicators_match(calc, tables):

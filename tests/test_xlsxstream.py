@@ -200,7 +200,7 @@ def test_sheet_with_a_far_away_cell_is_streamed_sparsely(tmp_path, monkeypatch):
     """One stray value in XFD1048576 of a small workbook: the sheet never reaches calamine, the
     piecewise reader never builds the 17-billion-cell block, and the stray row is reported."""
     data = ('<row r="1"><c r="A1" t="inlineStr"><is><t>开发区名称</t></is></c><c r="B1" t="inlineStr"><is><t>年度</t></is></c>'
-            '<c r="C1" t="inlineStr"><is><t>税收收入</t></is></c></row>'
+            '<c r="C1" t="inlineStr"><is><t>税收收入(万元)</t></is></c></row>'
             '<row r="2"><c r="A2" t="inlineStr"><is><t>甲区</t></is></c><c r="B2"><v>2023</v></c><c r="C2"><v>5</v></c></row>'
             '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>远端</t></is></c></row>')
     path = _write_sheet_xml(tmp_path, f"<sheetData>{data}</sheetData>", name="far.xlsx")

@@ -1,8 +1,7 @@
 """Batch: validate and consolidate hundreds of submitted workbooks, then run the engine once.
 
 Reading and validating runs in local processes by default, or on a Dask distributed cluster
-through its `concurrent.futures` executor, a chunk of files per task (their columns are typed
-together). Workers send back typed columns packed per sheet kind (`Shipment`), never a pandas
+(cluster.py), a chunk of files per task (their columns are typed together). Workers send back typed columns packed per sheet kind (`Shipment`), never a pandas
 object per sheet; consolidation builds one DataFrame per sheet kind. One bad file never stops
 the others.
 """
@@ -21,16 +20,17 @@ import numpy as np
 import pandas as pd
 
 from .engine import TASKS, assess
-from .intake import Book, read_book, read_books
+from .intake import Book, audit_books, read_book, read_books
 from .intake.table import SheetTable
-from .intake.consolidate import consolidate, cross_file_checks
-from .jobs import SHEET_ORDER, calc_notes, display_names, exit_code, problems_frame, RunResult
+from .intake.consolidate import Conflict, consolidate, cross_file_checks
+from .jobs import SHEET_ORDER, calc_notes, check_preferences, conflict_notes, display_names, exit_code, mark_conflicts, \
+    problems_frame, RunResult
 from .problems import ERROR, WARNING, Problem
 from .schema import SHEETS_BY_KEY, find_sheet
 
 FILE_COLUMNS = ["文件", "状态", "读入行数", "错误", "警告", "工作表", "说明"]
-# 文件清单 状态, most urgent first
-UNREADABLE, HAS_ERRORS, HAS_WARNINGS, CLEAN, SKIPPED = "无法读取", "有错误", "有警告", "正常", "已跳过"
+# 文件清单 状态, most urgent first (重复报送: the file's data conflicts with another file's)
+UNREADABLE, DUPLICATE, HAS_ERRORS, HAS_WARNINGS, CLEAN, SKIPPED = "无法读取", "重复报送", "有错误", "有警告", "正常", "已跳过"
 
 
 def read_chunk(paths: list[str]) -> list[Book]:
@@ -40,7 +40,7 @@ def read_chunk(paths: list[str]) -> list[Book]:
     each file is read on its own so that one bad file never costs the others.
     """
     try:
-        books = read_books(paths)
+        books = read_books(paths, audit=False)     # 核实性审核 run over every file, in run_batch
     except Exception:
         books = [_safe_read(p) for p in paths]
     return Shipment(books)
@@ -60,7 +60,7 @@ class Shipment(list):
             for key, t in b.tables.items():
                 for k, v in t.values.items():
                     pieces.setdefault((key, k), []).append(v)
-                tables.append((key, t.title, t.columns, t.header_row, t.problems, len(t), list(t.values)))
+                tables.append((key, t.title, t.columns, t.header_row, t.problems, len(t), list(t.values), t.units))
             heads.append((str(b.path), b.name, b.usable, b.result_workbook, [tuple(vars(p).values()) for p in b.problems],
                           tables))
         return (_unpack, (heads, {k: _join(v) for k, v in pieces.items()}))
@@ -81,59 +81,26 @@ def _unpack(heads, blocks) -> list[Book]:
     for path, name, usable, result_workbook, problems, tables in heads:
         book = Book(Path(path), name, problems=[Problem(*p) for p in problems], usable=usable,
                     result_workbook=result_workbook)
-        for key, title, columns, header_row, table_problems, n, keys in tables:
+        for key, title, columns, header_row, table_problems, n, keys, units in tables:
             values = {}
             for k in keys:
                 joined, data = blocks[(key, k)]
                 i = at[(key, k)]
                 values[k] = data[i:i + n] if joined else data[i]      # numbers: a view, no copy
                 at[(key, k)] = i + n if joined else i + 1
-            book.tables[key] = SheetTable(SHEETS_BY_KEY[key], title, values, columns, header_row, table_problems)
+            book.tables[key] = SheetTable(SHEETS_BY_KEY[key], title, values, columns, header_row, table_problems, units)
         books.append(book)
     return books
 
 
 @contextmanager
-def make_executor(jobs: int | None, scheduler: str | None):
-    """A concurrent.futures executor: local processes, or a Dask cluster (`local` or tcp://host:port)."""
-    if scheduler:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError as exc:
-            raise RuntimeError("使用 --scheduler 需要安装 Dask：pip install \"xltools[cluster]\"") from exc
-        if scheduler == "local":
-            cluster = LocalCluster(n_workers=jobs or os.cpu_count() or 2, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
-            client = Client(cluster)
-        else:
-            cluster = None
-            client = _connect(Client, scheduler)
-        try:
-            yield client.get_executor(pure=False)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    elif (jobs or os.cpu_count() or 1) <= 1:
+def make_executor(jobs: int | None):
+    """A concurrent.futures executor of local processes (None: read here, one file after another)."""
+    if (jobs or os.cpu_count() or 1) <= 1:
         yield None
     else:
         with ProcessPoolExecutor(max_workers=jobs or os.cpu_count()) as pool:
             yield pool
-
-
-CONNECT_TIMEOUT_S = 20
-
-
-def _connect(client_class, address: str):
-    """A Dask client of the scheduler at `address`; a wrong or unreachable address is told in Chinese."""
-    try:
-        return client_class(address, timeout=f"{CONNECT_TIMEOUT_S}s")
-    except ValueError as exc:          # no port, unknown scheme (http://…)
-        raise RuntimeError(f"Dask 集群地址「{address}」无效：应写成 tcp://主机:端口（如 tcp://192.168.1.10:8786），"
-                           "或写 local 在本机启动集群") from exc
-    except OSError as exc:             # nothing listening, unknown host, firewall
-        raise RuntimeError(f"无法连接 Dask 集群 {address}（{CONNECT_TIMEOUT_S} 秒内无响应）：请确认调度器已启动"
-                           "（dask scheduler）、地址和端口正确、防火墙允许连接；或去掉 --scheduler 在本机并行处理") from exc
 
 
 def read_all(paths: list[Path], executor: Executor | None, progress: Callable[[str], None] | None = None) -> list[Book]:
@@ -193,16 +160,18 @@ def _read_isolating(paths: list[Path], workers: int, context=None) -> list[Book]
     return [out[p] for p in paths]
 
 
+DIED_HINT = "在 Excel 中打开并另存后重新提交；可先用 xltools validate 单独检查该文件"
+
+
 def _died(path: Path) -> Book:
-    return _unreadable(path, "读取此文件时处理进程异常退出（文件可能损坏，或大到超出本机内存）",
-                       "在 Excel 中打开并另存后重新提交；可先用 xltools validate 单独检查该文件")
+    return _unreadable(path, "读取此文件时处理进程异常退出（文件可能损坏，或大到超出本机内存）", DIED_HINT)
 
 
 def _safe_read(path: str) -> Book:
     try:
-        return read_book(path)
+        return read_book(path, audit=False)
     except Exception as exc:
-        return _failed(Path(path), exc)
+        return _failed(Path(str(path)), exc)          # str: also a file sent in memory (cluster)
 
 
 def _failed(path: Path, exc: Exception) -> Book:
@@ -237,8 +206,9 @@ class BatchResult(RunResult):
 
     def files_to_chase(self) -> pd.DataFrame:
         """The files an office must call back about: unreadable ones first, then those with errors."""
-        bad = self.files[self.files["状态"].isin([UNREADABLE, HAS_ERRORS])]
-        return bad.sort_values("状态", key=lambda s: s != UNREADABLE, kind="stable")[["文件", "状态", "错误", "警告", "说明"]]
+        urgent = [UNREADABLE, DUPLICATE, HAS_ERRORS]
+        bad = self.files[self.files["状态"].isin(urgent)]
+        return bad.sort_values("状态", key=lambda s: s.map(urgent.index), kind="stable")[["文件", "状态", "错误", "警告", "说明"]]
 
     def summary(self) -> dict:
         base = super().summary()
@@ -247,10 +217,15 @@ class BatchResult(RunResult):
         base["退出码"] = batch_exit_code(self)
         base["文件状态"] = self.files["状态"].value_counts().to_dict() if len(self.files) else {}
         base["跨文件问题"] = len(self.cross)
+        base["数据冲突"] = sum(c.used is None for c in self.conflicts)
         return base
 
 
-def file_list(books: list[Book], cross: list[Problem]) -> pd.DataFrame:
+def file_list(books: list[Book], cross: list[Problem], conflicts: list[Conflict] = ()) -> pd.DataFrame:
+    clashes: dict[str, set[str]] = {}              # file → the files its data conflicts with
+    for c in conflicts:
+        for f in c.files:
+            clashes.setdefault(f, set()).update(set(c.files) - {f})
     errors = Counter(p.file for p in cross if p.level == ERROR)
     warnings = Counter(p.file for p in cross if p.level == WARNING)
     rows = []
@@ -260,10 +235,13 @@ def file_list(books: list[Book], cross: list[Problem]) -> pd.DataFrame:
         if b.result_workbook:                          # a previous run's output lying among the submissions
             state, n_err = SKIPPED, 0
         else:
-            state = UNREADABLE if not b.usable else (HAS_ERRORS if n_err else (HAS_WARNINGS if n_warn else CLEAN))
+            state = UNREADABLE if not b.usable else DUPLICATE if b.name in clashes else (
+                HAS_ERRORS if n_err else (HAS_WARNINGS if n_warn else CLEAN))
+        note = b.problems[0].message if not b.usable else (f"跨文件问题 {n_cross} 条" if n_cross else "")
+        if b.usable and b.name in clashes:
+            note = "与" + "、".join(f"「{f}」" for f in sorted(clashes[b.name])) + f"数据冲突（见「数据校验」）；{note}"
         rows.append({"文件": b.name, "状态": state, "读入行数": b.rows, "错误": n_err, "警告": n_warn,
-                     "工作表": "、".join(_shown_sheet(t) for t in b.tables.values()),
-                     "说明": (b.problems[0].message if not b.usable else (f"跨文件问题 {n_cross} 条" if n_cross else ""))})
+                     "工作表": "、".join(_shown_sheet(t) for t in b.tables.values()), "说明": note})
     return pd.DataFrame(rows, columns=FILE_COLUMNS)
 
 
@@ -273,19 +251,32 @@ def _shown_sheet(table: SheetTable) -> str:
 
 
 def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str | None = None,
-              profile: str | None = None, progress: Callable[[str], None] | None = None,
-              tasks: tuple[str, ...] = TASKS) -> BatchResult:
+              shared_storage: bool | None = None, profile: str | None = None,
+              progress: Callable[[str], None] | None = None, notify: Callable[[str], None] | None = None,
+              tasks: tuple[str, ...] = TASKS, prefer: tuple[str, ...] = ()) -> BatchResult:
+    """`scheduler`: read on a Dask cluster (cluster.read_on_cluster; `notify` hears what it is).
+    `prefer`: which copy to use where files give a zone (or zone-year) differently — file names,
+    or `newest` (the workbook's own 修改时间); without it such data is left uncomputed (数据冲突)."""
     paths = sorted(Path(p) for p in paths)
-    with make_executor(jobs, scheduler) as executor:
-        books = read_all(paths, executor, progress)
+    cluster = None
+    if scheduler:
+        from .cluster import read_on_cluster
+
+        books, cluster = read_on_cluster(paths, scheduler, jobs=jobs, shared_storage=shared_storage,
+                                         progress=progress, notify=notify)
+    else:
+        with make_executor(jobs) as executor:
+            books = read_all(paths, executor, progress)
     shown = display_names(paths)
     for book in books:
         book.rename(shown[book.path])
     usable = [b for b in books if b.usable]
+    check_preferences(prefer, books)
+    audit_books(usable)               # medians and previous years over every file, at each file's own cells
     tables = consolidate(usable)
-    tables, cross = cross_file_checks(usable, tables)
+    tables, cross, conflicts = cross_file_checks(usable, tables, prefer)
     engine_tables = {k: v.drop(columns="_file") for k, v in tables.items()}
-    result = BatchResult(books, files=file_list(books, cross), cross=cross)
+    result = BatchResult(books, files=file_list(books, cross, conflicts), cross=cross, conflicts=conflicts)
     if "zones" in tables:
         result.zone_files = dict(zip(tables["zones"]["zone"], tables["zones"]["_file"]))
     assessment = assess(engine_tables, profile=profile, tasks=tasks) if engine_tables else None
@@ -302,11 +293,15 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
             result.sheets[name] = assessment.sheets[name]
         result.skipped += assessment.skipped
         result.failed += assessment.failed
+    mark_conflicts(result.sheets, conflicts)
     notes = dict(assessment.notes) if assessment is not None else {}
+    notes.update(conflict_notes(conflicts))
     notes["输入文件"] = f"{len(paths)} 个文件，逐个列在「文件清单」"       # not one name after another:
     notes["读入情况"] = f"{len(usable)} 个可用，共 {sum(b.rows for b in usable)} 行，见「文件清单」"   # 1,000 would overflow a cell
     notes["汇总方式"] = (f"{len(paths)} 个文件，{len(usable)} 个可用；" +
-                     ("Dask 集群 " + scheduler if scheduler else f"本地 {jobs or os.cpu_count()} 个进程"))
+                     (cluster.method if cluster else f"本地 {jobs or os.cpu_count()} 个进程"))
+    if cluster:
+        notes["集群"] = cluster.details
     result.sheets["计算说明"] = calc_notes(result, notes)
     return result
 

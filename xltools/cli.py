@@ -20,7 +20,7 @@ from .jobs import (EXIT_UNUSABLE, RunResult, default_output, exit_code, expand_i
 from .engine import TASKS
 from .helpformat import ChineseCommand, ChineseGroup
 from .output.workbook import write_results
-from .profiles import ProfileError, builtin_ids, load_profile, rule_params_text
+from .profiles import SEVERITY_NAMES, ProfileError, builtin_ids, load_profile, rule_params_text
 
 app = typer.Typer(cls=ChineseGroup, help="xltools — 开发区考核工具箱：数据校验、编制合规、薪酬测算、考核排名。",
                   add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -30,6 +30,9 @@ console = Console(stderr=True)
 out = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="在标准输出打印 JSON 摘要（供其他程序使用）")]
+PreferOpt = Annotated[list[str] | None, typer.Option(
+    "--prefer", metavar="文件|newest",
+    help="同一开发区（年度）在几个文件中内容不同时采用哪一份：文件名，或 newest（工作簿修改时间较新的）；可多次")]
 
 
 def _version(value: bool) -> None:
@@ -148,12 +151,13 @@ def _why_not_written(exc: OSError) -> str:
 @app.command("validate", cls=ChineseCommand)
 def validate(books: Annotated[list[str], typer.Argument(help="工作簿、文件夹或通配符（可多个）", metavar="工作簿")],
              output: Annotated[Path | None, typer.Option("-o", "--output", help="把「数据校验」写入此工作簿")] = None,
-             as_json: JsonOpt = False) -> None:
+             prefer: PreferOpt = None, as_json: JsonOpt = False) -> None:
     """数据校验：逐个单元格检查填报数据。退出码 0=无问题，1=发现问题，2=文件无法使用。"""
     paths = _files_or_exit(books)
     if output:
         _guard_output(output, paths)
-    result = run_books(paths, tasks=())          # a data check only: no compliance, salary or ranking
+    # a data check only: no compliance, salary or ranking
+    result = _compute(paths, lambda tick: run_books(paths, tasks=(), prefer=tuple(prefer or ())))
     code = exit_code(result.books)
     if as_json:
         print(json.dumps({**result.summary(), "问题": problems_frame(result.books).to_dict("records")},
@@ -175,12 +179,12 @@ OutOpt = Annotated[Path | None, typer.Option("-o", "--output", help="结果工�
 
 
 def _run(book: list[str], output: Path | None, as_json: bool, profile: str | None, tasks: tuple[str, ...],
-         rank_options=None) -> None:
+         rank_options=None, prefer: list[str] | None = None) -> None:
     paths = _files_or_exit(book)
     output = output or default_output(paths[0])
     _guard_output(output, paths)
     result = _compute(paths, lambda tick: run_books(paths, profile=profile, tasks=tasks, progress=tick,
-                                                    rank_options=rank_options))
+                                                    rank_options=rank_options, prefer=tuple(prefer or ())))
     _write(result, output)
     _finish(result, as_json, exit_code(result.books, result.failed))   # 0 clean, 1 problems, 2 unusable or failed
 
@@ -200,23 +204,23 @@ def _compute(paths: list[Path], job):
 
 @app.command("run", cls=ChineseCommand)
 def run(book: BooksArg,
-        output: OutOpt = None, profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
+        output: OutOpt = None, profile: ProfileOpt = None, prefer: PreferOpt = None, as_json: JsonOpt = False) -> None:
     """一键计算：对工作簿中已有数据的部分全部计算，结果写入一个新工作簿。"""
-    _run(book, output, as_json, profile, TASKS)
+    _run(book, output, as_json, profile, TASKS, prefer=prefer)
 
 
 @app.command("check", cls=ChineseCommand)
 def check(book: BooksArg,
-          output: OutOpt = None, profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
+          output: OutOpt = None, profile: ProfileOpt = None, prefer: PreferOpt = None, as_json: JsonOpt = False) -> None:
     """编制合规检查：内设机构、领导职数、编制等逐条对照政策口径，写出「合规检查」「合规汇总」。"""
-    _run(book, output, as_json, profile, ("quota",))
+    _run(book, output, as_json, profile, ("quota",), prefer=prefer)
 
 
 @app.command("salary", cls=ChineseCommand)
 def salary(book: BooksArg,
-           output: OutOpt = None, profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
+           output: OutOpt = None, profile: ProfileOpt = None, prefer: PreferOpt = None, as_json: JsonOpt = False) -> None:
     """薪酬测算与税收返还：薪酬总额（挂钩系数）、人员绩效薪酬分配、税收增量返还。"""
-    _run(book, output, as_json, profile, ("salary",))
+    _run(book, output, as_json, profile, ("salary",), prefer=prefer)
 
 
 @app.command("rank", cls=ChineseCommand)
@@ -228,7 +232,7 @@ def rank(book: BooksArg,
          by: Annotated[list[str] | None, typer.Option("--by", help="分组依据（可多次）：级别、类型、所属地区、地区、管理机构规格")] = None,
          preset: Annotated[str | None, typer.Option("--preset", help="预设指标体系：浙江亩均六项、MOFCOM2021、安徽亩均")] = None,
          year: Annotated[int | None, typer.Option("--year", help="考核年度（默认为数据中最新年度）")] = None,
-         as_json: JsonOpt = False) -> None:
+         prefer: PreferOpt = None, as_json: JsonOpt = False) -> None:
     """考核排名：亩均指标、标准化、赋权（熵权/AHP/组合）、加权求和或 TOPSIS、分组排名、等次、奖惩建议、人员排名。"""
     from .engine.ranking import RankOptions
     from .engine.scoring import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
@@ -240,7 +244,7 @@ def rank(book: BooksArg,
             console.print(f"[red]{label}「{value}」无效，可用：{'、'.join(allowed)}[/red]")
             raise typer.Exit(EXIT_UNUSABLE)
     options = RankOptions(method=method, weights=weights, normalize=normalize, by=by or None, preset=preset, year=year)
-    _run(book, output, as_json, profile, ("rank",), options)
+    _run(book, output, as_json, profile, ("rank",), options, prefer=prefer)
 
 
 @app.command("batch", cls=ChineseCommand)
@@ -248,9 +252,11 @@ def batch(patterns: Annotated[list[str], typer.Argument(help="工作簿、文件
           output: Annotated[Path, typer.Option("-o", "--output", help="汇总结果工作簿")],
           jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="并行进程数（默认为 CPU 核数）")] = None,
           scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask 集群地址 tcp://主机:端口，或 local")] = None,
+          shared_storage: Annotated[bool, typer.Option("--shared-storage", help="集群各电脑在同一路径看到同一批文件（共享文件夹）："
+                                                       "只发送路径，不发送文件内容（默认自动检测）")] = False,
           profile: ProfileOpt = None,
           in_place: Annotated[bool, typer.Option("--in-place", help="同时把各自的结果写回每个输入工作簿（无损、原子写入、保留 .bak）")] = False,
-          as_json: JsonOpt = False) -> None:
+          prefer: PreferOpt = None, as_json: JsonOpt = False) -> None:
     """批量汇总：逐个校验数百份报送工作簿（坏文件不影响其他文件），合并后统一计算，写出一个汇总工作簿。"""
     from .batch import batch_exit_code, run_batch
     from .intake import is_result_workbook
@@ -264,7 +270,9 @@ def batch(patterns: Annotated[list[str], typer.Argument(help="工作簿、文件
             _no_workbooks()
     _guard_output(output, paths)
     result = _compute(paths, lambda tick: run_batch(paths, jobs=jobs, scheduler=scheduler, profile=profile,
-                                                    progress=tick))
+                                                    shared_storage=shared_storage or None, progress=tick,
+                                                    notify=lambda text: console.print(text, markup=False, highlight=False),
+                                                    prefer=tuple(prefer or ())))
     _write(result, output)
     if in_place:
         _write_back(result, paths)
@@ -280,6 +288,9 @@ def batch(patterns: Annotated[list[str], typer.Argument(help="工作簿、文件
                       f"{summary['警告']} 个警告；跨文件问题 {summary['跨文件问题']} 条")
         for item in result.failed:
             console.print(f"[red]未能执行：{item}[/red]")
+        if summary["数据冲突"]:
+            console.print(f"[yellow]数据冲突 {summary['数据冲突']} 处未计算（各文件报送不同，见「数据校验」；"
+                          "可用 --prefer 文件名 或 --prefer newest 指定采用哪一份）[/yellow]")
     raise typer.Exit(batch_exit_code(result))
 
 
@@ -416,8 +427,8 @@ def _finish(result: RunResult, as_json: bool, code: int) -> None:
         console.print(f"读入 {summary['文件数']} 个文件、{summary['读入行数']} 行；"
                       f"数据校验：{summary['错误']} 个错误，{summary['警告']} 个警告")
         if "合规汇总" in result.sheets:
-            verdicts = result.sheets["合规汇总"]["结论"].value_counts()
-            console.print("合规汇总：" + "，".join(f"{k} {v} 个开发区" for k, v in verdicts.items()))
+            from .engine.quota import summary_line
+            console.print("合规汇总：" + summary_line(result.sheets["合规汇总"]))
         for item in result.skipped:
             console.print(f"[yellow]未执行：{item}[/yellow]")
         for item in result.failed:
@@ -436,7 +447,8 @@ def demo(directory: Annotated[Path, typer.Argument(help="演示输出文件夹",
         paths = build_samples(sample_dir)
     console.print(f"样例工作簿：{sample_dir}（{len(paths)} 个）")
     with console.status("正在校验与计算…"):
-        result = run_books(paths)
+        # 问题样例.xlsx repeats six zones of 青岛开发区.xlsx with other numbers: shown resolved by --prefer
+        result = run_books(paths, prefer=("青岛开发区.xlsx",))
     _write(result, directory / "演示结果.xlsx")
     from .report import free_report_name, write_report
 

@@ -13,12 +13,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import __version__, memory
 from .engine import TASKS, assess
-from .intake import Book, only_results_written, read_book, tables_of
+from .intake import Book, audit_books, consolidate, only_results_written, read_book, tables_of
 from .intake import reader
+from .intake.consolidate import Conflict, find_duplicates, unknown_preferences
+from .intake.units import units_note
 from .problems import ERROR, WARNING
 from .schema import RESULT_ORDER, RESULT_SHEETS
 
@@ -83,6 +86,7 @@ class RunResult:
     sheets: dict[str, pd.DataFrame] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)       # asked for explicitly, could not run: exit 2
+    conflicts: list[Conflict] = field(default_factory=list)     # zones / zone-years files give differently
 
     def summary(self) -> dict:
         return {
@@ -107,8 +111,83 @@ def calc_notes(result: RunResult, extra: dict[str, str] | None = None) -> pd.Dat
     }
     if result.failed:
         items["未能执行的计算"] = "；".join(result.failed) + "（所要求的计算无法进行，未写出其结果）"
+    if units := units_note(b for b in result.books if b.usable):
+        items["读入单位"] = units
     items.update(extra or {})
     return pd.DataFrame({"项目": list(items), "内容": list(items.values())})
+
+
+def check_preferences(prefer: Iterable[str], books: list[Book]) -> None:
+    """A --prefer that names no input cannot be followed: said, and nothing is computed (exit 2)."""
+    unknown = unknown_preferences(prefer, books)
+    if unknown:
+        raise RuntimeError("--prefer " + "、".join(f"「{u}」" for u in unknown) + " 不是输入文件之一："
+                           "请写输入文件的文件名（如 --prefer 甲开发区2023.xlsx），或写 --prefer newest")
+
+
+def settle_duplicates(books: list[Book], prefer: Iterable[str] = ()
+                      ) -> tuple[dict[str, dict[str, np.ndarray]], list[Conflict]]:
+    """Several workbooks computed one by one (run, validate): the same zone or zone-year in two of
+    them is judged as in a batch (consolidate.find_duplicates). Its problems join each book's own;
+    returns, per book and sheet kind, which of its rows to compute, and the conflicts."""
+    usable = [b for b in books if b.usable]
+    if len(usable) < 2:
+        return {}, []
+    tables = consolidate(usable)
+    keep, problems, conflicts = find_duplicates(usable, tables, prefer)
+    by_name = {b.name: b for b in usable}
+    for p in problems:
+        by_name[p.file].problems.append(p)
+    masks: dict[str, dict[str, np.ndarray]] = {}
+    for key, mask in keep.items():
+        start = 0
+        for b in usable:
+            if key in b.tables:
+                n = len(b.tables[key])
+                if not mask[start:start + n].all():
+                    masks.setdefault(b.name, {})[key] = mask[start:start + n]
+                start += n
+    return masks, conflicts
+
+
+CONFLICT_MARKED = ("合规检查", "合规汇总", "薪酬测算", "税收返还", "考核排名")   # result sheets that list the zones left out
+
+
+def mark_conflicts(sheets: dict[str, pd.DataFrame], conflicts: list[Conflict]) -> None:
+    """A zone (or zone-year) left uncomputed because files disagree gets a row saying so (数据冲突)
+    in each per-zone result sheet, so that its absence is never mistaken for nothing to report."""
+    left_out = [c for c in conflicts if c.used is None]
+    whole = {c.zone for c in left_out if c.year is None}
+    for name in CONFLICT_MARKED:
+        frame = sheets.get(name)
+        if frame is None or "开发区名称" not in frame:
+            continue
+        by_year = "年度" in frame
+        years = set(frame["年度"].dropna()) if by_year else set()
+        rows = [{"开发区名称": c.zone, **({"年度": int(c.year)} if c.year is not None else {}),
+                 **({"结论": "数据冲突"} if "结论" in frame else {}),
+                 "说明": f"数据冲突：{c.shown()}报送的数据不同，未计算（见「数据校验」；可用 --prefer 指定采用哪一份）"}
+                for c in left_out
+                if (c.year is None) or (by_year and c.zone not in whole and (c.year in years or not years))]
+        if rows:
+            sheets[name] = pd.concat([frame, pd.DataFrame(rows)], ignore_index=True)
+
+
+def conflict_notes(conflicts: list[Conflict], limit: int = 20) -> dict[str, str]:
+    """计算说明 items: which zones were left out for conflicting copies, and which copy --prefer chose."""
+    def listed(items: list[str]) -> str:
+        return "；".join(items[:limit]) + (f"；等共 {len(items)} 处（见「数据校验」）" if len(items) > limit else "")
+
+    notes = {}
+    whole = {(c.zone, c.used) for c in conflicts if c.year is None}
+    told = [c for c in conflicts if c.year is None or (c.zone, c.used) not in whole]   # a zone once, not per year too
+    left_out = [c.shown() for c in told if c.used is None]
+    chosen = [f"{c.shown()}采用「{c.used}」" for c in told if c.used is not None]
+    if left_out:
+        notes["数据冲突"] = "以下数据各文件报送不同，未计算：" + listed(left_out)
+    if chosen:
+        notes["重复报送的取舍"] = "按 --prefer：" + listed(chosen)
+    return notes
 
 
 LARGE_BOOK_ROWS = 50_000   # above this, freed heap pages are returned between phases
@@ -137,16 +216,20 @@ def read_guarded(path: Path) -> Book:
     workers (isolated already) do not take this route."""
     if not reader.CAN_FORK and path.suffix.lower() in reader.BINARY_SUFFIXES:
         from .batch import read_isolated
-        return read_isolated(path)
+        book = read_isolated(path)      # read like a batch's files: its 核实性审核 run here
+        audit_books([book])
+        return book
     return read_book(path)
 
 
 def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
               tasks: tuple[str, ...] = TASKS, progress: Callable[[str], None] | None = None,
-              rank_options=None) -> RunResult:
+              rank_options=None, prefer: tuple[str, ...] = ()) -> RunResult:
     """Validate each workbook and run the engine on every one that has usable data.
 
     `progress(name)` is called after each file is read (front ends drive a progress bar with it).
+    A zone or zone-year two workbooks both give is judged by content (`settle_duplicates`);
+    `prefer` chooses between copies that differ.
     """
     memory.tune()
     paths = [Path(p) for p in paths]
@@ -159,14 +242,21 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
             memory.release()          # the parsing garbage of a huge sheet, before the engine starts
         if progress:
             progress(Path(p).name)
-    result = RunResult(books)
+    check_preferences(prefer, books)
+    masks, conflicts = settle_duplicates(books, prefer)
+    result = RunResult(books, conflicts=conflicts)
     results: dict[str, list[tuple[str, pd.DataFrame]]] = {}
     notes: dict[str, dict[str, str]] = {}
     engine_problems: list[dict] = []
     for book in books:
         if not book.usable:
             continue
-        assessment = assess(tables_of(book), profile=profile, tasks=tasks, rank_options=rank_options)
+        tables = tables_of(book)
+        for key, mask in masks.get(book.name, {}).items():
+            tables[key] = tables[key][mask].reset_index(drop=True)
+        if masks.get(book.name) and not any(len(t) for k, t in tables.items() if k != "params"):
+            continue                        # every row repeats another file's: computed there
+        assessment = assess(tables, profile=profile, tasks=tasks, rank_options=rank_options)
         if book.rows > LARGE_BOOK_ROWS:
             memory.release()
         for name, frame in assessment.sheets.items():
@@ -184,8 +274,10 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
     for name in sorted(results, key=lambda n: SHEET_ORDER.index(n) if n in SHEET_ORDER else len(SHEET_ORDER)):
         frames = [with_scope(name, frame, b) if separate else frame for b, frame in results[name]]
         result.sheets[name] = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    mark_conflicts(result.sheets, conflicts)
     assessed = len({b.name for b in books if b.usable})
-    result.sheets["计算说明"] = calc_notes(result, {k: _joined(v, assessed) for k, v in notes.items()})
+    result.sheets["计算说明"] = calc_notes(result, {**conflict_notes(conflicts),
+                                                  **{k: _joined(v, assessed) for k, v in notes.items()}})
     return result
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 from .engine.ranking import MISSING_POLICIES
 from .engine.scoring import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
 from .profiles import builtin_ids, builtin_labels, load_profile, rule_params_text
-from .schema import ENUMS, KIND_NAMES, PARAM_ITEMS, PROFILE_KEYS, RESULT_SHEETS, SHEETS
+from .schema import (AUDITS, ENUMS, HARD, KIND_NAMES, NONE, PARAM_ITEMS, PROFILE_KEYS, RESULT_SHEETS, SHEETS,
+                     YEAR)
 
 
 def schema_markdown() -> str:
@@ -89,7 +90,92 @@ def profiles_markdown() -> str:
     return "\n".join(line for make in PROFILE_DOC_SECTIONS for line in make()) + "\n"
 
 
-DOCS = {"数据表结构.md": schema_markdown, "政策口径.md": profiles_markdown}
+# The fidelity tables live beside the tests that run them (tests/fidelity/*.toml, format documented there).
+FIDELITY_DIR = Path(__file__).resolve().parent.parent / "tests" / "fidelity"
+POINTS = {"at": "边界", "above": "上方", "below": "下方", "blank": "空白", "none": "无数据", "other": "其他"}
+STRENGTH = {"hard": "刚性：违反为不合规", "soft": "弹性：偏离为预警", "info": "事实：仅作对照，不下结论"}
+
+
+def fidelity_markdown() -> str:
+    """规则与原文对照: each executed rule's sentence, the strength its wording implies and its test cases."""
+    import tomllib
+
+    files = sorted(FIDELITY_DIR.glob("*.toml")) if FIDELITY_DIR.is_dir() else []
+    lines = ["", "# 规则与原文对照（由 `xltools samples` 根据 tests/fidelity/*.toml 生成；每一行都由测试按原样输入引擎核对）", "",
+             "每条执行的规则：报告原文、决定结论强弱的措辞、由措辞得出的性质，以及在边界、边界上方、边界下方"
+             "（和空白、无数据）各情形下应得的结论。", ""]
+    if not files:
+        return "\n".join(lines + ["（本安装不含对照表；见源代码仓库 tests/fidelity/。）"]) + "\n"
+    names: dict[str, str] = {}
+    for path in files:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        lines += [f"## {data.get('title', path.stem)}", ""]
+        if "rule" not in data:                      # the flat [[case]] format (salary_ranking.toml)
+            lines += _flat_cases(data.get("case", []), names)
+            continue
+        for block in data["rule"]:
+            pid = block["profile"]
+            names.setdefault(pid, load_profile(pid).name)
+            lines += [f"### {block['id']}（{names[pid]}）", "",
+                      f"> {block['sentence']}", ">", f"> —— {block['source']}", "",
+                      f"措辞：「{block['wording']}」 → {STRENGTH[block['severity']]}。"
+                      + (f" 推断口径：{block['inferred']}。" if block.get("inferred") else ""), "",
+                      "| 情形 | 输入 | 应得结论 |", "|---|---|---|"]
+            lines += [f"| {POINTS.get(c['point'], c['point'])} | {c['given']} | {c['expect']} |" for c in block["case"]]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _flat_cases(cases: list[dict], names: dict[str, str]) -> list[str]:
+    """One table per rule of a flat fidelity file: the sentence, the strength, and the verdict at the
+    boundary and one step on each side of the varied input."""
+    strength = {**STRENGTH, "formula": "计算规则：结果为数值"}
+    lines: list[str] = []
+    for c in cases:
+        pid = c["profile"]
+        names.setdefault(pid, load_profile(pid).name)
+        lines += [f"### {c['rule']}（{names[pid]}）", "", f"> {c['quote']}", "",
+                  f"性质：{strength.get(c['severity'], c['severity'])}。" + ("边界为推断口径。" if c.get("inferred") else ""),
+                  "", f"| 情形（变动「{c['vary']}」） | 取值 | 应得结果 |", "|---|---|---|"]
+        lines += [f"| {POINTS[k]} | {c[k]['value']} | {c[k]['expect']} |" for k in ("below", "at", "above") if k in c]
+        lines.append("")
+    return lines
+
+
+def policy_markdown() -> str:
+    return profiles_markdown() + fidelity_markdown()
+
+
+def audits_markdown() -> str:
+    """Every 审核规则 with its bound and level, the per-column bounds, and what a blank means."""
+    lines = ["# 审核规则（由 `xltools samples` 根据 xltools/schema.py 自动生成，请勿手改）", "",
+             "读入时逐个单元格审核，问题写入「数据校验」（文件、工作表、单元格、级别、问题、建议）。"
+             f"{HARD}不通过为「错误」，该数值不参与计算；核实性审核不通过为「警告」，请报送单位确认，数值照常使用。", "",
+             "| 编号 | 审核规则 | 适用 | 界限 | 级别 | 如何确认或更正 |", "|---|---|---|---|---|---|"]
+    lines += [f"| {a.id} | {a.name} | {a.applies} | {a.bound} | {a.kind}（{a.level}） | {a.hint} |" for a in AUDITS]
+    lines += ["", "## 各列上限（QZ-04，按本列单位；绝对值超过即为错误）", "", "| 上限 | 列 |", "|---|---|"]
+    groups: dict[str, dict[str, list[str]]] = {}
+    for sheet in SHEETS:
+        for c in sheet.columns:
+            if c.is_number and c.kind != YEAR and c.maximum is None:
+                bound = f"{c.limit:,.0f} {c.unit}".strip()
+                groups.setdefault(bound, {}).setdefault(sheet.name, []).append(c.header)
+    lines += [f"| {bound} | {'；'.join(f'{name}：' + '、'.join(cols) for name, cols in by_sheet.items())} |"
+              for bound, by_sheet in groups.items()]
+    lines += ["", "## 单位与空白", "",
+              "单位依次取自：表头（如「税收收入(亿元)」）；表头上方的单位行或标题中的说明（「单位：亿元」「金额单位：元」"
+              "「单位:万元、亩」）；都没有时按 docs/数据表结构.md 所列单位读入，并对每列给出一条警告「未注明单位」"
+              f"（金额、面积、能耗、排放量列）。单元格自带单位（如「31万」「3亿元」）时按其自带单位换算，"
+              "与本列单位不同时在该单元格给出警告。", "",
+              "空白、「无」「—」等：下列各列表示「没有」（数值按 0、是否按“否”），其他各列表示「不知道」（数据缺失）。", "",
+              "| 工作表 | 列 | 空白表示 |", "|---|---|---|"]
+    for sheet in SHEETS:
+        lines += [f"| {sheet.name} | {c.header} | {'否' if c.enum == '是否' else '0'} |"
+                  for c in sheet.columns if c.blank == NONE]
+    return "\n".join(lines) + "\n"
+
+
+DOCS = {"数据表结构.md": schema_markdown, "政策口径.md": policy_markdown, "审核规则.md": audits_markdown}
 
 
 def write_reference(docs_dir: str | Path) -> list[Path]:

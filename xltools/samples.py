@@ -29,10 +29,11 @@ SYNTHETIC = "（样例数据，数值为合成，仅供演示）"
 
 # Planted compliance violations (asserted in tests/test_quota_samples.py):
 #   青岛 QD01 9 内设机构 → QD-09; QD02 4 主导产业 → QD-25; QD09 第三个法定机构 → QD-03;
-#   QD11 副职 3 名 → QD-06 预警; QD12 实有人数超核定编制 → QD-19; QD15 托管街道 → QD-20.
+#   QD11 副职 3 名 → QD-06 预警; QD12 在编人数超核定编制 → QD-19; QD15 托管街道 → QD-20;
+#   高端装备制造 is leading in 4 zones → QD-29 预警 on the 全市合计 line (as in the sources: QD-26..28 + 经开区).
 #   宁夏 NX07 (正处级) 7 个内设机构 → NX-20; NX16 4 个区块 → NX-05; NX13 与 NX11 同在利通区 → NX-04 ×2.
 PLANTED = {"QD01": "9th department", "QD02": "4 industries", "QD09": "statutory body", "QD11": "3 deputies",
-           "QD12": "over-staffed", "QD15": "hosts subdistrict", "NX07": "7 departments", "NX16": "4 blocks",
+           "QD12": "over 编制", "QD15": "hosts subdistrict", "NX07": "7 departments", "NX16": "4 blocks",
            "NX13": "second zone in 利通区"}
 
 QD01_DEPTS = [("综合办公室", "综合保障类", "否"), ("党群工作部", "综合保障类", "否"),
@@ -87,6 +88,8 @@ def zones_frame(region: str) -> pd.DataFrame:
         "industries": industries if region == "青岛" else "",
         "hosts_subdistrict": (z["开发区编码"] == "QD15").map({True: "是", False: "否"}),
         "one_county_exempt": z["开发区编码"].isin(["NX01", "NX04", "NX23"]).map({True: "是", False: "否"}),
+        # NX-22: every Ningxia zone secretary is held concurrently (均由…兼任)
+        **({"secretary_concurrent": "是"} if region == "宁夏" else {}),
     }).reset_index(drop=True)
 
 
@@ -129,11 +132,15 @@ def posts_frame(region: str) -> pd.DataFrame:
             principals, deputies = 1, {"厅级": 4, "正处级": 3}.get(rank, 2)
             cap = {"厅级": 120, "正处级": 60}.get(rank, 40)
         approved = round(cap * 0.9)
-        actual = approved - (i % 5) + (5 if r["开发区编码"] == "QD12" else 0)  # planted: QD12 over 编制
+        actual = approved - (i % 5) + (5 if r["开发区编码"] == "QD12" else 0)
+        in_post = round(actual * 0.8) + (actual - round(actual * 0.8) + 3 if r["开发区编码"] == "QD12" else 0)
         row = {"zone": r["开发区名称"], "principals": principals, "deputies": deputies,
-               "approved_staff": approved, "actual_staff": actual, "headcount_cap": cap, "contract_staff": actual}
-        if region == "青岛":  # before the 2019 reform: 152 internal bodies and 3,560 staff city-wide (QD-13/14)
-            row["depts_before"] = round(int(r["内设机构数"]) * 152 / 111)
+               "approved_staff": approved, "actual_staff": actual, "in_post_staff": in_post,  # planted: QD12 over 编制
+               "headcount_cap": cap, "contract_staff": actual}
+        if region == "宁夏" and r["开发区编码"] in ("NX04", "NX05", "NX06"):   # NX-18: 厅级职数 核销
+            row["bureau_posts"] = 0
+        if region == "青岛":  # before the 2019 reform: 228 institutions and 3,560 staff city-wide (QD-13/14)
+            row["depts_before"] = round(int(r["内设机构数"]) * 228 / 130)
             row["staff_before"] = round(cap * 3560 / 2563)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -230,8 +237,9 @@ def leiyang_workbook(path: Path) -> Path:
                                      for d, c, f in LEIYANG_DEPTS]
                                     + [{"zone": zone, "dept": "企业发展服务中心", "category": "经济发展类",
                                         "frontline": "否", "nature": "事业单位", "unit_type": "支持保障类"}]),
-        "posts": pd.DataFrame([{"zone": zone, "principals": 2, "deputies": 3, "approved_staff": 45,
-                                "actual_staff": 43, "section_principals": 13, "section_deputies": 11}]),
+        "posts": pd.DataFrame([{"zone": zone, "principals": 2, "deputies": 3, "discipline_secretaries": 1,
+                                "approved_staff": 45, "actual_staff": 43, "in_post_staff": 43,
+                                "section_principals": 13, "section_deputies": 11}]),
         "indicators": indicators,
         "salary": pd.DataFrame([{"zone": zone, "year": 2019, "headcount": 150, "base_standard": 6.0,
                                  "performance_ratio": 0.4, "target_tax": 38000.0, "target_investment": 120000.0,
@@ -317,8 +325,11 @@ SAMPLE_FILES = {
     "耒阳经开区.xlsx": leiyang_workbook,
     "问题样例.xlsx": messy_workbook,
 }
-def build_example(path: Path) -> Path:
-    """The template filled with the Qingdao sample (all columns, schema units): its 计算 sheet computes."""
+def build_example(path: Path, edit=None) -> Path:
+    """The template filled with the Qingdao sample (all columns, schema units): its 计算 sheet computes.
+
+    `edit(frames)` may change the input tables first (tests plant edge cases for the formulas).
+    """
     from .schema import SHEETS_BY_KEY, UNITS
 
     ind, units = indicators_frame("青岛")
@@ -329,6 +340,8 @@ def build_example(path: Path) -> Path:
     frames = {"params": params_frame("qingdao", "青岛"), "zones": zones_frame("青岛"),
               "departments": departments_frame("青岛"), "posts": posts_frame("青岛"), "indicators": ind,
               "salary": salary_frame("青岛")}
+    if edit is not None:
+        edit(frames)
     full = {k: f.reindex(columns=[c.key for c in SHEETS_BY_KEY[k].columns]) for k, f in frames.items()}
     for key in ("indicator_system", "staff", "history"):
         full[key] = None

@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from .problems import ERROR, WARNING
+
 # --------------------------------------------------------------------------- units
 # Each dimension has a base unit (factor 1); other units are multiples of it.
 UNITS: dict[str, dict[str, float]] = {
@@ -22,7 +24,11 @@ UNITS: dict[str, dict[str, float]] = {
     "count": {"": 1.0, "人": 1.0, "个": 1.0, "家": 1.0, "项": 1.0, "件": 1.0, "名": 1.0,
               "万人": 1e4},
     "usd": {"美元": 1.0, "万美元": 1e4, "亿美元": 1e8},
+    "mass": {"吨": 1.0, "万吨": 1e4, "千克": 0.001, "公斤": 0.001},
 }
+# Dimensions whose unit must be stated (an amount, area, energy or mass): where a workbook states
+# none, the schema unit is assumed and one 警告 per column says so (SPEC §3.1).
+STATED_UNIT_DIMS = ("money", "usd", "area", "energy", "mass")
 # Multipliers that may trail a number written as text ("12.5万", "3亿").
 MAGNITUDES = {"万": 1e4, "亿": 1e8, "千": 1e3}
 
@@ -97,6 +103,8 @@ ENUMS: dict[str, Enum] = {
 
 # --------------------------------------------------------------------------- columns
 TEXT, INT, FLOAT, RATIO, YEAR, ENUM, LIST = "text", "int", "float", "ratio", "year", "enum", "list"
+# What a blank cell (or 无, —) means in a column: nothing there (0 / 否), or not known (数据缺失).
+NONE, UNKNOWN = "none", "unknown"
 KIND_NAMES = {TEXT: "文本", INT: "整数", FLOAT: "数值", RATIO: "比例", YEAR: "年份", ENUM: "枚举",
               LIST: "列表(；分隔)"}
 
@@ -114,6 +122,27 @@ class Column:
     hint: str = ""
     signed: bool = False            # numbers may be negative (growth rates, changes)
     maximum: float | None = None    # largest allowed value (e.g. a share ≤ 1)
+    blank: str = "unknown"          # what a blank, 「无」 or 「—」 means: NONE (0 / 否) or UNKNOWN (数据缺失)
+    bound: float | None = None      # largest plausible magnitude (审核规则 QZ-04); default by dimension
+
+    @property
+    def limit(self) -> float:
+        """The largest magnitude a value of this column may have, in its schema unit (QZ-04)."""
+        if self.bound is not None:
+            return self.bound
+        return DIM_BOUNDS.get(self.dim or "", GENERAL_BOUND)
+
+    @property
+    def needs_unit(self) -> bool:
+        """An amount, area, energy or mass: the workbook should state its unit."""
+        return self.dim in STATED_UNIT_DIMS
+
+    @property
+    def blank_value(self) -> float | str | None:
+        """The value a blank cell stands for: 0 (numbers) or 否 (yes/no) for NONE columns, else missing."""
+        if self.blank != NONE:
+            return None
+        return "否" if self.enum == "是否" else 0.0
 
     @property
     def is_number(self) -> bool:
@@ -148,8 +177,8 @@ YEAR_COL = Column("year", "年度", YEAR, required=True, aliases=("年份", "数
                   hint="四位年份，如 2023")
 
 
-def _money(key: str, header: str, *aliases: str, hint: str = "") -> Column:
-    return Column(key, header, FLOAT, "money", "万元", aliases=aliases, hint=hint)
+def _money(key: str, header: str, *aliases: str, hint: str = "", blank: str = UNKNOWN) -> Column:
+    return Column(key, header, FLOAT, "money", "万元", aliases=aliases, hint=hint, blank=blank)
 
 
 SHEETS: tuple[Sheet, ...] = (
@@ -166,9 +195,13 @@ SHEETS: tuple[Sheet, ...] = (
         Column("governance", "管理体制", ENUM, enum="管理体制", aliases=("体制", "管理模式")),
         Column("blocks", "区块数", INT, "count", aliases=("区块个数",)),
         Column("industries", "主导产业", LIST, aliases=("主导产业名称",), hint="用“；”分隔，1–3个"),
-        Column("planned_area", "规划面积", FLOAT, "area", "平方公里", aliases=("核准面积",)),
+        Column("planned_area", "规划面积", FLOAT, "area", "平方公里", aliases=("核准面积",), bound=1e5),
         Column("hosts_subdistrict", "是否托管街道", ENUM, enum="是否", aliases=("托管街道",)),
-        Column("one_county_exempt", "一县一区豁免", ENUM, enum="是否", aliases=("是否豁免一县一区",)),
+        Column("one_county_exempt", "一县一区豁免", ENUM, enum="是否", aliases=("是否豁免一县一区",),
+               hint="空白按“否”", blank=NONE),
+        Column("secretary_concurrent", "党工委书记兼任", ENUM, enum="是否",
+               aliases=("党工委书记是否兼任", "书记是否兼任"),
+               hint="党工委书记由设区市或所在县(市、区)党委、政府领导兼任填“是”"),
         Column("profile", "政策口径", TEXT, aliases=("规则口径",), hint="可选：该开发区适用的政策口径编号"),
     ), ("zone",), aliases=("开发区名录", "开发区基本情况", "名录", "基本情况"),
         description="每个开发区一行：级别、类型、体制、规格等基本情况"),
@@ -187,12 +220,18 @@ SHEETS: tuple[Sheet, ...] = (
         Column("principals", "正职职数", INT, "count", aliases=("正职",)),
         Column("deputies", "副职职数", INT, "count", aliases=("副职",)),
         Column("approved_staff", "核定编制", INT, "count", aliases=("编制数", "核定编制数")),
-        Column("actual_staff", "实有人数", INT, "count", aliases=("在编人数", "实有人员")),
+        Column("actual_staff", "实有人数", INT, "count", aliases=("实有人员",),
+               hint="全部在岗人员，含聘用人员"),
+        Column("in_post_staff", "在编人数", INT, "count", aliases=("在编人员", "现在编人数"),
+               hint="占用编制的人员（行政编、事业编）；聘用人员不占编制"),
         Column("headcount_cap", "人员总量控制数", INT, "count", aliases=("人员总量",)),
         Column("contract_staff", "聘任制人数", INT, "count", aliases=("聘任制人员",)),
+        Column("discipline_secretaries", "纪工委书记职数", INT, "count", aliases=("纪工委书记",)),
+        Column("bureau_posts", "厅级领导职数", INT, "count", aliases=("厅级职数",),
+               hint="按厅级配备的领导职数；已核销的填 0"),
         Column("section_principals", "科级正职职数", INT, "count", aliases=("正科职数",)),
         Column("section_deputies", "科级副职职数", INT, "count", aliases=("副科职数",)),
-        Column("depts_before", "改革前机构数", INT, "count"),
+        Column("depts_before", "改革前机构数", INT, "count", hint="内设机构、事业单位等全部机构（与「机构设置」表各行对应）"),
         Column("staff_before", "改革前人员数", INT, "count"),
     ), ("zone",), aliases=("领导职数", "职数", "编制", "职数与编制"),
         description="每个开发区一行：领导职数、编制与人员"),
@@ -200,7 +239,7 @@ SHEETS: tuple[Sheet, ...] = (
         ZONE, YEAR_COL,
         _money("tax", "税收收入", "税收", "实缴税收", "税收总额"),
         _money("tax_base", "税收基数", "基数税收", hint="税收返还的基数；空则用上年税收"),
-        _money("fees", "行政事业性收费", "行政性收费"),
+        _money("fees", "行政事业性收费", "行政性收费", hint="空白或「无」按 0 计", blank=NONE),
         _money("land_income", "土地出让收益", "土地出让收入"),
         _money("actual_return", "实际返还金额", "实际返还"),
         Column("return_rate", "返还比例", RATIO, maximum=1.0, aliases=("税收返还比例",),
@@ -212,15 +251,15 @@ SHEETS: tuple[Sheet, ...] = (
         _money("revenue", "营业收入", "技工贸总收入", "主营业务收入"),
         Column("land_area", "用地面积", FLOAT, "area", "亩", aliases=("已开发面积", "建成面积", "用地")),
         Column("energy", "综合能耗", FLOAT, "energy", "吨标准煤", aliases=("能耗", "综合能源消费量")),
-        Column("emissions", "主要污染物排放量", FLOAT, unit="吨", aliases=("污染物排放量", "排放量")),
+        Column("emissions", "主要污染物排放量", FLOAT, "mass", "吨", aliases=("污染物排放量", "排放量")),
         _money("rd", "研发经费", "R&D经费", "R&D经费支出", "研发投入"),
         Column("employees", "从业人员", INT, "count", "人", aliases=("从业人员数", "年平均职工人数")),
         Column("firms", "规上工业企业数", INT, "count", "家", aliases=("规上企业数",)),
         Column("fdi", "实际使用外资", FLOAT, "usd", "万美元", aliases=("实际利用外资",)),
         _money("trade", "进出口总额", "外贸进出口"),
-        Column("bonus", "加分", FLOAT, hint="考核加分（综合得分之后加）"),
-        Column("deduction", "扣分", FLOAT, hint="考核扣分"),
-        Column("veto", "一票否决", ENUM, enum="是否", hint="填“是”则当年不参与排名"),
+        Column("bonus", "加分", FLOAT, hint="考核加分（综合得分之后加）；空白按 0 计", blank=NONE, bound=100),
+        Column("deduction", "扣分", FLOAT, hint="考核扣分；空白按 0 计", blank=NONE, bound=100),
+        Column("veto", "一票否决", ENUM, enum="是否", hint="填“是”则当年不参与排名；空白按“否”", blank=NONE),
     ), ("zone", "year"), aliases=("经济指标", "指标数据", "考核指标"),
         description="每个开发区每年一行（长表）"),
     Sheet("indicator_system", "指标体系", (
@@ -241,7 +280,7 @@ SHEETS: tuple[Sheet, ...] = (
         _money("target_tax", "税收目标", "税收目标值"),
         _money("target_investment", "固定资产投资目标", "固投目标"),
         _money("target_output", "规上工业总产值目标", "产值目标"),
-        _money("project_reward", "项目奖励", "项目奖励金额"),
+        _money("project_reward", "项目奖励", "项目奖励金额", hint="空白或「无」按 0 计", blank=NONE),
         _money("cap", "薪酬总额上限", "上限"),
     ), ("zone", "year"), aliases=("薪酬总额", "薪酬测算参数"), description="每个开发区每年一行"),
     Sheet("staff", "人员", (
@@ -324,11 +363,82 @@ PARAM_ITEMS: dict[str, str] = {
     "AHP判断矩阵": "如 1,3,5;1/3,1,3;1/5,1/3,1（赋权方法为 ahp 或 combined 时）",
     "组合系数": "combined 赋权中主观权重所占比例 α（0–1）",
 }
+# 人员.编制身份 → holds 编制? Checked in order, first match wins (聘用 staff under 全员聘用 hold none;
+# QD-19, LE-19). A status matching none of them is unknown.
+STAFFING_STATUS: tuple[tuple[str, bool], ...] = (
+    ("编外", False), ("无编", False), ("聘", False), ("合同", False), ("派遣", False), ("劳务", False),
+    ("编", True), ("公务员", True), ("参公", True),
+)
 # Rows whose key cell holds one of these words are totals, not zones.
 TOTAL_WORDS = ("合计", "小计", "总计", "全市合计", "全区合计", "合  计")
 # Text that means "no value".
 PLACEHOLDERS = ("", "—", "——", "-", "--", "－", "/", "无", "空", "暂无", "N/A", "NA", "n/a")
 ERROR_VALUES = ("#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!")
+
+
+# --------------------------------------------------------------------------- 审核规则
+# Plausibility checks, split as statistical reporting systems split their 审核公式 (SPEC §3.1):
+# 强制性审核 fail with a 错误 at the cell and the value is not used; 核实性审核 ask the sender to
+# confirm with a 警告 and the value is used. docs/审核规则.md is generated from these declarations.
+HARD, SOFT = "强制性审核", "核实性审核"
+
+# Largest plausible magnitude per dimension, in the schema unit (QZ-04); Column.bound overrides.
+DIM_BOUNDS: dict[str, float] = {"money": 1e9, "usd": 1e8, "area": 1e8, "energy": 1e9, "mass": 1e9, "count": 1e8}
+GENERAL_BOUND = 1e9          # any other number (scores, coefficients, ranks)
+YEAR_RANGE = (1990, 2100)
+MAX_DIGITS = 15              # significant digits a number may have (Excel keeps 15)
+MEDIAN_FACTOR = 1000.0       # ≥ this many times (or ≤ 1/this) the median of its column: confirm
+MEDIAN_MIN_VALUES = 3        # fewer positive values than this have no meaningful median
+YEAR_FACTOR = 4.0            # more than this many times (or less than 1/this) its own previous year
+
+
+@dataclass(frozen=True)
+class Audit:
+    id: str
+    kind: str                 # HARD or SOFT
+    name: str                 # what is checked, as the 数据校验 row and the docs say it
+    applies: str              # which columns
+    bound: str                # the bound, in words
+    hint: str                 # how to confirm or fix
+
+    @property
+    def level(self) -> str:
+        return ERROR if self.kind == HARD else WARNING
+
+    def tag(self) -> str:
+        """What closes the 数据校验 message: the rule, and for 核实性审核 its bound (the hard rules'
+        messages state theirs)."""
+        bound = f"，界限：{self.bound}" if self.kind == SOFT else ""
+        return f"（审核规则 {self.id}：{self.name}{bound}）"
+
+
+AUDITS: tuple[Audit, ...] = (
+    Audit("QZ-01", HARD, "不能为负数", "金额、面积、能耗、人数等所有数值列（增长率、得分等标明可为负的列除外）",
+          "≥ 0", "核对数据，负数通常是录入错误；减少额请填在说明中"),
+    Audit("QZ-02", HARD, "比例不能超过 100%", "比例列（如 返还比例）", "0–1（0%–100%）",
+          "比例请填写 0–1 之间的小数或百分数，如 0.6 或 60%"),
+    Audit("QZ-03", HARD, "年份须在合理范围内", "年度列", f"{YEAR_RANGE[0]}–{YEAR_RANGE[1]}", "填写四位年份，如 2023"),
+    Audit("QZ-04", HARD, "数值超出本列上限", "所有数值列（上限见下表，按本列单位）", "见下表",
+          "核对单位和位数：是否多打了 0，或把元当作万元填写"),
+    Audit("QZ-05", HARD, f"数字超过 {MAX_DIGITS} 位有效数字", "以文本填写的数字", f"≤ {MAX_DIGITS} 位有效数字",
+          "Excel 只能精确保存 15 位有效数字：核对是否误填了编号或多余的数字"),
+    Audit("QZ-06", HARD, "整数列须为整数", "人数、个数、年份等整数列", "整数", "填写整数"),
+    Audit("QZ-07", HARD, "工业增加值不能大于规上工业总产值", "指标：工业增加值、规上工业总产值", "工业增加值 ≤ 规上工业总产值",
+          "核对两项数据及其单位：增加值是总产值的一部分"),
+    Audit("QZ-08", HARD, "副职职数不能大于实有人数", "职数编制：副职职数、实有人数", "副职职数 ≤ 实有人数",
+          "核对两项数据：副职须在实有人员之中"),
+    Audit("HS-01", SOFT, "与同列中位数相差悬殊", "金额、面积、能耗、人数等有单位的列（同一表同一列，一起读入的全部开发区与文件）",
+          f"≥ 中位数的 {MEDIAN_FACTOR:,.0f} 倍，或 ≤ 其 1/{MEDIAN_FACTOR:,.0f}（至少 {MEDIAN_MIN_VALUES} 个非零值时）",
+          "确认数值和单位（如 元/万元/亿元、亩/公顷）；无误可忽略本警告"),
+    Audit("HS-02", SOFT, "与本开发区上年相比变化过大", "「指标」「薪酬」表中有单位的列", f"> 上年的 {YEAR_FACTOR:g} 倍，或 < 上年的 1/{YEAR_FACTOR:g}",
+          "确认本年和上年数据及单位；无误可忽略本警告"),
+)
+AUDITS_BY_ID: dict[str, Audit] = {a.id: a for a in AUDITS}
+# Cross-column hard checks: (rule, sheet key, column that may not exceed, the column it may not exceed).
+RELATIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("QZ-07", "indicators", "value_added", "industrial_output"),
+    ("QZ-08", "posts", "deputies", "actual_staff"),
+)
 
 
 # --------------------------------------------------------------------------- matching

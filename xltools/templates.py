@@ -90,29 +90,50 @@ def write_input_workbook(path: str | Path, frames: Mapping[str, pd.DataFrame | N
 # --------------------------------------------------------------------------- native formula layer
 CALC_ROWS = 200          # zones the 计算 sheet covers (rows 4…203)
 FIRST = 3                # first data row of an input sheet (row 1 title, row 2 header)
+def _internal(*criteria: str) -> str:
+    """COUNTIFS of the zone's 内设机构 rows (事业单位 and 派驻机构 left out) meeting `criteria`."""
+    extra = "".join("," + c for c in criteria)
+    return (f"COUNTIFS({{d_zone}},$A{{r}}{extra})-COUNTIFS({{d_zone}},$A{{r}}{extra},{{d_nature}},\"事业单位\")"
+            f"-COUNTIFS({{d_zone}},$A{{r}}{extra},{{d_nature}},\"派驻机构\")")
+
+
+def _classified(column: str, values: tuple[str, ...]) -> str:
+    """内设机构 rows whose `column` holds one of `values` (a row left blank makes the count unknown)."""
+    return "+".join(_internal(f'{{{column}}},"{v}"') for v in values)
+
+
+def _posts(column: str) -> str:
+    """A 职数编制 cell of the zone: blank when the zone or the cell is missing (unknown, never 0)."""
+    cell = f"INDEX({{{column}}},MATCH($A{{r}},{{p_zone}},0))"
+    return f'=IF($A{{r}}="","",IFERROR(IF({cell}="","",{cell}),""))'
+
+
+# Counts from 机构设置 are unknown ("") for a zone with no rows there, and a share is unknown when a
+# department's 机构类别 / 是否一线 is blank: the verdict is then 数据缺失, as in the engine (SPEC §3.1).
 CALC_COLUMNS = [
     # header, formula for row {r} (zone in column A), number format
     ("开发区名称", '=IF(开发区!{zone}{i}="","",开发区!{zone}{i})', None),
-    ("级别", '=IF($A{r}="","",开发区!{level}{i})', None),
-    ("内设机构数", '=IF($A{r}="","",COUNTIFS({d_zone},$A{r})-COUNTIFS({d_zone},$A{r},{d_nature},"事业单位")'
-                  '-COUNTIFS({d_zone},$A{r},{d_nature},"派驻机构"))', "0"),
-    ("综合保障类机构数", '=IF($A{r}="","",COUNTIFS({d_zone},$A{r},{d_cat},"综合保障类")'
-                      '-COUNTIFS({d_zone},$A{r},{d_cat},"综合保障类",{d_nature},"事业单位")'
-                      '-COUNTIFS({d_zone},$A{r},{d_cat},"综合保障类",{d_nature},"派驻机构"))', "0"),
-    ("一线机构数", '=IF($A{r}="","",COUNTIFS({d_zone},$A{r},{d_front},"是")'
-                 '-COUNTIFS({d_zone},$A{r},{d_front},"是",{d_nature},"事业单位")'
-                 '-COUNTIFS({d_zone},$A{r},{d_front},"是",{d_nature},"派驻机构"))', "0"),
-    ("QD-09 内设机构（国家级≤{qd09_max}）", '=IF($A{r}="","",IF($B{r}<>"国家级","不适用",IF($C{r}<={qd09_max},"合规","不合规")))', None),
-    ("综合保障类占比", '=IF($A{r}="","",IF($C{r}=0,"",$D{r}/$C{r}))', "0.0%"),
-    ("QD-16 综合保障≤{qd16_p}/{qd16_q}", '=IF($A{r}="","",IF($C{r}=0,"数据缺失",IF({qd16_q}*$D{r}<={qd16_p}*$C{r},"合规","不合规")))', None),
-    ("一线机构占比", '=IF($A{r}="","",IF($C{r}=0,"",$E{r}/$C{r}))', "0.0%"),
-    ("QD-15 一线约{qd15_target}（{qd15_lo_pct}–{qd15_hi_pct}）", '=IF($A{r}="","",IF($C{r}=0,"数据缺失",'
-     'IF(AND({qd15_lo_q}*$E{r}>={qd15_lo_p}*$C{r},{qd15_hi_q}*$E{r}<={qd15_hi_p}*$C{r}),"合规","预警")))', None),
-    ("正职职数", '=IF($A{r}="","",IFERROR(INDEX({p_prin},MATCH($A{r},{p_zone},0)),""))', "0"),
-    ("副职职数", '=IF($A{r}="","",IFERROR(INDEX({p_dep},MATCH($A{r},{p_zone},0)),""))', "0"),
-    ("QD-05/06 领导职数", '=IF($A{r}="","",IF(AND($B{r}<>"国家级",$B{r}<>"省级"),"不适用",IF(OR($K{r}="",$L{r}=""),"数据缺失",'
-                         'IF($K{r}<>IF($B{r}="国家级",{qd05_p},{qd06_p}),"不合规",'
-                         'IF($L{r}=IF($B{r}="国家级",{qd05_d},{qd06_d}),"合规","预警")))))', None),
+    ("级别", '=IF($A{r}="","",IF(开发区!{level}{i}="","",开发区!{level}{i}))', None),
+    ("内设机构数", '=IF($A{r}="","",IF(COUNTIFS({d_zone},$A{r})=0,"",' + _internal() + '))', "0"),
+    ("综合保障类机构数", '=IF(OR($A{r}="",$C{r}=""),"",IF(' + _classified("d_cat", ("经济发展类", "综合保障类", "社会事务类"))
+     + '<>$C{r},"",' + _internal('{d_cat},"综合保障类"') + '))', "0"),
+    ("一线机构数", '=IF(OR($A{r}="",$C{r}=""),"",IF(' + _classified("d_front", ("是", "否"))
+     + '<>$C{r},"",' + _internal('{d_front},"是"') + '))', "0"),
+    ("QD-09 内设机构（国家级≤{qd09_max}）", '=IF($A{r}="","",IF($B{r}="","数据缺失",IF($B{r}<>"国家级","不适用",'
+     'IF($C{r}="","数据缺失",IF($C{r}<={qd09_max},"合规","不合规")))))', None),
+    ("综合保障类占比", '=IF($A{r}="","",IF(OR($C{r}="",$D{r}=""),"",IF($C{r}=0,"",$D{r}/$C{r})))', "0.0%"),
+    ("QD-16 综合保障≤{qd16_p}/{qd16_q}", '=IF($A{r}="","",IF(OR($C{r}="",$D{r}=""),"数据缺失",IF($C{r}=0,"数据缺失",'
+     'IF({qd16_q}*$D{r}<={qd16_p}*$C{r},"合规","不合规"))))', None),
+    ("一线机构占比", '=IF($A{r}="","",IF(OR($C{r}="",$E{r}=""),"",IF($C{r}=0,"",$E{r}/$C{r})))', "0.0%"),
+    ("QD-15 一线约{qd15_target}（{qd15_lo_pct}–{qd15_hi_pct}）", '=IF($A{r}="","",IF(OR($C{r}="",$E{r}=""),"数据缺失",'
+     'IF($C{r}=0,"数据缺失",IF(AND({qd15_lo_q}*$E{r}>={qd15_lo_p}*$C{r},{qd15_hi_q}*$E{r}<={qd15_hi_p}*$C{r}),"合规","预警"))))',
+     None),
+    ("正职职数", _posts("p_prin"), "0"),
+    ("副职职数", _posts("p_dep"), "0"),
+    # posts are ceilings (「一般按1正4副」): more → 预警, fewer (a vacancy) → 合规
+    ("QD-05/06 领导职数", '=IF($A{r}="","",IF($B{r}="","数据缺失",IF(AND($B{r}<>"国家级",$B{r}<>"省级"),"不适用",'
+     'IF(OR($K{r}="",$L{r}=""),"数据缺失",IF(OR($K{r}>IF($B{r}="国家级",{qd05_p},{qd06_p}),'
+     '$L{r}>IF($B{r}="国家级",{qd05_d},{qd06_d})),"预警","合规")))))', None),
     ("税收收入", '=IF($A{r}="","",SUMIFS({i_tax},{i_zone},$A{r},{i_year},$B$1))', "#,##0.00"),
     ("工业增加值", '=IF($A{r}="","",SUMIFS({i_va},{i_zone},$A{r},{i_year},$B$1))', "#,##0.00"),
     ("用地面积", '=IF($A{r}="","",SUMIFS({i_land},{i_zone},$A{r},{i_year},$B$1))', "#,##0.00"),

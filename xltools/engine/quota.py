@@ -14,29 +14,37 @@ import numpy as np
 import pandas as pd
 
 from ..profiles import QUOTA_KINDS, Profile, load_profile, parse_rational
-from ..schema import SHEETS_BY_KEY
+from ..schema import ENUMS, SHEETS_BY_KEY, STAFFING_STATUS, normalize_text
 
-OK, FAIL, WARN, MISSING = "合规", "不合规", "预警", "数据缺失"
+OK, FAIL, WARN, MISSING, INFO = "合规", "不合规", "预警", "数据缺失", "信息"
+INCOMPLETE = "数据不全"           # a summary with checks that could not run (and no 不合规)
+NO_RULES = "无适用规则"
 STATUS_OF = {"hard": FAIL, "soft": WARN}
 DETAIL_COLUMNS = ["开发区名称", "规则编号", "规则", "实际值", "限值", "结论", "说明", "依据", "政策口径"]
 SUMMARY_COLUMNS = ["开发区名称", "级别", "检查项数", "不合规项数", "预警项数", "结论", "数据缺失项数", "政策口径"]
+CITY_LEVEL = "全市"               # 级别 of the 全市合计 line in 合规汇总
 
 POSTS_COLUMNS = {"principals": "principals", "deputies": "deputies", "approved_staff": "approved_staff",
-                 "actual_staff": "actual_staff", "headcount_cap": "headcount_cap",
+                 "actual_staff": "actual_staff", "in_post_staff": "in_post_staff", "headcount_cap": "headcount_cap",
                  "contract_staff": "contract_staff", "section_principals": "section_principals",
-                 "section_deputies": "section_deputies", "depts_before": "departments_before",
+                 "section_deputies": "section_deputies", "discipline_secretaries": "discipline_secretaries",
+                 "bureau_posts": "bureau_posts", "depts_before": "departments_before",
                  "staff_before": "staff_before"}
 ZONE_FACTS = ("zone", "level", "zone_type", "county", "admin_rank", "governance", "blocks", "hosts_subdistrict",
-              "one_county_exempt", "region")
-TEXT_FACTS = ("hosts_subdistrict", "one_county_exempt", "governance", "level", "admin_rank", "county", "zone",
-              "zone_type", "region")
+              "one_county_exempt", "secretary_concurrent", "region", "industries")
+TEXT_FACTS = ("hosts_subdistrict", "one_county_exempt", "secretary_concurrent", "governance", "level",
+              "admin_rank", "county", "zone", "zone_type", "region", "industry_list", "dept_names")
 # Facts counted by the engine; every other fact is a schema column and takes its Chinese header from there.
 COUNTED_FACTS = {
     "departments": "内设机构数", "support_departments": "综合保障类机构数",
     "frontline_departments": "一线机构数", "economic_departments": "经济发展类机构数",
     "social_departments": "社会事务类机构数", "support_institutions": "支持保障类事业单位数",
-    "industries": "主导产业个数",
+    "industries": "主导产业个数", "industry_list": "主导产业", "dept_names": "机构名称",
+    "institutions": "机构总数",
 }
+# Facts counted from 机构设置: unknown (NaN) for a zone with no rows there — never 0 (SPEC §3.1).
+DEPT_FACTS = ("departments", "institutions", "support_departments", "frontline_departments", "economic_departments",
+              "social_departments", "support_institutions", "dept_names")
 # Chinese names of the facts a rule may refer to (used in 说明 and error messages).
 FACT_NAMES = {
     **{POSTS_COLUMNS[c.key]: c.header for c in SHEETS_BY_KEY["posts"].columns if c.key in POSTS_COLUMNS},
@@ -46,12 +54,32 @@ FACT_NAMES = {
 NUMERIC_FACTS = [k for k in FACT_NAMES if k not in TEXT_FACTS]
 
 
+def city_label(profile: Profile) -> str:
+    """The 合规汇总 line of a city-wide figure: the zones one profile judges in one workbook."""
+    return f"全市合计（{profile.name}）"
+
+
+def holds_bianzhi(status: pd.Series) -> pd.Series:
+    """人员.编制身份 → 1.0 (holds 编制), 0.0 (聘用 etc.) or NaN (blank or not recognisable)."""
+    text = status.astype("string").fillna("")
+    out = pd.Series(np.nan, index=status.index)
+    decided = pd.Series(False, index=status.index)
+    for token, holds in STAFFING_STATUS:
+        hit = ~decided & text.str.contains(token, regex=False).to_numpy()
+        out[hit] = 1.0 if holds else 0.0
+        decided |= hit
+    return out
+
+
 def _num(s: pd.Series) -> np.ndarray:
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
 
 
 def zone_facts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per zone with every countable fact the rule kinds use (NaN = not provided)."""
+    """One row per zone with every countable fact the rule kinds use (NaN / None = unknown).
+
+    A count from 机构设置 is known only for a zone with rows there: no rows is unknown, not 0.
+    """
     zones = tables.get("zones")
     depts = tables.get("departments")
     posts = tables.get("posts")
@@ -62,13 +90,13 @@ def zone_facts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     facts = pd.DataFrame(index=pd.Index(list(dict.fromkeys(names)), name="zone"))
     for key in NUMERIC_FACTS:
         facts[key] = np.nan
-    for key in ("hosts_subdistrict", "one_county_exempt", "governance", "level", "admin_rank",
-                "county", "zone_type", "region", "profile"):
-        facts[key] = None
+    for key in (*TEXT_FACTS, "profile"):
+        if key != "zone":
+            facts[key] = None
     if zones is not None:
         z = zones.drop_duplicates("zone").set_index("zone")
         for key in ("level", "admin_rank", "governance", "county", "zone_type", "region", "profile",
-                    "hosts_subdistrict", "one_county_exempt", "params_profile"):
+                    "hosts_subdistrict", "one_county_exempt", "secretary_concurrent", "params_profile"):
             if key in z:
                 facts[key] = z[key].reindex(facts.index).astype(object).where(lambda s: s.notna(), None)
         if "blocks" in z:
@@ -77,6 +105,7 @@ def zone_facts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             items = z["industries"].reindex(facts.index)
             facts["industries"] = np.where(items.isna(), np.nan,
                                            items.fillna("").astype(str).str.count("；") + 1.0)
+            facts["industry_list"] = items.astype(object).where(items.notna(), None)
     if depts is not None and "zone" in depts:
         d = depts[depts["zone"].isin(facts.index)]
         nature = d["nature"] if "nature" in d else pd.Series(None, index=d.index, dtype=object)
@@ -86,7 +115,7 @@ def zone_facts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         def by_zone(mask: pd.Series) -> pd.Series:
             counts = np.bincount(codes, weights=np.asarray(mask, dtype=float), minlength=len(facts))
             return pd.Series(counts, index=facts.index)
-        facts["departments"] = by_zone(internal)  # sheet present: a zone without rows has 0
+        facts["departments"] = by_zone(internal)
         if "category" in d:
             cat = d["category"]
             facts["support_departments"] = by_zone(internal & (cat == "综合保障类"))
@@ -105,11 +134,26 @@ def zone_facts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             facts["support_institutions"] = by_zone((nature == "事业单位") & (d["unit_type"] == "支持保障类"))
         else:  # institutions of unknown type cannot be judged
             facts["support_institutions"] = institutions.where(institutions == 0)
+        if "dept" in d:
+            listed = d.loc[internal.to_numpy() & d["dept"].notna().to_numpy()]
+            facts["dept_names"] = listed.groupby("zone", sort=False)["dept"].agg("；".join).reindex(facts.index)
+        facts["institutions"] = by_zone(np.ones(len(d)))      # 内设机构、事业单位、派驻机构 together (QD-13)
+        no_rows = facts["institutions"].to_numpy() == 0
+        facts.loc[no_rows, list(DEPT_FACTS)] = np.nan      # no rows in 机构设置: unknown, never 0
     if posts is not None and "zone" in posts:
         p = posts.drop_duplicates("zone").set_index("zone").reindex(facts.index)
         for src, key in POSTS_COLUMNS.items():
             if src in p:
                 facts[key] = _num(p[src])
+    staff = tables.get("staff")
+    if staff is not None and {"zone", "status"} <= set(staff.columns):
+        s = staff[staff["zone"].isin(facts.index)]
+        holds = holds_bianzhi(s["status"])
+        by = s["zone"].to_numpy()
+        counted = holds.groupby(by).sum().where(~holds.isna().groupby(by).any())   # one unknown status: unknown
+        fill = counted.reindex(facts.index).to_numpy(dtype=float)
+        facts["in_post_staff"] = np.where(np.isnan(facts["in_post_staff"].to_numpy(dtype=float)), fill,
+                                          facts["in_post_staff"].to_numpy(dtype=float))
     return facts
 
 
@@ -148,6 +192,11 @@ class Verdicts:
     note_bad: pd.Series
     note_ok: pd.Series | str = ""
     severity: np.ndarray | None = None  # per-zone "hard"/"soft" override
+    note_missing: pd.Series | None = None   # per-zone reason a check could not run (else a generic one)
+
+
+def _series(values, n: int) -> pd.Series:
+    return pd.Series(values if not isinstance(values, str) else [values] * n, dtype=object).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- rule kinds
@@ -192,36 +241,71 @@ def kind_share(f: pd.DataFrame, r: dict) -> Verdicts:
 
 
 def kind_posts(f: pd.DataFrame, r: dict) -> Verdicts:
-    p = f["principals"].to_numpy(dtype=float)
-    d = f["deputies"].to_numpy(dtype=float)
-    p_ok, d_ok = p == r["principals"], d == r["deputies"]
-    missing = np.isnan(p) | np.isnan(d)
-    severity = np.where(~p_ok, r.get("principal_severity", r["severity"]), r["severity"])
-    actual = _fmt(p) + "正" + _fmt(d) + "副"
+    """Posts are ceilings: more than the standard breaks it; fewer (a vacancy) is no breach."""
+    limits = {"principals": r["principals"], "deputies": r["deputies"], **(r.get("others") or {})}
+    values = {k: f[k].to_numpy(dtype=float) for k in limits}
+    missing = np.logical_or.reduce([np.isnan(v) for v in values.values()])
+    over = {k: values[k] > limits[k] for k in limits}
+    ok = ~np.logical_or.reduce(list(over.values()))
+    fewer = np.logical_or.reduce([values[k] < limits[k] for k in limits])
+    unit = {"principals": "正", "deputies": "副"}
+    actual = _fmt(values["principals"]) + "正" + _fmt(values["deputies"]) + "副"
     limit = f"{r['principals']}正{r['deputies']}副"
-    note = np.where(~p_ok, "正职 " + _fmt(p) + " 名，应为 " + str(r["principals"]) + " 名",
-                    "副职 " + _fmt(d) + " 名，标准为 " + str(r["deputies"]) + " 名")
-    return Verdicts(f.index, actual.where(~missing, ""), limit, p_ok & d_ok, missing, pd.Series(note),
-                    "领导职数 " + actual, severity)
+    for k, lim in (r.get("others") or {}).items():
+        actual = actual + "，" + FACT_NAMES.get(k, k) + " " + _fmt(values[k])
+        limit += f"，{FACT_NAMES.get(k, k)} {lim}"
+    word = "超过一般配备" if r["severity"] == "soft" else "超过核定"
+    note_bad = pd.Series([""] * len(f), dtype=object)
+    for k, lim in limits.items():
+        name = (unit[k] + "职") if k in unit else FACT_NAMES.get(k, k)
+        part = name + " " + _fmt(values[k]) + f" 名，{word} {lim} 名"
+        note_bad = note_bad.where(~over[k], np.where(note_bad == "", part, note_bad + "；" + part))
+    note_ok = pd.Series(np.where(fewer, "领导职数 " + actual + f"，少于{'一般' if r['severity'] == 'soft' else '核定'}配备 "
+                                 + limit + "（职数为上限，空缺不属违规）", "领导职数 " + actual), dtype=object)
+    return Verdicts(f.index, actual.where(~missing, ""), limit, ok, missing, note_bad, note_ok)
 
 
 _CMP = {"<=": np.less_equal, ">=": np.greater_equal, "<": np.less, ">": np.greater, "==": np.equal}
 
 
 def kind_compare(f: pd.DataFrame, r: dict) -> Verdicts:
+    """left op right; with `fallback` (QD-19: 实有人数 for an unknown 在编人数), only a warning can follow."""
     a = f[r["left"]].to_numpy(dtype=float)
     b = f[r["right"]].to_numpy(dtype=float)
-    missing = np.isnan(a) | np.isnan(b)
+    la, lb = FACT_NAMES.get(r["left"], r["left"]), FACT_NAMES.get(r["right"], r["right"])
     with np.errstate(invalid="ignore"):
         ok = _CMP[r["op"]](a, b)
-    la, lb = FACT_NAMES.get(r["left"], r["left"]), FACT_NAMES.get(r["right"], r["right"])
+    missing = np.isnan(a) | np.isnan(b)
     gap = _fmt(np.abs(b - a))
     note_ok = la + " " + _fmt(a) + "，" + lb + " " + _fmt(b)
-    if r["op"] in ("<=", "<"):
-        note_ok = note_ok + "，空余 " + gap
     symbol = {"<=": "≤", ">=": "≥", "<": "<", ">": ">", "==": "="}[r["op"]]
-    return Verdicts(f.index, _fmt(a), f"{symbol} {lb}", ok, missing, la + " " + _fmt(a) + " 超出" + lb + " " + _fmt(b) + "（超 " + gap + "）",
-                    note_ok)
+    if r["op"] in ("<=", "<"):
+        note_ok = note_ok + ("，可统筹空编 " if r["right"] == "approved_staff" else "，空余 ") + gap
+        note_bad = la + " " + _fmt(a) + " 超出" + lb + " " + _fmt(b) + "（超 " + gap + "）"
+    elif r["op"] == "==":
+        note_ok = note_ok + "（" + _pct_arr(a, b) + "）"
+        note_bad = la + " " + _fmt(a) + "，" + lb + " " + _fmt(b) + "（" + _pct_arr(a, b) + "），应相等"
+    else:
+        note_bad = la + " " + _fmt(a) + " 低于" + lb + " " + _fmt(b) + "（差 " + gap + "）"
+    severity = None
+    note_missing = None
+    actual = _fmt(a)
+    if r.get("fallback"):
+        fb = f[r["fallback"]].to_numpy(dtype=float)
+        lf = FACT_NAMES.get(r["fallback"], r["fallback"])
+        with np.errstate(invalid="ignore"):
+            hint = np.isnan(a) & ~np.isnan(b) & ~_CMP[r["op"]](fb, b) & ~np.isnan(fb)
+        missing = missing & ~hint
+        ok = ok & ~hint
+        severity = np.where(hint, "soft", r["severity"])
+        note_bad = pd.Series(np.where(hint, la + "未填；" + lf + " " + _fmt(fb) + " 超出" + lb + " " + _fmt(b)
+                                      + f"，但{lf}含聘用人员，请填写{la}后复核", note_bad), dtype=object)
+        actual = pd.Series(np.where(hint, lf + " " + _fmt(fb), actual), dtype=object)
+        note_missing = pd.Series(np.where(np.isnan(a) & ~np.isnan(fb) & ~np.isnan(b),
+                                          f"缺少「{la}」（" + lf + " " + _fmt(fb) + f" 含聘用人员，不能代替{la}），无法检查",
+                                          f"缺少「{la}、{lb}」数据，无法检查"), dtype=object)
+    return Verdicts(f.index, actual, f"{symbol} {lb}", ok, missing, _series(note_bad, len(f)),
+                    _series(note_ok, len(f)), severity, note_missing)
 
 
 def kind_forbidden_value(f: pd.DataFrame, r: dict) -> Verdicts:
@@ -234,107 +318,228 @@ def kind_forbidden_value(f: pd.DataFrame, r: dict) -> Verdicts:
 
 def kind_allowed_values(f: pd.DataFrame, r: dict) -> Verdicts:
     v = f[r["field"]]
-    blank = v.isna().to_numpy()
+    blank = v.isna().to_numpy()          # a blank cell is unknown, never a pass
     ok = v.isin(r["values"]).to_numpy().copy()
     for value, allowed in (r.get("only_for") or {}).items():
         ok &= ~((v == value).to_numpy() & ~f.index.isin(allowed))
-    if r.get("blank_ok"):
-        ok |= blank
-        missing = np.zeros(len(v), bool)
-    else:
-        missing = blank
     name = FACT_NAMES.get(r["field"], r["field"])
     shown = v.fillna("（空）").astype(str).reset_index(drop=True)
     note_bad = name + "为「" + shown + "」"
     for value, allowed in (r.get("only_for") or {}).items():
         note_bad = note_bad.where(~((v == value).to_numpy() & ~f.index.isin(allowed)),
                                   note_bad + f"，「{value}」仅限 " + "、".join(allowed))
-    return Verdicts(f.index, v.fillna("").astype(str).reset_index(drop=True), "、".join(r["values"]), ok, missing,
+    return Verdicts(f.index, v.fillna("").astype(str).reset_index(drop=True), "、".join(r["values"]), ok, blank,
                     note_bad.where(v.isin(r["values"]).to_numpy() | blank, note_bad + "，应为 " + "、".join(r["values"])),
                     name + "为「" + shown + "」")
 
 
 def kind_unique_per_group(f: pd.DataFrame, r: dict) -> Verdicts:
     g = f[r["group"]]
-    exempt = (f[r["exempt"]] == "是").to_numpy() if r.get("exempt") in f else np.zeros(len(f), bool)
+    flag = f[r["exempt"]] if r.get("exempt") in f else pd.Series(None, index=f.index, dtype=object)
+    by_type = f["zone_type"].isin(r.get("exempt_types") or []).to_numpy() & flag.isna().to_numpy()
+    exempt = (flag == "是").to_numpy() | by_type
     missing = g.isna().to_numpy()
     counted = pd.Series(~exempt & ~missing, index=f.index)
     per_group = counted.groupby(g.fillna("")).transform("sum").to_numpy(dtype=float)
     ok = exempt | (per_group <= r["max"])
     name = FACT_NAMES.get(r["group"], r["group"])
     others = g.fillna("").astype(str).reset_index(drop=True)
+    kind = f["zone_type"].fillna("").astype(str).reset_index(drop=True)
+    note_ok = np.where(by_type, "类型为「" + kind + "」，按豁免处理", "「" + others + "」内 " + _fmt(per_group) + " 个")
     return Verdicts(f.index, _fmt(per_group), f"每个{name}≤{r['max']}个", ok, missing,
                     "「" + others + "」内有 " + _fmt(per_group) + " 个未豁免的开发区",
-                    pd.Series(np.where(exempt, "列为豁免", "「" + others + "」内 " + _fmt(per_group) + " 个")))
+                    pd.Series(np.where((flag == "是").to_numpy(), "列为豁免", note_ok)))
 
 
 def kind_reduction(f: pd.DataFrame, r: dict) -> Verdicts:
+    """Per zone: the zone's own change; a count that grew breaks the reform's direction (QD-13/14)."""
     before = f[r["before"]].to_numpy(dtype=float)
     after = f[r["after"]].to_numpy(dtype=float)
-    missing = np.isnan(before) | np.isnan(after) | (before == 0)
+    missing = np.isnan(before) | np.isnan(after)
+    ok = ~(after > before)
+    shown = _change(before, after)
+    text = "由 " + _fmt(before) + _verb(before, after) + _fmt(after) + "，" + shown
+    return Verdicts(f.index, shown, "不增加", ok, missing, text + "，与精减方向不符", text)
+
+
+def _verb(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    return np.where(after > before, " 增至 ", np.where(after < before, " 减至 ", " 保持 "))
+
+
+def _change(before: np.ndarray, after: np.ndarray) -> pd.Series:
     with np.errstate(divide="ignore", invalid="ignore"):
-        cut = (before - after) / before
-    ok = np.ones(len(f), bool)
-    limit = "—"
-    if r.get("min_cut") is not None:
-        q = parse_rational(r["min_cut"], r["id"])
-        b, a = np.nan_to_num(before).astype(np.int64), np.nan_to_num(after).astype(np.int64)
-        ok = (b - a) * q.denominator >= q.numerator * b
-        limit = f"≥{_pct(q)}"
+        cut = (before - after) / before * 100
     finite = np.isfinite(cut)
-    shown = pd.Series(np.where(finite, np.char.mod("%.2f%%", np.where(finite, cut * 100, 0)), ""), dtype=object)
-    text = "由 " + _fmt(before) + " 减至 " + _fmt(after) + "，精减 " + shown
-    return Verdicts(f.index, shown, limit, ok, missing, text + "，未达 " + limit, text)
+    pct = np.char.mod("%.2f%%", np.abs(np.where(finite, cut, 0)))
+    return pd.Series(np.where(~finite, "", np.where(cut >= 0, np.char.add("精减 ", pct), np.char.add("增加 ", pct))),
+                     dtype=object)
+
+
+def city_reduction(f: pd.DataFrame, r: dict) -> Verdicts | None:
+    """The city-wide figure (全市共精减43%): Σ before and Σ after over the zones judged together."""
+    if "city_cut" not in r:
+        return None
+    before = f[r["before"]].to_numpy(dtype=float)
+    after = f[r["after"]].to_numpy(dtype=float)
+    gaps = int((np.isnan(before) | np.isnan(after)).sum())
+    b, a = np.nansum(before), np.nansum(after)
+    q = parse_rational(r["city_cut"], r["id"])
+    ok = gaps == 0 and b > 0 and (int(b) - int(a)) * q.denominator >= q.numerator * int(b)
+    shown = _change(np.array([b]), np.array([a]))
+    text = (f"全市 {len(f)} 个开发区由 {_fmt(np.array([b]))[0]}{_verb(np.array([b]), np.array([a]))[0]}"
+            f"{_fmt(np.array([a]))[0]}，{shown[0]}")
+    return Verdicts(pd.Index(["city"]), shown, f"精减≥{_pct(q)}", np.array([ok]), np.array([gaps > 0 or b == 0]),
+                    pd.Series([text + f"，未达 {_pct(q)}"]), pd.Series([text]),
+                    note_missing=pd.Series([f"{gaps} 个开发区缺少「{FACT_NAMES.get(r['before'], r['before'])}」或"
+                                            f"「{FACT_NAMES.get(r['after'], r['after'])}」，无法汇总全市"
+                                            if gaps else "改革前合计为 0，无法计算精减比例"]))
+
+
+def city_distribution(f: pd.DataFrame, r: dict) -> Verdicts:
+    """「大部分为5~6个」: more than `ratio` of the zones with min ≤ n ≤ max; unknown counts decide only if they could."""
+    v = f[r["field"]].to_numpy(dtype=float)
+    lo, hi = r["min"], r["max"]
+    q = parse_rational(r["ratio"], r["id"])
+    n, unknown = len(v), int(np.isnan(v).sum())
+    inside = int(((v >= lo) & (v <= hi)).sum())
+    ok_surely = inside * q.denominator > q.numerator * n           # even if every unknown falls outside
+    bad_surely = (inside + unknown) * q.denominator <= q.numerator * n
+    known = v[~np.isnan(v)].astype(int)
+    values, counts = np.unique(known, return_counts=True)
+    spread = "、".join(f"{x} 个 {c} 家" for x, c in zip(values, counts)) or "无"
+    name = FACT_NAMES.get(r["field"], r["field"])
+    text = f"{n} 个开发区中 {inside} 个为 {lo}~{hi} 个（{name}分布：{spread}）"
+    return Verdicts(pd.Index(["city"]), pd.Series([f"{inside}/{n}"]), f"{lo}~{hi} 个的占多数（>{_pct(q)}）",
+                    np.array([ok_surely]), np.array([not ok_surely and not bad_surely]),
+                    pd.Series([text + "，未占多数"]), pd.Series([text]),
+                    note_missing=pd.Series([text + f"；另有 {unknown} 个开发区缺少机构设置，无法判断是否占多数"]))
+
+
+def city_spread(f: pd.DataFrame, r: dict) -> Verdicts:
+    """「主导产业差异化分布」: an item listed by more than `k` zones; zones with no list could tip it."""
+    items = f[r["field"]]
+    unknown = int(items.isna().sum())
+    listed = items.dropna().astype(str).str.split("；").explode().str.strip()
+    listed = listed[listed != ""]
+    pairs = pd.DataFrame({"zone": listed.index, "item": listed.to_numpy()}).drop_duplicates()
+    per_item = pairs.groupby("item", sort=False)["zone"].agg(list)
+    counts = per_item.map(len).sort_values(ascending=False, kind="stable")
+    k = r["k"]
+    over = counts[counts > k]
+    top = int(counts.iat[0]) if len(counts) else 0
+    shown = "；".join(f"{i} {c} 个" for i, c in counts.head(3).items())
+    bad = "；".join(f"「{i}」为 {c} 个开发区的主导产业（{'、'.join(per_item[i])}）" for i, c in over.items())
+    missing = not len(over) and unknown > 0 and (top + unknown > k or unknown == len(f))   # nothing known: no pass
+    text = f"{len(f)} 个开发区，同一主导产业最多见于 {top} 个（{shown or '无'}）"
+    return Verdicts(pd.Index(["city"]), pd.Series([str(top)]), f"同一主导产业不超过 {k} 个开发区",
+                    np.array([len(over) == 0]), np.array([missing]), pd.Series([bad]), pd.Series([text]),
+                    note_missing=pd.Series([text + f"；另有 {unknown} 个开发区未填主导产业，无法判断"]))
+
+
+def kind_named_set(f: pd.DataFrame, r: dict) -> Verdicts:
+    """Information (LE-15: the 9 bodies a report names): the count and which named bodies are present."""
+    listed = f[r["field"]]
+    count = f["departments"].to_numpy(dtype=float) if "departments" in f else np.full(len(f), np.nan)
+    names = pd.Series(r["names"])
+    items = listed.dropna().astype(str).str.split("；").explode().map(normalize_text)
+    have = pd.DataFrame({"zone": items.index, "name": items.to_numpy()}).drop_duplicates()
+    hits = pd.crosstab(have["zone"], have["name"]).reindex(index=f.index, columns=names.map(normalize_text),
+                                                               fill_value=0) > 0
+    got = hits.sum(axis=1).to_numpy(dtype=float)
+    absent = pd.Series(np.where(~hits.to_numpy(), names.to_numpy() + "、", "").sum(axis=1), dtype=object).str.rstrip("、")
+    text = ("内设机构 " + _fmt(count) + " 个；报告所列 " + str(len(names)) + " 个机构中有 " + _fmt(got) + " 个"
+            + pd.Series(np.where(absent.to_numpy() == "", "", "，未见：" + absent.to_numpy()), dtype=object))
+    return Verdicts(f.index, _fmt(count), f"报告所述 {len(names)} 个（仅作对照）", np.ones(len(f), bool),
+                    listed.isna().to_numpy(), text, text)
 
 
 KIND_FUNCS = {
     "count_range": kind_count_range, "share": kind_share, "posts": kind_posts, "compare": kind_compare,
     "forbidden_value": kind_forbidden_value, "allowed_values": kind_allowed_values,
-    "unique_per_group": kind_unique_per_group, "reduction": kind_reduction,
+    "unique_per_group": kind_unique_per_group, "reduction": kind_reduction, "named_set": kind_named_set,
 }
+# Kinds with one 全市合计 line (over the zones a profile judges): city-only kinds have no per-zone rows.
+CITY_FUNCS = {"reduction": city_reduction, "distribution": city_distribution, "spread": city_spread}
 
-RULE_FIELDS = ("field", "numerator", "denominator", "left", "right", "group", "before", "after")
+RULE_FIELDS = ("field", "numerator", "denominator", "left", "right", "group", "before", "after", "fallback")
 
 
 def rule_fields(rule: dict) -> list[str]:
     fields = [rule[k] for k in RULE_FIELDS if k in rule]
     if rule["kind"] == "posts":
-        fields += ["principals", "deputies"]
+        fields += ["principals", "deputies", *(rule.get("others") or {})]
     return fields
 
 
 # --------------------------------------------------------------------------- evaluation
-def evaluate_rule(facts: pd.DataFrame, rule: dict, profile_id: str) -> pd.DataFrame:
-    """Rows of 合规检查 for one rule over the zones of `facts` (scope by `where`)."""
-    in_scope = np.ones(len(facts), bool)
-    scope_missing = np.zeros(len(facts), bool)
-    for key, values in (rule.get("where") or {}).items():
-        col = pd.Series(facts.index, index=facts.index) if key == "zone" else facts[key]
-        scope_missing |= col.isna().to_numpy()
-        in_scope &= col.isin(values).to_numpy() | col.isna().to_numpy()
-    keep = in_scope
-    f = facts[keep]
-    if f.empty:
-        return pd.DataFrame(columns=DETAIL_COLUMNS)
-    v = KIND_FUNCS[rule["kind"]](f, rule)
-    scope_gap = scope_missing[keep]
+def _canonical_zone(name: object) -> str:
+    """A zone name with its type abbreviation spelt out: 银川综保区 → 银川综合保税区 (reports use short names)."""
+    text = normalize_text(name)
+    for short, full in ENUMS["类型"].aliases.items():
+        if text.endswith(short) and not text.endswith(full) and not full.endswith(short) and full[0] == short[0]:
+            return text[: -len(short)] + full
+    return text
+
+
+NO_DEPT_ROWS = "「机构设置」表中没有本开发区的行：机构数未知（不按 0 计），无法检查"
+
+
+def _missing_note(rule: dict) -> str:
+    names = "、".join(FACT_NAMES.get(x, x) for x in rule_fields(rule))
+    return f"缺少「{names}」数据" + ("（或分母为 0）" if rule["kind"] == "share" else "") + "，无法检查"
+
+
+def _rows(v: Verdicts, rule: dict, profile_id: str, scope_gap: np.ndarray, names: np.ndarray) -> pd.DataFrame:
     missing = v.missing | scope_gap
-    severity = v.severity if v.severity is not None else np.full(len(f), rule["severity"])
+    n = len(names)
+    severity = v.severity if v.severity is not None else np.full(n, rule["severity"])
     bad_status = np.where(severity == "hard", FAIL, WARN)
-    status = np.where(missing, MISSING, np.where(v.ok, OK, bad_status))
-    note_ok = v.note_ok if isinstance(v.note_ok, pd.Series) else pd.Series([v.note_ok] * len(f))
-    missing_names = "、".join(FACT_NAMES.get(x, x) for x in rule_fields(rule))
+    info = rule["severity"] == "info"
+    status = np.where(missing, MISSING, np.where(info, INFO, np.where(v.ok, OK, bad_status)))
+    note_ok = v.note_ok if isinstance(v.note_ok, pd.Series) else pd.Series([v.note_ok] * n)
     scope_names = "、".join(FACT_NAMES.get(x, x) for x in (rule.get("where") or {}))
-    note_missing = np.where(scope_gap, f"缺少「{scope_names}」，无法判断是否适用本条",
-                            f"缺少「{missing_names}」数据（或分母为 0），无法检查")
-    note = np.where(missing, note_missing, np.where(v.ok, note_ok.to_numpy(dtype=object),
+    generic = (v.note_missing.to_numpy(dtype=object) if v.note_missing is not None
+               else np.full(n, _missing_note(rule), dtype=object))
+    note_missing = np.where(scope_gap, f"缺少「{scope_names}」，无法判断是否适用本条", generic)
+    note = np.where(missing, note_missing, np.where(v.ok | info, note_ok.to_numpy(dtype=object),
                                                     v.note_bad.to_numpy(dtype=object)))
     limit = v.limit if isinstance(v.limit, str) else v.limit.to_numpy(dtype=object)
     return pd.DataFrame({
-        "开发区名称": f.index.to_numpy(), "规则编号": rule["id"], "规则": rule["text"],
+        "开发区名称": names, "规则编号": rule["id"], "规则": rule["text"],
         "实际值": np.where(missing, "", v.actual.to_numpy(dtype=object)), "限值": limit,
         "结论": status, "说明": note, "依据": rule["source"], "政策口径": profile_id,
     })
+
+
+def evaluate_rule(facts: pd.DataFrame, rule: dict, profile_id: str, city: str | None = None) -> pd.DataFrame:
+    """Rows of 合规检查 for one rule over the zones of `facts` (scope by `where`), plus its 全市合计 line."""
+    in_scope = np.ones(len(facts), bool)
+    scope_missing = np.zeros(len(facts), bool)
+    for key, values in (rule.get("where") or {}).items():
+        if key == "zone":
+            col = pd.Series(facts.index.map(_canonical_zone), index=facts.index)
+            values = [_canonical_zone(x) for x in values]
+        else:
+            col = facts[key]
+        scope_missing |= col.isna().to_numpy()
+        in_scope &= col.isin(values).to_numpy() | col.isna().to_numpy()
+    f = facts[in_scope]
+    if f.empty:
+        return pd.DataFrame(columns=DETAIL_COLUMNS)
+    parts = []
+    if rule["kind"] in KIND_FUNCS:
+        v = KIND_FUNCS[rule["kind"]](f, rule)
+        if v.note_missing is None and set(rule_fields(rule)) & set(DEPT_FACTS):
+            v.note_missing = pd.Series(np.where(f["institutions"].isna().to_numpy(), NO_DEPT_ROWS, _missing_note(rule)),
+                                       dtype=object)
+        parts.append(_rows(v, rule, profile_id, scope_missing[in_scope], f.index.to_numpy()))
+    if rule["kind"] in CITY_FUNCS:
+        sure = f[~scope_missing[in_scope]]
+        c = CITY_FUNCS[rule["kind"]](sure, rule) if len(sure) else None
+        if c is not None:
+            uncertain = np.array([bool(scope_missing[in_scope].any())])
+            parts.append(_rows(c, rule, profile_id, uncertain, np.array([city or "全市合计"])))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=DETAIL_COLUMNS)
 
 
 @dataclass
@@ -355,34 +560,66 @@ def check_quota(tables: dict[str, pd.DataFrame], profile=None,
     facts = zone_facts(tables) if facts is None else facts   # assess computes them once
     res = resolution(tables, profile, overrides, facts)
     parts = []
-    for key in res.used():
+    used = {key: res.profiles[key] for key in res.used()}
+    for key, prof in used.items():
         sub = facts[(res.profile_of == key).to_numpy()]
         for rule in res.rules(key, *QUOTA_KINDS):
-            parts.append(evaluate_rule(sub, rule, res.label(key)))
+            parts.append(evaluate_rule(sub, rule, res.label(key), city_label(prof)))
     details = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=DETAIL_COLUMNS)
     order = {z: i for i, z in enumerate(facts.index)}
+    order.update({city_label(p): len(order) + i for i, p in enumerate(used.values())})   # city lines last
     details = details.sort_values("开发区名称", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
     labels = res.profile_of.map({k: res.label(k) for k in res.used()})
-    return QuotaResult(details, summarize(details, facts, labels), res.profiles, labels, res)
+    return QuotaResult(details, summarize(details, facts, labels, used), res.profiles, labels, res)
 
 
-def summarize(details: pd.DataFrame, facts: pd.DataFrame, assignment: pd.Series) -> pd.DataFrame:
-    status = details["结论"]
-    g = details.groupby("开发区名称", sort=False)
+def summarize(details: pd.DataFrame, facts: pd.DataFrame, assignment: pd.Series,
+              profiles: dict[str, Profile] | None = None) -> pd.DataFrame:
+    """合规汇总: 合规 only when every applicable check is 合规; else 不合规 > 数据不全（n 项无法检查）> 预警.
+
+    Zones first, then one 全市合计 line per profile that has city-wide checks (级别 全市).
+    """
+    checks = details[details["结论"] != INFO]
+    status, zone = checks["结论"], checks["开发区名称"]
+    cities = [(city_label(p), p.label) for p in (profiles or {}).values() if city_label(p) in set(zone)]
+    index = list(facts.index) + [c for c, _ in cities]
     counts = pd.DataFrame({
-        "检查项数": g.size(),
-        "不合规项数": (status == FAIL).groupby(details["开发区名称"]).sum(),
-        "预警项数": (status == WARN).groupby(details["开发区名称"]).sum(),
-        "数据缺失项数": (status == MISSING).groupby(details["开发区名称"]).sum(),
-    }).reindex(facts.index, fill_value=0)
-    verdict = np.where(counts["不合规项数"] > 0, FAIL, np.where(counts["预警项数"] > 0, WARN,
-                       np.where(counts["检查项数"] == counts["数据缺失项数"], MISSING, OK)))
+        "检查项数": zone.value_counts(),
+        "不合规项数": (status == FAIL).groupby(zone).sum(),
+        "预警项数": (status == WARN).groupby(zone).sum(),
+        "数据缺失项数": (status == MISSING).groupby(zone).sum(),
+    }).reindex(index, fill_value=0).fillna(0).astype(int)
+    gaps = counts["数据缺失项数"].to_numpy()
+    verdict = np.select(
+        [counts["不合规项数"].to_numpy() > 0, gaps > 0, counts["预警项数"].to_numpy() > 0,
+         counts["检查项数"].to_numpy() == 0],
+        [FAIL, INCOMPLETE + "（" + gaps.astype(str).astype(object) + " 项无法检查）", WARN, NO_RULES], OK)
+    level = list(facts["level"].fillna("")) + [CITY_LEVEL] * len(cities)
+    profile_of = list(assignment.to_numpy()) + [label for _, label in cities]
     return pd.DataFrame({
-        "开发区名称": facts.index.to_numpy(), "级别": facts["level"].fillna("").to_numpy(),
+        "开发区名称": index, "级别": level,
         "检查项数": counts["检查项数"].to_numpy(), "不合规项数": counts["不合规项数"].to_numpy(),
         "预警项数": counts["预警项数"].to_numpy(), "结论": verdict,
-        "数据缺失项数": counts["数据缺失项数"].to_numpy(), "政策口径": assignment.to_numpy(),
+        "数据缺失项数": gaps, "政策口径": profile_of,
     })
+
+
+def summary_line(summary: pd.DataFrame) -> str:
+    """The console's 合规汇总 line: zones by verdict (数据不全 with the checks that could not run), city lines."""
+    city = (summary["级别"] == CITY_LEVEL).to_numpy()
+    zones = summary[~city]
+    kind = zones["结论"].str.replace(r"（.*$", "", regex=True)
+    parts = []
+    for word in (FAIL, INCOMPLETE, WARN, OK, NO_RULES):
+        n = int((kind == word).sum())
+        if n:
+            extra = f"（共 {int(zones.loc[(kind == word).to_numpy(), '数据缺失项数'].sum())} 项无法检查）" \
+                if word == INCOMPLETE else ""
+            parts.append(f"{word} {n} 个开发区{extra}")
+    line = "，".join(parts) or "没有开发区"
+    for _, row in summary[city].iterrows():
+        line += f"；{row['开发区名称']}：{row['结论']}"
+    return line
 
 
 def quota_one(level: str | None, departments: float | None, principals: float | None,
@@ -390,17 +627,16 @@ def quota_one(level: str | None, departments: float | None, principals: float | 
     """One zone from four inputs (the XT_QUOTA UDF): rules whose inputs are given are checked."""
     tables = {
         "zones": pd.DataFrame({"zone": ["本开发区"], "level": [level]}),
-        "departments": pd.DataFrame({"zone": ["本开发区"] * int(departments or 0)}),
         "posts": pd.DataFrame({"zone": ["本开发区"], "principals": [principals], "deputies": [deputies]}),
     }
-    if departments is None:
-        tables.pop("departments")
+    facts = zone_facts(tables)
+    facts["departments"] = np.nan if departments is None else float(departments)   # a stated count, 0 included
     prof = load_profile(profile)
-    prof.rules = [r for r in prof.rules if r["kind"] in QUOTA_KINDS
+    prof.rules = [r for r in prof.rules if r["kind"] in KIND_FUNCS and r["kind"] not in CITY_FUNCS
                   and set(rule_fields(r)) <= {"departments", "principals", "deputies"}]
     if not prof.rules:
         return MISSING, f"{prof.label}没有内设机构数或领导职数的限额规则，请在最后一个参数指定口径，如 青岛、宁夏"
-    result = check_quota(tables, prof)
+    result = check_quota(tables, prof, facts=facts)
     d = result.details[result.details["结论"] != MISSING]
     if d.empty:
         return MISSING, "没有可检查的规则（请提供级别、内设机构数或职数）"

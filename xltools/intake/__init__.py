@@ -15,13 +15,14 @@ import pandas as pd
 
 from ..problems import ERROR, WARNING, Problem
 from ..schema import RESULT_SHEET_NAMES, SHEETS, SHEETS_BY_KEY, UNNAMED_SHEET, find_sheet, result_sheet_name
-from .reader import OTHER_FORMATS, RawSheet, UnusableInput, iter_sheets, sheet_names
+from .reader import OTHER_FORMATS, InMemoryFile, RawSheet, UnusableInput, iter_sheets, sheet_names
 from .table import ColumnTyper, PendingTable, SheetTable, cell_ref, guess_sheet, stage_table
 
-__all__ = ["Book", "read_book", "read_books", "read_grids", "UnusableInput", "tables_of", "consolidate",
+__all__ = ["Book", "read_book", "read_books", "audit_books", "read_grids", "InMemoryFile", "UnusableInput", "tables_of", "consolidate",
            "is_result_workbook", "only_results_written", "sheets_to_read"]
 
 from .consolidate import consolidate  # noqa: E402  (many books → one table per sheet kind)
+from .audit import audit_books  # noqa: E402  (核实性审核 over books read together)
 
 
 @dataclass
@@ -59,18 +60,24 @@ class Book:
         return sum(len(t) for t in self.tables.values())
 
 
-def read_book(path: str | Path, display_name: str | None = None) -> Book:
-    return read_books([path], [display_name])[0]
+def read_book(path: str | Path, display_name: str | None = None, audit: bool = True) -> Book:
+    return read_books([path], [display_name], audit)[0]
 
 
-def read_books(paths: list[str | Path], display_names: list[str | None] | None = None) -> list[Book]:
-    """`read_book` of each path; the data columns of all of them are typed together (faster for
-    a batch of small workbooks from one template: one coercion per column kind, not per file)."""
+def read_books(paths: list[str | Path | InMemoryFile], display_names: list[str | None] | None = None,
+               audit: bool = True) -> list[Book]:
+    """`read_book` of each path (or file sent in memory); the data columns of all of them are typed
+    together (faster for a batch of small workbooks from one template: one coercion per column kind).
+    The 核实性审核 (HS-01, HS-02) compare the books read together; a caller that reads in pieces
+    (batch workers) passes audit=False and runs `audit_books` over all of them at the end."""
     typer = ColumnTyper()
-    staged = [_stage_book(Path(p), name, typer)
+    staged = [_stage_book(p if isinstance(p, InMemoryFile) else Path(p), name, typer)
               for p, name in zip(paths, display_names or [None] * len(paths))]
     typer.flush()
-    return [_finish_book(book, pending) for book, pending in staged]
+    books = [_finish_book(book, pending) for book, pending in staged]
+    if audit:
+        audit_books(books)
+    return books
 
 
 def read_grids(name: str, sheets: Iterable[tuple[str, list[list[object]]]], all_names: list[str]) -> Book:
@@ -81,9 +88,13 @@ def read_grids(name: str, sheets: Iterable[tuple[str, list[list[object]]]], all_
     pending: list[tuple[int, PendingTable]] = []
     named_kinds = _named_kinds(all_names)
     for title, grid in sheets:
+        width = max((len(r) for r in grid), default=0)     # rectangular, as the file readers give them
+        grid = [list(r) + [""] * (width - len(r)) if len(r) < width else r for r in grid]
         _take_any(book, RawSheet(title, grid), typer, pending, named_kinds)
     typer.flush()
-    return _finish_book(book, pending)
+    book = _finish_book(book, pending)
+    audit_books([book])
+    return book
 
 
 def sheets_to_read(all_names: list[str]) -> list[str]:

@@ -17,8 +17,8 @@ from functools import lru_cache
 import numpy as np
 
 from ..problems import ERROR, WARNING
-from ..schema import (ENUM, ENUMS, ERROR_VALUES, FLOAT, INT, LIST, MAGNITUDES, PLACEHOLDERS,
-                      RATIO, TEXT, UNITS, YEAR, Column, normalize_text)
+from ..schema import (AUDITS_BY_ID, ENUM, ENUMS, ERROR_VALUES, FLOAT, INT, LIST, MAGNITUDES, MAX_DIGITS,
+                      PLACEHOLDERS, RATIO, TEXT, UNITS, YEAR, YEAR_RANGE, Column, normalize_text)
 
 _NUMBER = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(.*)$")
 _PLACEHOLDERS = {normalize_text(p) for p in PLACEHOLDERS}
@@ -44,8 +44,9 @@ def parse_number_text(text: str, dim: str | None, schema_unit: str, percent_ok: 
     """Parse a number written as text.
 
     Returns (value, error, explicit_unit). `value` is None for a blank/placeholder;
-    `explicit_unit` tells the caller the text carried its own unit, so the header's unit
-    must not be applied again.
+    `explicit_unit` is the unit the text carried ("万", "亿元", "%"; "" when none), so the header's
+    unit must not be applied again. A number of more than MAX_DIGITS significant digits gives the
+    error "digits" (审核规则 QZ-05).
     """
     s = unicodedata.normalize("NFKC", text).strip()
     s = re.sub(r"\s+", "", s).replace(",", "")
@@ -57,33 +58,49 @@ def parse_number_text(text: str, dim: str | None, schema_unit: str, percent_ok: 
         m = _NUMBER.match(s[:-1])
         if m and not m.group(2):
             if not percent_ok:
-                return None, f"「{text}」是百分数，但本列不是比例", False
-            return float(m.group(1)) / 100.0, None, True
-        return None, f"「{text}」不是有效的百分数", False
+                return None, f"「{text}」是百分数，但本列不是比例", ""
+            if _too_many_digits(m.group(1)):
+                return None, "digits", ""
+            return float(m.group(1)) / 100.0, None, "%"
+        return None, f"「{text}」不是有效的百分数", ""
     m = _NUMBER.match(s)
     if not m:
-        return None, f"「{text}」不是数字", False
+        return None, f"「{text}」不是数字", ""
+    if _too_many_digits(m.group(1)):
+        return None, "digits", ""
     value, suffix = float(m.group(1)), m.group(2)
     if not suffix:
-        return value, None, False
+        return value, None, ""
     table = UNITS.get(dim or "", {})
     base = table.get(schema_unit, 1.0) if table else 1.0
     if suffix in table:
-        return value * table[suffix] / base, None, True
+        return value * table[suffix] / base, None, suffix
     if suffix in MAGNITUDES:
-        return value * MAGNITUDES[suffix] / base, None, True
+        return value * MAGNITUDES[suffix] / base, None, suffix
     if suffix[0] in MAGNITUDES and suffix[1:] in table:
-        return value * MAGNITUDES[suffix[0]] * table[suffix[1:]] / base, None, True
+        return value * MAGNITUDES[suffix[0]] * table[suffix[1:]] / base, None, suffix
     if suffix == "年" and dim is None:
-        return value, None, True
-    return None, f"「{text}」的单位「{suffix}」无法识别", False
+        return value, None, suffix
+    return None, f"「{text}」的单位「{suffix}」无法识别", ""
 
 
-def _numbers(raw: list, col: Column, factor: float, unit: str = "") -> tuple[np.ndarray, list[CellProblem]]:
+def _too_many_digits(number: str) -> bool:
+    """More than MAX_DIGITS significant digits in a number written as text ("1234567890123456")."""
+    mantissa = re.split(r"[eE]", number)[0].lstrip("+-")
+    digits = mantissa.replace(".", "").lstrip("0")
+    if "." in mantissa:
+        digits = digits.rstrip("0")
+    return len(digits) > MAX_DIGITS
+
+
+def _numbers(raw: list, col: Column, factor: float, unit: str = "") -> tuple[np.ndarray, list[CellProblem], list[int]]:
+    """Typed values, the cell problems, and the positions of blank cells (blank, 无, —)."""
     problems: list[CellProblem] = []
+    blanks: list[int] = []
     if all(type(v) is float for v in raw):  # the common case: every cell already a number
-        return np.array(raw, dtype=float) * factor if factor != 1.0 else np.array(raw, dtype=float), problems
+        return np.array(raw, dtype=float) * factor if factor != 1.0 else np.array(raw, dtype=float), problems, blanks
     percent_ok = col.kind == RATIO or (col.kind == FLOAT and not col.dim)
+    shown_unit = unit or col.unit               # the unit the column is read in, as the official sees it
     out = np.empty(len(raw))
     for pos, value in enumerate(raw):
         t = type(value)
@@ -92,29 +109,43 @@ def _numbers(raw: list, col: Column, factor: float, unit: str = "") -> tuple[np.
             continue
         out[pos] = np.nan
         if value is None or value == "":
+            blanks.append(pos)
             continue
         if t is str:
             num, err, explicit = parse_number_text(value, col.dim, col.unit, percent_ok)
             if err == "error-value":
                 problems.append((pos, WARNING, f"单元格是错误值「{value.strip()}」，按空值处理",
                                  "检查源公式，或填写实际数值"))
+            elif err == "digits":
+                rule = AUDITS_BY_ID["QZ-05"]
+                problems.append((pos, ERROR, f"「{col.header}」的数字「{value.strip()}」超过 {MAX_DIGITS} 位有效数字，"
+                                 f"未读入{rule.tag()}", rule.hint))
             elif err:
                 problems.append((pos, ERROR, f"「{col.header}」应为数字：{err}", _number_hint(col, unit)))
-            elif num is not None:
+            elif num is None:
+                blanks.append(pos)
+            else:
                 out[pos] = num if explicit else num * factor
+                if explicit and col.dim and explicit != shown_unit:
+                    problems.append((pos, WARNING, f"「{col.header}」单元格自带单位：「{value.strip()}」按 {show(num)} "
+                                     f"{col.unit} 读入（本列单位为{shown_unit}）",
+                                     f"确认数值；本列请只填数字，单位统一为{shown_unit}"))
         elif t is bool:
             problems.append((pos, ERROR, f"「{col.header}」应为数字，实为逻辑值 {value}", _number_hint(col, unit)))
         elif isinstance(value, (_dt.date, _dt.time, _dt.timedelta)):
             problems.append((pos, ERROR, f"「{col.header}」应为数字，实为日期/时间", "把单元格格式改为“常规”或“数值”后重填"))
         else:
             problems.append((pos, ERROR, f"「{col.header}」无法识别：{value!r}", _number_hint(col, unit)))
-    return out, problems
+    return out, problems, blanks
 
 
 def show(value: object) -> str:
-    """A cell value as an official would write it (2023, not 2023.0)."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
+    """A cell value as an official would write it (2023, not 2023.0; 1e+300, not 301 digits)."""
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return f"{v:.15g}"
     return str(value)
 
 
@@ -134,39 +165,47 @@ def coerce_column(raw, col: Column, announced_unit: str = "") -> tuple[np.ndarra
     problems: list[CellProblem] = []
     if col.is_number:
         factor, _ = unit_factor(col, announced_unit)
-        values, problems = _numbers(raw, col, factor, announced_unit)
+        values, problems, blanks = _numbers(raw, col, factor, announced_unit)
+        # 强制性审核 of one cell (SPEC §3.1), whole column at a time; a failing value is not used.
+        limit = col.limit
+        over = ~(np.abs(values) <= limit) & ~np.isnan(values)      # inf too
+        read_in = f" {announced_unit or col.unit}" if announced_unit or col.unit else ""
+        _refuse(values, over, problems, "QZ-04", lambda pos: (
+            f"「{col.header}」{show(raw[pos]).strip()}{read_in} 超出本列上限 {limit:,.0f} {col.unit}".rstrip() + "，未读入"))
         if col.kind in (INT, YEAR):
             frac = np.abs(values - np.round(values)) > 1e-9
-            if frac.any():
-                for pos in np.flatnonzero(frac):
-                    problems.append((pos, ERROR, f"「{col.header}」应为整数，实为 {show(raw[pos])}", "填写整数"))
-                values[frac] = np.nan
+            _refuse(values, frac, problems, "QZ-06", lambda pos: f"「{col.header}」应为整数，实为 {show(raw[pos])}")
         if col.kind == YEAR:
-            bad = (values < 1949) | (values > 2100)
-            if bad.any():
-                for pos in np.flatnonzero(bad):
-                    problems.append((pos, ERROR, f"「{col.header}」{show(raw[pos])} 不是合理的年份", "填写四位年份，如 2023"))
-                values[bad] = np.nan
+            low, high = YEAR_RANGE
+            _refuse(values, (values < low) | (values > high), problems, "QZ-03",
+                    lambda pos: f"「{col.header}」{show(raw[pos])} 不是合理的年份（应在 {low}–{high} 之间）")
         if not col.signed:
-            neg = values < 0
-            if neg.any():
-                for pos in np.flatnonzero(neg):
-                    problems.append((pos, ERROR, f"「{col.header}」不能为负数：{show(raw[pos])}", "核对数据，负数通常是录入错误"))
-                values[neg] = np.nan
+            _refuse(values, values < 0, problems, "QZ-01", lambda pos: f"「{col.header}」不能为负数：{show(raw[pos])}")
         if col.maximum is not None:
-            over = values > col.maximum
-            if over.any():
-                for pos in np.flatnonzero(over):
-                    problems.append((pos, ERROR, f"「{col.header}」不能大于 {show(col.maximum)}：{show(raw[pos])}",
-                                     "比例请填写 0–1 之间的小数或百分数，如 0.6 或 60%"))
-                values[over] = np.nan
+            _refuse(values, values > col.maximum, problems, "QZ-02",
+                    lambda pos: f"「{col.header}」不能大于 {show(col.maximum)}：{show(raw[pos])}")
+        if blanks and col.blank_value is not None:
+            values[blanks] = col.blank_value          # the schema says a blank here means none (0)
         return values, problems
     texts = [_as_text(v) for v in raw]
     if col.kind == ENUM:
-        return _enum(texts, col)
+        values, problems = _enum(texts, col)
+        if col.blank_value is not None:     # a blank 是否 that the schema reads as 否
+            values = [col.blank_value if t is None else v for t, v in zip(texts, values)]
+        return values, problems
     if col.kind == LIST:
         texts = ["；".join(p for p in _LIST_SPLIT.split(t) if p) if isinstance(t, str) else t for t in texts]
     return texts, problems
+
+
+def _refuse(values: np.ndarray, bad: np.ndarray, problems: list[CellProblem], rule_id: str, message) -> None:
+    """Report each `bad` cell as a 强制性审核 failure of `rule_id` and leave its value missing."""
+    if not bad.any():
+        return
+    rule = AUDITS_BY_ID[rule_id]
+    for pos in np.flatnonzero(bad):
+        problems.append((int(pos), rule.level, message(pos) + rule.tag(), rule.hint))
+    values[bad] = np.nan
 
 
 def _as_text(value: object) -> object:

@@ -51,6 +51,43 @@ BINARY_SUFFIXES = (".xls", ".xlsb")
 CAN_FORK = hasattr(os, "fork") and not os.environ.get("XLTOOLS_NO_FORK")
 
 
+class InMemoryFile:
+    """A submitted file's bytes, sent from another computer (a Dask worker reading for a client):
+    stands in for its Path here. Only the name and the content are known; nothing about it
+    touches this computer's disk (no __fspath__, so it can never be opened as a local path)."""
+
+    def __init__(self, path: str, name: str, data: bytes):
+        self.path, self.name, self.data = path, name, data     # path: the client's, shown as is
+        self.suffix = os.path.splitext(name)[1]
+        self.stem = name[:len(name) - len(self.suffix)]
+
+    def __str__(self) -> str:
+        return self.path
+
+    def exists(self) -> bool:
+        return True
+
+    def is_dir(self) -> bool:
+        return False
+
+    def stat(self) -> os.stat_result:
+        return os.stat_result((0, 0, 0, 0, 0, 0, len(self.data), 0, 0, 0))
+
+    def open(self, mode: str = "rb") -> io.BytesIO:
+        if mode != "rb":
+            raise ValueError(f"a file sent in memory is read only (mode {mode!r})")
+        return io.BytesIO(self.data)            # shares the bytes (no copy until written)
+
+    def read_bytes(self) -> bytes:
+        return self.data
+
+
+def _calamine(path: Path | InMemoryFile) -> pc.CalamineWorkbook:
+    if isinstance(path, InMemoryFile):
+        return pc.CalamineWorkbook.from_filelike(path.open())
+    return pc.CalamineWorkbook.from_path(str(path))
+
+
 def _open_zip(path: Path) -> zipfile.ZipFile:
     """The package of an .xlsx/.xlsm, refused when it is not a workbook or unpacks absurdly.
 
@@ -58,7 +95,8 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
     """
     try:
         size = path.stat().st_size
-        zf = zipfile.ZipFile(io.BytesIO(path.read_bytes()) if size < IN_MEMORY_BYTES else path)
+        zf = zipfile.ZipFile(io.BytesIO(path.read_bytes()) if size < IN_MEMORY_BYTES or not isinstance(path, Path)
+                             else path)
     except OSError as exc:
         raise UnusableInput(f"无法打开文件：{_short(exc)}") from exc
     except Exception as exc:          # BadZipFile, or a damaged header zipfile cannot even parse
@@ -73,10 +111,14 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
                "文件解压后体积异常（疑似压缩炸弹），已拒绝读取"
                if unpacked > MAX_UNPACKED_BYTES or (unpacked > 50 * 1024**2 and unpacked / packed > MAX_RATIO) else "")
     try:
-        bad = None if problem else xlsxstream.declared_strings(zf)
+        dtd = None if problem else xlsxstream.declares_dtd(zf)
+        bad = None if problem or dtd else xlsxstream.declared_strings(zf)
     except Exception as exc:          # a damaged part: say so like any other damage
         zf.close()
         raise UnusableInput(f"文件已损坏：{_short(exc)}") from exc
+    if dtd:
+        problem = (f"工作簿内部的「{dtd}」含有 DOCTYPE/ENTITY 声明，不是真正的 Excel 文件"
+                   "（Excel 和 WPS 从不写入此类声明），为安全起见已拒绝读取：请在 Excel 中打开后另存为 .xlsx 再提交")
     if bad:
         problem = (f"工作簿内部的共享字符串表已损坏（声明 {bad[0]:,} 条，实际只有 {bad[1]:,} 字节），"
                    "请在 Excel 中打开后另存再提交")
@@ -288,7 +330,7 @@ def _sheets(path: Path, zf: zipfile.ZipFile | None, choose):
     try:
         stream = _parts_to_stream(zf) if zf is not None else set()
         try:
-            wb = pc.CalamineWorkbook.from_path(str(path))
+            wb = _calamine(path)
         except BaseException as exc:  # calamine raises several error types for broken files
             if not _failed(exc):
                 raise

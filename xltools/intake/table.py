@@ -9,6 +9,7 @@ it names and take the best, so none of that needs configuring.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -16,11 +17,16 @@ import numpy as np
 import pandas as pd
 
 from ..problems import ERROR, WARNING, col_letter
-from ..schema import SHEETS, SHEETS_BY_KEY, TOTAL_WORDS, UNITS, Column, Sheet, header_lookup, normalize_text, split_header
+from ..schema import (AUDITS_BY_ID, RELATIONS, SHEETS, SHEETS_BY_KEY, TOTAL_WORDS, UNITS, Column, Sheet, header_lookup,
+                      normalize_text, split_header, unit_dimension)
 from .coerce import coerce_column, show
 
 HEADER_SCAN_ROWS = 30
-_SHEET_UNIT = re.compile(r"单位[:：]\s*([^\s,，;；)）]+)")
+# A unit note: 「单位：万元」「金额单位：元」「单位:万元、亩」, alone or inside a title (…（单位：亿元）).
+_SHEET_UNIT = re.compile(r"单位\s*[:：]?\s*[(（]?\s*([^()（）\[\]【】]*)")
+_UNIT_LIST = re.compile(r"[\s、,，;；/和及]+")
+# How the unit of a column was learnt (SheetTable.units; 计算说明 lists them)
+FROM_HEADER, FROM_NOTE, ASSUMED = "表头", "单位行", "未注明"
 _FOOTER = ("注", "说明", "备注", "填表人", "填报人", "审核人", "制表", "数据来源", "填报说明")
 IGNORED_HEADERS = {"序号", "备注", "说明", "No.", "NO"}
 _ALL_UNITS = {u for table in UNITS.values() for u in table if u}
@@ -41,6 +47,7 @@ class SheetTable:
     columns: dict[str, int]         # schema key → 0-based column in the grid
     header_row: int
     problems: list[tuple[int, int, str, str, str]] = field(default_factory=list)  # row, col, level, msg, hint
+    units: dict[str, tuple[str, str]] = field(default_factory=dict)  # key → (unit read in, FROM_HEADER/NOTE/ASSUMED)
     _frame: pd.DataFrame | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
@@ -63,14 +70,16 @@ class SheetTable:
         block = np.column_stack([self.values[k].astype(float, copy=False) for k in numeric]) if numeric else None
         packed = (list(self.values), numeric, [self.values[k].dtype.str for k in numeric], block,
                   {k: v for k, v in self.values.items() if not isinstance(v, np.ndarray)})
-        return (_rebuild_table, (self.sheet.key, self.title, packed, self.columns, self.header_row, self.problems))
+        return (_rebuild_table, (self.sheet.key, self.title, packed, self.columns, self.header_row, self.problems,
+                                 self.units))
 
 
-def _rebuild_table(key, title, packed, columns, header_row, problems) -> SheetTable:
+def _rebuild_table(key, title, packed, columns, header_row, problems, units=None) -> SheetTable:
     order, numeric, dtypes, block, values = packed
     for i, (k, dtype) in enumerate(zip(numeric, dtypes)):
         values[k] = block[:, i] if dtype == "<f8" else block[:, i].astype(dtype)
-    return SheetTable(SHEETS_BY_KEY[key], title, {k: values[k] for k in order}, columns, header_row, problems)
+    return SheetTable(SHEETS_BY_KEY[key], title, {k: values[k] for k in order}, columns, header_row, problems,
+                      units or {})
 
 
 def _is_missing(v: object) -> bool:
@@ -206,8 +215,32 @@ def locate_header(grid, sheet: Sheet) -> tuple[int, int, dict[int, tuple[Column,
                 best = (score, r, 2 if two else 1, found)
     if best is None:
         return None
-    _, r, n, found = best
+    score, r, n, found = best
+    if n == 2 and _only_notes(grid[r], grid[r + 1]):
+        below, found_below = _score(grid, r + 1, False, sheet.key)
+        if below == score:       # a title or unit row above a one-row header, not the top half of a header
+            return r + 1, 1, found_below
     return r, n, found
+
+
+def _only_notes(top, bottom) -> bool:
+    """Does the top row of a two-row header say nothing of single columns — only a title or unit
+    note (one text, merged or not, or 「单位：…」 notes) besides cells merged down from it?"""
+    texts = {normalize_text(t) for c, t in enumerate(top)
+             if isinstance(t, str) and t.strip() and not (c < len(bottom) and t == bottom[c])}
+    return len(texts) <= 1 or all(unit_notes(t) for t in texts)
+
+
+@lru_cache(maxsize=4096)
+def unit_notes(text: str) -> tuple[tuple[str, str], ...]:
+    """(dimension, unit) of each unit a note names: 「单位:万元、亩」 → money 万元, area 亩."""
+    out = []
+    for m in _SHEET_UNIT.finditer(unicodedata.normalize("NFKC", text)):
+        for token in _UNIT_LIST.split(m.group(1)):
+            dim = unit_dimension(token.strip("。.:："))
+            if dim is not None:
+                out.append((dim, token.strip("。.:：")))
+    return tuple(out)
 
 
 GUESS_MIN_COLUMNS = 3     # a sheet is recognised by its header only when it names this many columns
@@ -246,12 +279,13 @@ def stage_table(head: list[list[object]], rest, sheet: Sheet, title: str,
     hr, nrows, found = located
     problems: list[tuple[int, int, str, str, str]] = []
 
-    # Sheet-wide unit ("单位：万元") written above the header.
-    sheet_unit = ""
-    for row in grid[:hr]:
+    # Sheet-wide units ("单位：万元", "金额单位：元", "单位:万元、亩") written anywhere above the
+    # column names: a unit row, the title, the top row of a two-row header. The nearest one counts.
+    sheet_units: dict[str, str] = {}
+    for row in grid[:hr + nrows - 1]:
         for v in row:
-            if isinstance(v, str) and (m := _SHEET_UNIT.search(normalize_text(v))):
-                sheet_unit = m.group(1)
+            if isinstance(v, str) and "单位" in v:
+                sheet_units.update(unit_notes(v))
     data_start = hr + nrows
     # A row of units under the header ("万元", "(亩)") is part of the header.
     if data_start < len(grid):
@@ -289,17 +323,19 @@ def stage_table(head: list[list[object]], rest, sheet: Sheet, title: str,
                              f"在表头行添加一列「{col.header}」"))
 
     units: dict[int, str] = {}
+    sources: dict[int, str] = {}
     for c, (col, unit, _) in found.items():
-        if not unit and sheet_unit and col.dim and sheet_unit in UNITS[col.dim]:
-            unit = sheet_unit
+        sources[c] = FROM_HEADER if unit else ""
+        if not unit and col.dim in sheet_units:
+            unit, sources[c] = sheet_units[col.dim], FROM_NOTE
         if unit and col.dim and unit not in UNITS[col.dim]:
             problems.append((hr + nrows - 1, c, WARNING, f"表头单位「{unit}」无法换算为「{col.unit}」，按{col.unit}读取",
                              f"把表头改为「{col.label()}」"))
-            unit = ""
+            unit, sources[c] = "", FROM_HEADER      # reported already: no second warning that none is stated
         units[c] = unit
 
     key_cols = [columns[k] for k in sheet.keys if k in columns] or [min(found)]
-    table = PendingTable(sheet, title, columns, hr, problems, found, units)
+    table = PendingTable(sheet, title, columns, hr, problems, found, units, hr + nrows - 1, sources)
     if unusable:
         table.usable = False
         problems.sort(key=lambda p: (p[0], p[1]))
@@ -343,6 +379,8 @@ class PendingTable:
     problems: list[tuple[int, int, str, str, str]]
     found: dict[int, tuple[Column, str, str]]
     units: dict[int, str]
+    names_row: int = 0                # the header row naming the columns (the lowest one)
+    sources: dict[int, str] = field(default_factory=dict)   # grid column → how its unit was learnt
     parts: dict[str, list] = field(default_factory=dict)
     usable: bool = True               # False: a required key column is missing (only problems to report)
 
@@ -399,8 +437,50 @@ class PendingTable:
         if not keep.all():
             data = {k: (v[keep] if isinstance(v, np.ndarray) else [x for x, ok in zip(v, keep) if ok])
                     for k, v in data.items()}
+        _check_relations(sheet, data, columns, problems)
+        units = self._column_units(data)
         problems.sort(key=lambda p: (p[0], p[1]))
-        return SheetTable(sheet, self.title, data, columns, self.header_row, problems)
+        return SheetTable(sheet, self.title, data, columns, self.header_row, problems, units)
+
+    def _column_units(self, data: dict) -> dict[str, tuple[str, str]]:
+        """The unit each amount/area/energy/mass column was read in, and how it was learnt; a column with
+        values whose unit the workbook does not state gets one 警告 (the schema unit is assumed)."""
+        units: dict[str, tuple[str, str]] = {}
+        for c, (col, _, _) in self.found.items():
+            if not col.needs_unit:
+                continue
+            unit, source = self.units[c] or col.unit, self.sources.get(c, "")
+            if not source:
+                source = ASSUMED
+                values = data.get(col.key)
+                if isinstance(values, np.ndarray) and (values == values).any():
+                    self.problems.append((self.names_row, c, WARNING, f"「{col.header}」未注明单位，按{col.unit}读入",
+                                          f"在表头写明单位，如「{col.label()}」，或在表头上方加一行「单位：{col.unit}」"))
+            units[col.key] = (unit, source or FROM_HEADER)
+        return units
+
+
+def _amount(value: float, unit: str) -> str:
+    return f"{show(value)} {unit}" if unit else show(value)
+
+
+def _check_relations(sheet: Sheet, data: dict, columns: dict[str, int], problems: list) -> None:
+    """Cross-column 强制性审核 (工业增加值 ≤ 规上工业总产值 …): the larger-than-allowed value is reported
+    at its cell and not used."""
+    for rule_id, sheet_key, left, right in RELATIONS:
+        if sheet_key != sheet.key or left not in data or right not in data:
+            continue
+        a, b = data[left], data[right]
+        bad = a > b                                      # NaN on either side: nothing to compare
+        if not bad.any():
+            continue
+        rule = AUDITS_BY_ID[rule_id]
+        lc, rc = sheet.column(left), sheet.column(right)
+        for pos in np.flatnonzero(bad):
+            problems.append((int(data["_row"][pos]), columns[left], rule.level,
+                             f"「{lc.header}」{_amount(a[pos], lc.unit)} 大于「{rc.header}」{_amount(b[pos], rc.unit)}，"
+                             f"未读入{rule.tag()}", rule.hint))
+        data[left] = np.where(bad, np.nan, a)
 
 
 class ColumnTyper:

@@ -119,6 +119,44 @@ def read_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return body
 
 
+def part_head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> bytes:
+    """The first `size` bytes of a part, inflating no more than that."""
+    data = zf.fp.getbuffer() if isinstance(zf.fp, io.BytesIO) else None
+    if data is None or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 1:
+        with zf.open(info) as fh:
+            return fh.read(size)
+    names, extra = struct.unpack_from("<HH", data, info.header_offset + 26)
+    start = info.header_offset + 30 + names + extra
+    raw = data[start:start + info.compress_size]
+    if info.compress_type == zipfile.ZIP_STORED:
+        return bytes(raw[:size])
+    return zlib.decompressobj(-15).decompress(bytes(raw), size)
+
+
+PROLOG_BYTES = 64 * 1024
+_XML_PARTS = (".xml", ".rels", ".vml")
+_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
+_ROOT = re.compile(rb"<[A-Za-z_]")
+
+
+def declares_dtd(zf: zipfile.ZipFile) -> str | None:
+    """The first XML part whose prolog declares a DOCTYPE or ENTITY, or whose prolog never ends
+    (no genuine workbook has either: Excel writes none, and entity expansion is a known attack)."""
+    for info in zf.infolist():
+        if not info.filename.lower().endswith(_XML_PARTS) or info.file_size == 0:
+            continue
+        head = part_head(zf, info, PROLOG_BYTES)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):          # UTF-16 XML
+            head = head.decode("utf-16", "ignore").encode("utf-8")
+        text = _COMMENT.sub(b"", head)
+        root = _ROOT.search(text)
+        prolog = text[:root.start()] if root else text
+        if b"<!DOCTYPE" in prolog.upper() or b"<!ENTITY" in prolog.upper() or (
+                root is None and len(head) >= PROLOG_BYTES):
+            return info.filename
+    return None
+
+
 _UNIQUE_COUNT = re.compile(rb'<(?:\w+:)?sst\b[^>]*?\suniqueCount="(\d+)"')
 
 

@@ -223,6 +223,8 @@ class ResultWriter:
                 for word, fmt in self.status.items():
                     ws.conditional_format(1, c, n, c, {"type": "cell", "criteria": "==",
                                                          "value": f'"{word}"', "format": fmt})
+                ws.conditional_format(1, c, n, c, {"type": "text", "criteria": "begins with",   # 数据不全（3 项…）
+                                                     "value": "数据不全", "format": self.status["数据缺失"]})
         self.print_setup(ws, decl.title, _year_text(frame), self.basis_of(frame), n, len(cols))
         return ws
 

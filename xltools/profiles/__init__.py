@@ -23,20 +23,27 @@ from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 
-from .display import PARAM_NAMES, cite, say
+from .display import PARAM_NAMES, SEVERITY_NAMES, cite, say
 
-SEVERITIES = ("hard", "soft")
+SEVERITIES = ("hard", "soft", "info")     # `info`: a fact a report states (LE-15), shown without a verdict
 
 # kind → (required parameters, optional parameters). Engine functions implement each kind.
 KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "count_range": (("field",), ("min", "max")),
     "share": (("numerator", "denominator", "op", "ratio"), ("band",)),
-    "posts": (("principals", "deputies"), ("principal_severity",)),
-    "compare": (("left", "op", "right"), ()),
+    "posts": (("principals", "deputies"), ("others",)),
+    "compare": (("left", "op", "right"), ("fallback",)),
     "forbidden_value": (("field", "value"), ()),
-    "allowed_values": (("field", "values"), ("only_for", "blank_ok")),
-    "unique_per_group": (("group", "max"), ("exempt",)),
-    "reduction": (("before", "after"), ("min_cut",)),
+    "allowed_values": (("field", "values"), ("only_for",)),
+    "unique_per_group": (("group", "max"), ("exempt", "exempt_types")),
+    # per zone: growth → verdict; one 全市合计 line: the city-wide cut against `city_cut`
+    "reduction": (("before", "after"), ("city_cut",)),
+    # city-level only (one 全市合计 line): share of zones with min ≤ field ≤ max above `ratio`;
+    # the same list item (e.g. a leading industry) in more than `k` zones
+    "distribution": (("field", "min", "max", "ratio"), ()),
+    "spread": (("field", "k"), ()),
+    # information, no verdict: the count and the named items present / absent
+    "named_set": (("field", "names"), ()),
     # computation rules (salary pool, fiscal returns): parameters only, no per-zone verdict kind
     "salary_pool": (("weights", "lo", "hi"), ("mode", "grade_multipliers", "person_grades", "fail_coefficient",
                                                "exclude_concurrent")),
@@ -51,11 +58,12 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "staff_cutoffs": (("parts", "cutoffs", "outcomes"), ("ties",)),
 }
 QUOTA_KINDS = ("count_range", "share", "posts", "compare", "forbidden_value", "allowed_values",
-               "unique_per_group", "reduction")
+               "unique_per_group", "reduction", "distribution", "spread", "named_set")
 LINKED_INDICATORS = {"tax": "税收收入", "fixed_investment": "固定资产投资", "industrial_output": "规上工业总产值"}
-COMMON = ("id", "kind", "text", "source", "severity", "where", "inferred", "source_id")
+# `order`: the part of a rule that runs as several checks (NX-18) or the step of a ladder.
+COMMON = ("id", "kind", "text", "source", "severity", "where", "inferred", "order", "source_id")
 INT_PARAMS = {"min", "max", "principals", "deputies", "n", "k", "m", "rise_years", "order"}
-RATIONAL_PARAMS = {"ratio", "min_cut"}
+RATIONAL_PARAMS = {"ratio", "city_cut"}
 OPS = {"share": ("<=", ">=", "about"), "compare": ("<=", ">=", "<", ">", "==")}
 
 
@@ -126,9 +134,11 @@ def _check_rule(rule: dict, where: str) -> dict:
     unknown = set(rule) - set(required) - set(optional) - set(COMMON)
     if unknown:
         raise ProfileError(f"{here}：未知参数「{'、'.join(sorted(unknown))}」")
-    for key in ("severity", "principal_severity"):
+    for key in ("severity",):
         if key in rule and rule[key] not in SEVERITIES:
-            raise ProfileError(f"{here}：「{key}」应为 hard 或 soft，实为「{rule[key]}」")
+            raise ProfileError(f"{here}：「{key}」应为 hard、soft 或 info，实为「{rule[key]}」")
+    if (rule["severity"] == "info") != (kind == "named_set"):
+        raise ProfileError(f"{here}：severity = \"info\"（仅作对照）只用于 named_set 规则，named_set 规则也只能是 info")
     for key in INT_PARAMS & set(rule):
         v = rule[key]
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
@@ -150,6 +160,10 @@ def _check_rule(rule: dict, where: str) -> dict:
         lo, hi = (parse_rational(b, f"{here} 参数「band」") for b in band)
         if lo > hi:
             raise ProfileError(f"{here}：band 下限大于上限")
+    if kind == "posts":
+        for k, v in (rule.get("others") or {}).items():
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ProfileError(f"{here}：「others.{k}」应为非负整数，实为「{v}」")
     if kind == "salary_pool":
         _check_salary(rule, here)
     if kind in ("bottom_streak", "top_incentive"):

@@ -93,4 +93,4 @@ KIND_NAMES: dict[str, str] = {
     "reduction": "精减比例", "salary_pool": "薪酬总额挂钩", "tax_return": "税收返还", "land_return": "土地收益返还",
     "ranking": "考核排名", "bottom_streak": "末位/不合格处置", "top_incentive": "激励", "staff_cutoffs": "人员排名分档",
 }
-SEVERITY_NAMES = {"hard": "刚性（不合规）", "soft": "弹性（预警）"}
+SEVERITY_NAMES = {"hard": "刚性（不合规）", "soft": "弹性（预警）", "info": "事实（仅作对照）"}

@@ -1,0 +1,124 @@
+"""核实性审核 across rows: checks a single cell cannot fail, run over everything read together.
+
+HS-01 compares each value with the median of its column (same sheet kind, every zone and file
+read together); HS-02 compares it with the same zone's previous year, which may sit in another
+file. Both ask the sender to confirm (警告) and keep the value. Whole columns at a time; only
+the flagged cells cost Python. Each 警告 names the original file, worksheet and cell, so the
+checks give the same rows for one workbook and after a batch is consolidated.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ..problems import Problem
+from ..schema import AUDITS_BY_ID, MEDIAN_FACTOR, MEDIAN_MIN_VALUES, SHEETS, YEAR_FACTOR, Column
+from .coerce import show
+from .table import HASHED_ABOVE, cell_ref
+
+if TYPE_CHECKING:                       # annotations only: the package imports this module
+    from . import Book
+
+
+def audit_books(books: list[Book]) -> None:
+    """Append the 核实性审核 警告 of `books`, read together, to each book's problems.
+
+    Per sheet kind, the columns with a unit form one matrix (rows of every book × columns): a few
+    numpy operations per sheet kind, not per column, so a batch of tiny workbooks stays cheap."""
+    for sheet in SHEETS:
+        parts = [(b, b.tables[sheet.key]) for b in books if b.usable and sheet.key in b.tables]
+        parts = [(b, t) for b, t in parts if len(t)]
+        cols = [c for c in sheet.columns if c.dim and c.is_number and any(c.key in t.values for _, t in parts)]
+        if not cols:
+            continue
+        matrix = np.vstack([np.column_stack([t.values[c.key] if c.key in t.values else np.full(len(t), np.nan)
+                                             for c in cols]) for _, t in parts])
+        found = _against_median(matrix, cols)
+        previous = _previous_rows(sheet, parts)
+        if previous is not None:
+            found += _against_previous_year(matrix, previous, cols)
+        if not found:
+            continue
+        sizes = np.array([len(t) for _, t in parts])
+        owner = np.repeat(np.arange(len(parts)), sizes)
+        pos = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+
+        def where(i: int, key: str, seen_from: int | None = None) -> str:
+            book, table = parts[owner[i]]
+            ref = cell_ref(table.title, *table.cell(int(pos[i]), key))
+            other = seen_from is not None and parts[owner[seen_from]][0].name != book.name
+            return f"「{book.name}」{ref}" if other else ref
+
+        for i, col, message, rule_id in sorted(found, key=lambda f: (f[0], f[3])):
+            book, table = parts[owner[i]]
+            rule = AUDITS_BY_ID[rule_id]
+            text = message(lambda j: where(j, col.key, i)) if callable(message) else message
+            book.problems.append(Problem(book.name, table.title, where(i, col.key), rule.level, text + rule.tag(),
+                                         rule.hint))
+
+
+def _against_median(matrix: np.ndarray, cols: list[Column]) -> list:
+    """HS-01: values ≥ MEDIAN_FACTOR × or ≤ 1/MEDIAN_FACTOR of the median of their column's positive values."""
+    positive = matrix > 0
+    low = np.where(positive, matrix, np.inf).min(axis=0)
+    high = np.where(positive, matrix, -np.inf).max(axis=0)
+    # the median lies between min and max: a column spread less than the factor cannot hold such a value
+    out = []
+    for k in np.flatnonzero((positive.sum(axis=0) >= MEDIAN_MIN_VALUES) & (high >= MEDIAN_FACTOR * low)):
+        values, col = matrix[:, k], cols[k]
+        median = float(np.median(values[positive[:, k]]))
+        ratio = np.where(positive[:, k], values / median, 1.0)
+        for i in np.flatnonzero((ratio >= MEDIAN_FACTOR) | (ratio <= 1 / MEDIAN_FACTOR)):
+            r = ratio[i]
+            times = f"的 {r:,.0f} 倍" if r >= 1 else f"的 1/{1 / r:,.0f}"
+            out.append((int(i), col, f"「{col.header}」{show(values[i])} {col.unit}是本列中位数 "
+                                     f"{show(round(median, 4))} {col.unit}{times}", "HS-01"))
+    return out
+
+
+def _previous_rows(sheet, parts: list) -> tuple[np.ndarray, np.ndarray] | None:
+    """For each row of a (开发区名称, 年度) sheet, the row holding the same zone's previous year (-1:
+    none), and each row's year; None when the sheet has no such pairs. Pure numpy after one factorize."""
+    if not ({"zone", "year"} <= set(sheet.keys) and all("zone" in t.values and "year" in t.values for _, t in parts)):
+        return None
+    years = np.concatenate([t.values["year"] for _, t in parts])
+    known = years[~np.isnan(years)]
+    if not len(known) or known.min() == known.max():
+        return None                                   # one year only: nothing to compare
+    zones = [z for _, t in parts for z in t.values["zone"]]
+    if len(zones) > HASHED_ABOVE:
+        codes = pd.factorize(pd.Series(zones, dtype=object))[0]
+    else:                                             # below this a dict beats pandas' per-call overhead
+        seen: dict = {}
+        codes = np.fromiter((-1 if z is None else seen.setdefault(z, len(seen)) for z in zones), np.int64, len(zones))
+    ok = (codes >= 0) & ~np.isnan(years)
+    key = np.where(ok, codes * 100_000 + np.nan_to_num(years).astype(np.int64), -1)
+    order = np.argsort(key, kind="stable")           # the first row of a repeated key is found first
+    sorted_keys = key[order]
+    want = np.where(ok, key - 1, -2)
+    at = np.clip(np.searchsorted(sorted_keys, want), 0, len(key) - 1)
+    before = np.where(ok & (sorted_keys[at] == want), order[at], -1)
+    return before, years
+
+
+def _against_previous_year(matrix: np.ndarray, previous: tuple[np.ndarray, np.ndarray], cols: list[Column]) -> list:
+    """HS-02: more than YEAR_FACTOR × or less than 1/YEAR_FACTOR of the same zone's previous year."""
+    before, years = previous
+    has = before >= 0
+    if not has.any():
+        return []
+    prev = np.where(has[:, None], matrix[np.where(has, before, 0)], np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = matrix / prev
+    changed = (prev > 0) & (matrix >= 0) & ((ratio > YEAR_FACTOR) | (ratio < 1 / YEAR_FACTOR))
+    out = []
+    for i, k in zip(*np.nonzero(changed)):
+        j, col, r = int(before[i]), cols[k], ratio[i, k]
+        times = f"的 {r:,.1f} 倍" if r >= 1 else f"的 {r:.1%}"
+        head = f"「{col.header}」{show(matrix[i, k])} {col.unit}是上年（{years[j]:.0f} 年，"
+        tail = f"）{show(prev[i, k])} {col.unit}{times}"
+        out.append((int(i), col, lambda where, j=j, head=head, tail=tail: head + where(j) + tail, "HS-02"))
+    return out
