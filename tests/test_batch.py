@@ -88,8 +88,8 @@ def test_a_zone_submitted_twice_with_other_numbers_is_a_conflict_in_both_files(s
         assert {p.message.split("「")[1].split("」")[0] for p in told} == repeated
     files = res.files.set_index("文件")["状态"]
     assert files["问题样例.xlsx"] == files["青岛开发区.xlsx"] == "重复报送"
-    summary = res.sheets["合规汇总"].set_index("开发区名称")
-    summary = summary[~summary.index.str.startswith("全市合计")]            # the city line is the batch's
+    summary = res.sheets["合规汇总"]
+    summary = summary[summary["级别"] != "全市"].set_index("开发区名称")          # not the 全市合计 line (QD-13/14)
     assert (summary.loc[sorted(repeated), "结论"] == "数据冲突").all()        # listed, not computed
     assert set(summary.index) == qingdao and (summary.drop(sorted(repeated))["结论"] != "数据冲突").all()
     assert not res.sheets["合规检查"].query("结论 != '数据冲突'")["开发区名称"].isin(repeated).any()
@@ -116,9 +116,9 @@ def test_files_with_the_same_name_in_different_folders_stay_apart(samples, tmp_p
     apart = run_batch([samples / "青岛开发区.xlsx", samples / "宁夏开发区.xlsx"], jobs=1).sheets["合规检查"]
     together = pd.read_excel(out, sheet_name="合规检查", engine="calamine")
     assert dict(zip(together["开发区名称"], together["政策口径"])) == dict(zip(apart["开发区名称"], apart["政策口径"]))
-    assert set(together["政策口径"]) == {"青岛口径", "宁夏口径"}
+    assert set(together["政策口径"]) == {"qingdao", "ningxia"}
     back = grids(tmp_path / "报送" / "青岛" / "报送表.xlsx")["合规检查"]          # --in-place: its own zones only
-    own = apart["政策口径"].eq("青岛口径") & ~apart["开发区名称"].str.startswith("全市合计")   # the city line is the batch's
+    own = apart["政策口径"].eq("qingdao") & ~apart["开发区名称"].str.startswith("全市合计")   # the city line is the batch's
     assert {r[0] for r in back[1:]} == set(apart.loc[own, "开发区名称"])
 
 
