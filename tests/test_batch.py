@@ -116,9 +116,9 @@ def test_files_with_the_same_name_in_different_folders_stay_apart(samples, tmp_p
     apart = run_batch([samples / "青岛开发区.xlsx", samples / "宁夏开发区.xlsx"], jobs=1).sheets["合规检查"]
     together = pd.read_excel(out, sheet_name="合规检查", engine="calamine")
     assert dict(zip(together["开发区名称"], together["政策口径"])) == dict(zip(apart["开发区名称"], apart["政策口径"]))
-    assert set(together["政策口径"]) == {"qingdao", "ningxia"}
+    assert set(together["政策口径"]) == {"青岛口径", "宁夏口径"}
     back = grids(tmp_path / "报送" / "青岛" / "报送表.xlsx")["合规检查"]          # --in-place: its own zones only
-    own = apart["政策口径"].eq("qingdao") & ~apart["开发区名称"].str.startswith("全市合计")   # the city line is the batch's
+    own = apart["政策口径"].eq("青岛口径") & ~apart["开发区名称"].str.startswith("全市合计")   # the city line is the batch's
     assert {r[0] for r in back[1:]} == set(apart.loc[own, "开发区名称"])
 
 
