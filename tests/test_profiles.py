@@ -272,3 +272,13 @@ def test_batch_warning_names_the_file_of_the_zones(make_book):
     checks = run_batch([a, b], jobs=1).sheets["数据校验"]
     row = checks[checks["问题"].str.contains("烟台经开区")]
     assert list(row["文件"]) == ["烟台.xlsx"] and "通用口径" in row["问题"].iat[0]
+
+
+def test_every_rule_kind_and_parameter_has_a_chinese_name():
+    """profiles show, docs and 计算说明's 推断口径 list name parameters in Chinese (no `city_cut`)."""
+    from xltools.profiles import KINDS
+    from xltools.profiles.display import KIND_NAMES, PARAM_NAMES
+
+    assert set(KINDS) <= set(KIND_NAMES)
+    params = {k for req, opt in KINDS.values() for k in (*req, *opt)}
+    assert params - set(PARAM_NAMES) == set()

@@ -45,6 +45,7 @@ PARAM_NAMES: dict[str, str] = {
     "normalize_within": "标准化范围", "exclude_concurrent": "兼任者不参与分配", "ladder": "处置阶梯", "order": "阶梯步次", "rise_years": "连续进位年数",
     "parts": "分项权重", "cutoffs": "名次分界", "outcomes": "结果", "ties": "并列处理", "where": "适用范围",
     "labels": "等次名称", "shares": "比例", "rounding": "名额取整", "cutoff": "分数线",
+    "names": "名单", "exempt_types": "豁免类型", "city_cut": "全市精减比例", "fallback": "未填时改用", "others": "其他职数",
 }
 
 SEED_FILE = re.compile(r"\d{3}_[0-9a-f]{16}\.txt")
@@ -92,5 +93,6 @@ KIND_NAMES: dict[str, str] = {
     "forbidden_value": "禁止情形", "allowed_values": "允许取值", "unique_per_group": "每地唯一",
     "reduction": "精减比例", "salary_pool": "薪酬总额挂钩", "tax_return": "税收返还", "land_return": "土地收益返还",
     "ranking": "考核排名", "bottom_streak": "末位/不合格处置", "top_incentive": "激励", "staff_cutoffs": "人员排名分档",
+    "distribution": "全市分布", "spread": "全市重复程度", "named_set": "事实对照",
 }
 SEVERITY_NAMES = {"hard": "刚性（不合规）", "soft": "弹性（预警）", "info": "事实（仅作对照）"}
