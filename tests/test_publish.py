@@ -439,6 +439,8 @@ def test_score_analysis_states_the_weights_ranked_on_without_float_noise(demo):
     assert set(items["权重"]) <= {0.25, 0.5, 1.0}, sorted(set(items["权重"]))
     assert (items["满分"] == 100 * items["权重"]).all()
     assert np.allclose(items.groupby(["考核范围", "开发区名称"])["满分"].sum(), 100, rtol=0, atol=1e-12)
+    lost = a["较组内第一少得"].dropna()
+    assert (lost == lost.round(6)).all()                  # differences of 6-decimal points keep 6 decimals
 
 
 def test_score_analysis_reads_back_weights_with_more_digits_than_stated():

@@ -176,7 +176,7 @@ def score_analysis(tables: dict, result) -> pd.DataFrame:
         normalised = np.where(agrees | (full == 0), direct, normalised)
         w = _weights_ranked_on(w, points, np.where(agrees, direct, np.nan), scale)
         best_points = np.where(best_valid[:, None], points[best], np.nan)
-        lost = best_points - points
+        lost = np.round(best_points - points, POINT_DECIMALS)     # differences of 6-decimal points, no float noise
         gap = np.where(valid & best_valid, score[best] - score, np.nan)
         lost_rows = np.where(np.isnan(lost), -np.inf, lost)
         worst = np.argmax(lost_rows, axis=1)
@@ -216,7 +216,7 @@ def score_analysis(tables: dict, result) -> pd.DataFrame:
         "开发区名称": zone_arr, "年度": year, "分组": group, "指标": TOTAL, "指标值": np.nan, "标准化值": np.nan,
         "权重": np.nan, "满分": np.where(valid, scale, np.nan), "得分": score,
         "组内第一得分": np.where(best_valid, score[best], np.nan),
-        "较组内第一少得": np.where(valid & best_valid, score[best] - score, np.nan),
+        "较组内第一少得": np.where(valid & best_valid, np.round(score[best] - score, POINT_DECIMALS), np.nan),
         "距正理想点贡献": np.nan, "距负理想点贡献": np.nan, "说明": total_note, "_zone": np.arange(n), "_part": 2})
     out = pd.concat([items, extra, totals], ignore_index=True)
     out = out.sort_values(["_zone", "_part"], kind="stable").drop(columns=["_zone", "_part"]).reset_index(drop=True)
