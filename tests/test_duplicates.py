@@ -26,7 +26,7 @@ from xltools.batch import run_batch
 
 ORIGINAL, COPY = "甲开发区2023.xlsx", "甲开发区2023 - 副本.xlsx"     # the copy's name sorts first (space < dot)
 EARLY, LATE = dt.datetime(2024, 3, 1, 9, 30), dt.datetime(2024, 3, 5, 9, 30)   # 修改时间 as saved (UTC)
-SHOWN = {EARLY: "2024-03-01 17:30:00", LATE: "2024-03-05 17:30:00"}            # as 数据校验 shows it (北京时间)
+SHOWN = {EARLY: "2024-03-01 17:30:00（北京时间）", LATE: "2024-03-05 17:30:00（北京时间）"}   # as 数据校验 shows it
 
 
 def submission(path: Path, tax: float, saved: dt.datetime) -> Path:

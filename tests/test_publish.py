@@ -265,7 +265,8 @@ def test_report_docx_structure(demo):
     assert round(s.page_width / Mm(1)) == 210 and round(s.page_height / Mm(1)) == 297
     body = "\n".join(p.text for p in doc.paragraphs)
     hit = frames(demo / "演示结果.xlsx")["奖惩建议"]
-    assert body.count("建议，须经复核") >= len(hit) and ".txt" not in body
+    measures = hit[~hit["开发区名称"].isin(["（无）"])]           # placeholder rows are one sentence, unmarked
+    assert body.count("建议，须经复核") == len(measures) + 1 and ".txt" not in body   # + the line introducing them
     assert "qingdao" not in body and "wsum" not in body
 
 
@@ -354,3 +355,114 @@ def test_score_analysis_with_fixed_weights_and_a_bonus_sums_to_the_gap():
     assert {z: v for z, v in adj.items() if v != 0} == pytest.approx({"园1": 2.5, "园2": -3.0, "园4": 1.0})
     items = a[~a["指标"].isin(["合计", "加分/扣分"])]
     assert np.allclose(items["权重"].unique(), [0.7, 0.3]) and np.allclose(items.groupby("开发区名称")["满分"].sum(), 100)
+
+
+# ---------------------------------------------------------------- audit of issue 20: the 通报's wording
+def _report_text(sheets) -> tuple[str, object]:
+    from xltools.report import build_report
+
+    doc, _ = build_report(sheets)
+    return "\n".join(p.text for p in doc.paragraphs), doc
+
+
+def _ranking(scopes: dict[str, tuple[int, list[object]]]) -> pd.DataFrame:
+    """考核排名 rows: scope → (year, grades of its zones)."""
+    rows = []
+    for scope, (year, grades) in scopes.items():
+        for i, grade in enumerate(grades, start=1):
+            rows.append({"开发区名称": f"{scope[0]}区{i}", "年度": year, "分组": "省级", "综合得分": 100.0 - 10 * i,
+                         "总排名": i, "组内排名": i, "等次": grade, "考核范围": scope})
+    return pd.DataFrame(rows)
+
+
+def test_report_counts_zones_and_gives_the_city_line_on_its_own():
+    """The 全市合计 line (级别 全市) of 合规汇总 is not a zone: 「共检查 3 个开发区」, then the city line."""
+    summary = pd.DataFrame({"开发区名称": ["甲区", "乙区", "丙区", "全市合计（青岛市开发区体制机制改革口径）"],
+                            "级别": ["省级", "省级", "国家级", "全市"], "结论": ["合规", "预警", "合规", "预警"]})
+    text, _ = _report_text({"考核排名": _ranking({"A.xlsx": (2023, ["优秀", "良好"])}), "合规汇总": summary})
+    assert "共检查 3 个开发区：合规 2 个，预警 1 个。" in text
+    assert "全市合计（青岛市开发区体制机制改革口径）：预警。" in text
+
+
+def test_report_prints_placeholders_as_one_sentence_and_review_once():
+    """「（无）」 rows of 奖惩建议 say nothing triggered: one sentence each, never a numbered 「（无）：无」;
+    a scope without grades says 「未评定等次」, never 「….xlsx：。」; 建议，须经复核 once per measure."""
+    hits = pd.DataFrame({
+        "开发区名称": ["（无）", "乙区1", "乙区2", "（无）"], "年度": 2023,
+        "触发条件": ["本年度无触发条件（已检查 QD-44）", "组内第1名", "组内末位", "所用政策口径未规定奖惩规则"],
+        "建议措施": ["无", "按程序提高管理机构规格（建议）", "黄牌警告并约谈主要负责人（建议，须经复核）", "无"],
+        "依据": [np.nan, "001_931d1ae76ef899de.txt：对成绩优异的开发区按程序提高其管理机构规格", "", np.nan],
+        "考核范围": ["A.xlsx", "B.xlsx", "B.xlsx", "C.xlsx"]})
+    ranking = _ranking({"A.xlsx": (2023, ["优秀", "良好"]), "B.xlsx": (2023, ["优秀", "较差"]), "C.xlsx": (2023, [None])})
+    text, _ = _report_text({"考核排名": ranking, "奖惩建议": hits})
+    assert "（无）：" not in text and "：无" not in text and "依据：。" not in text and "：。" not in text
+    assert "A.xlsx 报送的开发区：本年度无触发条件（已检查 QD-44）。" in text
+    assert "C.xlsx 报送的开发区：所用政策口径未规定奖惩规则。" in text
+    assert "C.xlsx 报送的开发区：未评定等次。" in text
+    numbered = [line for line in text.splitlines() if re.match(r"\d+\. ", line)]
+    assert [line.split("：")[0] for line in numbered] == ["1. 乙区1", "2. 乙区2"]
+    assert all(line.count("建议，须经复核") == 1 and "（建议）" not in line for line in numbered), numbered
+    assert "按程序提高管理机构规格（建议，须经复核）。" in numbered[0]
+    assert "依据：《推进开发区管理体制机制创新" in numbered[0] and "依据" not in numbered[1]
+
+
+def test_report_annex_shows_numbers_as_the_workbook_declares_them():
+    """The annex reads like the workbook: 税收增速 0.06 is 6.0% under 「税收增速(%)」, 亩均税收 in 万元/亩,
+    and the scope is named as 「A.xlsx 报送的开发区」, not the bare file name."""
+    ranking = _ranking({"A.xlsx": (2023, ["优秀", "良好"])})
+    analysis = pd.DataFrame({"开发区名称": ["A区1", "A区1", "A区2", "A区2"], "年度": 2023, "分组": "省级",
+                             "指标": ["亩均税收", "税收增速"] * 2, "指标值": [47.865353, 0.06, 24.2, -0.0126],
+                             "考核范围": "A.xlsx"})
+    text, doc = _report_text({"考核排名": ranking, "得分分析": analysis})
+    annex = doc.tables[-1]
+    assert [c.text for c in annex.rows[0].cells] == ["开发区名称", "亩均税收(万元/亩)", "税收增速(%)"]
+    assert [c.text for c in annex.rows[1].cells] == ["A区1", "47.87", "6.0%"]
+    assert [c.text for c in annex.rows[2].cells][2] == "-1.3%"
+    heads = [p.text for p in doc.paragraphs if p.style.name == "Heading 2"]
+    assert heads == ["A.xlsx 报送的开发区 · 省级（2 个开发区）", "A.xlsx 报送的开发区"]
+
+
+def test_page_header_names_the_assessment_year_not_the_span_of_data_years(tmp_path):
+    """A 2023 ranking is headed 「2023年度」 even when another 考核范围 was assessed on 2019 (named
+    beside it); a data sheet over several years keeps its span 「2019—2023年度」."""
+    ranking = _ranking({"A.xlsx": (2023, ["优秀", "良好"]), "B.xlsx": (2019, ["优秀"])})
+    derived = pd.DataFrame({"开发区名称": ["A区1"] * 5, "年度": range(2019, 2024), "亩均税收": 1.0, "考核范围": "A.xlsx"})
+    path = write_results(tmp_path / "y.xlsx", {"考核排名": ranking, "派生指标": derived,
+                                               "得分分析": ranking[ranking["考核范围"] == "A.xlsx"].assign(指标="合计")})
+    wb = openpyxl.load_workbook(path)
+    assert wb["考核排名"].oddHeader.left.text.endswith("综合考核排名　2023年度（B.xlsx：2019年度）")
+    assert wb["得分分析"].oddHeader.left.text.endswith("　2023年度")
+    assert wb["派生指标"].oddHeader.left.text.endswith("　2019—2023年度")
+
+
+def test_score_analysis_states_the_weights_ranked_on_without_float_noise(demo):
+    """「权重 as stated」: the demo's fixed weights (0.25, 0.5, 1) are shown as such, and each 满分 is
+    100 × 权重 exactly — not 0.2500003071 / 25.00003 read back from rounded points."""
+    a = frames(demo / "演示结果.xlsx")["得分分析"].rename(columns={"权重(%)": "权重"})
+    items = a[~a["指标"].isin(["合计", "加分/扣分"])]
+    assert set(items["权重"]) <= {0.25, 0.5, 1.0}, sorted(set(items["权重"]))
+    assert (items["满分"] == 100 * items["权重"]).all()
+    assert np.allclose(items.groupby(["考核范围", "开发区名称"])["满分"].sum(), 100, rtol=0, atol=1e-12)
+    lost = a["较组内第一少得"].dropna()
+    assert (lost == lost.round(6)).all()                  # differences of 6-decimal points keep 6 decimals
+
+
+def test_score_analysis_reads_back_weights_with_more_digits_than_stated():
+    """Weights 1 : 1 : 1 are ranked on as 1/3 each, which 「指标权重」 states to 6 decimals (0.333333):
+    the analysis uses the weight that reproduces the ranked points (得分 = 100 × 权重 × 标准化值 to the
+    points' 6 decimals), read back where it is most precise, not 0.333333 (off by 3.3e-5 points)."""
+    from xltools.engine import assess
+
+    rng = np.random.default_rng(3)
+    n = 12
+    tables = {"indicators": pd.DataFrame({"zone": [f"园{i}" for i in range(n)], "year": 2023,
+                                          "tax": rng.uniform(10, 100, n), "land_area": rng.uniform(50, 200, n),
+                                          "value_added": rng.uniform(10, 300, n), "energy": rng.uniform(5, 50, n)}),
+              "indicator_system": pd.DataFrame({"indicator": ["亩均税收", "亩均增加值", "单位能耗增加值"],
+                                                "direction": "正向", "weight": [1.0, 1.0, 1.0]})}
+    out = assess(tables, tasks=("rank",))
+    a = out.sheets["得分分析"]
+    items = a[~a["指标"].isin(["合计", "加分/扣分"])]
+    assert out.sheets["指标权重"]["权重"].tolist() == [0.333333] * 3
+    assert np.allclose(items["得分"], 100 * items["权重"] * items["标准化值"], rtol=0, atol=1e-6)
+    assert np.allclose(items["权重"], 1 / 3, rtol=0, atol=1e-8) and np.allclose(items["满分"], 100 / 3, atol=1e-6)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from .engine.scoring import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
-from .output.sheets import plain_header
+from .output.sheets import declaration, plain_header, shown
 from .profiles.display import METHOD_NAMES, cite, report_titles
 from .output.workbook import atomic_target, run_basis
 
@@ -213,6 +213,34 @@ def _notes(sheets) -> dict[str, str]:
     return {str(k): official_text(v) for k, v in zip(notes["项目"], notes["内容"])}
 
 
+SOURCE_ENDINGS = (".xlsx", ".xlsm", ".xls", ".csv")
+CITY_LEVEL = "全市"          # 级别 of the 全市合计 line the compliance engine adds to 合规汇总
+
+
+def scope_labels(sheets: Mapping[str, pd.DataFrame]) -> dict[str, str]:
+    """考核范围 → how the 通报 names it: a file name as 「青岛开发区.xlsx 报送的开发区」, with the
+    口径 it was assessed by (from a 政策口径 column) when that is one profile; other values as they are."""
+    _, names = run_basis(sheets)
+    profiles: dict[str, set] = {}
+    for frame in sheets.values():
+        if {"考核范围", "政策口径"} <= set(frame.columns):
+            for scope, pid in zip(frame["考核范围"].astype(str), frame["政策口径"].astype(str)):
+                profiles.setdefault(scope, set()).add(pid)
+    labels: dict[str, str] = {}
+    for frame in sheets.values():
+        if "考核范围" not in frame:
+            continue
+        for scope in pd.unique(frame["考核范围"].dropna().astype(str)):
+            if scope in labels:
+                continue
+            if not scope.lower().endswith(SOURCE_ENDINGS):
+                labels[scope] = scope
+                continue
+            used = sorted({names[p] for p in profiles.get(scope, ()) if p in names})
+            labels[scope] = f"{scope} 报送的开发区" + (f"（{used[0]}）" if len(used) == 1 else "")
+    return labels
+
+
 def _scoped(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     if "考核范围" in frame and frame["考核范围"].notna().any():
         return [(str(k), g) for k, g in frame.groupby("考核范围", sort=False)]
@@ -225,6 +253,7 @@ def build_report(sheets: Mapping[str, pd.DataFrame]):
     if ranking is None or not len(ranking):
         raise ReportError("结果中没有「考核排名」，无法生成考核结果通报：请先计算考核排名")
     notes = _notes(sheets)
+    scope_name = scope_labels(sheets)
     years = pd.to_numeric(ranking["年度"], errors="coerce").dropna().astype(int)
     year = f"{years.max()}年度" if len(years) else ""
     doc = new_document()
@@ -246,22 +275,24 @@ def build_report(sheets: Mapping[str, pd.DataFrame]):
 
     doc.add_heading("三、考核结果", level=1)
     ranked_rows = 0
+    columns = ["组内排名", "开发区名称", "综合得分", "总排名", "等次"]
+    kinds = [declaration("考核排名").column(c).kind for c in columns]
     for scope, part in _scoped(ranking):
         groups = part.groupby("分组", sort=False) if "分组" in part else [("全部", part)]
         for group, rows in groups:
-            doc.add_heading(f"{scope + ' · ' if scope else ''}{group}（{len(rows)} 个开发区）", level=2)
+            doc.add_heading(f"{scope_name.get(scope, scope) + ' · ' if scope else ''}{group}（{len(rows)} 个开发区）", level=2)
             rows = rows.assign(_r=pd.to_numeric(rows["组内排名"], errors="coerce")).sort_values("_r", kind="stable")
-            body = [[r.get("组内排名"), r["开发区名称"], r.get("综合得分"), r.get("总排名"), r.get("等次")]
+            body = [[r.get(c) if k == "text" else shown(r.get(c), k) for c, k in zip(columns, kinds)]
                     for r in rows.to_dict("records")]
-            _table(doc, ["组内排名", "开发区名称", "综合得分", "总排名", "等次"], body, [1.2, 4.5, 1.5, 1.2, 1.4])
+            _table(doc, columns, body, [1.2, 4.5, 1.5, 1.2, 1.4])
             ranked_rows += len(body)
 
     doc.add_heading("四、等次分布", level=1)
     if "等次" in ranking and ranking["等次"].notna().any():
         for scope, part in _scoped(ranking):
             counts = part["等次"].dropna().astype(str).value_counts(sort=False)
-            text = "，".join(f"{g} {n} 个" for g, n in counts.items())
-            _para(doc, f"{scope + '：' if scope else ''}{text}。")
+            text = "，".join(f"{g} {n} 个" for g, n in counts.items()) or "未评定等次"
+            _para(doc, f"{scope_name.get(scope, scope) + '：' if scope else ''}{text}。")
         if notes.get("排名·等次"):
             _para(doc, f"等次划分：{notes['排名·等次']}。")
     else:
@@ -271,10 +302,10 @@ def build_report(sheets: Mapping[str, pd.DataFrame]):
     _compliance(doc, sheets)
 
     doc.add_heading("六、奖惩建议", level=1)
-    _suggestions(doc, sheets)
+    _suggestions(doc, sheets, scope_name)
 
     doc.add_heading("附件：考核指标值", level=1)
-    _annex(doc, sheets)
+    _annex(doc, sheets, scope_name)
     return doc, ranked_rows
 
 
@@ -291,8 +322,13 @@ def _compliance(doc, sheets) -> None:
     if summary is None or not len(summary):
         _para(doc, "本次未进行机构编制合规检查。")
         return
-    verdicts = summary["结论"].astype(str).value_counts()
-    _para(doc, f"共检查 {len(summary)} 个开发区：" + "，".join(f"{k} {v} 个" for k, v in verdicts.items()) + "。")
+    city = (summary["级别"].astype(str) == CITY_LEVEL) if "级别" in summary else pd.Series(False, index=summary.index)
+    zones = summary[~city]
+    verdicts = zones["结论"].astype(str).value_counts()
+    _para(doc, f"共检查 {len(zones)} 个开发区：" + "，".join(f"{k} {v} 个" for k, v in verdicts.items()) + "。")
+    for line in summary[city].to_dict("records"):        # the 全市合计 line is a line of its own, not a zone
+        name = str(line["开发区名称"])
+        _para(doc, f"{name if name.startswith('全市合计') else f'全市合计（{name}）'}：{line['结论']}。")
     if details is None or not len(details):
         return
     bad = details[details["结论"].astype(str) == "不合规"]
@@ -301,32 +337,66 @@ def _compliance(doc, sheets) -> None:
                bad[["开发区名称", "规则编号", "规则", "实际值", "限值", "说明"]].to_numpy().tolist(), [2.2, 1.1, 3, 1, 1, 2.5])
 
 
-def _suggestions(doc, sheets) -> None:
+PLACEHOLDER_ZONES = ("（无）", "无", "")
+
+
+def _suggestions(doc, sheets, label: Mapping[str, str] | None = None) -> None:
+    """Numbered suggestions, each marked 建议，须经复核 once; a placeholder row of 奖惩建议 (zone
+    「（无）」: nothing triggered, or no rules) is one sentence, not a numbered suggestion."""
     frame = sheets.get("奖惩建议")
     if frame is None or not len(frame) or "建议措施" not in frame:
         _para(doc, "本年度无触发奖惩条件的开发区。")
         return
+    label = label or {}
+    zone = frame["开发区名称"].fillna("").astype(str).str.strip()
+    empty = zone.isin(PLACEHOLDER_ZONES) | frame["建议措施"].fillna("").astype(str).str.strip().isin(["", "无"])
+    for row in frame[empty].to_dict("records"):
+        scope = row.get("考核范围")
+        scope = "" if scope is None or pd.isna(scope) else str(scope)
+        why = official_text(row.get("触发条件")).strip() or "无触发奖惩条件的开发区"
+        _para(doc, f"{label.get(scope, scope) + '：' if scope else ''}{why}。")
+    real = frame[~empty]
+    if not len(real):
+        return
     _para(doc, f"以下措施均为{REVIEW}，由考核主管部门按程序研究决定：")
-    for i, row in enumerate(frame.to_dict("records"), start=1):
-        measure = official_text(row.get("建议措施"))
-        mark = "" if REVIEW in measure else f"（{REVIEW}）"
-        _para(doc, f"{i}. {row.get('开发区名称')}：{measure}{mark}。触发条件：{official_text(row.get('触发条件'))}。"
-                   f"依据：{official_text(row.get('依据'))}。")
+    for i, row in enumerate(real.to_dict("records"), start=1):
+        measure = official_text(row.get("建议措施")).strip()
+        if REVIEW not in measure:                          # 「…（建议）」 → 「…（建议，须经复核）」, never both
+            measure = measure.removesuffix("（建议）") + f"（{REVIEW}）"
+        basis = official_text(row.get("依据")).strip()
+        _para(doc, f"{i}. {row.get('开发区名称')}：{measure}。触发条件：{official_text(row.get('触发条件'))}。"
+                   + (f"依据：{basis}。" if basis else ""))
 
 
-def _annex(doc, sheets) -> None:
+# where an indicator's unit and number format are declared: derived indicators, then raw money
+INDICATOR_DECLARATIONS = ("派生指标", "税收返还")
+
+
+def _indicator_column(name: str):
+    """The declaration of indicator `name` (kind and unit) as the result sheets write it."""
+    for sheet in INDICATOR_DECLARATIONS:
+        spec = declaration(sheet).column(name)
+        if spec.kind != "text":
+            return spec
+    return declaration("得分分析").column("指标值")
+
+
+def _annex(doc, sheets, label: Mapping[str, str] | None = None) -> None:
     analysis = sheets.get("得分分析")
     if analysis is None or not len(analysis) or "指标值" not in analysis:
         _para(doc, "（无）", indent=False)
         return
+    label = label or {}
     items = analysis[~analysis["指标"].isin(["合计", "加分/扣分"])]
     for scope, part in _scoped(items):
         wide = part.pivot_table(index="开发区名称", columns="指标", values="指标值", aggfunc="first", sort=False)
         wide = wide.reindex(pd.unique(part["开发区名称"]))
+        specs = [_indicator_column(str(c)) for c in wide.columns]
         if scope:
-            doc.add_heading(scope, level=2)
-        _table(doc, ["开发区名称", *wide.columns], [[z, *vals] for z, vals in zip(wide.index, wide.to_numpy().tolist())],
-               [2.5] + [1.0] * len(wide.columns))
+            doc.add_heading(label.get(scope, scope), level=2)
+        body = [[z, *(shown(v, spec.kind) for v, spec in zip(vals, specs))]
+                for z, vals in zip(wide.index, wide.to_numpy().tolist())]
+        _table(doc, ["开发区名称", *(spec.header for spec in specs)], body, [2.5] + [1.0] * len(wide.columns))
 
 
 # --------------------------------------------------------------------------- files

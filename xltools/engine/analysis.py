@@ -78,6 +78,32 @@ def _normalised(x: np.ndarray, valid: np.ndarray, ncodes: np.ndarray, system: pd
     return out
 
 
+POINT_DECIMALS = 6      # 「考核排名」 stores each indicator's points (…得分) to 6 decimals, 权重 to 6 decimals
+
+
+def _weights_ranked_on(stated: np.ndarray, points: np.ndarray, normalised: np.ndarray, scale: float) -> np.ndarray:
+    """The weights the ranking used. 「指标权重」 states them to 6 decimals; a stated weight is the one
+    used when it reproduces every zone's points (stored to 6 decimals) from the recomputed normalised
+    values. Otherwise (weights with more digits: entropy, AHP) the weight is read back from the zone
+    with the largest normalised value — the most precise estimate — and kept only to the digits the
+    points carry (a read-back from a small normalised value would turn the points' rounding into
+    noise: 0.2500003071 for 0.25)."""
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        known = np.isfinite(points) & np.isfinite(normalised)
+        off = np.abs(stated * normalised * scale - points)
+        reproduces = np.all(~known | (off <= 10.0 ** -POINT_DECIMALS), axis=0)
+        top = np.where(known, normalised, -np.inf)
+        at = np.argmax(top, axis=0)
+        cols = np.arange(len(stated))
+        biggest = top[at, cols]
+        estimate = points[at, cols] / (biggest * scale)
+        digits = POINT_DECIMALS + int(np.ceil(np.log10(max(scale, 1.0))))
+        estimate = np.round(estimate, digits)
+    usable = np.isfinite(estimate) & (biggest > 0.01) & np.isclose(estimate, stated, atol=1e-6)
+    return np.where(reproduces | ~usable, stated, estimate)
+
+
 def score_analysis(tables: dict, result) -> pd.DataFrame:
     """The 得分分析 table of a ranking result (ranking.RankResult): one row per zone and indicator,
     then a 合计 row per zone, zones in the order of 考核排名. Values are normalised as the ranking
@@ -116,7 +142,9 @@ def score_analysis(tables: dict, result) -> pd.DataFrame:
     best = first_of_group[gcodes]
     best_valid = valid[best]
 
-    method = getattr(result, "method", "") or "wsum"     # the codes behind 计算说明's Chinese names
+    # the method codes (RankResult.method/normalize); 计算说明's 评价方法/标准化方法 are Chinese sentences
+    method = getattr(result, "method", "") or "wsum"
+    normalize = getattr(result, "normalize", "") or "minmax"
     filled = _filled(x, valid, gcodes)
     lost = np.full((n, m), np.nan)
     best_points = np.full((n, m), np.nan)
@@ -126,7 +154,7 @@ def score_analysis(tables: dict, result) -> pd.DataFrame:
         points = np.full((n, m), np.nan)
         normalised = np.full((n, m), np.nan)
         closeness = np.full(n, np.nan)
-        tnorm = result.normalize if result.normalize in ("vector", "minmax") else "vector"
+        tnorm = normalize if normalize in ("vector", "minmax") else "vector"
         dirs = np.where(system["方向"].to_numpy() == "负向", -1.0, 1.0)
         for g in np.unique(ncodes):                      # one numpy pass per normalisation scope, not per zone
             idx = np.flatnonzero((ncodes == g) & valid)
@@ -165,14 +193,12 @@ def score_analysis(tables: dict, result) -> pd.DataFrame:
         full = w * scale
         with np.errstate(divide="ignore", invalid="ignore"):
             normalised = np.where(full > 0, np.round(points / full, 6), np.nan)
-        direct = _normalised(filled, valid, ncodes, system, getattr(result, "normalize", "") or "minmax")
-        normalised = np.where(np.isclose(direct * full, points, atol=1e-5) | (full == 0), direct, normalised)
-        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():   # 指标权重 shows 6 decimals:
-            warnings.simplefilter("ignore", RuntimeWarning)
-            exact = np.nanmedian(np.where(normalised > 0.01, points / (normalised * scale), np.nan), axis=0)
-        w = np.where(np.isfinite(exact) & np.isclose(exact, w, atol=1e-6), exact, w)   # the precision ranked on
+        direct = _normalised(filled, valid, ncodes, system, normalize)
+        agrees = np.isclose(direct * full, points, atol=1e-5)
+        normalised = np.where(agrees | (full == 0), direct, normalised)
+        w = _weights_ranked_on(w, points, np.where(agrees, direct, np.nan), scale)
         best_points = np.where(best_valid[:, None], points[best], np.nan)
-        lost = best_points - points
+        lost = np.round(best_points - points, POINT_DECIMALS)     # differences of 6-decimal points, no float noise
         gap = np.where(valid & best_valid, score[best] - score, np.nan)
         lost_rows = np.where(np.isnan(lost), -np.inf, lost)
         worst = np.argmax(lost_rows, axis=1)
@@ -195,7 +221,7 @@ def score_analysis(tables: dict, result) -> pd.DataFrame:
     cols = {
         "开发区名称": np.repeat(zone_arr, m), "年度": np.repeat(year, m), "分组": np.repeat(group, m),
         "指标": np.tile(np.array(names, dtype=object), n), "指标值": x.ravel(), "标准化值": normalised.ravel(),
-        "权重": np.tile(w, n), "满分": np.tile(w * scale, n), "得分": points.ravel(),
+        "权重": np.tile(w, n), "满分": np.tile(np.round(w * scale, POINT_DECIMALS + 3), n), "得分": points.ravel(),
         "组内第一得分": best_points.ravel(), "较组内第一少得": lost.ravel(),
         "距正理想点贡献": plus_share.ravel(), "距负理想点贡献": minus_share.ravel(), "说明": item_note.ravel(),
     }
@@ -212,7 +238,7 @@ def score_analysis(tables: dict, result) -> pd.DataFrame:
         "开发区名称": zone_arr, "年度": year, "分组": group, "指标": TOTAL, "指标值": np.nan, "标准化值": np.nan,
         "权重": np.nan, "满分": np.where(valid, scale, np.nan), "得分": score,
         "组内第一得分": np.where(best_valid, score[best], np.nan),
-        "较组内第一少得": np.where(valid & best_valid, score[best] - score, np.nan),
+        "较组内第一少得": np.where(valid & best_valid, np.round(score[best] - score, POINT_DECIMALS), np.nan),
         "距正理想点贡献": np.nan, "距负理想点贡献": np.nan, "说明": total_note, "_zone": np.arange(n), "_part": 2})
     out = pd.concat([items, extra, totals], ignore_index=True)
     out = out.sort_values(["_zone", "_part"], kind="stable").drop(columns=["_zone", "_part"]).reset_index(drop=True)

@@ -140,7 +140,7 @@ def workbook_modified(path: Path) -> datetime | None:
 
 
 def _shown_time(when: datetime | None) -> str:
-    return when.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S") if when else "未记录"
+    return when.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S（北京时间）") if when else "未记录"
 
 
 BEIJING = timezone(timedelta(hours=8))

@@ -59,6 +59,8 @@ class ResultSheet:
     suffixes: tuple[ResultColumn, ...] = ()      # columns named 「…得分」, 「…增速」 …: kind by the ending
     status: tuple[str, ...] = ("级别", "结论")   # columns whose words (合规, 不合规, 错误 …) are coloured
     landscape: bool = True
+    assessed: bool = False                       # rows of the 考核年度: the page header names that year,
+                                                 # not the span of every 年度 (data sheets keep the span)
 
     def column(self, name: str, whole: bool | None = None) -> ResultColumn:
         """Declaration of column `name` (a header with its unit matches too); an undeclared
@@ -96,10 +98,10 @@ SHEETS: tuple[ResultSheet, ...] = (
     ResultSheet("薪酬测算", "薪酬总额测算",
                 (*_ZONE_YEAR, *_cols("money", "基础薪酬", "绩效薪酬", "项目奖励", "薪酬总额", "基础薪酬标准", "上限", unit=_MONEY),
                  *_cols("coef", "挂钩系数", "绩效薪酬系数", "等次系数"), ResultColumn("核定人数", "count", "人"), *_SCOPE),
-                status=("结论", "约束")),
+                status=("结论", "约束"), assessed=True),
     ResultSheet("薪酬明细", "绩效薪酬分配明细",
                 (*_cols("text", "姓名", "人员编号", "开发区名称"), ResultColumn("年度", "year"),
-                 *_cols("coef", "岗位系数", "等次系数", "分配权重"), ResultColumn("绩效薪酬(元)", "money"), *_SCOPE)),
+                 *_cols("coef", "岗位系数", "等次系数", "分配权重"), ResultColumn("绩效薪酬(元)", "money"), *_SCOPE), assessed=True),
     ResultSheet("税收返还", "税收增量返还测算",
                 (*_ZONE_YEAR, *_cols("money", "税收收入", "税收基数", "税收增量", "返还金额", "行政事业性收费", "应返还下限",
                                      "实际返还金额", "土地出让收益", "土地收益应返还", "土地收益返还", unit=_MONEY),
@@ -107,13 +109,13 @@ SHEETS: tuple[ResultSheet, ...] = (
     ResultSheet("考核排名", "综合考核排名",
                 (*_ZONE_YEAR, ResultColumn("分组"), ResultColumn("综合得分", "score"), *_cols("count", "总排名", "组内排名"),
                  ResultColumn("等次"), ResultColumn("排名变化", "change"), *_SCOPE),
-                suffixes=(ResultColumn("得分", "score"),), status=("等次",)),
+                suffixes=(ResultColumn("得分", "score"),), status=("等次",), assessed=True),
     ResultSheet("得分分析", "得分分析（各指标得分及与组内第一的差距）",
                 (*_ZONE_YEAR, ResultColumn("分组"), ResultColumn("指标"), ResultColumn("指标值", "number"),
                  ResultColumn("标准化值", "coef"), ResultColumn("权重", "weight", "%"),
                  *_cols("score", "满分", "得分", "组内第一得分", "较组内第一少得"),
-                 *_cols("share", "距正理想点贡献", "距负理想点贡献", unit="%"), ResultColumn("说明"), *_SCOPE)),
-    ResultSheet("奖惩建议", "奖惩建议（建议，须经复核）", (*_ZONE_YEAR, *_SCOPE), status=("类别",)),
+                 *_cols("share", "距正理想点贡献", "距负理想点贡献", unit="%"), ResultColumn("说明"), *_SCOPE), assessed=True),
+    ResultSheet("奖惩建议", "奖惩建议（建议，须经复核）", (*_ZONE_YEAR, *_SCOPE), status=("类别",), assessed=True),
     ResultSheet("人员排名", "人员竞聘排名",
                 (*_cols("text", "姓名", "开发区名称"), ResultColumn("综合得分", "score"), ResultColumn("排名", "count"),
                  *_cols("score", "知识测试", "竞聘演讲", "联合考察"), *_SCOPE), status=("结果",)),
@@ -168,6 +170,27 @@ def round_stored(values: np.ndarray, kind: str) -> np.ndarray:
     r[~small] = np.round(v[~small] / q) * q
     out[finite] = r
     return out
+
+
+def shown(value: object, kind: str) -> str:
+    """A number as its column's format shows it, for text (the 通报's tables): 0.06 of a share as
+    6.0%, 万元 as 1,234.50, a count as 12; blank as —; text unchanged."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return str(value)
+    v = float(value)
+    if not np.isfinite(v):
+        return "—"
+    fmt = FORMATS.get(kind)
+    if fmt is None:
+        return f"{v:.2f}" if not v.is_integer() else str(int(v))
+    if fmt.endswith("%"):
+        return f"{v:.{len(fmt) - fmt.index('.') - 2 if '.' in fmt else 0}%}"
+    if fmt == "+0;-0;0":
+        return f"{v:+.0f}" if round(v) else "0"
+    digits = len(fmt) - fmt.index(".") - 1 if "." in fmt else 0
+    return f"{v:,.{digits}f}" if fmt.startswith("#,##") else f"{v:.{digits}f}"
 
 
 UNITS = frozenset(c.unit for s in SHEETS for c in (*s.columns, *s.suffixes) if c.unit)

@@ -104,12 +104,23 @@ def stored(frame: pd.DataFrame, specs: list[ResultColumn]) -> pd.DataFrame:
     return out
 
 
-def _year_text(frame: pd.DataFrame) -> str:
+def _year_text(frame: pd.DataFrame, assessed: bool = False) -> str:
+    """The year a sheet's page header names: the span of its 年度 column (2019—2023年度 for data
+    over several years) or, for a sheet of the 考核年度 (`assessed`: rankings, analysis, salaries),
+    that year — with the 考核范围 assessed on another year named, never as a span."""
     if "年度" not in frame or not len(frame):
         return ""
-    years = pd.to_numeric(frame["年度"], errors="coerce").dropna().astype(int).unique()
-    if not len(years):
+    years = pd.to_numeric(frame["年度"], errors="coerce")
+    valid = years.notna()
+    if not valid.any():
         return ""
+    if assessed:
+        scopes = frame["考核范围"] if "考核范围" in frame else pd.Series("", index=frame.index)
+        per_scope = years[valid].groupby(scopes[valid].astype(str), sort=False).max().astype(int)
+        main = int(per_scope.max())
+        others = [f"{s}：{y}年度" for s, y in per_scope.items() if y != main]
+        return f"{main}年度" + (f"（{'；'.join(others)}）" if others else "")
+    years = years[valid].astype(int)
     lo, hi = int(years.min()), int(years.max())
     return f"{lo}年度" if lo == hi else f"{lo}—{hi}年度"
 
@@ -225,7 +236,7 @@ class ResultWriter:
                                                          "value": f'"{word}"', "format": fmt})
                 ws.conditional_format(1, c, n, c, {"type": "text", "criteria": "begins with",   # 数据不全（3 项…）
                                                      "value": "数据不全", "format": self.status["数据缺失"]})
-        self.print_setup(ws, decl.title, _year_text(frame), self.basis_of(frame), n, len(cols))
+        self.print_setup(ws, decl.title, _year_text(frame, decl.assessed), self.basis_of(frame), n, len(cols))
         return ws
 
     @staticmethod
