@@ -397,3 +397,31 @@ def test_land_income_without_the_amount_returned_is_said():
     ind = pd.DataFrame({"zone": ["甲", "甲"], "year": [2019.0, 2021.0], "tax": [1.0, 2.0], "land_income": [np.nan, 50.0]})
     row = compute_salary({"zones": zones, "indicators": ind}).returns.iloc[-1]
     assert "未填报土地收益返还" in row["说明"]
+
+
+# ---------------------------------------------------------------- a 开发区 sheet emptied by duplicates
+def _official(zones, rows):
+    """A workbook as an official sends it: title row, unit row, Chinese headers."""
+    return {"开发区": [["开发区名录"], ["开发区名称", "级别", "类型"], *zones],
+            "指标": [["2023年度开发区考核指标表"], ["单位：万元、亩"], ["开发区名称", "年度", "税收收入", "用地面积"], *rows]}
+
+
+def test_a_zone_missing_from_a_zone_sheet_that_duplicates_took_over_is_not_ranked(make_book, tmp_path):
+    """SPEC §3.1: 「where a 开发区 sheet exists, a zone missing from it is listed with 数据缺失 and not
+    ranked」 — also when every row of that sheet repeats another file's and is computed there."""
+    main = make_book(_official([["甲开发区", "国家级", "经开区"], ["乙开发区", "国家级", "经开区"]],
+                               [["甲开发区", 2023, 100, 10], ["乙开发区", 2023, 200, 10]]), name="主表.xlsx")
+    other = make_book(_official([["甲开发区", "国家级", "经开区"]],
+                                [["甲开发区", 2023, 100, 10], ["丙园区", 2023, 900, 10]]), name="样例.xlsx")
+    out = tmp_path / "结果.xlsx"
+    proc = cli("run", main, other, "-o", out, "--prefer", "主表.xlsx")
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    written = sheets_of(out)
+    rank = written["考核排名"]
+    row = rank[rank["开发区名称"] == "丙园区"].iloc[0]
+    assert pd.isna(row["综合得分"]) and pd.isna(row["总排名"])
+    assert "「开发区」表中没有该开发区" in row["说明"]
+    checks = written["数据校验"]
+    hit = checks[checks["问题"].str.contains("「丙园区」不在「开发区」表中", regex=False)]
+    assert (hit["文件"] == "样例.xlsx").any() and (hit["级别"] == "警告").all()
+

@@ -254,6 +254,7 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
         tables = tables_of(book)
         for key, mask in masks.get(book.name, {}).items():
             tables[key] = tables[key][mask].reset_index(drop=True)
+            tables[key].attrs["sheet_present"] = True     # emptied by duplicates, yet the sheet exists
         if masks.get(book.name) and not any(len(t) for k, t in tables.items() if k != "params"):
             continue                        # every row repeats another file's: computed there
         assessment = assess(tables, profile=profile, tasks=tasks, rank_options=rank_options)
