@@ -425,3 +425,33 @@ def test_a_zone_missing_from_a_zone_sheet_that_duplicates_took_over_is_not_ranke
     hit = checks[checks["问题"].str.contains("「丙园区」不在「开发区」表中", regex=False)]
     assert (hit["文件"] == "样例.xlsx").any() and (hit["级别"] == "警告").all()
 
+
+# ---------------------------------------------------------------- 核定人数 (SPEC §5.2)
+def _salary_book(make_book, headcount, posts=True):
+    sheets = {
+        "开发区": [["开发区名录"], ["开发区名称", "级别", "政策口径"], ["辽阳经济技术开发区", "国家级", "liaoyang"]],
+        "指标": [["2023年度开发区考核指标表"], ["单位：万元"], ["开发区名称", "年度", "税收收入", "固定资产投资", "规上工业总产值"],
+                 ["辽阳经济技术开发区", 2023, 100, 200, 300]],
+        "薪酬": [["2023年度薪酬核定表"], ["单位：万元、人"], ["开发区名称", "年度", "核定人数", "基础薪酬标准", "绩效薪酬系数",
+                                                   "税收目标", "固定资产投资目标", "规上工业总产值目标", "项目奖励"],
+                 ["辽阳经济技术开发区", 2023, headcount, 10, 0.5, 100, 200, 300, 0]]}
+    if posts:
+        sheets["职数编制"] = [["职数编制表"], ["单位：人"], ["开发区名称", "正职职数", "副职职数", "核定编制", "实有人数"],
+                          ["辽阳经济技术开发区", 1, 2, 14, 12]]
+    return make_book(sheets)
+
+
+def test_a_blank_headcount_uses_the_actual_staff_and_says_so(make_book):
+    """SPEC §5.2 「基础薪酬 = 核定人数 × 基础薪酬标准」: 「无」 核定人数 replaced by 实有人数 must be said."""
+    out = assess(tables_of(read_book(_salary_book(make_book, "无"))), tasks=("salary",)).sheets["薪酬测算"].iloc[0]
+    assert "核定人数未填，按「职数编制」实有人数 12 人计" in out["说明"]
+    base = [c for c in out.index if c.startswith("基础薪酬") and "标准" not in c][0]
+    assert out[base] == pytest.approx(12 * 10)
+
+
+def test_no_headcount_at_all_is_data_missing(make_book):
+    out = assess(tables_of(read_book(_salary_book(make_book, None, posts=False))),
+                 tasks=("salary",)).sheets["薪酬测算"].iloc[0]
+    assert out["结论" if "结论" in out.index else "说明"] is not None and "缺少核定人数" in out["说明"]
+    base = [c for c in out.index if c.startswith("基础薪酬") and "标准" not in c][0]
+    assert pd.isna(out[base])

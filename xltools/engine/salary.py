@@ -155,7 +155,10 @@ def salary_pools(tables: dict[str, pd.DataFrame], rules: ZoneRules) -> pd.DataFr
     head = _f(sal["headcount"]) if "headcount" in sal else np.full(n, np.nan)
     if posts is not None and "actual_staff" in posts:
         fallback = posts.drop_duplicates("zone").set_index("zone")["actual_staff"].reindex(sal["zone"])
-        head = np.where(np.isnan(head), _f(fallback), head)
+        substituted = np.isnan(head) & ~np.isnan(_f(fallback))
+        head = np.where(substituted, _f(fallback), head)
+    else:
+        substituted = np.zeros(n, bool)
 
     codes, choices = rules.rows(sal["zone"])
     rule = [r or {} for r, _ in choices]
@@ -212,6 +215,9 @@ def salary_pools(tables: dict[str, pd.DataFrame], rules: ZoneRules) -> pd.DataFr
     note = np.where(~missing & capped, note + cap_text, note)
     note = np.where(~missing & over, note + "；上限低于基础薪酬与项目奖励之和，绩效薪酬为 0，薪酬总额仍超过上限，请核实上限", note)
     note = np.where(~missing & (grade_text != ""), note + "；" + grade_text, note)
+    # SPEC §5.2 基础薪酬 = 核定人数 × 标准: a stand-in headcount moves the pool, so it is said
+    note = np.where(substituted, "核定人数未填，按「职数编制」实有人数 " + pd.Series(head).map("{:g}".format).to_numpy(dtype=object)
+                    + " 人计；" + note, note)
     blank = lambda a: np.where(missing, np.nan, a)
     return pd.DataFrame({
         "开发区名称": sal["zone"].to_numpy(), "年度": _f(sal["year"]),
