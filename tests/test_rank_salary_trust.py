@@ -254,8 +254,21 @@ def test_a_param_sheet_request_that_cannot_run_exits_2(make_book, tmp_path):
 def test_a_default_that_does_not_apply_is_skipped_with_a_note(make_book, tmp_path):
     path = make_book({"开发区": [["开发区名称", "级别"], ["甲", "国家级"]],
                       "职数编制": [["开发区名称", "正职职数", "副职职数"], ["甲", 1, 4]]})
-    proc = cli("rank", path, "-o", tmp_path / "结果.xlsx")
+    proc = cli("run", path, "-o", tmp_path / "结果.xlsx")
     assert proc.returncode in (0, 1) and "考核排名（缺少「指标」表）" in re.sub(r"\s+", "", proc.stdout + proc.stderr)
+
+
+def test_rank_asked_for_on_a_workbook_without_indicators_exits_2(make_book, tmp_path):
+    """SPEC §3.1: 「a computation the user asked for explicitly … that cannot run exits 2 and writes
+    nothing misleading」 — `xltools rank` on a workbook with no 指标 sheet."""
+    path = make_book({"开发区": [["开发区名录"], ["开发区名称", "级别", "类型"], ["甲开发区", "国家级", "经开区"]],
+                      "职数编制": [["职数编制表"], ["单位：人"], ["开发区名称", "正职职数", "副职职数"], ["甲开发区", 1, 4]]})
+    out = tmp_path / "结果.xlsx"
+    proc = cli("rank", path, "-o", out)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "缺少「指标」表" in re.sub(r"\s+", "", proc.stdout + proc.stderr)
+    if out.exists():
+        assert "考核排名" not in sheets_of(out)
 
 
 # ---------------------------------------------------------------- sanctions (SPEC §5.5)

@@ -85,7 +85,7 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
         else:
             out.skipped.append("薪酬测算与税收返还（缺少「薪酬」「指标」表）")
     if "rank" in tasks:
-        _rank(tables, res, settings, rank_options, out, facts)
+        _rank(tables, res, settings, rank_options, out, facts, alone=tasks == ("rank",))
     if "indicators" in tasks:
         ind = tables.get("indicators")
         if ind is not None and len(ind):
@@ -148,8 +148,10 @@ class _Facts:
         return self.value
 
 
-def _rank(tables, res, settings: Settings, options: RankOptions | None, out: Assessment, facts: _Facts) -> None:
-    """考核排名, 奖惩建议 and 人员排名 — each when its inputs exist; each zone by its own profile."""
+def _rank(tables, res, settings: Settings, options: RankOptions | None, out: Assessment, facts: _Facts,
+          alone: bool = False) -> None:
+    """考核排名, 奖惩建议 and 人员排名 — each when its inputs exist; each zone by its own profile.
+    `alone`: the ranking was the only thing asked for, so missing 指标 is a failure, not a skip."""
     ind = tables.get("indicators")
     if ind is not None and len(ind):
         try:
@@ -197,7 +199,10 @@ def _rank(tables, res, settings: Settings, options: RankOptions | None, out: Ass
             if not all_rules:
                 out.notes["奖惩规则"] = "所用政策口径未规定奖惩规则"
             out.notes.update({f"奖惩·{k}": v for k, v in why.items()})
-    else:
+    elif alone:                    # the ranking alone was asked for (xltools rank, the 排名 button): cannot run
+        out.failed.append("考核排名：缺少「指标」表（或表中没有数据），无法排名；请在「指标」表填报各开发区的考核指标"
+                          "（所要求的计算：考核排名）")
+    else:                          # a default that does not apply: skipped with a note
         out.skipped.append("考核排名（缺少「指标」表）")
     staff = tables.get("staff")
     if staff is not None and len(staff):
