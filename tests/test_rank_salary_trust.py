@@ -468,3 +468,22 @@ def test_no_headcount_at_all_is_data_missing(make_book):
     assert out["结论" if "结论" in out.index else "说明"] is not None and "缺少核定人数" in out["说明"]
     base = [c for c in out.index if c.startswith("基础薪酬") and "标准" not in c][0]
     assert pd.isna(out[base])
+
+
+# ---------------------------------------------------------------- assumptions said in 数据校验
+def test_a_blank_tax_filled_with_the_group_mean_has_a_warning_row(make_book, tmp_path):
+    """SPEC §3.1 「never silently wrong」: a blank 税收收入 filled in for the ranking is a 警告 in 数据校验
+    naming the zone, the indicator and the policy, besides the 说明 of 考核排名."""
+    book = _official([["甲开发区", "国家级", "经开区"], ["乙开发区", "国家级", "经开区"], ["丙开发区", "国家级", "经开区"]],
+                     [["甲开发区", 2023, 100, 10, 50], ["乙开发区", 2023, 300, 10, 70], ["丙开发区", 2023, None, 10, 60]])
+    book["指标"][2].append("工业增加值")
+    path = make_book(book)
+    out = tmp_path / "结果.xlsx"
+    assert cli("run", path, "-o", out).returncode in (0, 1)
+    written = sheets_of(out)
+    row = written["考核排名"].set_index("开发区名称").loc["丙开发区"]
+    assert "按组内平均值补齐" in row["说明"]
+    checks = written["数据校验"]
+    hit = checks[checks["问题"].str.contains("「丙开发区」", regex=False) & checks["问题"].str.contains("按组内平均值补齐")]
+    assert len(hit) == 1 and hit["级别"].iat[0] == "警告" and hit["工作表"].iat[0] == "指标"
+    assert "亩均税收" in hit["问题"].iat[0] and hit["文件"].iat[0] == "book.xlsx"

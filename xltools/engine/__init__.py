@@ -165,6 +165,7 @@ def _rank(tables, res, settings: Settings, options: RankOptions | None, out: Ass
             result = None
         if result is not None:
             out.sheets["考核排名"] = result.ranking
+            out.problems += result.filled
             out.sheets["指标权重"] = result.system
             out.notes.update({f"排名·{k}": v for k, v in result.notes.items()})
             out.notes["排名·政策口径选择"] = res.explain(result.ranking["开发区名称"])

@@ -62,6 +62,7 @@ class RankResult:
     weighting: str = ""
     within_groups: bool = False       # normalised per group (the profile asks; 总排名 empty) instead of all together
     parts: dict = field(default_factory=dict)    # profile key → its RankResult (zones ranked apart)
+    filled: list = field(default_factory=list)   # 数据校验 rows: a blank value filled in for the ranking
     resolution: object = None                    # the profiles.resolve.Resolution used
 
 
@@ -232,7 +233,8 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile=None,
     return RankResult(pd.concat([p.ranking for p in parts.values()], ignore_index=True), notes, system,
                       pd.concat([p.group_of for p in parts.values()]),
                       pd.concat([p.absolute for p in parts.values()]), one("absolute_basis"),
-                      one("method"), one("normalize"), one("weighting"), False, parts, res)
+                      one("method"), one("normalize"), one("weighting"), False, parts, res,
+                      [row for p in parts.values() for row in p.filled])
 
 
 def _rank_profile(tables: dict[str, pd.DataFrame], prof: Profile, options: RankOptions | None,
@@ -457,7 +459,18 @@ def _rank_profile(tables: dict[str, pd.DataFrame], prof: Profile, options: RankO
             basis = "对标法（标杆值为固定标准）"
     absolute = active & ~filled.any(axis=1) & bool(basis)
     return RankResult(ranking, notes, system, pd.Series(group, index=cur["zone"]),
-                      pd.Series(absolute, index=cur["zone"]), basis, method, normalize, weighting, within_groups)
+                      pd.Series(absolute, index=cur["zone"]), basis, method, normalize, weighting, within_groups,
+                      filled=_filled_rows(zone, items["name"].to_numpy(dtype=object), filled, year,
+                                          MISSING_POLICIES[missing]))
+
+
+def _filled_rows(zones: np.ndarray, names: np.ndarray, filled: np.ndarray, year: int, policy: str) -> list[dict]:
+    """One 警告 per zone and indicator a ranking filled in (SPEC §3.1: an assumption is said where it is made)."""
+    rows, cols = np.nonzero(filled)
+    return [{"工作表": "指标", "单元格": "", "级别": "警告",
+             "问题": f"开发区「{z}」{year} 年的「{n}」缺失（未填报或无法计算），考核排名中{policy}",
+             "建议": "在「指标」表补填该开发区的数据；或在「参数」表「缺失值处理」选择其他办法"}
+            for z, n in zip(zones[rows].tolist(), names[cols].tolist())]
 
 
 def _unlisted_only(zones: pd.Series, year: int, items: pd.DataFrame, dirs: np.ndarray,
