@@ -53,6 +53,9 @@ def test_a_blank_fee_is_unknown_but_a_missing_fee_column_is_none():
     assert row["结论"] == "数据缺失" and "行政事业性收费" in row["说明"]
     none = compute_salary({"zones": zones, "indicators": pd.DataFrame(rows)}).returns
     assert none.loc[none["年度"] == 2022, "结论"].iat[0] == "合规"     # 70 ≥ 60% × 100
+    assert "没有「行政事业性收费」列，收费按 0 计入应返还下限" in none.loc[none["年度"] == 2022, "说明"].iat[0]
+    with_column = compute_salary({"zones": zones, "indicators": pd.DataFrame({**rows, "fees": [0.0, 0.0]})}).returns
+    assert "行政事业性收费" not in with_column.loc[with_column["年度"] == 2022, "说明"].iat[0]
 
 
 def test_demo_samples_have_no_compliant_return_without_an_actual_amount(samples):

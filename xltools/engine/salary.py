@@ -350,7 +350,8 @@ def tax_returns(ind: pd.DataFrame, rules: ZoneRules, land_rules: ZoneRules) -> p
     land_short = np.isfinite(land_paid) & np.isfinite(land_due) & (land_paid < land_due - 1e-9)
     land_unknown = np.isfinite(land_due) & (land_due > 0) & np.isnan(land_paid)
     note = _return_notes(codes, [r.get("from_year", -np.inf) for r in rule], has, applies, *lack,
-                         base_kind, tax < base, below, low_rate, land_short, unpaid, land_unknown)
+                         base_kind, tax < base, below, low_rate, land_short, unpaid, land_unknown,
+                         np.full(n, "fees" not in df))
     keep = has | np.isfinite(share)
     blank = lambda a: np.where(applies & ~missing, a, np.nan)
     out = pd.DataFrame({
@@ -368,13 +369,13 @@ _BASE_LABELS = ("填报基数", "上年税收", "基数年税收")
 
 
 def _return_notes(codes, from_years, has, applies, no_tax, no_base, no_fees, base_kind, fell, below, low_rate,
-                  land_short, unpaid, land_unknown) -> np.ndarray:
+                  land_short, unpaid, land_unknown, no_fee_column) -> np.ndarray:
     """税收返还「说明」: written once per distinct combination of its inputs, then spread to the rows."""
     flags = pd.DataFrame({"code": np.asarray(codes, dtype=np.int64), "kind": np.asarray(base_kind, dtype=np.int64),
                           **{k: np.asarray(v, dtype=bool) for k, v in dict(
                               has=has, applies=applies, no_tax=no_tax, no_base=no_base, no_fees=no_fees, fell=fell,
                               below=below, low=low_rate, land=land_short, unpaid=unpaid,
-                              land_unknown=land_unknown).items()}})
+                              land_unknown=land_unknown, no_fee_column=no_fee_column).items()}})
     combos = flags.drop_duplicates()
     inverse = pd.MultiIndex.from_frame(combos).get_indexer(pd.MultiIndex.from_frame(flags))
     texts = []
@@ -390,6 +391,7 @@ def _return_notes(codes, from_years, has, applies, no_tax, no_base, no_fees, bas
             text = f"缺少{lacking}，无法计算"
         else:
             text = f"基数为{label}" + ("；税收下降，增量按 0 计" if c.fell else "")
+            text += "；「指标」表没有「行政事业性收费」列，收费按 0 计入应返还下限" if c.no_fee_column else ""
         text += "；未填报实际返还金额，无法判断是否足额返还" if c.unpaid else ""
         text += "；实际返还低于应返还下限" if c.below else ""
         text += "；填报的返还比例低于政策下限" if c.low else ""
