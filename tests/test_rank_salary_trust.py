@@ -459,8 +459,11 @@ def _salary_book(make_book, headcount, posts=True):
 
 def test_a_blank_headcount_uses_the_actual_staff_and_says_so(make_book):
     """SPEC §5.2 「基础薪酬 = 核定人数 × 基础薪酬标准」: 「无」 核定人数 replaced by 实有人数 must be said."""
-    out = assess(tables_of(read_book(_salary_book(make_book, "无"))), tasks=("salary",)).sheets["薪酬测算"].iloc[0]
+    done = assess(tables_of(read_book(_salary_book(make_book, "无"))), tasks=("salary",))
+    out = done.sheets["薪酬测算"].iloc[0]
     assert "核定人数未填，按「职数编制」实有人数 12 人计" in out["说明"]
+    said = [p for p in done.problems if p["工作表"] == "薪酬" and "核定人数未填" in p["问题"]]
+    assert len(said) == 1 and said[0]["级别"] == "警告" and "辽阳经济技术开发区" in said[0]["问题"]
     base = [c for c in out.index if c.startswith("基础薪酬") and "标准" not in c][0]
     assert out[base] == pytest.approx(12 * 10)
 

@@ -16,7 +16,7 @@ from ..profiles.resolve import PRECEDENCE, resolve
 from .params import Settings, read_params
 from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, check_quota, quota_one, zone_facts
 from .salary import DETAIL_COLUMNS as PAY_COLUMNS
-from .salary import POOL_COLUMNS, RETURN_COLUMNS, compute_salary, tax_return_one
+from .salary import HEADCOUNT_STAND_IN, POOL_COLUMNS, RETURN_COLUMNS, compute_salary, tax_return_one
 from ..profiles import inferred_note
 from .ranking import RankOptions, explicit_request, rank_zones
 from .sanctions import SANCTION_COLUMNS
@@ -73,6 +73,7 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
             pay = compute_salary(tables, res, facts=facts.get())
             if len(pay.pools):
                 out.sheets["薪酬测算"] = pay.pools[POOL_COLUMNS]
+                out.problems += _headcount_warnings(pay.pools)
             if len(pay.people):
                 out.sheets["薪酬明细"] = pay.people[PAY_COLUMNS]
             if len(pay.returns):
@@ -146,6 +147,15 @@ class _Facts:
         if self.value is None:
             self.value = zone_facts(self.tables)
         return self.value
+
+
+def _headcount_warnings(pools: pd.DataFrame) -> list[dict]:
+    """A blank 核定人数 replaced by 实有人数 (salary.salary_pools says so in 说明) is a 警告 in 数据校验 too."""
+    said = pools[pools["说明"].astype(str).str.startswith(HEADCOUNT_STAND_IN)]
+    return [{"工作表": "薪酬", "单元格": "", "级别": "警告",
+             "问题": f"开发区「{z}」{y:g} 年" + str(text).split("；")[0] + "，基础薪酬按此人数测算",
+             "建议": "在「薪酬」表填写核定人数（核定编制内的人数）"}
+            for z, y, text in zip(said["开发区名称"], said["年度"], said["说明"])]
 
 
 def _rank(tables, res, settings: Settings, options: RankOptions | None, out: Assessment, facts: _Facts,

@@ -19,6 +19,7 @@ from .quota import zone_facts
 from .indicators import in_input_order
 
 MISSING = "数据缺失"
+HEADCOUNT_STAND_IN = "核定人数未填"        # 说明 of a pool whose 核定人数 is taken from 实有人数
 POOL_COLUMNS = ["开发区名称", "年度", "基础薪酬", "绩效薪酬", "项目奖励", "薪酬总额", "挂钩系数", "说明",
                 "核定人数", "基础薪酬标准", "绩效薪酬系数", "等次系数", "上限", "约束", "政策口径", "依据"]
 DETAIL_COLUMNS = ["姓名", "人员编号", "开发区名称", "年度", "岗位", "岗位系数", "考核等次", "等次系数",
@@ -216,7 +217,7 @@ def salary_pools(tables: dict[str, pd.DataFrame], rules: ZoneRules) -> pd.DataFr
     note = np.where(~missing & over, note + "；上限低于基础薪酬与项目奖励之和，绩效薪酬为 0，薪酬总额仍超过上限，请核实上限", note)
     note = np.where(~missing & (grade_text != ""), note + "；" + grade_text, note)
     # SPEC §5.2 基础薪酬 = 核定人数 × 标准: a stand-in headcount moves the pool, so it is said
-    note = np.where(substituted, "核定人数未填，按「职数编制」实有人数 " + pd.Series(head).map("{:g}".format).to_numpy(dtype=object)
+    note = np.where(substituted, HEADCOUNT_STAND_IN + "，按「职数编制」实有人数 " + pd.Series(head).map("{:g}".format).to_numpy(dtype=object)
                     + " 人计；" + note, note)
     blank = lambda a: np.where(missing, np.nan, a)
     return pd.DataFrame({
