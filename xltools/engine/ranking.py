@@ -233,8 +233,8 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile=None,
     return RankResult(pd.concat([p.ranking for p in parts.values()], ignore_index=True), notes, system,
                       pd.concat([p.group_of for p in parts.values()]),
                       pd.concat([p.absolute for p in parts.values()]), one("absolute_basis"),
-                      one("method"), one("normalize"), one("weighting"), False, parts, res,
-                      [row for p in parts.values() for row in p.filled])
+                      one("method"), one("normalize"), one("weighting"), False, parts, resolution=res,
+                      filled=[row for p in parts.values() for row in p.filled])
 
 
 def _rank_profile(tables: dict[str, pd.DataFrame], prof: Profile, options: RankOptions | None,
