@@ -266,3 +266,16 @@ def test_prefer_newest_without_a_recorded_time_leaves_the_conflict(two_copies, t
     [mine] = [p for p in res.cross if p.file == COPY and p.level == "错误"]
     assert f"--prefer newest 无法判断：「{COPY}」未记录修改时间" in mine.message
     assert "修改时间：本文件 未记录" in mine.message
+
+
+@pytest.mark.parametrize("command", ["batch", "run"])
+def test_the_console_counts_every_error_and_warning_that_data_validation_shows(two_copies, tmp_path, command):
+    """「数据校验：n 个错误，m 个警告」 on the console is the count of the rows in 数据校验 — the
+    conflict's 错误 in both files included (they are cross-file problems)."""
+    out = tmp_path / "结果.xlsx"
+    files = sorted(two_copies.iterdir())
+    proc = cli(command, *([two_copies] if command == "batch" else files), "-o", out, "--json")
+    summary = json.loads(proc.stdout)
+    levels = [row["级别"] for row in sheet(out, "数据校验")]
+    assert levels.count("错误") >= 2
+    assert (summary["错误"], summary["警告"]) == (levels.count("错误"), levels.count("警告"))

@@ -53,6 +53,9 @@ def test_a_blank_fee_is_unknown_but_a_missing_fee_column_is_none():
     assert row["结论"] == "数据缺失" and "行政事业性收费" in row["说明"]
     none = compute_salary({"zones": zones, "indicators": pd.DataFrame(rows)}).returns
     assert none.loc[none["年度"] == 2022, "结论"].iat[0] == "合规"     # 70 ≥ 60% × 100
+    assert "没有「行政事业性收费」列，收费按 0 计入应返还下限" in none.loc[none["年度"] == 2022, "说明"].iat[0]
+    with_column = compute_salary({"zones": zones, "indicators": pd.DataFrame({**rows, "fees": [0.0, 0.0]})}).returns
+    assert "行政事业性收费" not in with_column.loc[with_column["年度"] == 2022, "说明"].iat[0]
 
 
 def test_demo_samples_have_no_compliant_return_without_an_actual_amount(samples):
@@ -254,8 +257,21 @@ def test_a_param_sheet_request_that_cannot_run_exits_2(make_book, tmp_path):
 def test_a_default_that_does_not_apply_is_skipped_with_a_note(make_book, tmp_path):
     path = make_book({"开发区": [["开发区名称", "级别"], ["甲", "国家级"]],
                       "职数编制": [["开发区名称", "正职职数", "副职职数"], ["甲", 1, 4]]})
-    proc = cli("rank", path, "-o", tmp_path / "结果.xlsx")
+    proc = cli("run", path, "-o", tmp_path / "结果.xlsx")
     assert proc.returncode in (0, 1) and "考核排名（缺少「指标」表）" in re.sub(r"\s+", "", proc.stdout + proc.stderr)
+
+
+def test_rank_asked_for_on_a_workbook_without_indicators_exits_2(make_book, tmp_path):
+    """SPEC §3.1: 「a computation the user asked for explicitly … that cannot run exits 2 and writes
+    nothing misleading」 — `xltools rank` on a workbook with no 指标 sheet."""
+    path = make_book({"开发区": [["开发区名录"], ["开发区名称", "级别", "类型"], ["甲开发区", "国家级", "经开区"]],
+                      "职数编制": [["职数编制表"], ["单位：人"], ["开发区名称", "正职职数", "副职职数"], ["甲开发区", 1, 4]]})
+    out = tmp_path / "结果.xlsx"
+    proc = cli("rank", path, "-o", out)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "缺少「指标」表" in re.sub(r"\s+", "", proc.stdout + proc.stderr)
+    if out.exists():
+        assert "考核排名" not in sheets_of(out)
 
 
 # ---------------------------------------------------------------- sanctions (SPEC §5.5)
@@ -397,3 +413,83 @@ def test_land_income_without_the_amount_returned_is_said():
     ind = pd.DataFrame({"zone": ["甲", "甲"], "year": [2019.0, 2021.0], "tax": [1.0, 2.0], "land_income": [np.nan, 50.0]})
     row = compute_salary({"zones": zones, "indicators": ind}).returns.iloc[-1]
     assert "未填报土地收益返还" in row["说明"]
+
+
+# ---------------------------------------------------------------- a 开发区 sheet emptied by duplicates
+def _official(zones, rows):
+    """A workbook as an official sends it: title row, unit row, Chinese headers."""
+    return {"开发区": [["开发区名录"], ["开发区名称", "级别", "类型"], *zones],
+            "指标": [["2023年度开发区考核指标表"], ["单位：万元、亩"], ["开发区名称", "年度", "税收收入", "用地面积"], *rows]}
+
+
+def test_a_zone_missing_from_a_zone_sheet_that_duplicates_took_over_is_not_ranked(make_book, tmp_path):
+    """SPEC §3.1: 「where a 开发区 sheet exists, a zone missing from it is listed with 数据缺失 and not
+    ranked」 — also when every row of that sheet repeats another file's and is computed there."""
+    main = make_book(_official([["甲开发区", "国家级", "经开区"], ["乙开发区", "国家级", "经开区"]],
+                               [["甲开发区", 2023, 100, 10], ["乙开发区", 2023, 200, 10]]), name="主表.xlsx")
+    other = make_book(_official([["甲开发区", "国家级", "经开区"]],
+                                [["甲开发区", 2023, 100, 10], ["丙园区", 2023, 900, 10]]), name="样例.xlsx")
+    out = tmp_path / "结果.xlsx"
+    proc = cli("run", main, other, "-o", out, "--prefer", "主表.xlsx")
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    written = sheets_of(out)
+    rank = written["考核排名"]
+    row = rank[rank["开发区名称"] == "丙园区"].iloc[0]
+    assert pd.isna(row["综合得分"]) and pd.isna(row["总排名"])
+    assert "「开发区」表中没有该开发区" in row["说明"]
+    checks = written["数据校验"]
+    hit = checks[checks["问题"].str.contains("「丙园区」不在「开发区」表中", regex=False)]
+    assert (hit["文件"] == "样例.xlsx").any() and (hit["级别"] == "警告").all()
+
+
+# ---------------------------------------------------------------- 核定人数 (SPEC §5.2)
+def _salary_book(make_book, headcount, posts=True):
+    sheets = {
+        "开发区": [["开发区名录"], ["开发区名称", "级别", "政策口径"], ["辽阳经济技术开发区", "国家级", "liaoyang"]],
+        "指标": [["2023年度开发区考核指标表"], ["单位：万元"], ["开发区名称", "年度", "税收收入", "固定资产投资", "规上工业总产值"],
+                 ["辽阳经济技术开发区", 2023, 100, 200, 300]],
+        "薪酬": [["2023年度薪酬核定表"], ["单位：万元、人"], ["开发区名称", "年度", "核定人数", "基础薪酬标准", "绩效薪酬系数",
+                                                   "税收目标", "固定资产投资目标", "规上工业总产值目标", "项目奖励"],
+                 ["辽阳经济技术开发区", 2023, headcount, 10, 0.5, 100, 200, 300, 0]]}
+    if posts:
+        sheets["职数编制"] = [["职数编制表"], ["单位：人"], ["开发区名称", "正职职数", "副职职数", "核定编制", "实有人数"],
+                          ["辽阳经济技术开发区", 1, 2, 14, 12]]
+    return make_book(sheets)
+
+
+def test_a_blank_headcount_uses_the_actual_staff_and_says_so(make_book):
+    """SPEC §5.2 「基础薪酬 = 核定人数 × 基础薪酬标准」: 「无」 核定人数 replaced by 实有人数 must be said."""
+    done = assess(tables_of(read_book(_salary_book(make_book, "无"))), tasks=("salary",))
+    out = done.sheets["薪酬测算"].iloc[0]
+    assert "核定人数未填，按「职数编制」实有人数 12 人计" in out["说明"]
+    said = [p for p in done.problems if p["工作表"] == "薪酬" and "核定人数未填" in p["问题"]]
+    assert len(said) == 1 and said[0]["级别"] == "警告" and "辽阳经济技术开发区" in said[0]["问题"]
+    base = [c for c in out.index if c.startswith("基础薪酬") and "标准" not in c][0]
+    assert out[base] == pytest.approx(12 * 10)
+
+
+def test_no_headcount_at_all_is_data_missing(make_book):
+    out = assess(tables_of(read_book(_salary_book(make_book, None, posts=False))),
+                 tasks=("salary",)).sheets["薪酬测算"].iloc[0]
+    assert out["结论" if "结论" in out.index else "说明"] is not None and "缺少核定人数" in out["说明"]
+    base = [c for c in out.index if c.startswith("基础薪酬") and "标准" not in c][0]
+    assert pd.isna(out[base])
+
+
+# ---------------------------------------------------------------- assumptions said in 数据校验
+def test_a_blank_tax_filled_with_the_group_mean_has_a_warning_row(make_book, tmp_path):
+    """SPEC §3.1 「never silently wrong」: a blank 税收收入 filled in for the ranking is a 警告 in 数据校验
+    naming the zone, the indicator and the policy, besides the 说明 of 考核排名."""
+    book = _official([["甲开发区", "国家级", "经开区"], ["乙开发区", "国家级", "经开区"], ["丙开发区", "国家级", "经开区"]],
+                     [["甲开发区", 2023, 100, 10, 50], ["乙开发区", 2023, 300, 10, 70], ["丙开发区", 2023, None, 10, 60]])
+    book["指标"][2].append("工业增加值")
+    path = make_book(book)
+    out = tmp_path / "结果.xlsx"
+    assert cli("run", path, "-o", out).returncode in (0, 1)
+    written = sheets_of(out)
+    row = written["考核排名"].set_index("开发区名称").loc["丙开发区"]
+    assert "按组内平均值补齐" in row["说明"]
+    checks = written["数据校验"]
+    hit = checks[checks["问题"].str.contains("「丙开发区」", regex=False) & checks["问题"].str.contains("按组内平均值补齐")]
+    assert len(hit) == 1 and hit["级别"].iat[0] == "警告" and hit["工作表"].iat[0] == "指标"
+    assert "亩均税收" in hit["问题"].iat[0] and hit["文件"].iat[0] == "book.xlsx"

@@ -212,8 +212,6 @@ class BatchResult(RunResult):
 
     def summary(self) -> dict:
         base = super().summary()
-        base["错误"] = sum(b.errors for b in submitted(self.books))
-        base["警告"] = sum(b.warnings for b in submitted(self.books))
         base["退出码"] = batch_exit_code(self)
         base["文件状态"] = self.files["状态"].value_counts().to_dict() if len(self.files) else {}
         base["跨文件问题"] = len(self.cross)

@@ -88,13 +88,21 @@ class RunResult:
     failed: list[str] = field(default_factory=list)       # asked for explicitly, could not run: exit 2
     conflicts: list[Conflict] = field(default_factory=list)     # zones / zone-years files give differently
 
+    def levels(self) -> tuple[int, int]:
+        """错误 and 警告 as 数据校验 shows them (cross-file and engine rows included), else the books'."""
+        checks = self.sheets.get("数据校验")
+        if checks is not None and "级别" in checks:
+            return int((checks["级别"] == ERROR).sum()), int((checks["级别"] == WARNING).sum())
+        return sum(b.errors for b in self.books), sum(b.warnings for b in self.books)
+
     def summary(self) -> dict:
+        errors, warnings = self.levels()
         return {
             "版本": __version__,
             "文件数": len(self.books),
             "读入行数": sum(b.rows for b in self.books),
-            "错误": sum(b.errors for b in self.books),
-            "警告": sum(b.warnings for b in self.books),
+            "错误": errors,
+            "警告": warnings,
             "结果工作表": list(self.sheets),
             "未执行": self.skipped,
             "未能执行": self.failed,
@@ -254,6 +262,7 @@ def run_books(paths: Iterable[str | Path], *, profile: str | None = None,
         tables = tables_of(book)
         for key, mask in masks.get(book.name, {}).items():
             tables[key] = tables[key][mask].reset_index(drop=True)
+            tables[key].attrs["sheet_present"] = True     # emptied by duplicates, yet the sheet exists
         if masks.get(book.name) and not any(len(t) for k, t in tables.items() if k != "params"):
             continue                        # every row repeats another file's: computed there
         assessment = assess(tables, profile=profile, tasks=tasks, rank_options=rank_options)

@@ -16,7 +16,7 @@ from ..profiles.resolve import PRECEDENCE, resolve
 from .params import Settings, read_params
 from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, check_quota, quota_one, zone_facts
 from .salary import DETAIL_COLUMNS as PAY_COLUMNS
-from .salary import POOL_COLUMNS, RETURN_COLUMNS, compute_salary, tax_return_one
+from .salary import HEADCOUNT_STAND_IN, POOL_COLUMNS, RETURN_COLUMNS, compute_salary, tax_return_one
 from ..profiles import inferred_note
 from .ranking import RankOptions, explicit_request, rank_zones
 from .sanctions import SANCTION_COLUMNS
@@ -73,6 +73,7 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
             pay = compute_salary(tables, res, facts=facts.get())
             if len(pay.pools):
                 out.sheets["薪酬测算"] = pay.pools[POOL_COLUMNS]
+                out.problems += _headcount_warnings(pay.pools)
             if len(pay.people):
                 out.sheets["薪酬明细"] = pay.people[PAY_COLUMNS]
             if len(pay.returns):
@@ -85,7 +86,7 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
         else:
             out.skipped.append("薪酬测算与税收返还（缺少「薪酬」「指标」表）")
     if "rank" in tasks:
-        _rank(tables, res, settings, rank_options, out, facts)
+        _rank(tables, res, settings, rank_options, out, facts, alone=tasks == ("rank",))
     if "indicators" in tasks:
         ind = tables.get("indicators")
         if ind is not None and len(ind):
@@ -148,8 +149,19 @@ class _Facts:
         return self.value
 
 
-def _rank(tables, res, settings: Settings, options: RankOptions | None, out: Assessment, facts: _Facts) -> None:
-    """考核排名, 奖惩建议 and 人员排名 — each when its inputs exist; each zone by its own profile."""
+def _headcount_warnings(pools: pd.DataFrame) -> list[dict]:
+    """A blank 核定人数 replaced by 实有人数 (salary.salary_pools says so in 说明) is a 警告 in 数据校验 too."""
+    said = pools[pools["说明"].astype(str).str.startswith(HEADCOUNT_STAND_IN)]
+    return [{"工作表": "薪酬", "单元格": "", "级别": "警告",
+             "问题": f"开发区「{z}」{y:g} 年" + str(text).split("；")[0] + "，基础薪酬按此人数测算",
+             "建议": "在「薪酬」表填写核定人数（核定编制内的人数）"}
+            for z, y, text in zip(said["开发区名称"], said["年度"], said["说明"])]
+
+
+def _rank(tables, res, settings: Settings, options: RankOptions | None, out: Assessment, facts: _Facts,
+          alone: bool = False) -> None:
+    """考核排名, 奖惩建议 and 人员排名 — each when its inputs exist; each zone by its own profile.
+    `alone`: the ranking was the only thing asked for, so missing 指标 is a failure, not a skip."""
     ind = tables.get("indicators")
     if ind is not None and len(ind):
         try:
@@ -163,6 +175,7 @@ def _rank(tables, res, settings: Settings, options: RankOptions | None, out: Ass
             result = None
         if result is not None:
             out.sheets["考核排名"] = result.ranking
+            out.problems += result.filled
             out.sheets["指标权重"] = result.system
             out.notes.update({f"排名·{k}": v for k, v in result.notes.items()})
             out.notes["排名·政策口径选择"] = res.explain(result.ranking["开发区名称"])
@@ -197,7 +210,10 @@ def _rank(tables, res, settings: Settings, options: RankOptions | None, out: Ass
             if not all_rules:
                 out.notes["奖惩规则"] = "所用政策口径未规定奖惩规则"
             out.notes.update({f"奖惩·{k}": v for k, v in why.items()})
-    else:
+    elif alone:                    # the ranking alone was asked for (xltools rank, the 排名 button): cannot run
+        out.failed.append("考核排名：缺少「指标」表（或表中没有数据），无法排名；请在「指标」表填报各开发区的考核指标"
+                          "（所要求的计算：考核排名）")
+    else:                          # a default that does not apply: skipped with a note
         out.skipped.append("考核排名（缺少「指标」表）")
     staff = tables.get("staff")
     if staff is not None and len(staff):

@@ -116,7 +116,8 @@ def score_analysis(tables: dict, result) -> pd.DataFrame:
         frames = [f for f in frames if len(f)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ANALYSIS_COLUMNS)
     ranking, system, notes = result.ranking, result.system, result.notes
-    if ranking is None or system is None or not len(ranking) or not len(system):
+    if ranking is None or system is None or not len(ranking) or not len(system) or \
+            ranking["综合得分"].isna().all():          # every zone 数据缺失 (not in 开发区): nothing to analyse
         return pd.DataFrame(columns=ANALYSIS_COLUMNS)
     names = list(system["指标"])
     w = system["权重"].to_numpy(dtype=float)

@@ -62,6 +62,7 @@ class RankResult:
     weighting: str = ""
     within_groups: bool = False       # normalised per group (the profile asks; 总排名 empty) instead of all together
     parts: dict = field(default_factory=dict)    # profile key → its RankResult (zones ranked apart)
+    filled: list = field(default_factory=list)   # 数据校验 rows: a blank value filled in for the ranking
     resolution: object = None                    # the profiles.resolve.Resolution used
 
 
@@ -232,7 +233,8 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile=None,
     return RankResult(pd.concat([p.ranking for p in parts.values()], ignore_index=True), notes, system,
                       pd.concat([p.group_of for p in parts.values()]),
                       pd.concat([p.absolute for p in parts.values()]), one("absolute_basis"),
-                      one("method"), one("normalize"), one("weighting"), False, parts, res)
+                      one("method"), one("normalize"), one("weighting"), False, parts, resolution=res,
+                      filled=[row for p in parts.values() for row in p.filled])
 
 
 def _rank_profile(tables: dict[str, pd.DataFrame], prof: Profile, options: RankOptions | None,
@@ -305,7 +307,8 @@ def _rank_profile(tables: dict[str, pd.DataFrame], prof: Profile, options: RankO
 
     # zones: where a 开发区 sheet exists, a zone missing from it is listed but not ranked (SPEC §3.1)
     listed = tables.get("zones")
-    if listed is not None and len(listed) and "zone" in listed:
+    # (a sheet whose rows all repeat another file's is empty here but still exists: jobs.run_books)
+    if listed is not None and "zone" in listed and (len(listed) or listed.attrs.get("sheet_present")):
         known = cur["zone"].isin(listed["zone"]).to_numpy()
     else:
         known = np.ones(n_rows, bool)
@@ -333,6 +336,10 @@ def _rank_profile(tables: dict[str, pd.DataFrame], prof: Profile, options: RankO
     x, excluded = _fill_missing(x, group_codes, missing)
     notes["缺失值处理"] = MISSING_POLICIES[missing] + f"（共 {n_missing} 个缺失值）"
     active = known & ~no_data & ~veto & ~excluded & ~np.isnan(x).any(axis=1)
+    if not known.any() and not no_data.all():
+        return _unlisted_only(cur["zone"], year, items, dirs, notes, _row_notes(
+            items["name"].tolist(), lacking, np.zeros_like(lacking), known, no_data, veto, excluded,
+            np.zeros(n_rows, bool), False, MISSING_POLICIES[missing]))
     if not active.any():
         raise sc.ScoringError(f"{year} 年没有可参与排名的开发区（" +
                               ("「指标」表中的开发区都不在「开发区」表中" if not known.any() else "考核指标缺失或一票否决") + "）")
@@ -452,7 +459,33 @@ def _rank_profile(tables: dict[str, pd.DataFrame], prof: Profile, options: RankO
             basis = "对标法（标杆值为固定标准）"
     absolute = active & ~filled.any(axis=1) & bool(basis)
     return RankResult(ranking, notes, system, pd.Series(group, index=cur["zone"]),
-                      pd.Series(absolute, index=cur["zone"]), basis, method, normalize, weighting, within_groups)
+                      pd.Series(absolute, index=cur["zone"]), basis, method, normalize, weighting, within_groups,
+                      filled=_filled_rows(zone, items["name"].to_numpy(dtype=object), filled, year,
+                                          MISSING_POLICIES[missing]))
+
+
+def _filled_rows(zones: np.ndarray, names: np.ndarray, filled: np.ndarray, year: int, policy: str) -> list[dict]:
+    """One 警告 per zone and indicator a ranking filled in (SPEC §3.1: an assumption is said where it is made)."""
+    rows, cols = np.nonzero(filled)
+    return [{"工作表": "指标", "单元格": "", "级别": "警告",
+             "问题": f"开发区「{z}」{year} 年的「{n}」缺失（未填报或无法计算），考核排名中{policy}",
+             "建议": "在「指标」表补填该开发区的数据；或在「参数」表「缺失值处理」选择其他办法"}
+            for z, n in zip(zones[rows].tolist(), names[cols].tolist())]
+
+
+def _unlisted_only(zones: pd.Series, year: int, items: pd.DataFrame, dirs: np.ndarray,
+                   notes: dict[str, str], why: np.ndarray) -> RankResult:
+    """No zone of 指标 is in the 开发区 sheet (SPEC §3.1): each is listed with 数据缺失, none ranked."""
+    n = len(zones)
+    blank = np.full(n, np.nan)
+    columns = {"开发区名称": zones.to_numpy(dtype=object), "年度": np.full(n, year), "分组": np.full(n, "", dtype=object),
+               "综合得分": blank, "总排名": blank, "组内排名": blank, "等次": np.full(n, MISSING, dtype=object),
+               "排名变化": blank, **{f"{name}得分": blank for name in items["name"]}, "说明": why}
+    notes["未列入开发区表"] = f"{n} 个开发区在「指标」表中有数据但不在「开发区」表中，列为数据缺失，不参与排名"
+    system = pd.DataFrame({"指标": items["name"], "方向": np.where(dirs > 0, "正向", "负向"), "权重": np.nan,
+                           "最小值": np.nan, "最大值": np.nan, "标杆值": np.nan})
+    return RankResult(pd.DataFrame(columns), notes, system, pd.Series(columns["分组"], index=zones),
+                      pd.Series(False, index=zones))
 
 
 def _inferred(rule: dict, key: str) -> bool:

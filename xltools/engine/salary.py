@@ -19,6 +19,7 @@ from .quota import zone_facts
 from .indicators import in_input_order
 
 MISSING = "数据缺失"
+HEADCOUNT_STAND_IN = "核定人数未填"        # 说明 of a pool whose 核定人数 is taken from 实有人数
 POOL_COLUMNS = ["开发区名称", "年度", "基础薪酬", "绩效薪酬", "项目奖励", "薪酬总额", "挂钩系数", "说明",
                 "核定人数", "基础薪酬标准", "绩效薪酬系数", "等次系数", "上限", "约束", "政策口径", "依据"]
 DETAIL_COLUMNS = ["姓名", "人员编号", "开发区名称", "年度", "岗位", "岗位系数", "考核等次", "等次系数",
@@ -155,7 +156,10 @@ def salary_pools(tables: dict[str, pd.DataFrame], rules: ZoneRules) -> pd.DataFr
     head = _f(sal["headcount"]) if "headcount" in sal else np.full(n, np.nan)
     if posts is not None and "actual_staff" in posts:
         fallback = posts.drop_duplicates("zone").set_index("zone")["actual_staff"].reindex(sal["zone"])
-        head = np.where(np.isnan(head), _f(fallback), head)
+        substituted = np.isnan(head) & ~np.isnan(_f(fallback))
+        head = np.where(substituted, _f(fallback), head)
+    else:
+        substituted = np.zeros(n, bool)
 
     codes, choices = rules.rows(sal["zone"])
     rule = [r or {} for r, _ in choices]
@@ -212,6 +216,9 @@ def salary_pools(tables: dict[str, pd.DataFrame], rules: ZoneRules) -> pd.DataFr
     note = np.where(~missing & capped, note + cap_text, note)
     note = np.where(~missing & over, note + "；上限低于基础薪酬与项目奖励之和，绩效薪酬为 0，薪酬总额仍超过上限，请核实上限", note)
     note = np.where(~missing & (grade_text != ""), note + "；" + grade_text, note)
+    # SPEC §5.2 基础薪酬 = 核定人数 × 标准: a stand-in headcount moves the pool, so it is said
+    note = np.where(substituted, HEADCOUNT_STAND_IN + "，按「职数编制」实有人数 " + pd.Series(head).map("{:g}".format).to_numpy(dtype=object)
+                    + " 人计；" + note, note)
     blank = lambda a: np.where(missing, np.nan, a)
     return pd.DataFrame({
         "开发区名称": sal["zone"].to_numpy(), "年度": _f(sal["year"]),
@@ -344,7 +351,8 @@ def tax_returns(ind: pd.DataFrame, rules: ZoneRules, land_rules: ZoneRules) -> p
     land_short = np.isfinite(land_paid) & np.isfinite(land_due) & (land_paid < land_due - 1e-9)
     land_unknown = np.isfinite(land_due) & (land_due > 0) & np.isnan(land_paid)
     note = _return_notes(codes, [r.get("from_year", -np.inf) for r in rule], has, applies, *lack,
-                         base_kind, tax < base, below, low_rate, land_short, unpaid, land_unknown)
+                         base_kind, tax < base, below, low_rate, land_short, unpaid, land_unknown,
+                         np.full(n, "fees" not in df))
     keep = has | np.isfinite(share)
     blank = lambda a: np.where(applies & ~missing, a, np.nan)
     out = pd.DataFrame({
@@ -362,13 +370,13 @@ _BASE_LABELS = ("填报基数", "上年税收", "基数年税收")
 
 
 def _return_notes(codes, from_years, has, applies, no_tax, no_base, no_fees, base_kind, fell, below, low_rate,
-                  land_short, unpaid, land_unknown) -> np.ndarray:
+                  land_short, unpaid, land_unknown, no_fee_column) -> np.ndarray:
     """税收返还「说明」: written once per distinct combination of its inputs, then spread to the rows."""
     flags = pd.DataFrame({"code": np.asarray(codes, dtype=np.int64), "kind": np.asarray(base_kind, dtype=np.int64),
                           **{k: np.asarray(v, dtype=bool) for k, v in dict(
                               has=has, applies=applies, no_tax=no_tax, no_base=no_base, no_fees=no_fees, fell=fell,
                               below=below, low=low_rate, land=land_short, unpaid=unpaid,
-                              land_unknown=land_unknown).items()}})
+                              land_unknown=land_unknown, no_fee_column=no_fee_column).items()}})
     combos = flags.drop_duplicates()
     inverse = pd.MultiIndex.from_frame(combos).get_indexer(pd.MultiIndex.from_frame(flags))
     texts = []
@@ -384,6 +392,7 @@ def _return_notes(codes, from_years, has, applies, no_tax, no_base, no_fees, bas
             text = f"缺少{lacking}，无法计算"
         else:
             text = f"基数为{label}" + ("；税收下降，增量按 0 计" if c.fell else "")
+            text += "；「指标」表没有「行政事业性收费」列，收费按 0 计入应返还下限" if c.no_fee_column else ""
         text += "；未填报实际返还金额，无法判断是否足额返还" if c.unpaid else ""
         text += "；实际返还低于应返还下限" if c.below else ""
         text += "；填报的返还比例低于政策下限" if c.low else ""
