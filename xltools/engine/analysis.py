@@ -161,18 +161,7 @@ def score_analysis(tables: dict, result) -> pd.DataFrame:
             idx = np.flatnonzero((ncodes == g) & valid)
             if not len(idx):
                 continue
-            xg = filled[idx]
-            if tnorm == "vector":
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    norm = np.sqrt((xg * xg).sum(axis=0))
-                    r = np.where(norm > 0, xg / norm, 0.0)
-                v = r * w
-                hi = np.where(dirs > 0, v.max(axis=0), v.min(axis=0))
-                lo = np.where(dirs > 0, v.min(axis=0), v.max(axis=0))
-            else:
-                r = sc.normalize(xg, dirs, "minmax")
-                v = r * w
-                hi, lo = v.max(axis=0), v.min(axis=0)
+            r, v, hi, lo = sc.topsis_ideals(filled[idx], w, dirs, tnorm)
             dp, dm = (v - hi) ** 2, (v - lo) ** 2
             sp, sm = dp.sum(axis=1, keepdims=True), dm.sum(axis=1, keepdims=True)
             with np.errstate(divide="ignore", invalid="ignore"):

@@ -190,11 +190,9 @@ def wsum(normalized, weights) -> np.ndarray:
     return _matrix(normalized) @ fixed_weights(weights)
 
 
-def topsis(x, weights, directions=None, normalization: str = "vector") -> np.ndarray:
-    """Closeness D⁻/(D⁺+D⁻); v = w·r; ideal by direction; all-constant matrix → 0.5."""
-    x = _matrix(x)
-    d = _dirs(directions, x.shape[1])
-    w = fixed_weights(weights)
+def topsis_ideals(x: np.ndarray, w: np.ndarray, d: np.ndarray, normalization: str = "vector"):
+    """TOPSIS's normalised matrix r, weighted matrix v = w·r and the ideal / anti-ideal points by
+    direction (shared by `topsis` and the 得分分析 of a TOPSIS ranking)."""
     if normalization == "vector":
         with np.errstate(divide="ignore", invalid="ignore"):
             norm = np.sqrt((x * x).sum(axis=0))
@@ -203,10 +201,19 @@ def topsis(x, weights, directions=None, normalization: str = "vector") -> np.nda
         best = np.where(d > 0, v.max(axis=0), v.min(axis=0))
         worst = np.where(d > 0, v.min(axis=0), v.max(axis=0))
     elif normalization == "minmax":
-        v = normalize(x, d, "minmax") * w                                  # already direction-aware
+        r = normalize(x, d, "minmax")                                      # already direction-aware
+        v = r * w
         best, worst = v.max(axis=0), v.min(axis=0)
     else:
         raise ScoringError("TOPSIS 的标准化方法应为 vector 或 minmax")
+    return r, v, best, worst
+
+
+def topsis(x, weights, directions=None, normalization: str = "vector") -> np.ndarray:
+    """Closeness D⁻/(D⁺+D⁻); v = w·r; ideal by direction; all-constant matrix → 0.5."""
+    x = _matrix(x)
+    d = _dirs(directions, x.shape[1])
+    _, v, best, worst = topsis_ideals(x, fixed_weights(weights), d, normalization)
     d_plus = np.sqrt(((v - best) ** 2).sum(axis=1))
     d_minus = np.sqrt(((v - worst) ** 2).sum(axis=1))
     total = d_plus + d_minus
