@@ -272,6 +272,18 @@ def test_report_docx_structure(demo):
     assert "qingdao" not in body and "wsum" not in body
 
 
+def test_report_says_when_a_group_has_one_zone(demo):
+    """SPEC §3.1: 「single-member groups are ranked but the row says 组内仅 1 个开发区」 — the 通报 says
+    it too, under each such table (the demo's 耒阳 scope is one zone scoring 100), and only there."""
+    from docx import Document
+
+    body = "\n".join(p.text for p in Document(str(demo / "考核结果通报.docx")).paragraphs)
+    rank = frames(demo / "演示结果.xlsx")["考核排名"]
+    scored = rank.assign(s=pd.to_numeric(rank["综合得分"], errors="coerce").notna())
+    lone = (scored.groupby(["考核范围", "分组"], sort=False)["s"].sum() == 1).sum()
+    assert lone >= 1 and body.count("组内仅 1 个开发区参评") == lone
+
+
 def test_report_renders_to_pdf_with_its_chinese_title(demo, tmp_path):
     """CI renders the PDF: page 1 as PNG is not blank, and pdftotext finds the Chinese title."""
     from libreoffice import soffice

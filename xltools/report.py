@@ -286,6 +286,8 @@ def build_report(sheets: Mapping[str, pd.DataFrame]):
                     for r in rows.to_dict("records")]
             _table(doc, columns, body, [1.2, 4.5, 1.5, 1.2, 1.4])
             ranked_rows += len(body)
+            if pd.to_numeric(rows["综合得分"], errors="coerce").notna().sum() == 1:
+                _para(doc, "注：组内仅 1 个开发区参评，其得分与名次不与其他开发区比较，不宜据此排序或奖惩。")
 
     doc.add_heading("四、等次分布", level=1)
     if "等次" in ranking and ranking["等次"].notna().any():
