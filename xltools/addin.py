@@ -34,7 +34,7 @@ from xml.sax.saxutils import escape
 
 import xlwings as xw
 
-from .output.inject import _targets
+from . import ooxml
 
 PACKAGE = Path(__file__).resolve().parent
 ADDIN_SRC = PACKAGE / "addin_src"
@@ -282,13 +282,8 @@ def _patch_project(source: str) -> str:
 
 def _rewrite(template: Path, target: Path, edits: dict[str, bytes], extra: dict[str, bytes]) -> None:
     """Copy `template` to `target` with `edits` applied and `extra` parts appended; fixed timestamps."""
-    with zipfile.ZipFile(template) as zin, zipfile.ZipFile(target, "w") as zout:
-        items = [(i.filename, edits.get(i.filename, zin.read(i.filename))) for i in zin.infolist()]
-        for name, data in items + list(extra.items()):
-            zi = zipfile.ZipInfo(name, date_time=FIXED)
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o644 << 16
-            zout.writestr(zi, data)
+    with zipfile.ZipFile(template) as zin:
+        ooxml.rewrite(zin, target, {**edits, **extra}, stamp=FIXED)
 
 
 def _vba_project(path: Path):
@@ -320,12 +315,6 @@ def _add_modules(path: Path, workbook_name: str) -> None:
     book.save(str(path), allow_invalidate_signature=True)
 
 
-def _sheet_part(z: zipfile.ZipFile, workbook_xml: str, sheet: str) -> str:
-    sheet_ids = dict(re.findall(r'<sheet name="([^"]+)"[^>]*r:id="(rId\d+)"', workbook_xml))
-    rels = _targets(z.read("xl/_rels/workbook.xml.rels").decode("utf-8"))
-    return "xl/" + rels[sheet_ids[sheet]].lstrip("/").removeprefix("xl/")
-
-
 def build(out_dir: str | Path = "dist") -> list[Path]:
     """Build `xltools.xlam` (add-in) and `xltools.xlsm` (standalone workbook) into `out_dir`."""
     out = Path(out_dir)
@@ -337,7 +326,7 @@ def build(out_dir: str | Path = "dist") -> list[Path]:
     with zipfile.ZipFile(tpl) as z:
         wb = z.read("xl/workbook.xml").decode("utf-8").replace("_myaddin.conf", CONF_SHEET)
         app = z.read("docProps/app.xml").decode("utf-8").replace("_myaddin.conf", CONF_SHEET)
-        part = _sheet_part(z, wb, CONF_SHEET)
+        part = ooxml.sheet_parts(z)["_myaddin.conf"]
         conf = _sheet_rows(z.read(part).decode("utf-8"), CONF_ROWS)
     xlam = out / "xltools.xlam"
     _rewrite(tpl, xlam, {"customUI/customUI.xml": ribbon, "xl/workbook.xml": wb.encode("utf-8"),
@@ -348,18 +337,17 @@ def build(out_dir: str | Path = "dist") -> list[Path]:
     tpl = XLWINGS_DIR / "quickstart_standalone.xlsm"
     with zipfile.ZipFile(tpl) as z:
         wb = z.read("xl/workbook.xml").decode("utf-8")
-        conf_part, manual_part = _sheet_part(z, wb, "_xlwings.conf"), _sheet_part(z, wb, "Sheet1")
+        parts = ooxml.sheet_parts(z)
+        conf_part, manual_part = parts["_xlwings.conf"], parts["Sheet1"]
         wb = wb.replace('name="_xlwings.conf"', f'name="{CONF_SHEET}" state="hidden"').replace('name="Sheet1"', 'name="使用说明"')
         conf = _sheet_rows(z.read(conf_part).decode("utf-8"), CONF_ROWS)
         manual = _sheet_rows(z.read(manual_part).decode("utf-8"), _manual_rows())
         app = z.read("docProps/app.xml").decode("utf-8").replace("_xlwings.conf", CONF_SHEET).replace(">Sheet1<", ">使用说明<")
-        root_rels = z.read("_rels/.rels").decode("utf-8").replace(
-            "</Relationships>", f'<Relationship Id="rIdXltoolsUI" Type="{CUSTOM_UI_REL}" '
-                                f'Target="customUI/customUI.xml" /></Relationships>')
+        root_rels, _ = ooxml.add_relationship(z.read("_rels/.rels"), CUSTOM_UI_REL, "customUI/customUI.xml")
     xlsm = out / "xltools.xlsm"
     _rewrite(tpl, xlsm, {"xl/workbook.xml": wb.encode("utf-8"), conf_part: conf.encode("utf-8"),
                          manual_part: manual.encode("utf-8"), "docProps/app.xml": app.encode("utf-8"),
-                         "_rels/.rels": root_rels.encode("utf-8")}, {"customUI/customUI.xml": ribbon})
+                         "_rels/.rels": root_rels}, {"customUI/customUI.xml": ribbon})
     _add_modules(xlsm, xlsm.name)
     return [xlam, xlsm]
 

@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
-import posixpath
 import re
-import struct
 import xml.etree.ElementTree as ET
 import zipfile
-import zlib
 from html import unescape
 
 import numpy as np
 
+from ..ooxml import declares_dtd, read_part, sheet_parts, worksheet_parts  # noqa: F401 — the package layer, used by reader
+
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _M = "{%s}" % MAIN_NS
 PIECE_BYTES = 1024 * 1024       # decompressed bytes handled per step (~30k cells)
 
@@ -78,85 +76,12 @@ class _Kinds(dict):
         return kind
 
 
-def _part_path(target: str) -> str:
-    """Zip path of a relationship target of xl/workbook.xml (absolute, or relative to xl/)."""
-    return target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
-
-
-def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Worksheet name → zip part path (from workbook.xml and its relationships)."""
-    rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    targets = {}
-    for rel in rels:
-        target = rel.get("Target", "")
-        targets[rel.get("Id")] = _part_path(target)
-    book = ET.fromstring(zf.read("xl/workbook.xml"))
-    return {s.get("name"): targets.get(s.get("{%s}id" % REL_NS), "") for s in book.iter(_M + "sheet")}
-
-
 # In worksheet XML only a cell's own reference is written ` r="B7"` (rows: r="7"; ranges: ref=, sqref=).
 # A cell in row 100 or further down; until one appears, a sheet spans at most 99 × 16,384 cells.
 _FAR_CELL = re.compile(rb' r="[A-Z]{1,3}\d{3,}"')
 _NEAR_SPAN = 99 * 16_384
 _CELL_ROW = re.compile(rb' r="[A-Z]{1,3}(\d+)"')
 _CELL_COL = re.compile(rb' r="([A-Z]{1,3})\d')
-_RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
-_TARGET = re.compile(rb'\bTarget="([^"]+)"')
-
-
-def read_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """`zf.read(info)`; for a package held in memory, sliced and inflated directly (5× faster on
-    the small parts of a batch of workbooks — zipfile's per-member set-up dominates there)."""
-    data = zf.fp.getbuffer() if isinstance(zf.fp, io.BytesIO) else None
-    if data is None or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 1:
-        return zf.read(info)
-    names, extra = struct.unpack_from("<HH", data, info.header_offset + 26)
-    start = info.header_offset + 30 + names + extra
-    raw = bytes(data[start:start + info.compress_size])
-    body = zlib.decompress(raw, -15) if info.compress_type == zipfile.ZIP_DEFLATED else raw
-    if len(body) != info.file_size or zlib.crc32(body) != info.CRC:
-        return zf.read(info)                   # let zipfile say what is wrong with it
-    return body
-
-
-def part_head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> bytes:
-    """The first `size` bytes of a part, inflating no more than that."""
-    data = zf.fp.getbuffer() if isinstance(zf.fp, io.BytesIO) else None
-    if data is None or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 1:
-        with zf.open(info) as fh:
-            return fh.read(size)
-    names, extra = struct.unpack_from("<HH", data, info.header_offset + 26)
-    start = info.header_offset + 30 + names + extra
-    raw = data[start:start + info.compress_size]
-    if info.compress_type == zipfile.ZIP_STORED:
-        return bytes(raw[:size])
-    return zlib.decompressobj(-15).decompress(bytes(raw), size)
-
-
-PROLOG_BYTES = 64 * 1024
-_XML_PARTS = (".xml", ".rels", ".vml")
-_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
-_ROOT = re.compile(rb"<[A-Za-z_]")
-
-
-def declares_dtd(zf: zipfile.ZipFile) -> str | None:
-    """The first XML part whose prolog declares a DOCTYPE or ENTITY, or whose prolog never ends
-    (no genuine workbook has either: Excel writes none, and entity expansion is a known attack)."""
-    for info in zf.infolist():
-        if not info.filename.lower().endswith(_XML_PARTS) or info.file_size == 0:
-            continue
-        head = part_head(zf, info, PROLOG_BYTES)
-        if head.startswith((b"\xff\xfe", b"\xfe\xff")):          # UTF-16 XML
-            head = head.decode("utf-16", "ignore").encode("utf-8")
-        text = _COMMENT.sub(b"", head)
-        root = _ROOT.search(text)
-        prolog = text[:root.start()] if root else text
-        if b"<!DOCTYPE" in prolog.upper() or b"<!ENTITY" in prolog.upper() or (
-                root is None and len(head) >= PROLOG_BYTES):
-            return info.filename
-    return None
-
-
 _UNIQUE_COUNT = re.compile(rb'<(?:\w+:)?sst\b[^>]*?\suniqueCount="(\d+)"')
 
 
@@ -176,22 +101,6 @@ def declared_strings(zf: zipfile.ZipFile) -> tuple[int, int] | None:
     m = _UNIQUE_COUNT.search(head)
     declared = int(m.group(1)) if m else 0
     return (declared, info.file_size) if declared > info.file_size // 8 + 64 else None   # an entry takes ≥ 13 bytes
-
-
-def worksheet_parts(zf: zipfile.ZipFile) -> list[str] | None:
-    """Zip paths of the worksheets the workbook's relationships name (what calamine follows);
-    None when the relationships cannot be read this simply."""
-    try:
-        rels = read_part(zf, zf.getinfo("xl/_rels/workbook.xml.rels"))
-    except KeyError:
-        return None
-    out = []
-    for rel in _RELATIONSHIP.findall(rels):
-        target = _TARGET.search(rel)
-        if b'/worksheet"' in rel and target:
-            t = unescape(target.group(1).decode("utf-8"))
-            out.append(_part_path(t))
-    return out
 
 
 def spans_more_than(xml: bytes, limit: int) -> bool:

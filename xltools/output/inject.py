@@ -12,22 +12,17 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import shutil
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import numpy as np
 import pandas as pd
 
+from .. import ooxml
 from ..problems import col_letter
 from .workbook import atomic_target, fit_cell, text_xml
-
-WS_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
-WS_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-
 
 class FileLocked(Exception):
     """The workbook is open in Excel (or otherwise locked): it is reported, never overwritten."""
@@ -64,87 +59,16 @@ def sheet_xml(frame: pd.DataFrame) -> bytes:
     return "".join(out).encode("utf-8")
 
 
-def _sheets(workbook_xml: str) -> list[tuple[str, str, str]]:
-    """(name, sheetId, r:id) of every sheet, in order."""
-    found = []
-    for m in re.finditer(r"<(?:\w+:)?sheet\b([^>]*)/>", workbook_xml):
-        attrs = dict(re.findall(r'([\w:]+)="([^"]*)"', m.group(1)))
-        rid = next((v for k, v in attrs.items() if k.endswith(":id")), "")
-        found.append((_unescape(attrs.get("name", "")), attrs.get("sheetId", "0"), rid))
-    return found
-
-
-def _unescape(s: str) -> str:
-    return s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
-
-
-def _targets(rels_xml: str) -> dict[str, str]:
-    return {m.group(1): m.group(2) for m in
-            re.finditer(r'<Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"', rels_xml)} | \
-        {m.group(2): m.group(1) for m in
-         re.finditer(r'<Relationship\b[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"', rels_xml)}
-
-
 def inject(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, backup: bool = True) -> dict[str, str]:
     """Write `sheets` into the workbook at `path`; returns {sheet: part} of what was written."""
     path = Path(path)
     if is_locked(path):
         raise FileLocked(f"{path.name} 正在 Excel 中打开（存在 ~$ 锁定文件），未写入；请关闭后重试")
     with zipfile.ZipFile(path) as zin:
-        infos = zin.infolist()
-        names = {i.filename for i in infos}
-        wb_xml = zin.read("xl/workbook.xml").decode("utf-8")
-        rels_xml = zin.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-        ct_xml = zin.read("[Content_Types].xml").decode("utf-8")
-        existing = _sheets(wb_xml)
-        targets = _targets(rels_xml)
-        new_parts: dict[str, bytes] = {}
-        written: dict[str, str] = {}
-        max_id = max([int(s[1]) for s in existing] + [0])
-        rid_n = max([int(m) for m in re.findall(r'Id="rId(\d+)"', rels_xml)] + [0])
-        part_n = max([int(m) for m in re.findall(r"worksheets/sheet(\d+)\.xml", " ".join(names))] + [0])
-        add_sheets, add_rels, add_ct = [], [], []
-        for name, frame in sheets.items():
-            match = next((s for s in existing if s[0] == name), None)
-            if match is not None:                         # replace an earlier xltools result sheet
-                target = targets.get(match[2], "")
-                part = "xl/" + target.lstrip("/").removeprefix("xl/") if not target.startswith("/") else target.lstrip("/")
-                new_parts[part] = sheet_xml(frame)
-                written[name] = part
-                continue
-            part_n += 1
-            rid_n += 1
-            max_id += 1
-            part = f"xl/worksheets/sheet{part_n}.xml"
-            new_parts[part] = sheet_xml(frame)
-            written[name] = part
-            add_sheets.append(f'<sheet name="{escape(name, {chr(34): "&quot;"})}" sheetId="{max_id}" r:id="rId{rid_n}"/>')
-            add_rels.append(f'<Relationship Id="rId{rid_n}" Type="{WS_TYPE}" Target="worksheets/sheet{part_n}.xml"/>')
-            add_ct.append(f'<Override PartName="/{part}" ContentType="{WS_CT}"/>')
-        if add_sheets:
-            if 'xmlns:r="' not in wb_xml.split(">", 2)[1] and "xmlns:r=" not in wb_xml:
-                raise ValueError("workbook.xml 缺少 r 命名空间，无法安全写入")
-            wb_xml = re.sub(r"</(\w+:)?sheets>", lambda m: "".join(add_sheets) + m.group(0), wb_xml, count=1)
-            rels_xml = rels_xml.replace("</Relationships>", "".join(add_rels) + "</Relationships>")
-            ct_xml = ct_xml.replace("</Types>", "".join(add_ct) + "</Types>")
-            new_parts["xl/workbook.xml"] = wb_xml.encode("utf-8")
-            new_parts["xl/_rels/workbook.xml.rels"] = rels_xml.encode("utf-8")
-            new_parts["[Content_Types].xml"] = ct_xml.encode("utf-8")
+        parts, written = _result_parts(zin, sheets)
         tmp = atomic_target(path)
         try:
-            with zipfile.ZipFile(tmp, "w") as zout:
-                for info in infos:                        # every other part: same bytes, same order
-                    data = new_parts.pop(info.filename, None)
-                    if data is None:
-                        zout.writestr(info, zin.read(info.filename))
-                    else:
-                        zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-                        zi.compress_type = zipfile.ZIP_DEFLATED
-                        zout.writestr(zi, data)
-                for part, data in new_parts.items():       # brand-new worksheet parts
-                    zi = zipfile.ZipInfo(part, date_time=(1980, 1, 1, 0, 0, 0))
-                    zi.compress_type = zipfile.ZIP_DEFLATED
-                    zout.writestr(zi, data)
+            ooxml.rewrite(zin, tmp, parts)                # every other part: same bytes, same order
             if backup:
                 shutil.copy2(path, path.with_name(path.name + ".bak"))
             os.replace(tmp, path)
@@ -152,3 +76,34 @@ def inject(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, backup: bool
             if tmp.exists():
                 tmp.unlink()
     return written
+
+
+def _result_parts(zin: zipfile.ZipFile, sheets: Mapping[str, pd.DataFrame]) -> tuple[dict[str, bytes], dict[str, str]]:
+    """(zip parts to write, {sheet: its part}): an earlier xltools result sheet is replaced in its
+    own part; a new one gets a new part, announced in workbook.xml, its relationships and content types."""
+    rels_name = ooxml.rels_part(ooxml.WORKBOOK)
+    wb_xml, rels_xml, ct_xml = (zin.read(n) for n in (ooxml.WORKBOOK, rels_name, ooxml.CONTENT_TYPES))
+    names = set(zin.namelist())
+    listed = ooxml.workbook_sheets(wb_xml)
+    existing = {s.name: s for s in reversed(listed)}     # the first of a repeated name
+    targets = ooxml.targets(rels_xml, ooxml.WORKBOOK, names)
+    sheet_id = max([int(s.sheet_id) for s in listed] + [0])
+    parts: dict[str, bytes] = {}
+    written: dict[str, str] = {}
+    for name, frame in sheets.items():
+        if name in existing:                              # replace an earlier xltools result sheet
+            part = targets.get(existing[name].rid)
+            if not part:
+                raise ValueError(f"工作表「{name}」的部件在工作簿关系中找不到，无法安全写入")
+        else:
+            part = ooxml.fresh_part(names | parts.keys(), "xl/worksheets/sheet")
+            target = ooxml.relative_target(ooxml.WORKBOOK, part)
+            rels_xml, rid = ooxml.add_relationship(rels_xml, ooxml.WORKSHEET_REL, target)
+            sheet_id += 1
+            wb_xml = ooxml.add_sheet(wb_xml, name, sheet_id, rid)
+            ct_xml = ooxml.add_override(ct_xml, part, ooxml.WORKSHEET_TYPE)
+        parts[part] = sheet_xml(frame)
+        written[name] = part
+    if any(name not in existing for name in sheets):
+        parts |= {ooxml.WORKBOOK: wb_xml, rels_name: rels_xml, ooxml.CONTENT_TYPES: ct_xml}
+    return parts, written

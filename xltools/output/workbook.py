@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
+from .. import ooxml
 from ..problems import col_letter
 from ..schema import continued_name
 from .sheets import FORMATS, ResultColumn, declaration, round_stored
@@ -416,18 +417,14 @@ def sheet_data_chunks(frame: pd.DataFrame, xf: dict[str, int], sst: SharedString
 
 
 SST_PART = "xl/sharedStrings.xml"
-SST_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
-SST_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
 
 
 def _declare_shared_strings(name: str, data: bytes) -> bytes:
     """[Content_Types].xml and the workbook's relationships, announcing the shared-string part."""
-    if name == "[Content_Types].xml":
-        return data.replace(b"</Types>", f'<Override PartName="/{SST_PART}" ContentType="{SST_TYPE}"/></Types>'.encode())
-    if name == "xl/_rels/workbook.xml.rels":
-        rid = f"rId{data.count(b'<Relationship ') + 1}"
-        return data.replace(b"</Relationships>",
-                            f'<Relationship Id="{rid}" Type="{SST_REL}" Target="sharedStrings.xml"/></Relationships>'.encode())
+    if name == ooxml.CONTENT_TYPES:
+        return ooxml.add_override(data, SST_PART, ooxml.SHARED_STRINGS_TYPE)
+    if name == ooxml.rels_part(ooxml.WORKBOOK):
+        return ooxml.add_relationship(data, ooxml.SHARED_STRINGS_REL, ooxml.relative_target(ooxml.WORKBOOK, SST_PART))[0]
     return data
 
 
