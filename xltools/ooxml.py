@@ -12,6 +12,7 @@ This module imports nothing from xltools, so intake, output and the add-in may a
 
 from __future__ import annotations
 
+import functools
 import io
 import posixpath
 import re
@@ -72,6 +73,12 @@ def part_head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> bytes:
     return zlib.decompressobj(-15).decompress(bytes(raw), size)
 
 
+def _names(zf: zipfile.ZipFile) -> Collection[str]:
+    """The member names of a package, for `in` tests (zipfile's own index when it has one)."""
+    index = getattr(zf, "NameToInfo", None)
+    return index if isinstance(index, dict) else set(zf.namelist())
+
+
 def _member(zf: zipfile.ZipFile, name: str) -> bytes | None:
     try:
         return read_part(zf, zf.getinfo(name))
@@ -92,6 +99,10 @@ def prolog_declares_dtd(head: bytes) -> bool:
     does its prolog never end within PROLOG_BYTES?"""
     if head.startswith(_UTF16_BOMS):                          # UTF-16 XML
         head = head.decode("utf-16", "ignore").encode("utf-8")
+    else:
+        root = _ROOT.search(head)
+        if root is not None and b"<!" not in head[:root.start()]:   # the usual prolog: quick
+            return False
     text = _COMMENT.sub(b"", head)
     root = _ROOT.search(text)
     prolog = (text[:root.start()] if root else text).upper()
@@ -134,16 +145,32 @@ _QUOTE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
                         "\t": "&#9;", "\n": "&#10;", "\r": "&#13;"})
 
 
+@functools.lru_cache(maxsize=None)
 def _elements(local: str) -> re.Pattern:
     """Start or empty tags of elements named `local` under any prefix: (prefix, attributes)."""
     return re.compile(rf"<(?:({_NAME}):)?{local}{_ATTRS}\s*/?>")
 
 
+@functools.lru_cache(maxsize=None)
+def _quick(local: str) -> re.Pattern:
+    return re.compile(rf"<(?:{_NAME}:)?{local}\b([^>]*)>")
+
+
+def _tags(local: str, text: str) -> list[str]:
+    """The attribute text of every element named `local`. Quick when no value holds a '>': in a
+    document without apostrophes a value cut at '>' leaves an odd number of double quotes."""
+    if "'" not in text:
+        found = _quick(local).findall(text)
+        if not any(t.count('"') % 2 for t in found):
+            return found
+    return [m.group(2) for m in _elements(local).finditer(text)]
+
+
 def unescape(value: str) -> str:
     """An attribute value as an XML parser reports it (white space normalised, references resolved)."""
-    value = value.translate(_WHITESPACE)
-    if "&" not in value:
+    if "&" not in value and "\n" not in value and "\t" not in value and "\r" not in value:
         return value
+    value = value.translate(_WHITESPACE)
     return _REF.sub(lambda m: chr(int(m.group(1), 16)) if m.group(1) else
                     chr(int(m.group(2))) if m.group(2) else _NAMED[m.group(3)], value)
 
@@ -197,22 +224,22 @@ class Relationship(NamedTuple):
     external: bool
 
 
-_RELATIONSHIP = _elements("Relationship")
-
-
 def rels_part(part: str) -> str:
     """The relationships part of `part` ("" for the package itself): xl/workbook.xml → xl/_rels/workbook.xml.rels."""
     folder, name = posixpath.split(part)
     return posixpath.join(folder, "_rels", name + ".rels")
 
 
-def relationships(rels_xml: bytes | str) -> list[Relationship]:
-    """Every relationship of a .rels part, in document order."""
+def relationships(rels_xml: bytes | str, of_type: str = "") -> list[Relationship]:
+    """The relationships of a .rels part (those whose Type ends in `of_type`), in document order."""
     out = []
-    for m in _RELATIONSHIP.finditer(_uncommented(_text(rels_xml)[0])):
-        a = attributes(m.group(2))
-        out.append(Relationship(a.get("Id", ""), a.get("Type", ""), a.get("Target", ""),
-                                a.get("TargetMode", "") == "External"))
+    for tag in _tags("Relationship", _uncommented(_text(rels_xml)[0])):
+        if of_type not in tag:                           # most are not asked for: skip their parsing
+            continue
+        a = attributes(tag)
+        if a.get("Type", "").endswith(of_type):
+            out.append(Relationship(a.get("Id", ""), a.get("Type", ""), a.get("Target", ""),
+                                    a.get("TargetMode", "") == "External"))
     return out
 
 
@@ -221,12 +248,18 @@ def resolve(source: str, target: str, names: Collection[str] | None = None) -> s
 
     Given the package's `names`, a target some writers mistakenly write from the package root
     (Target="xl/worksheets/sheet1.xml" in xl/_rels/) is found where it really is, as Excel does."""
+    path = _joined(source, target)
+    if names is not None and path not in names and not target.startswith("/") and _joined("", target) in names:
+        return _joined("", target)
+    return path
+
+
+@functools.lru_cache(maxsize=1024)
+def _joined(source: str, target: str) -> str:
+    """Targets repeat from workbook to workbook (worksheets/sheet1.xml …): resolved once each."""
     if target.startswith("/"):
         return posixpath.normpath(target).lstrip("/")
-    path = posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
-    if names is not None and path not in names and posixpath.normpath(target) in names:
-        return posixpath.normpath(target)
-    return path
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
 
 
 def relative_target(source: str, part: str) -> str:
@@ -251,18 +284,13 @@ def add_relationship(rels_xml: bytes, rel_type: str, target: str) -> tuple[bytes
 
 
 # --------------------------------------------------------------------------- content types
-_DEFAULT = _elements("Default")
-_OVERRIDE = _elements("Override")
-
-
 def content_types(types_xml: bytes | str) -> tuple[dict[str, str], dict[str, str]]:
     """({extension: type} of the Defaults, {"/part": type} of the Overrides) of [Content_Types].xml;
     extensions lower-case (OPC compares part names and extensions case-insensitively)."""
     text = _uncommented(_text(types_xml)[0])
     defaults = {a.get("Extension", "").lower(): a.get("ContentType", "")
-                for a in (attributes(m.group(2)) for m in _DEFAULT.finditer(text))}
-    overrides = {a.get("PartName", ""): a.get("ContentType", "")
-                 for a in (attributes(m.group(2)) for m in _OVERRIDE.finditer(text))}
+                for a in map(attributes, _tags("Default", text))}
+    overrides = {a.get("PartName", ""): a.get("ContentType", "") for a in map(attributes, _tags("Override", text))}
     return defaults, overrides
 
 
@@ -303,16 +331,12 @@ class Sheet(NamedTuple):
     state: str
 
 
-_SHEET = _elements("sheet")
-
-
 def workbook_sheets(workbook_xml: bytes | str) -> list[Sheet]:
     """Every <sheet> of xl/workbook.xml, in tab order."""
     text = _uncommented(_text(workbook_xml)[0])
     ids = [f"{p}:id" for p in _bound_prefixes(text, REL_NS, STRICT_REL_NS)]
     out = []
-    for m in _SHEET.finditer(text):
-        a = attributes(m.group(2))
+    for a in map(attributes, _tags("sheet", text)):
         rid = next((a[k] for k in ids if k in a), None)
         if rid is None:                   # the namespace declared where this pattern does not look
             rid = next((v for k, v in a.items() if k.endswith(":id")), "")
@@ -321,12 +345,15 @@ def workbook_sheets(workbook_xml: bytes | str) -> list[Sheet]:
 
 
 def add_sheet(workbook_xml: bytes, name: str, sheet_id: int, rid: str) -> bytes:
-    """xl/workbook.xml with one more sheet (the last tab), its part named by relationship `rid`."""
+    """xl/workbook.xml with one more sheet (the last tab), its part named by relationship `rid`.
+    The relationship prefix must be in scope there: declared on <workbook> or <sheets>, else on
+    the new element itself (openpyxl declares it on each <sheet>, out of a new sibling's scope)."""
     text, encoding = _text(workbook_xml)
-    prefixes = _bound_prefixes(text, REL_NS, STRICT_REL_NS)
-    if not prefixes:
-        raise ValueError("workbook.xml 缺少 r 命名空间，无法安全写入")
-    attrs = [("name", name), ("sheetId", str(sheet_id)), (f"{prefixes[0]}:id", rid)]
+    scope = "".join(m.group(0) for m in (re.search(rf"<(?:{_NAME}:)?{local}{_ATTRS}\s*>", text)
+                                         for local in ("workbook", "sheets")) if m)
+    prefixes = _bound_prefixes(scope, REL_NS, STRICT_REL_NS)
+    declare = [] if prefixes else [("xmlns:r", REL_NS)]
+    attrs = declare + [("name", name), ("sheetId", str(sheet_id)), (f"{prefixes[0] if prefixes else 'r'}:id", rid)]
     return _append(text, "sheets", "sheet", attrs).encode(encoding)
 
 
@@ -340,7 +367,7 @@ def sheet_paths(workbook_xml: bytes | str, rels_xml: bytes | str,
 def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name → zip part path of a package (from workbook.xml and its relationships)."""
     read = lambda name: read_part(zf, zf.getinfo(name))   # noqa: E731 — KeyError when missing
-    return sheet_paths(read(WORKBOOK), read(rels_part(WORKBOOK)), set(zf.namelist()))
+    return sheet_paths(read(WORKBOOK), read(rels_part(WORKBOOK)), _names(zf))
 
 
 def worksheet_parts(zf: zipfile.ZipFile) -> list[str] | None:
@@ -349,9 +376,8 @@ def worksheet_parts(zf: zipfile.ZipFile) -> list[str] | None:
     rels = _member(zf, rels_part(WORKBOOK))
     if rels is None:
         return None
-    names = set(zf.namelist())
-    return [resolve(WORKBOOK, r.target, names) for r in relationships(rels)
-            if r.type.endswith("/worksheet") and r.target and not r.external]
+    return [resolve(WORKBOOK, r.target, _names(zf)) for r in relationships(rels, "/worksheet")
+            if r.target and not r.external]
 
 
 # --------------------------------------------------------------------------- writing a package
