@@ -181,6 +181,17 @@ def test_relationships_in_any_attribute_order_prefix_and_quoting():
     assert [r.id for r in ooxml.relationships(REVERSED_RELS, "/worksheet")] == ["rId7", "rId3"]
 
 
+def test_a_literal_gt_or_line_break_in_a_value_reads_as_an_xml_parser_reads_it():
+    rels = f'<Relationships xmlns="{PKG_REL}"><Relationship Id="rId1" Type="t" Target="a>b.xml"/>' \
+           '<Relationship Id="rId2" Type="t" Target="c&#x3E;d.xml"/></Relationships>'
+    assert [r.target for r in ooxml.relationships(rels)] == [r.get("Target") for r in ET.fromstring(rels)] \
+        == ["a>b.xml", "c>d.xml"]
+    book = f'<workbook xmlns="{MAIN}" xmlns:r="{ooxml.REL_NS}"><sheets><sheet name="x>y\r\nz\t" sheetId="1" ' \
+           'r:id="rId1"/><sheet name="二&#10;行" sheetId="2" r:id="rId2"/></sheets></workbook>'
+    assert [s.name for s in ooxml.workbook_sheets(book)] == [s.get("name") for s in ET.fromstring(book)[0]] \
+        == ["x>y z ", "二\n行"]
+
+
 def test_sheets_of_a_prefixed_workbook():
     assert ooxml.workbook_sheets(PREFIXED_BOOK) == [ooxml.Sheet("甲 & 乙 > 丙", "4", "rId3", "visible"),
                                                     ooxml.Sheet("第二", "2", "rId7", "hidden")]

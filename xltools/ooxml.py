@@ -170,7 +170,7 @@ def unescape(value: str) -> str:
     """An attribute value as an XML parser reports it (white space normalised, references resolved)."""
     if "&" not in value and "\n" not in value and "\t" not in value and "\r" not in value:
         return value
-    value = value.translate(_WHITESPACE)
+    value = value.replace("\r\n", "\n").translate(_WHITESPACE)          # line ends first, as XML reads them
     return _REF.sub(lambda m: chr(int(m.group(1), 16)) if m.group(1) else
                     chr(int(m.group(2))) if m.group(2) else _NAMED[m.group(3)], value)
 
