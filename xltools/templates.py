@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-
-import pandas as pd
-import xlsxwriter
+from typing import TYPE_CHECKING
 
 from .output.workbook import FIXED_DATE, ResultWriter, atomic_workbook
 from .schema import ENUM, ENUMS, KIND_NAMES, SHEETS, SHEETS_BY_KEY, Column, Sheet
+
+if TYPE_CHECKING:                 # annotations only: a template is written from the schema, not from frames
+    import pandas as pd
+    import xlsxwriter
 
 TEMPLATE_ROWS = 500  # rows that carry drop-downs and hints in a blank template
 
