@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-# Only light modules at the top: -h, --version, profiles and template start without pandas, numpy
-# or the engine (tests/test_startup.py); each command imports the heavy ones it needs.
+# Only light modules at the top: -h, --version and profiles start without pandas, numpy or the
+# engine (tests/test_startup.py); each command imports the heavy ones it needs.
 from . import __version__
 from .helpformat import ChineseCommand, ChineseGroup
 from .problems import EXIT_UNUSABLE
