@@ -7,27 +7,49 @@ import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
+# Only light modules at the top: -h, --version and profiles start without pandas, numpy or the
+# engine (tests/test_startup.py); each command imports the heavy ones it needs.
 from . import __version__
-from .jobs import (EXIT_UNUSABLE, RunResult, default_output, exit_code, expand_inputs, may_overwrite,
-                   problems_frame, run_books, same_file)
-from .engine import TASKS
 from .helpformat import ChineseCommand, ChineseGroup
-from .output.workbook import write_results
+from .problems import EXIT_UNUSABLE
 from .profiles import SEVERITY_NAMES, ProfileError, builtin_ids, load_profile, rule_params_text
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from .jobs import RunResult
 
 app = typer.Typer(cls=ChineseGroup, help="xltools — 开发区考核工具箱：数据校验、编制合规、薪酬测算、考核排名。",
                   add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]})
-console = Console(stderr=True)
-out = Console()
+
+
+class LazyConsole:
+    """A rich Console made on first use (its attributes are the console's): importing rich.console
+    and rich.table is start-up time that --version and -h do not need."""
+
+    def __init__(self, **options) -> None:
+        self.options = options
+        self.made = None
+
+    @property
+    def rich(self):
+        if self.made is None:
+            from rich.console import Console
+            self.made = Console(**self.options)
+        return self.made
+
+    def __getattr__(self, name: str):
+        return getattr(self.rich, name)
+
+
+console = LazyConsole(stderr=True)
+out = LazyConsole()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="在标准输出打印 JSON 摘要（供其他程序使用）")]
 PreferOpt = Annotated[list[str] | None, typer.Option(
@@ -48,6 +70,8 @@ def main(version: Annotated[bool, typer.Option("--version", "-V", callback=_vers
 
 
 def _problem_table(result_books, limit: int = 200) -> Table:
+    from .jobs import problems_frame
+
     frame = problems_frame(result_books)
     return _table(f"数据校验：{len(frame)} 条问题", frame, frame["级别"] == "错误", limit,
                   f"仅显示前 {limit} 条，其余请用 -o 输出到工作簿查看")
@@ -55,6 +79,8 @@ def _problem_table(result_books, limit: int = 200) -> Table:
 
 def _table(title: str, frame, red, limit: int, more: str) -> Table:
     """The first `limit` rows of `frame` as a console table (rows where `red` in red, the rest yellow)."""
+    from rich.table import Table
+
     table = Table(title=title, show_lines=False)
     for col in frame.columns:
         table.add_column(str(col), overflow="fold")
@@ -80,13 +106,15 @@ def _files_to_chase(result, output: Path, limit: int = 20) -> Table | None:
 def _progress(total: int):
     """A progress bar (files/s, ETA) on stderr for multi-file work; a spinner for one file
     (a 200,000-row sheet takes seconds). Both vanish when done and stay silent off a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     if total < 2:
         with console.status("正在读入、校验并计算…"):
             yield None
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
+    with Progress(*columns, console=console.rich, transient=True) as bar:
         task = bar.add_task("读入工作簿", total=total, rate="")
 
         def tick(name: str) -> None:
@@ -97,6 +125,8 @@ def _progress(total: int):
 
 
 def _files_or_exit(books: list[str]) -> list[Path]:
+    from .jobs import expand_inputs
+
     paths = expand_inputs(books)
     if not paths:
         _no_workbooks()
@@ -113,6 +143,8 @@ def _no_workbooks() -> None:
 
 
 def _guard_output(output: Path, inputs: list[Path]) -> None:
+    from .jobs import may_overwrite, same_file
+
     if any(same_file(output, p) for p in inputs):
         console.print(f"[red]输出文件 {output} 与输入文件相同：xltools 不会改写您的原始工作簿，请换一个输出文件名[/red]")
         raise typer.Exit(EXIT_UNUSABLE)
@@ -126,6 +158,8 @@ def _guard_output(output: Path, inputs: list[Path]) -> None:
 
 
 def _write(result: RunResult, output: Path) -> None:
+    from .output.workbook import write_results
+
     try:
         with console.status(f"正在写出 {output.name}…"):
             write_results(output, result.sheets)
@@ -153,6 +187,9 @@ def validate(books: Annotated[list[str], typer.Argument(help="工作簿、文件
              output: Annotated[Path | None, typer.Option("-o", "--output", help="把「数据校验」写入此工作簿")] = None,
              prefer: PreferOpt = None, as_json: JsonOpt = False) -> None:
     """数据校验：逐个单元格检查填报数据。退出码 0=无问题，1=发现问题，2=文件无法使用。"""
+    from .jobs import exit_code, problems_frame, run_books
+    from .output.workbook import write_results
+
     paths = _files_or_exit(books)
     if output:
         _guard_output(output, paths)
@@ -180,6 +217,8 @@ OutOpt = Annotated[Path | None, typer.Option("-o", "--output", help="结果工�
 
 def _run(book: list[str], output: Path | None, as_json: bool, profile: str | None, tasks: tuple[str, ...],
          rank_options=None, prefer: list[str] | None = None) -> None:
+    from .jobs import default_output, exit_code, run_books
+
     paths = _files_or_exit(book)
     output = output or default_output(paths[0])
     _guard_output(output, paths)
@@ -206,6 +245,8 @@ def _compute(paths: list[Path], job):
 def run(book: BooksArg,
         output: OutOpt = None, profile: ProfileOpt = None, prefer: PreferOpt = None, as_json: JsonOpt = False) -> None:
     """一键计算：对工作簿中已有数据的部分全部计算，结果写入一个新工作簿。"""
+    from .engine import TASKS
+
     _run(book, output, as_json, profile, TASKS, prefer=prefer)
 
 
@@ -260,6 +301,7 @@ def batch(patterns: Annotated[list[str], typer.Argument(help="工作簿、文件
     """批量汇总：逐个校验数百份报送工作簿（坏文件不影响其他文件），合并后统一计算，写出一个汇总工作簿。"""
     from .batch import batch_exit_code, run_batch
     from .intake import is_result_workbook
+    from .jobs import same_file
 
     paths = _files_or_exit(patterns)
     previous = [p for p in paths if same_file(output, p) and is_result_workbook(p)]
@@ -378,6 +420,8 @@ def profiles(ctx: typer.Context) -> None:
     """列出内置政策口径。"""
     if ctx.invoked_subcommand is not None:
         return
+    from rich.table import Table
+
     table = Table(title="内置政策口径（查看规则：xltools profiles show 青岛）")
     for col in ("口径", "名称", "适用地区", "规则数", "来源", "编号"):
         table.add_column(col, overflow="fold")
@@ -395,7 +439,9 @@ def _regions_text(p) -> str:
 def profiles_show(profile_id: Annotated[str, typer.Argument(help="口径名称（青岛、宁夏口径…）、编号或 .toml 文件",
                                                             metavar="口径")]) -> None:
     """查看一个政策口径的全部规则（内容、类型、刚性/弹性、依据）和参数（报告原文或推断口径）。"""
-    from .engine.quota import FACT_NAMES
+    from rich.table import Table
+
+    from .facts import FACT_NAMES
     from .profiles import rule_params
     from .profiles.display import KIND_NAMES, SEVERITY_NAMES
 
@@ -440,6 +486,7 @@ def _finish(result: RunResult, as_json: bool, code: int) -> None:
 def demo(directory: Annotated[Path, typer.Argument(help="演示输出文件夹", metavar="文件夹")] = Path("xltools_演示"),
          as_json: JsonOpt = False) -> None:
     """演示：生成样例工作簿（青岛、宁夏、耒阳及一份问题样例），完整计算并写出结果工作簿。"""
+    from .jobs import run_books
     from .samples import build_samples
 
     sample_dir = directory / "样例工作簿"

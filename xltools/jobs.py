@@ -22,11 +22,10 @@ from .intake import Book, audit_books, consolidate, only_results_written, read_b
 from .intake import reader
 from .intake.consolidate import Conflict, find_duplicates, unknown_preferences
 from .intake.units import units_note
-from .problems import ERROR, WARNING
+from .problems import ERROR, EXIT_CLEAN, EXIT_PROBLEMS, EXIT_UNUSABLE, WARNING
 from .schema import RESULT_ORDER, RESULT_SHEETS
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")   # in any letter case: 青岛.XLSX counts on Linux too
-EXIT_CLEAN, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 SHEET_ORDER = list(RESULT_ORDER)
 
 

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 
 ERROR = "错误"
 WARNING = "警告"
+# What problems mean for a run's exit code (every front end): 0 clean, 1 problems found, 2 unusable.
+EXIT_CLEAN, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 
 
 @dataclass(frozen=True)

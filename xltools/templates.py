@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-
-import pandas as pd
-import xlsxwriter
+from typing import TYPE_CHECKING
 
 from .output.workbook import FIXED_DATE, ResultWriter, atomic_workbook
 from .schema import ENUM, ENUMS, KIND_NAMES, SHEETS, SHEETS_BY_KEY, Column, Sheet
+
+if TYPE_CHECKING:                 # annotations only: a template is written from the schema, not from frames
+    import pandas as pd
+    import xlsxwriter
 
 TEMPLATE_ROWS = 500  # rows that carry drop-downs and hints in a blank template
 
@@ -176,7 +178,8 @@ def rule_constants(profile: str = "qingdao") -> dict[str, object]:
             "qd06_p": prof.rule("QD-06")["principals"], "qd06_d": prof.rule("QD-06")["deputies"]}
 
 
-def calc_formula(template: str, row: int) -> str:
+def calc_formula(template: str, row: int, constants: Mapping[str, object]) -> str:
+    """One 计算 cell; `constants` from rule_constants(), read once per sheet (a profile load copies it)."""
     i = row - 4 + FIRST                           # the zone's row on the 开发区 sheet
     refs = {"zone": _col("zones", "zone", False), "level": _col("zones", "level", False),
             "d_zone": _col("departments", "zone"), "d_nature": _col("departments", "nature"),
@@ -185,7 +188,7 @@ def calc_formula(template: str, row: int) -> str:
             "i_zone": _col("indicators", "zone"), "i_year": _col("indicators", "year"),
             "i_tax": _col("indicators", "tax"), "i_va": _col("indicators", "value_added"),
             "i_land": _col("indicators", "land_area")}
-    return template.format(r=row, i=i, **refs, **rule_constants())
+    return template.format(r=row, i=i, **refs, **constants)
 
 
 def write_calc_sheet(wb, writer: ResultWriter, year: int = 2023) -> None:
@@ -211,7 +214,7 @@ def write_calc_sheet(wb, writer: ResultWriter, year: int = 2023) -> None:
         ws.write_string(2, c, header, writer.header)
         fmt = formats.setdefault(num, wb.add_format({"num_format": num}) if num else None)
         for row in range(4, 4 + CALC_ROWS):
-            ws.write_formula(row - 1, c, calc_formula(template, row), fmt, "")
+            ws.write_formula(row - 1, c, calc_formula(template, row, constants), fmt, "")
         ws.set_column(c, c, max(10, min(26, len(header) * 2)))
     ws.freeze_panes(3, 1)
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:                 # pandas only inside locate(): `xltools profiles` names regions without it
+    import pandas as pd
 
 # Suffixes an official may leave out: 山东省 → 山东, 宁夏回族自治区 → 宁夏, 青岛市 → 青岛, 耒阳市 → 耒阳.
 PROVINCE_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "省", "市")
@@ -118,6 +120,8 @@ def locate_one(text: str, aliases: dict[str, str]) -> Place:
 
 def locate(texts: pd.Series, aliases: dict[str, str]) -> pd.DataFrame:
     """code, names, problem for each text (distinct texts are parsed once)."""
+    import pandas as pd
+
     codes, uniques = pd.factorize(texts.fillna("").astype(str))
     places = [locate_one(t, aliases) if t else Place(None) for t in uniques]
     table = pd.DataFrame({"code": [p.code for p in places], "names": ["、".join(p.names) for p in places],
