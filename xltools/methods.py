@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 NORMALIZE, WEIGHTS, AGGREGATE = "normalize", "weights", "aggregate"
 # the 参数 item (and 计算说明 line) that chooses a method of each kind
-KIND_NAMES = {AGGREGATE: "评价方法", NORMALIZE: "标准化方法", WEIGHTS: "赋权方法"}
-# the worksheet function that takes a method of each kind
-UDF_OF = {NORMALIZE: "XT_NORMALIZE", WEIGHTS: "XT_WEIGHTS", AGGREGATE: "XT_SCORE"}
+KIND_NAMES = {NORMALIZE: "标准化方法", WEIGHTS: "赋权方法", AGGREGATE: "评价方法"}     # in the order they apply
+# the command-line option and the worksheet function that take a method of each kind
+FLAGS = {AGGREGATE: "--method", WEIGHTS: "--weights", NORMALIZE: "--normalize"}
+UDF_OF = {AGGREGATE: "XT_SCORE", WEIGHTS: "XT_WEIGHTS", NORMALIZE: "XT_NORMALIZE"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Method:
     needs_weights: bool = False     # weighting: uses the stated (subjective) weights
     needs_pairwise: bool = False    # weighting: an AHP pairwise matrix
     needs_alpha: bool = False       # weighting: the 组合系数 α
-    directional: bool = True        # weighting: uses the indicators' directions
+    directional: bool = True        # weighting: uses the indicators' directions (fixed and AHP need none)
     relative: bool = False          # weighting / aggregation: the result depends on the other zones' data
     additive: bool = False          # aggregation: the composite is a sum of per-indicator points
     default_normalize: str = ""     # aggregation: the normalisation used when none is chosen
@@ -65,16 +66,17 @@ class Method:
 
 METHODS: dict[str, Method] = {m.id: m for m in (
     # ---------------------------------------------------------------- aggregation (评价方法)
-    Method("wsum", AGGREGATE, "加权求和", "综合得分 = 满分 × Σ 权重 × 标准化值；每个指标的得分可以相加（得分分析逐项列出）",
+    Method("wsum", AGGREGATE, "加权求和", "综合得分 = 满分 × Σ 权重 × 标准化值",
            additive=True, default_normalize="minmax",
            score="{scale} × Σ 权重 × 标准化值（百分制，最高 {scale} 分）"),
     Method("topsis", AGGREGATE, "TOPSIS 逼近理想解法",
            "v = 权重 × 标准化值；到正理想点（各指标最好值）的距离 D⁺、到负理想点的距离 D⁻；"
-           "综合得分 = 满分 × D⁻/(D⁺+D⁻)，全部相同时贴近度为 0.5；得分分析列出各指标在距离中所占比例",
+           "综合得分 = 满分 × D⁻/(D⁺+D⁻)，全部相同时贴近度为 0.5",
            relative=True, default_normalize="vector", normalizations=("vector", "minmax"),
            score="{scale} × TOPSIS 贴近度 D⁻/(D⁺+D⁻)（百分制）"),
     # ---------------------------------------------------------------- weighting (赋权方法)
-    Method("fixed", WEIGHTS, "固定权重", "考核办法事先公布的权重，自动归一（合计为 1）", needs_weights=True),
+    Method("fixed", WEIGHTS, "固定权重", "考核办法事先公布的权重，自动归一（合计为 1）", needs_weights=True,
+           directional=False),
     Method("entropy", WEIGHTS, "熵权法",
            "方向感知的极差标准化后按信息熵赋权（0·ln0 = 0），取值都相同的指标权重为 0；至少 2 个开发区",
            relative=True),
@@ -83,7 +85,7 @@ METHODS: dict[str, Method] = {m.id: m for m in (
            directional=False, relative=True),
     Method("ahp", WEIGHTS, "层次分析法（AHP）",
            "判断矩阵（如 1,3,5;1/3,1,3;1/5,1/3,1）的主特征向量；一致性比率 CR ≥ 0.10 时报错并给出 CR",
-           needs_pairwise=True),
+           needs_pairwise=True, directional=False),
     Method("combined", WEIGHTS, "组合赋权（主观权重与熵权）", "α × 主观权重 + (1 − α) × 熵权",
            needs_weights=True, needs_alpha=True, relative=True),
     # ---------------------------------------------------------------- normalisation (标准化方法)
@@ -115,11 +117,39 @@ def of_kind(kind: str) -> tuple[str, ...]:
 AGGREGATIONS, WEIGHTINGS, NORMALIZATIONS = of_kind(AGGREGATE), of_kind(WEIGHTS), of_kind(NORMALIZE)
 
 
-def choices(kind: str, udf: bool = False, default: str = "") -> str:
-    """'wsum（加权求和）、topsis（TOPSIS 逼近理想解法）' — the CLI's help and the errors list them so;
-    `udf`: only those a worksheet function takes, the default marked."""
-    return "、".join(f"{m.id}（{'默认，' if m.id == default else ''}{m.label}）"
+def choices(kind: str, udf: bool = False, default: str = "", form: str = "{id} {label}") -> str:
+    """'wsum 加权求和、topsis TOPSIS 逼近理想解法' — the CLI's help, the UDFs' argument help and the
+    errors list the methods of a kind so; `udf`: only those a worksheet function takes, the default marked."""
+    return "、".join(form.format(id=m.id, label=m.label) + ("（默认）" if m.id == default else "")
                      for m in METHODS.values() if m.kind == kind and (m.in_udf or not udf))
+
+
+def traits(m: Method) -> list[str]:
+    """How a method behaves, in Chinese (docs/评价方法.md and the manual's table)."""
+    if m.kind == NORMALIZE:
+        used_by = [a.label for a in METHODS.values() if a.kind == AGGREGATE
+                   and (not a.normalizations or m.id in a.normalizations)]
+        return [("取决于一起标准化的开发区（全部参评开发区一起；口径规定 normalize_within = \"group\" 时各组分别）"
+                 if m.group_aware else "每个数值单独换算，分组与否结果相同"),
+                *(["参数全部给出时可作固定标准（见表下说明）"] if m.absolute else []),
+                "用于" + "、".join(used_by)]
+    if m.kind == WEIGHTS:
+        return ["随参评开发区的数据变化" if m.relative else "事先确定，不随其他开发区的数据变化",
+                *(["不区分指标方向"] if m.relative and not m.directional else [])]
+    only = (f"只用 {'、'.join(m.normalizations)} 标准化（选了其他的改用 {m.default_normalize}）"
+            if m.normalizations else f"默认 {m.default_normalize} 标准化，可用任一标准化方法")
+    return [only, ("各指标得分相加即综合得分，「得分分析」列出每项较组内第一少得多少" if m.additive else
+                   "「得分分析」列出各指标在到正、负理想点距离中所占的比例"),
+            *(["得分随其他开发区的数据变化"] if m.relative else [])]
+
+
+def absolute_rule() -> str:
+    """When a composite score is a fixed standard (a cut-off then means 不合格), from the flags."""
+    fixed = lambda kind: "或".join(m.label for m in METHODS.values() if m.kind == kind and not m.relative)
+    standards = "或".join(m.absolute for m in METHODS.values() if m.kind == NORMALIZE and m.absolute)
+    return (f"综合得分只在评价方法为{fixed(AGGREGATE)}、赋权方法为{fixed(WEIGHTS)}、标准化方法为{standards}"
+            "（参数全部给出、没有补齐的缺失值）时是固定标准，低于口径的分数线即为考核不合格；"
+            "其他组合下得分是开发区之间的相对位置。")
 
 
 def normalization_for(method: str, normalize: str) -> str:

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..profiles import Profile, inferred_note, inferred_params, presets
-from ..methods import AGGREGATE, AGGREGATIONS, KIND_NAMES, METHODS, NORMALIZE, WEIGHTS, choices, normalization_for, of_kind
-from ..methods import score_formula
+from ..methods import (AGGREGATE, AGGREGATIONS, FLAGS, KIND_NAMES, METHODS, NORMALIZE, WEIGHTS, choices,
+                       normalization_for, of_kind, score_formula)
 from ..profiles.display import METHOD_NAMES, MISSING_NAMES as MISSING_POLICIES, ROUNDING_NAMES, TIE_NAMES
 from ..schema import SHEETS_BY_KEY
 from . import scoring as sc
@@ -181,7 +181,7 @@ def explicit_request(options: RankOptions | None, params: dict[str, str] | None)
     does not apply is only skipped with a note (SPEC §3.1)."""
     asked = []
     if options is not None:
-        flags = {"--method": options.method, "--weights": options.weights, "--normalize": options.normalize,
+        flags = {FLAGS[AGGREGATE]: options.method, FLAGS[WEIGHTS]: options.weights, FLAGS[NORMALIZE]: options.normalize,
                  "--by": options.by, "--preset": options.preset, "--year": options.year,
                  "--missing": options.missing, "判断矩阵": options.pairwise}
         asked += [k for k, v in flags.items() if v is not None]
@@ -323,7 +323,7 @@ def _resolve(tables, prof: Profile, options: RankOptions, params: dict) -> _Plan
     scale = float(cfg.get("scale", 100))
     for kind, value in ((AGGREGATE, method), (WEIGHTS, weighting), (NORMALIZE, normalize)):
         if value not in of_kind(kind):
-            raise sc.ScoringError(f"{KIND_NAMES[kind]}「{value}」无效，可用：{choices(kind)}")
+            raise sc.ScoringError(f"{KIND_NAMES[kind]}「{value}」无效，可用：{choices(kind, form='{id}（{label}）')}")
     return _Plan(year, rule, label, items, cfg, preset_keys, method, normalize, weighting,
                  {AGGREGATE: why_method, NORMALIZE: why_normalize, WEIGHTS: why_weights}, has_weights,
                  missing, scale, cfg.get("normalize_within") == "group", notes)
