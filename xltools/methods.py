@@ -109,6 +109,11 @@ METHODS: dict[str, Method] = {m.id: m for m in (
 )}
 
 
+# what a ranking uses when nobody chose (the normalisation: the aggregation's default_normalize);
+# fixed weights are also what a system that states weights implies
+DEFAULTS = {AGGREGATE: "wsum", WEIGHTS: "fixed"}
+
+
 def of_kind(kind: str) -> tuple[str, ...]:
     """The ids of one kind, in the order the docs and the help list them."""
     return tuple(m.id for m in METHODS.values() if m.kind == kind)

@@ -190,10 +190,13 @@ def method_tables(level: str = "##") -> list[str]:
 
 
 def methods_markdown() -> str:
+    from .methods import DEFAULTS, METHODS
+
+    defaults = "、".join(METHODS[m].label for m in DEFAULTS.values())
     lines = ["# 评价方法（由 `xltools samples` 根据 xltools/methods.py 自动生成，请勿手改）", "",
              "综合得分分三步：标准化（把各指标换成可比的数，负向指标自动反向）→ 赋权 → 评价方法（合成综合得分）。"
-             "每一步的方法依次取自：命令行或按钮 > 「参数」表 > 预设指标体系 > 政策口径 > 默认；"
-             "「计算说明」写明所用方法的中文名称及其来由。", ""]
+             "每一步的方法依次取自：命令行或按钮 > 「参数」表 > 预设指标体系 > 政策口径 > 默认"
+             f"（{defaults}，标准化方法随评价方法）；「计算说明」写明所用方法的中文名称及其来由。", ""]
     return "\n".join(lines + method_tables()) + "\n"
 
 

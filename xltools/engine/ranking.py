@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..profiles import Profile, inferred_note, inferred_params, presets
-from ..methods import (AGGREGATE, AGGREGATIONS, FLAGS, KIND_NAMES, METHODS, NORMALIZE, WEIGHTS, choices,
+from ..methods import (AGGREGATE, AGGREGATIONS, DEFAULTS, FLAGS, KIND_NAMES, METHODS, NORMALIZE, WEIGHTS, choices,
                        normalization_for, of_kind, score_formula)
 from ..profiles.display import METHOD_NAMES, MISSING_NAMES as MISSING_POLICIES, ROUNDING_NAMES, TIE_NAMES
 from ..schema import SHEETS_BY_KEY
@@ -309,15 +309,16 @@ def _resolve(tables, prof: Profile, options: RankOptions, params: dict) -> _Plan
     label = f"政策口径 {rule['id']} "
     items, cfg = _system(tables, rule, options, notes)
     preset_keys = tuple(presets().get(options.preset, {})) if options.preset else ()
-    method, why_method = _choose(options.method, params.get("评价方法"), cfg.get("method"), "wsum", label,
-                                 preset_keys, "method")
+    method, why_method = _choose(options.method, params.get("评价方法"), cfg.get("method"), DEFAULTS[AGGREGATE],
+                                 label, preset_keys, "method")
     normalize, why_normalize = _choose(options.normalize, params.get("标准化方法"), cfg.get("normalize"),
-                                       METHODS[method].default_normalize if method in AGGREGATIONS else "minmax",
+                                       METHODS[method if method in AGGREGATIONS else DEFAULTS[AGGREGATE]].default_normalize,
                                        label, preset_keys, "normalize")
     has_weights = bool(items["weight"].notna().any())
+    fixed = DEFAULTS[WEIGHTS]
     weighting, why_weights = _choose(options.weights, params.get("赋权方法"),
-                                     "fixed" if has_weights else cfg.get("weights"), "fixed", label)
-    if weighting == "fixed" and why_weights.endswith(("规定", "默认")):
+                                     fixed if has_weights else cfg.get("weights"), fixed, label)
+    if weighting == fixed and why_weights.endswith(("规定", "默认")):
         why_weights = _why_fixed(tables, rule, options, label, has_weights)
     missing, _ = _choose(options.missing, params.get("缺失值处理"), cfg.get("missing"), "mean", label)
     scale = float(cfg.get("scale", 100))
