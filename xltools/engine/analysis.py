@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..methods import METHODS, normalization_for
+from ..methods import AGGREGATE, DEFAULTS, METHODS, normalization_for
 from . import scoring as sc
 
 ANALYSIS_COLUMNS = ["开发区名称", "年度", "分组", "指标", "指标值", "标准化值", "权重", "满分", "得分", "组内第一得分",
@@ -183,10 +183,11 @@ def _basis(tables: dict, result) -> _Basis:
     first_of_group[gcodes[order][starts]] = order[starts]
     best = first_of_group[gcodes]
     # the method codes (RankResult.method/normalize); 计算说明's 评价方法/标准化方法 are Chinese sentences
+    method = getattr(result, "method", "") or DEFAULTS[AGGREGATE]
     return _Basis(names, system["权重"].to_numpy(dtype=float), _scale(notes), zones, ranking["年度"].to_numpy(), x,
                   _filled(x, valid, gcodes),
                   adjust, score, group, ncodes, valid, best, valid[best],
-                  getattr(result, "method", "") or "wsum", getattr(result, "normalize", "") or "minmax")
+                  method, getattr(result, "normalize", "") or METHODS[DEFAULTS[AGGREGATE]].default_normalize)
 
 
 def _distance_shares(b: _Basis, system: pd.DataFrame) -> _Parts:
