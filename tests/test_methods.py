@@ -87,6 +87,18 @@ def test_relative_flag_says_whether_weights_depend_on_the_data(m):
     assert np.allclose(one, other) != METHODS[m].relative
 
 
+@pytest.mark.parametrize("n", of_kind(NORMALIZE))
+def test_aggregations_take_exactly_the_normalisations_they_declare(n):
+    for a in of_kind(AGGREGATE):
+        takes = not METHODS[a].normalizations or n in METHODS[a].normalizations
+        try:
+            sc.AGGREGATORS[a](X, [0.5, 0.5], DIRS, n, benchmark=[5.0, 20.0])
+        except sc.ScoringError:
+            assert not takes, (a, n)
+        else:
+            assert takes, (a, n)
+
+
 def test_topsis_takes_its_normalisations_and_falls_back_to_its_default():
     assert [normalization_for("topsis", n) for n in of_kind(NORMALIZE)] == [
         n if n in ("vector", "minmax") else "vector" for n in of_kind(NORMALIZE)]

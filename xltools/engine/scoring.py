@@ -301,13 +301,14 @@ def topsis_ideals(x: np.ndarray, w: np.ndarray, d: np.ndarray, normalization: st
     return r, v, best, worst
 
 
+# Each kernel: (raw matrix, weights, directions, normalisation, its parameters) → one score per row,
+# over one normalisation scope.
 @kernel("wsum")
 def wsum_scores(x, weights, directions=None, normalization: str = "minmax", **anchors) -> np.ndarray:
     """Σ wⱼ·nᵢⱼ of the raw matrix normalised by `normalization` (one normalisation scope)."""
     return wsum(normalize(x, directions, normalization, **anchors), weights)
 
 
-@kernel("topsis")
 def topsis(x, weights, directions=None, normalization: str = "vector") -> np.ndarray:
     """Closeness D⁻/(D⁺+D⁻); v = w·r; ideal by direction; all-constant matrix → 0.5."""
     x = _matrix(x)
@@ -317,6 +318,12 @@ def topsis(x, weights, directions=None, normalization: str = "vector") -> np.nda
     d_minus = np.sqrt(((v - worst) ** 2).sum(axis=1))
     total = d_plus + d_minus
     return np.divide(d_minus, total, out=np.full(len(v), 0.5), where=total > 0)
+
+
+@kernel("topsis")
+def topsis_scores(x, weights, directions=None, normalization: str = "vector", **_) -> np.ndarray:
+    """TOPSIS closeness (its vector and minmax normalisations take no parameters)."""
+    return topsis(x, weights, directions, normalization)
 
 
 # --------------------------------------------------------------------------- ranks
