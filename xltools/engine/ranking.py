@@ -309,14 +309,14 @@ def _resolve(tables, prof: Profile, options: RankOptions, params: dict) -> _Plan
     label = f"政策口径 {rule['id']} "
     items, cfg = _system(tables, rule, options, notes)
     preset_keys = tuple(presets().get(options.preset, {})) if options.preset else ()
-    method, why_method = _choose(options.method, params.get("评价方法"), cfg.get("method"), DEFAULTS[AGGREGATE],
-                                 label, preset_keys, "method")
-    normalize, why_normalize = _choose(options.normalize, params.get("标准化方法"), cfg.get("normalize"),
+    method, why_method = _choose(options.method, params.get(KIND_NAMES[AGGREGATE]), cfg.get("method"),
+                                 DEFAULTS[AGGREGATE], label, preset_keys, "method")
+    normalize, why_normalize = _choose(options.normalize, params.get(KIND_NAMES[NORMALIZE]), cfg.get("normalize"),
                                        METHODS[method if method in AGGREGATIONS else DEFAULTS[AGGREGATE]].default_normalize,
                                        label, preset_keys, "normalize")
     has_weights = bool(items["weight"].notna().any())
     fixed = DEFAULTS[WEIGHTS]
-    weighting, why_weights = _choose(options.weights, params.get("赋权方法"),
+    weighting, why_weights = _choose(options.weights, params.get(KIND_NAMES[WEIGHTS]),
                                      fixed if has_weights else cfg.get("weights"), fixed, label)
     if weighting == fixed and why_weights.endswith(("规定", "默认")):
         why_weights = _why_fixed(tables, rule, options, label, has_weights)
