@@ -264,23 +264,30 @@ def salary(book: BooksArg,
     _run(book, output, as_json, profile, ("salary",), prefer=prefer)
 
 
+from .methods import AGGREGATE, FLAGS, KIND_NAMES, NORMALIZE, WEIGHTS, choices, of_kind  # noqa: E402  (light: no numpy)
+
+
+def _method_option(kind: str, more: str = ""):
+    """A rank option choosing a method of one kind; its help lists the registry's methods."""
+    return typer.Option(FLAGS[kind], help=f"{KIND_NAMES[kind]}：{choices(kind)}{more}")
+
+
 @app.command("rank", cls=ChineseCommand)
 def rank(book: BooksArg,
          output: OutOpt = None, profile: ProfileOpt = None,
-         method: Annotated[str | None, typer.Option("--method", help="评价方法：wsum（加权求和）或 topsis")] = None,
-         weights: Annotated[str | None, typer.Option("--weights", help="赋权：fixed、entropy、entropy_raw、ahp、combined")] = None,
-         normalize: Annotated[str | None, typer.Option("--normalize", help="标准化：minmax、efficacy、benchmark、vector、sum、max、zscore")] = None,
+         method: Annotated[str | None, _method_option(AGGREGATE)] = None,
+         weights: Annotated[str | None, _method_option(WEIGHTS)] = None,
+         normalize: Annotated[str | None, _method_option(NORMALIZE, "；算法见 docs/评价方法.md")] = None,
          by: Annotated[list[str] | None, typer.Option("--by", help="分组依据（可多次）：级别、类型、所属地区、地区、管理机构规格")] = None,
          preset: Annotated[str | None, typer.Option("--preset", help="预设指标体系：浙江亩均六项、MOFCOM2021、安徽亩均")] = None,
          year: Annotated[int | None, typer.Option("--year", help="考核年度（默认为数据中最新年度）")] = None,
          prefer: PreferOpt = None, as_json: JsonOpt = False) -> None:
     """考核排名：亩均指标、标准化、赋权（熵权/AHP/组合）、加权求和或 TOPSIS、分组排名、等次、奖惩建议、人员排名。"""
     from .engine.ranking import RankOptions
-    from .engine.scoring import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
     from .profiles import presets
 
-    for label, value, allowed in (("--method", method, AGGREGATIONS), ("--weights", weights, WEIGHTINGS),
-                                  ("--normalize", normalize, NORMALIZATIONS), ("--preset", preset, tuple(presets()))):
+    for label, value, allowed in ((FLAGS[AGGREGATE], method, of_kind(AGGREGATE)), (FLAGS[WEIGHTS], weights, of_kind(WEIGHTS)),
+                                  (FLAGS[NORMALIZE], normalize, of_kind(NORMALIZE)), ("--preset", preset, tuple(presets()))):
         if value is not None and value not in allowed:
             console.print(f"[red]{label}「{value}」无效，可用：{'、'.join(allowed)}[/red]")
             raise typer.Exit(EXIT_UNUSABLE)

@@ -175,7 +175,43 @@ def audits_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-DOCS = {"数据表结构.md": schema_markdown, "政策口径.md": policy_markdown, "审核规则.md": audits_markdown}
+def method_tables(level: str = "##") -> list[str]:
+    """One table per kind of ranking method, straight from the registry (xltools/methods.py)."""
+    from .methods import FLAGS, KIND_NAMES, METHODS, UDF_OF, absolute_rule, traits
+
+    lines: list[str] = []
+    for kind, name in KIND_NAMES.items():
+        lines += [f"{level} {name}（命令行 `{FLAGS[kind]}`，「参数」表「{name}」）", "",
+                  "| 标识 | 名称 | 计算 | 需要的数据 | 性质 | Excel 函数 |", "|---|---|---|---|---|---|"]
+        lines += [f"| `{m.id}` | {m.label} | {m.formula} | {'；'.join(m.needs()) or '—'} | {'；'.join(traits(m))} | "
+                  f"{UDF_OF[kind] if m.in_udf else '—'} |" for m in METHODS.values() if m.kind == kind]
+        lines.append("")
+    return lines + [absolute_rule()]
+
+
+def methods_markdown() -> str:
+    from .methods import DEFAULTS, METHODS
+
+    defaults = "、".join(METHODS[m].label for m in DEFAULTS.values())
+    lines = ["# 评价方法（由 `xltools samples` 根据 xltools/methods.py 自动生成，请勿手改）", "",
+             "综合得分分三步：标准化（把各指标换成可比的数，负向指标自动反向）→ 赋权 → 评价方法（合成综合得分）。"
+             "每一步的方法依次取自：命令行或按钮 > 「参数」表 > 预设指标体系 > 政策口径 > 默认"
+             f"（{defaults}，标准化方法随评价方法）；「计算说明」写明所用方法的中文名称及其来由。", ""]
+    return "\n".join(lines + method_tables()) + "\n"
+
+
+DOCS = {"数据表结构.md": schema_markdown, "政策口径.md": policy_markdown, "审核规则.md": audits_markdown,
+        "评价方法.md": methods_markdown}
+# Hand-written documents with a generated part between two markers (refreshed with the DOCS)
+MANUAL = "用户手册.md"
+BEGIN, END = "<!-- 以下由 xltools samples 根据 xltools/methods.py 生成，请勿手改 -->", "<!-- 生成部分结束 -->"
+
+
+def manual_with_methods(text: str) -> str:
+    """The manual with its method tables (between BEGIN and END) regenerated."""
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    return head + BEGIN + "\n\n" + "\n".join(method_tables("####")) + "\n\n" + END + tail if rest else text
 
 
 def write_reference(docs_dir: str | Path) -> list[Path]:
@@ -185,4 +221,10 @@ def write_reference(docs_dir: str | Path) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(make(), encoding="utf-8")
         out.append(path)
+    manual = Path(docs_dir) / MANUAL
+    if manual.is_file():
+        text = manual.read_text(encoding="utf-8")
+        if manual_with_methods(text) != text:
+            manual.write_text(manual_with_methods(text), encoding="utf-8")
+            out.append(manual)
     return out

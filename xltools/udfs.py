@@ -13,6 +13,7 @@ import xlwings as xw
 
 from .engine import quota_one
 from .intake.coerce import parse_number_text
+from .methods import AGGREGATE, DEFAULTS, METHODS, NORMALIZE, WEIGHTS, choices
 from .profiles import ProfileError
 from .schema import ENUMS, normalize_text
 
@@ -213,18 +214,33 @@ def XT_PER_MU(values, areas):
         return _error(exc)
 
 
+# the method a scoring function uses when its method argument is left out (fixed weights are not
+# a worksheet function's: it is given the weights)
+UDF_DEFAULTS = {NORMALIZE: METHODS[DEFAULTS[AGGREGATE]].default_normalize, WEIGHTS: "entropy",
+                AGGREGATE: DEFAULTS[AGGREGATE]}
+
+
+def _method(kind: str, method: str, what: str, sep: str):
+    """The registry entry of a method a worksheet function takes (methods.Method.in_udf), else a ValueError."""
+    spec = METHODS.get(method)
+    if spec is None or spec.kind != kind or not spec.in_udf:
+        usable = [m.id for m in METHODS.values() if m.kind == kind and m.in_udf]
+        raise ValueError(f"{what}「{method}」无效：{sep.join(usable)}")
+    return spec
+
+
 @xw.func(category=CATEGORY)
 @xw.arg("values", ndim=2, doc="一列指标值")
-@xw.arg("method", doc="minmax（默认）、efficacy、vector、sum、max、zscore")
+@xw.arg("method", doc=choices(NORMALIZE, udf=True, default=UDF_DEFAULTS[NORMALIZE]))
 @xw.arg("direction", doc="1 正向（默认）或 -1 负向")
-def XT_NORMALIZE(values, method="minmax", direction=1):
+def XT_NORMALIZE(values, method=UDF_DEFAULTS[NORMALIZE], direction=1):
     """标准化一列指标（方向感知）：minmax 常数列为 1，efficacy = 60 + 40 × minmax。"""
     from .engine.scoring import ScoringError, normalize
 
     try:
         x = _column(values)
         d = _directions(direction, 1)
-        return _as_column(normalize(x, d, str(method or "minmax"))[:, 0])
+        return _as_column(normalize(x, d, str(method or UDF_DEFAULTS[NORMALIZE]))[:, 0])
     except (ValueError, ScoringError) as exc:
         return _error(exc)
 
@@ -232,24 +248,20 @@ def XT_NORMALIZE(values, method="minmax", direction=1):
 @xw.func(category=CATEGORY)
 @xw.arg("matrix", ndim=2, doc="指标矩阵：每行一个开发区，每列一个指标")
 @xw.arg("directions", ndim=2, doc="各列方向（1/-1 或 正向/负向），省略为全部正向")
-@xw.arg("method", doc="entropy（默认）、entropy_raw、ahp")
+@xw.arg("method", doc=choices(WEIGHTS, udf=True, default=UDF_DEFAULTS[WEIGHTS]))
 @xw.arg("pairwise", ndim=2, doc="AHP 判断矩阵（method = ahp 时）")
-def XT_WEIGHTS(matrix, directions=None, method="entropy", pairwise=None):
+def XT_WEIGHTS(matrix, directions=None, method=UDF_DEFAULTS[WEIGHTS], pairwise=None):
     """客观/主观赋权：返回一行权重，合计为 1。"""
-    from .engine.scoring import ScoringError, ahp_weights, entropy_raw_weights, entropy_weights
+    from .engine.scoring import WEIGHERS, ScoringError, WeightInputs
 
     try:
-        method = str(method or "entropy")
-        if method == "ahp":
-            w, _, _ = ahp_weights(_matrix(pairwise if pairwise is not None else matrix))
+        spec = _method(WEIGHTS, str(method or UDF_DEFAULTS[WEIGHTS]), "赋权方法", "、")
+        if spec.needs_pairwise:             # the matrix argument is the pairwise matrix when none is given
+            inputs = WeightInputs(pairwise=_matrix(pairwise if pairwise is not None else matrix))
         else:
             x = _matrix(matrix)
-            if method == "entropy":
-                w = entropy_weights(x, _directions(directions, x.shape[1]))
-            elif method == "entropy_raw":
-                w = entropy_raw_weights(x)
-            else:
-                raise ValueError(f"赋权方法「{method}」无效：entropy、entropy_raw、ahp")
+            inputs = WeightInputs(x, _directions(directions, x.shape[1]) if spec.directional else None)
+        w, _ = WEIGHERS[spec.id](inputs)
         return [w.tolist()]
     except (ValueError, ScoringError) as exc:
         return _error(exc)
@@ -259,26 +271,21 @@ def XT_WEIGHTS(matrix, directions=None, method="entropy", pairwise=None):
 @xw.arg("matrix", ndim=2, doc="指标矩阵：每行一个开发区，每列一个指标")
 @xw.arg("weights", ndim=2, doc="一行权重（自动归一）")
 @xw.arg("directions", ndim=2, doc="各列方向，省略为全部正向")
-@xw.arg("method", doc="wsum（默认，加权求和）或 topsis")
-@xw.arg("normalize", doc="标准化方法：wsum 默认 minmax，topsis 默认 vector")
-def XT_SCORE(matrix, weights, directions=None, method="wsum", normalize=None):
+@xw.arg("method", doc=choices(AGGREGATE, udf=True, default=UDF_DEFAULTS[AGGREGATE]))
+@xw.arg("normalize", doc="标准化方法：" + "，".join(f"{m.id} 默认 {m.default_normalize}" for m in METHODS.values()
+                                                    if m.kind == AGGREGATE))
+def XT_SCORE(matrix, weights, directions=None, method=UDF_DEFAULTS[AGGREGATE], normalize=None):
     """综合得分（一列）：wsum = Σ 权重 × 标准化值；topsis = 贴近度 D⁻/(D⁺+D⁻)。含空白的行返回空白。"""
-    from .engine.scoring import ScoringError, topsis, wsum
-    from .engine.scoring import normalize as norm
+    from .engine.scoring import AGGREGATORS, ScoringError
 
     try:
         x = _matrix(matrix)
         w = _column(weights)
         d = _directions(directions, x.shape[1])
-        method = str(method or "wsum")
         ok = ~np.isnan(x).any(axis=1)
         out = np.full(len(x), np.nan)
-        if method == "wsum":
-            out[ok] = wsum(norm(x[ok], d, str(normalize or "minmax")), w)
-        elif method == "topsis":
-            out[ok] = topsis(x[ok], w, d, str(normalize or "vector"))
-        else:
-            raise ValueError(f"评价方法「{method}」无效：wsum 或 topsis")
+        spec = _method(AGGREGATE, str(method or UDF_DEFAULTS[AGGREGATE]), "评价方法", " 或 ")
+        out[ok] = AGGREGATORS[spec.id](x[ok], w, d, str(normalize or spec.default_normalize))
         return _as_column(out)
     except (ValueError, ScoringError) as exc:
         return _error(exc)

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from ..methods import AGGREGATE, DEFAULTS, METHODS, normalization_for
 from . import scoring as sc
 
 ANALYSIS_COLUMNS = ["开发区名称", "年度", "分组", "指标", "指标值", "标准化值", "权重", "满分", "得分", "组内第一得分",
@@ -46,9 +48,6 @@ def _values(tables: dict, names: list[str], zones: pd.Series, year: int) -> pd.D
     return out
 
 
-GROUPWISE = ("minmax", "efficacy", "zscore", "vector", "sum", "max")
-
-
 def _filled(x: np.ndarray, valid: np.ndarray, gcodes: np.ndarray) -> np.ndarray:
     """Missing values at the mean of the zone's group (the default policy), as ranked; rows not ranked NaN."""
     out = np.full(x.shape, np.nan)
@@ -68,7 +67,7 @@ def _normalised(x: np.ndarray, valid: np.ndarray, ncodes: np.ndarray, system: pd
     method is not one recomputed here. The caller keeps them only where they reproduce the
     ranking's points, else falls back to points ÷ 满分."""
     out = np.full(x.shape, np.nan)
-    if method not in GROUPWISE:
+    if not METHODS[method].group_aware:        # a method with parameters of its own (对标法's benchmarks)
         return out
     dirs = np.where(system["方向"].to_numpy() == "负向", -1.0, 1.0)
     for g in np.unique(ncodes):
@@ -104,6 +103,41 @@ def _weights_ranked_on(stated: np.ndarray, points: np.ndarray, normalised: np.nd
     return np.where(reproduces | ~usable, stated, estimate)
 
 
+@dataclass
+class _Basis:
+    """What every row of 得分分析 is built from: the ranking's zones, values, scores and groups."""
+    names: list
+    w: np.ndarray
+    scale: float
+    zones: pd.Series
+    year: np.ndarray
+    x: np.ndarray                   # raw values of the assessment year
+    filled: np.ndarray              # missing values at the group mean, as ranked
+    adjust: np.ndarray              # 加分 − 扣分
+    score: np.ndarray
+    group: np.ndarray
+    ncodes: np.ndarray              # the zones normalised together
+    valid: np.ndarray               # ranked
+    best: np.ndarray                # each zone's group's first-ranked zone
+    best_valid: np.ndarray
+    method: str
+    normalize: str
+
+
+@dataclass
+class _Parts:
+    """Per zone and indicator: what the method explains (points, or shares of the distances)."""
+    w: np.ndarray
+    points: np.ndarray
+    normalised: np.ndarray
+    best_points: np.ndarray
+    lost: np.ndarray
+    plus_share: np.ndarray
+    minus_share: np.ndarray
+    item_note: np.ndarray
+    total_note: np.ndarray
+
+
 def score_analysis(tables: dict, result) -> pd.DataFrame:
     """The 得分分析 table of a ranking result (ranking.RankResult): one row per zone and indicator,
     then a 合计 row per zone, zones in the order of 考核排名. Values are normalised as the ranking
@@ -115,14 +149,21 @@ def score_analysis(tables: dict, result) -> pd.DataFrame:
         frames = [score_analysis(tables, part) for part in parts.values()]
         frames = [f for f in frames if len(f)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ANALYSIS_COLUMNS)
-    ranking, system, notes = result.ranking, result.system, result.notes
+    ranking, system = result.ranking, result.system
     if ranking is None or system is None or not len(ranking) or not len(system) or \
             ranking["综合得分"].isna().all():          # every zone 数据缺失 (not in 开发区): nothing to analyse
         return pd.DataFrame(columns=ANALYSIS_COLUMNS)
+    b = _basis(tables, result)
+    additive = METHODS[b.method].additive
+    explained = _points(b, ranking, system) if additive else _distance_shares(b, system)
+    return _rows(b, explained, additive)
+
+
+def _basis(tables: dict, result) -> _Basis:
+    """The ranking's zones, raw values, scores and groups, and each group's first-ranked zone."""
+    ranking, system, notes = result.ranking, result.system, result.notes
     names = list(system["指标"])
-    w = system["权重"].to_numpy(dtype=float)
-    m, n = len(names), len(ranking)
-    scale = _scale(notes)
+    n = len(ranking)
     zones = ranking["开发区名称"]
     raw = _values(tables, names, zones, int(notes["考核年度"]))
     x = raw[names].to_numpy(dtype=float)
@@ -141,102 +182,111 @@ def score_analysis(tables: dict, result) -> pd.DataFrame:
     starts = np.r_[True, gcodes[order][1:] != gcodes[order][:-1]]
     first_of_group[gcodes[order][starts]] = order[starts]
     best = first_of_group[gcodes]
-    best_valid = valid[best]
-
     # the method codes (RankResult.method/normalize); 计算说明's 评价方法/标准化方法 are Chinese sentences
-    method = getattr(result, "method", "") or "wsum"
-    normalize = getattr(result, "normalize", "") or "minmax"
-    filled = _filled(x, valid, gcodes)
-    lost = np.full((n, m), np.nan)
-    best_points = np.full((n, m), np.nan)
-    plus_share = np.full((n, m), np.nan)
-    minus_share = np.full((n, m), np.nan)
-    if method == "topsis":
-        points = np.full((n, m), np.nan)
-        normalised = np.full((n, m), np.nan)
-        closeness = np.full(n, np.nan)
-        tnorm = normalize if normalize in ("vector", "minmax") else "vector"
-        dirs = np.where(system["方向"].to_numpy() == "负向", -1.0, 1.0)
-        for g in np.unique(ncodes):                      # one numpy pass per normalisation scope, not per zone
-            idx = np.flatnonzero((ncodes == g) & valid)
-            if not len(idx):
-                continue
-            r, v, hi, lo = sc.topsis_ideals(filled[idx], w, dirs, tnorm)
-            dp, dm = (v - hi) ** 2, (v - lo) ** 2
-            sp, sm = dp.sum(axis=1, keepdims=True), dm.sum(axis=1, keepdims=True)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                plus_share[idx] = np.where(sp > 0, dp / sp, 0.0)
-                minus_share[idx] = np.where(sm > 0, dm / sm, 0.0)
-                total = np.sqrt(sp[:, 0]) + np.sqrt(sm[:, 0])
-                closeness[idx] = np.where(total > 0, np.sqrt(sm[:, 0]) / total, 0.5)
-            normalised[idx] = r
-        agrees = np.isclose(closeness * scale + adjust, score, atol=1e-5)
-        total_note = np.where(valid, np.where(agrees, "TOPSIS：综合得分 = " + f"{scale:g}" + " × 贴近度 D⁻/(D⁺+D⁻)；"
-                                                "各指标一行给出其占到正理想点距离平方（D⁺²）和到负理想点距离平方（D⁻²）的比例："
-                                                "占 D⁺² 多的指标拉低得分，占 D⁻² 多的指标抬高得分",
-                                              "按本表重算的贴近度与「考核排名」不一致（缺失值处理不同），请以「考核排名」为准"),
-                              "未参与排名")
-        item_note = np.full((n, m), "", dtype=object)
-    else:
-        points = np.column_stack([pd.to_numeric(ranking.get(f"{name}得分"), errors="coerce").to_numpy(dtype=float)
-                                  if f"{name}得分" in ranking else np.full(n, np.nan) for name in names])
-        full = w * scale
-        with np.errstate(divide="ignore", invalid="ignore"):
-            normalised = np.where(full > 0, np.round(points / full, 6), np.nan)
-        direct = _normalised(filled, valid, ncodes, system, normalize)
-        agrees = np.isclose(direct * full, points, atol=1e-5)
-        normalised = np.where(agrees | (full == 0), direct, normalised)
-        w = _weights_ranked_on(w, points, np.where(agrees, direct, np.nan), scale)
-        best_points = np.where(best_valid[:, None], points[best], np.nan)
-        lost = np.round(best_points - points, POINT_DECIMALS)     # differences of 6-decimal points, no float noise
-        gap = np.where(valid & best_valid, score[best] - score, np.nan)
-        lost_rows = np.where(np.isnan(lost), -np.inf, lost)
-        worst = np.argmax(lost_rows, axis=1)
-        worst_lost = lost_rows[np.arange(n), worst]
-        best_name = zones.to_numpy(dtype=object)[best]
-        first = best == np.arange(n)
-        item_note = np.where(lost < -1e-9, "高于组内第一", "").astype(object)
-        item_note = np.where(np.isfinite(lost), item_note, "")
-        total_note = np.select(
-            [~valid, first, worst_lost > 0],
-            ["未参与排名", "组内第一",
-             "比组内第一（" + best_name.astype(str) + "）少 " + pd.Series(gap).map("{:.2f}".format).to_numpy()
-             + " 分，其中「" + np.array(names, dtype=object)[worst] + "」少得最多（"
-             + pd.Series(worst_lost).map("{:.2f}".format).to_numpy() + " 分）"],
-            "与组内第一得分相同")
+    method = getattr(result, "method", "") or DEFAULTS[AGGREGATE]
+    return _Basis(names, system["权重"].to_numpy(dtype=float), _scale(notes), zones, ranking["年度"].to_numpy(), x,
+                  _filled(x, valid, gcodes),
+                  adjust, score, group, ncodes, valid, best, valid[best],
+                  method, getattr(result, "normalize", "") or METHODS[DEFAULTS[AGGREGATE]].default_normalize)
 
-    zone_arr = zones.to_numpy(dtype=object)
-    year = ranking["年度"].to_numpy()
+
+def _distance_shares(b: _Basis, system: pd.DataFrame) -> _Parts:
+    """TOPSIS: each indicator's share of the squared distances to the ideal and anti-ideal points."""
+    n, m = len(b.score), len(b.names)
+    points, normalised, lost, best_points = (np.full((n, m), np.nan) for _ in range(4))
+    plus_share, minus_share = np.full((n, m), np.nan), np.full((n, m), np.nan)
+    closeness = np.full(n, np.nan)
+    tnorm = normalization_for(b.method, b.normalize)
+    dirs = np.where(system["方向"].to_numpy() == "负向", -1.0, 1.0)
+    for g in np.unique(b.ncodes):                      # one numpy pass per normalisation scope, not per zone
+        idx = np.flatnonzero((b.ncodes == g) & b.valid)
+        if not len(idx):
+            continue
+        r, v, hi, lo = sc.topsis_ideals(b.filled[idx], b.w, dirs, tnorm)
+        dp, dm = (v - hi) ** 2, (v - lo) ** 2
+        sp, sm = dp.sum(axis=1, keepdims=True), dm.sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            plus_share[idx] = np.where(sp > 0, dp / sp, 0.0)
+            minus_share[idx] = np.where(sm > 0, dm / sm, 0.0)
+            total = np.sqrt(sp[:, 0]) + np.sqrt(sm[:, 0])
+            closeness[idx] = np.where(total > 0, np.sqrt(sm[:, 0]) / total, 0.5)
+        normalised[idx] = r
+    agrees = np.isclose(closeness * b.scale + b.adjust, b.score, atol=1e-5)
+    total_note = np.where(b.valid, np.where(agrees, "TOPSIS：综合得分 = " + f"{b.scale:g}" + " × 贴近度 D⁻/(D⁺+D⁻)；"
+                                            "各指标一行给出其占到正理想点距离平方（D⁺²）和到负理想点距离平方（D⁻²）的比例："
+                                            "占 D⁺² 多的指标拉低得分，占 D⁻² 多的指标抬高得分",
+                                            "按本表重算的贴近度与「考核排名」不一致（缺失值处理不同），请以「考核排名」为准"),
+                          "未参与排名")
+    return _Parts(b.w, points, normalised, best_points, lost, plus_share, minus_share,
+                  np.full((n, m), "", dtype=object), total_note)
+
+
+def _points(b: _Basis, ranking: pd.DataFrame, system: pd.DataFrame) -> _Parts:
+    """An additive composite: each indicator's points, and how many fewer than the group's first."""
+    n, m = len(b.score), len(b.names)
+    points = np.column_stack([pd.to_numeric(ranking.get(f"{name}得分"), errors="coerce").to_numpy(dtype=float)
+                              if f"{name}得分" in ranking else np.full(n, np.nan) for name in b.names])
+    full = b.w * b.scale
+    with np.errstate(divide="ignore", invalid="ignore"):
+        normalised = np.where(full > 0, np.round(points / full, 6), np.nan)
+    direct = _normalised(b.filled, b.valid, b.ncodes, system, b.normalize)
+    agrees = np.isclose(direct * full, points, atol=1e-5)
+    normalised = np.where(agrees | (full == 0), direct, normalised)
+    w = _weights_ranked_on(b.w, points, np.where(agrees, direct, np.nan), b.scale)
+    best, valid = b.best, b.valid
+    best_points = np.where(b.best_valid[:, None], points[best], np.nan)
+    lost = np.round(best_points - points, POINT_DECIMALS)     # differences of 6-decimal points, no float noise
+    gap = np.where(valid & b.best_valid, b.score[best] - b.score, np.nan)
+    lost_rows = np.where(np.isnan(lost), -np.inf, lost)
+    worst = np.argmax(lost_rows, axis=1)
+    worst_lost = lost_rows[np.arange(n), worst]
+    best_name = b.zones.to_numpy(dtype=object)[best]
+    first = best == np.arange(n)
+    item_note = np.where(lost < -1e-9, "高于组内第一", "").astype(object)
+    item_note = np.where(np.isfinite(lost), item_note, "")
+    total_note = np.select(
+        [~valid, first, worst_lost > 0],
+        ["未参与排名", "组内第一",
+         "比组内第一（" + best_name.astype(str) + "）少 " + pd.Series(gap).map("{:.2f}".format).to_numpy()
+         + " 分，其中「" + np.array(b.names, dtype=object)[worst] + "」少得最多（"
+         + pd.Series(worst_lost).map("{:.2f}".format).to_numpy() + " 分）"],
+        "与组内第一得分相同")
+    nan = np.full((n, m), np.nan)
+    return _Parts(w, points, normalised, best_points, lost, nan, nan.copy(), item_note, total_note)
+
+
+def _rows(b: _Basis, p: _Parts, additive: bool) -> pd.DataFrame:
+    """The indicator rows, a 加分/扣分 row where there is one, and the 合计 row of each zone, in zone order."""
+    n, m, scale, best, valid, adjust = len(b.score), len(b.names), b.scale, b.best, b.valid, b.adjust
+    zone_arr, year, group = b.zones.to_numpy(dtype=object), b.year, b.group
     has_adjust = (adjust != 0) | (np.isfinite(adjust[best]) & (adjust[best] != 0))
     cols = {
         "开发区名称": np.repeat(zone_arr, m), "年度": np.repeat(year, m), "分组": np.repeat(group, m),
-        "指标": np.tile(np.array(names, dtype=object), n), "指标值": x.ravel(), "标准化值": normalised.ravel(),
-        "权重": np.tile(w, n), "满分": np.tile(np.round(w * scale, POINT_DECIMALS + 3), n), "得分": points.ravel(),
-        "组内第一得分": best_points.ravel(), "较组内第一少得": lost.ravel(),
-        "距正理想点贡献": plus_share.ravel(), "距负理想点贡献": minus_share.ravel(), "说明": item_note.ravel(),
+        "指标": np.tile(np.array(b.names, dtype=object), n), "指标值": b.x.ravel(), "标准化值": p.normalised.ravel(),
+        "权重": np.tile(p.w, n), "满分": np.tile(np.round(p.w * scale, POINT_DECIMALS + 3), n), "得分": p.points.ravel(),
+        "组内第一得分": p.best_points.ravel(), "较组内第一少得": p.lost.ravel(),
+        "距正理想点贡献": p.plus_share.ravel(), "距负理想点贡献": p.minus_share.ravel(), "说明": p.item_note.ravel(),
     }
     items = pd.DataFrame(cols)
     items["_zone"], items["_part"] = np.repeat(np.arange(n), m), 0
     adj_best = adjust[best]
     extra = pd.DataFrame({
         "开发区名称": zone_arr, "年度": year, "分组": group, "指标": ADJUST, "指标值": np.nan, "标准化值": np.nan,
-        "权重": np.nan, "满分": np.nan, "得分": adjust, "组内第一得分": np.where(method == "topsis", np.nan, adj_best),
-        "较组内第一少得": np.where(method == "topsis", np.nan, adj_best - adjust), "距正理想点贡献": np.nan,
+        "权重": np.nan, "满分": np.nan, "得分": adjust, "组内第一得分": np.where(not additive, np.nan, adj_best),
+        "较组内第一少得": np.where(not additive, np.nan, adj_best - adjust), "距正理想点贡献": np.nan,
         "距负理想点贡献": np.nan, "说明": "「指标」表的加分减扣分", "_zone": np.arange(n), "_part": 1})
     extra = extra[has_adjust & valid]
     totals = pd.DataFrame({
         "开发区名称": zone_arr, "年度": year, "分组": group, "指标": TOTAL, "指标值": np.nan, "标准化值": np.nan,
-        "权重": np.nan, "满分": np.where(valid, scale, np.nan), "得分": score,
-        "组内第一得分": np.where(best_valid, score[best], np.nan),
-        "较组内第一少得": np.where(valid & best_valid, np.round(score[best] - score, POINT_DECIMALS), np.nan),
-        "距正理想点贡献": np.nan, "距负理想点贡献": np.nan, "说明": total_note, "_zone": np.arange(n), "_part": 2})
+        "权重": np.nan, "满分": np.where(valid, scale, np.nan), "得分": b.score,
+        "组内第一得分": np.where(b.best_valid, b.score[best], np.nan),
+        "较组内第一少得": np.where(valid & b.best_valid, np.round(b.score[best] - b.score, POINT_DECIMALS), np.nan),
+        "距正理想点贡献": np.nan, "距负理想点贡献": np.nan, "说明": p.total_note, "_zone": np.arange(n), "_part": 2})
     out = pd.concat([items, extra, totals], ignore_index=True)
     out = out.sort_values(["_zone", "_part"], kind="stable").drop(columns=["_zone", "_part"]).reset_index(drop=True)
-    if method == "topsis":
-        out = out.drop(columns=["满分", "组内第一得分"]).assign(较组内第一少得=out["较组内第一少得"].where(out["指标"] == TOTAL))
-    else:
-        out = out.drop(columns=["距正理想点贡献", "距负理想点贡献"])
-    return out
+    if not additive:
+        return out.drop(columns=["满分", "组内第一得分"]).assign(较组内第一少得=out["较组内第一少得"].where(out["指标"] == TOTAL))
+    return out.drop(columns=["距正理想点贡献", "距负理想点贡献"])
 
 
 TRAJECTORY_COLUMNS = ["开发区名称", "年度", "分组", "总排名", "组内排名", "来源"]

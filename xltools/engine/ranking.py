@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..profiles import Profile, inferred_note, inferred_params, presets
+from ..methods import (AGGREGATE, AGGREGATIONS, DEFAULTS, FLAGS, KIND_NAMES, METHODS, NORMALIZE, WEIGHTS, choices,
+                       normalization_for, of_kind, score_formula)
 from ..profiles.display import METHOD_NAMES, MISSING_NAMES as MISSING_POLICIES, ROUNDING_NAMES, TIE_NAMES
 from ..schema import SHEETS_BY_KEY
 from . import scoring as sc
@@ -52,7 +54,6 @@ class RankResult:
     ranking: pd.DataFrame
     notes: dict[str, str] = field(default_factory=dict)
     system: pd.DataFrame | None = None
-    group_of: pd.Series | None = None
     # zone → whether its score meets a standard that does not depend on the other zones (fixed
     # weights with 满意值/不允许值 or 标杆值 stated, no filled-in values), and that standard in words
     absolute: pd.Series | None = None
@@ -136,8 +137,10 @@ def _fill_missing(x: np.ndarray, group_codes: np.ndarray, policy: str) -> tuple[
     raise sc.ScoringError(f"缺失值处理应为 {allowed}，实为「{policy}」")
 
 
-def _group_normalize(x, dirs, method, group_codes, bench, sat, imp, cap=None):
-    if method in ("minmax", "efficacy", "zscore", "vector", "sum", "max") and len(np.unique(group_codes)) > 1:
+def _group_normalize(x, dirs, method, group_codes, bench, sat, imp):
+    """Normalised within each code of `group_codes` where the method depends on the zones
+    normalised together (methods.Method.group_aware), else all rows at once."""
+    if METHODS[method].group_aware and len(np.unique(group_codes)) > 1:
         out = np.empty_like(x)
         order = np.argsort(group_codes, kind="stable")
         codes_sorted = group_codes[order]
@@ -145,7 +148,7 @@ def _group_normalize(x, dirs, method, group_codes, bench, sat, imp, cap=None):
         for idx in np.split(order, bounds):        # one numpy call per group, not per row
             out[idx] = sc.normalize(x[idx], dirs, method, satisfactory=sat, impermissible=imp)
         return out
-    return sc.normalize(x, dirs, method, benchmark=bench, cap=cap, satisfactory=sat, impermissible=imp)
+    return sc.normalize(x, dirs, method, benchmark=bench, satisfactory=sat, impermissible=imp)
 
 
 def _group_labels(f: pd.DataFrame, keys: list[str]) -> np.ndarray:
@@ -178,7 +181,7 @@ def explicit_request(options: RankOptions | None, params: dict[str, str] | None)
     does not apply is only skipped with a note (SPEC §3.1)."""
     asked = []
     if options is not None:
-        flags = {"--method": options.method, "--weights": options.weights, "--normalize": options.normalize,
+        flags = {FLAGS[AGGREGATE]: options.method, FLAGS[WEIGHTS]: options.weights, FLAGS[NORMALIZE]: options.normalize,
                  "--by": options.by, "--preset": options.preset, "--year": options.year,
                  "--missing": options.missing, "判断矩阵": options.pairwise}
         asked += [k for k, v in flags.items() if v is not None]
@@ -231,19 +234,68 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile=None,
     system = pd.concat([p.system.assign(政策口径=labels[k]) for k, p in parts.items()], ignore_index=True)
     one = lambda attr: "、".join(dict.fromkeys(getattr(p, attr) for p in parts.values() if getattr(p, attr)))
     return RankResult(pd.concat([p.ranking for p in parts.values()], ignore_index=True), notes, system,
-                      pd.concat([p.group_of for p in parts.values()]),
                       pd.concat([p.absolute for p in parts.values()]), one("absolute_basis"),
                       one("method"), one("normalize"), one("weighting"), False, parts, resolution=res,
                       filled=[row for p in parts.values() for row in p.filled])
 
 
+@dataclass
+class _Plan:
+    """Stage 1 of a profile's ranking: the rule, the indicator system and the methods chosen."""
+    year: int
+    rule: dict
+    label: str                      # 政策口径 XX-00 (how a choice's source is named)
+    items: pd.DataFrame             # the indicator system (stage 2 keeps those with data)
+    cfg: dict                       # the rule's parameters, a preset's over them
+    preset_keys: tuple
+    method: str
+    normalize: str
+    weighting: str
+    why: dict                       # method kind → where its choice came from
+    has_weights: bool               # the system states weights
+    missing: str
+    scale: float
+    within_groups: bool
+    notes: dict
+
+
+@dataclass
+class _Zones:
+    """Stage 2: the assessment year's rows, their indicator matrix, groups and who is ranked."""
+    cur: pd.DataFrame
+    x: np.ndarray                   # missing values filled by the policy
+    lacking: np.ndarray             # missing before filling
+    dirs: np.ndarray
+    known: np.ndarray               # listed in the 开发区 sheet (or there is none)
+    no_data: np.ndarray
+    by: list
+    group: np.ndarray
+    group_codes: np.ndarray
+    veto: np.ndarray
+    excluded: np.ndarray
+    active: np.ndarray              # ranked
+
+
 def _rank_profile(tables: dict[str, pd.DataFrame], prof: Profile, options: RankOptions | None,
                   params: dict[str, str] | None, facts: pd.DataFrame) -> RankResult:
-    """考核排名 of the zones of one profile, by that profile's ranking rule (or the general one)."""
-    from ..profiles.resolve import general_rule
-
+    """考核排名 of the zones of one profile, by that profile's ranking rule (or the general one):
+    resolve options → matrix → weights → scores → grades → assemble."""
     options = options or RankOptions()
     params = params or {}
+    plan = _resolve(tables, prof, options, params)
+    zones = _zones(tables, plan, facts, options, params)
+    if isinstance(zones, RankResult):                 # no zone of 指标 is listed in 开发区
+        return zones
+    w = _weights(plan, zones, options, params)
+    scores = _scores(plan, zones, w)
+    grading = _grades(plan, zones, scores.score)
+    return _assemble(tables, plan, zones, w, scores, grading)
+
+
+def _resolve(tables, prof: Profile, options: RankOptions, params: dict) -> _Plan:
+    """The year, the rule (the profile's or the general one), the indicator system and each method."""
+    from ..profiles.resolve import general_rule
+
     notes: dict[str, str] = {}
     ind = tables["indicators"]
     year = options.year or _int(params.get("考核年度")) or int(np.nanmax(ind["year"].astype(float)))
@@ -255,70 +307,72 @@ def _rank_profile(tables: dict[str, pd.DataFrame], prof: Profile, options: RankO
     else:
         notes["政策口径"] = f"{prof.label}（{rule['id']}）"
     label = f"政策口径 {rule['id']} "
-
     items, cfg = _system(tables, rule, options, notes)
     preset_keys = tuple(presets().get(options.preset, {})) if options.preset else ()
-    method, why_method = _choose(options.method, params.get("评价方法"), cfg.get("method"), "wsum", label,
-                                 preset_keys, "method")
-    normalize, why_normalize = _choose(options.normalize, params.get("标准化方法"), cfg.get("normalize"),
-                                       "vector" if method == "topsis" else "minmax", label, preset_keys, "normalize")
+    method, why_method = _choose(options.method, params.get(KIND_NAMES[AGGREGATE]), cfg.get("method"),
+                                 DEFAULTS[AGGREGATE], label, preset_keys, "method")
+    normalize, why_normalize = _choose(options.normalize, params.get(KIND_NAMES[NORMALIZE]), cfg.get("normalize"),
+                                       METHODS[method if method in AGGREGATIONS else DEFAULTS[AGGREGATE]].default_normalize,
+                                       label, preset_keys, "normalize")
     has_weights = bool(items["weight"].notna().any())
-    weighting, why_weights = _choose(options.weights, params.get("赋权方法"),
-                                     "fixed" if has_weights else cfg.get("weights"), "fixed", label)
-    if weighting == "fixed" and why_weights.endswith(("规定", "默认")):
-        if not has_weights:
-            why_weights = "各指标等权"
-        elif options.preset:
-            why_weights = f"预设「{options.preset}」公布的权重"
-        elif tables.get("indicator_system") is not None and len(tables["indicator_system"]):
-            why_weights = "工作簿「指标体系」表给出的权重"
-        else:
-            why_weights = f"{label}公布的权重" + ("，权重为推断口径" if _inferred(rule, "weights") else "")
+    fixed = DEFAULTS[WEIGHTS]
+    weighting, why_weights = _choose(options.weights, params.get(KIND_NAMES[WEIGHTS]),
+                                     fixed if has_weights else cfg.get("weights"), fixed, label)
+    if weighting == fixed and why_weights.endswith(("规定", "默认")):
+        why_weights = _why_fixed(tables, rule, options, label, has_weights)
     missing, _ = _choose(options.missing, params.get("缺失值处理"), cfg.get("missing"), "mean", label)
     scale = float(cfg.get("scale", 100))
-    for name, value, allowed, names in (("评价方法", method, sc.AGGREGATIONS, METHOD_NAMES),
-                                        ("赋权方法", weighting, sc.WEIGHTINGS, METHOD_NAMES),
-                                        ("标准化方法", normalize, sc.NORMALIZATIONS, METHOD_NAMES)):
-        if value not in allowed:
-            raise sc.ScoringError(f"{name}「{value}」无效，可用：" + "、".join(f"{a}（{names[a]}）" for a in allowed))
-    within_groups = cfg.get("normalize_within") == "group"
+    for kind, value in ((AGGREGATE, method), (WEIGHTS, weighting), (NORMALIZE, normalize)):
+        if value not in of_kind(kind):
+            raise sc.ScoringError(f"{KIND_NAMES[kind]}「{value}」无效，可用：{choices(kind, form='{id}（{label}）')}")
+    return _Plan(year, rule, label, items, cfg, preset_keys, method, normalize, weighting,
+                 {AGGREGATE: why_method, NORMALIZE: why_normalize, WEIGHTS: why_weights}, has_weights,
+                 missing, scale, cfg.get("normalize_within") == "group", notes)
 
-    data = indicator_table(ind, keep=[*items["name"], "加分", "扣分", "一票否决"])
-    cur = data[data["year"].astype(float) == year].drop_duplicates("zone").reset_index(drop=True)
+
+def _why_fixed(tables, rule: dict, options: RankOptions, label: str, has_weights: bool) -> str:
+    """Where fixed weights come from when no one chose them: equal, the preset, 指标体系 or the rule."""
+    if not has_weights:
+        return "各指标等权"
+    if options.preset:
+        return f"预设「{options.preset}」公布的权重"
+    if tables.get("indicator_system") is not None and len(tables["indicator_system"]):
+        return "工作簿「指标体系」表给出的权重"
+    return f"{label}公布的权重" + ("，权重为推断口径" if _inferred(rule, "weights") else "")
+
+
+def _current(tables, plan: _Plan) -> tuple[pd.DataFrame, np.ndarray]:
+    """The assessment year's rows and their indicator matrix; indicators without data are dropped
+    from `plan.items` (and named in 计算说明)."""
+    items = plan.items
+    data = indicator_table(tables["indicators"], keep=[*items["name"], "加分", "扣分", "一票否决"])
+    cur = data[data["year"].astype(float) == plan.year].drop_duplicates("zone").reset_index(drop=True)
     del data
     if cur.empty:
-        raise sc.ScoringError(f"「指标」表中没有 {year} 年的数据")
+        raise sc.ScoringError(f"「指标」表中没有 {plan.year} 年的数据")
     available = [n for n in items["name"] if n in cur.columns and cur[n].notna().any()]
     dropped = [n for n in items["name"] if n not in available]
     if dropped:
-        notes["未使用的指标"] = "、".join(dropped) + "（数据中没有或全部为空）"
-    items = items[items["name"].isin(available)].reset_index(drop=True)
+        plan.notes["未使用的指标"] = "、".join(dropped) + "（数据中没有或全部为空）"
+    plan.items = items = items[items["name"].isin(available)].reset_index(drop=True)
     if items.empty:
         raise sc.ScoringError("指标体系中的指标在数据中都不存在，无法排名")
     block = cur[list(items["name"])]
     if not all(pd.api.types.is_numeric_dtype(t) for t in block.dtypes):
         block = block.apply(pd.to_numeric, errors="coerce")
-    x = block.to_numpy(dtype=float)
-    del block
-    n_rows = len(cur)
-    lacking = np.isnan(x)
-    n_missing = int(lacking.sum())
-    dirs = items["dir"].to_numpy(dtype=float)
+    return cur, block.to_numpy(dtype=float)
 
-    # zones: where a 开发区 sheet exists, a zone missing from it is listed but not ranked (SPEC §3.1)
-    listed = tables.get("zones")
-    # (a sheet whose rows all repeat another file's is empty here but still exists: jobs.run_books)
-    if listed is not None and "zone" in listed and (len(listed) or listed.attrs.get("sheet_present")):
-        known = cur["zone"].isin(listed["zone"]).to_numpy()
-    else:
-        known = np.ones(n_rows, bool)
-    no_data = lacking.all(axis=1)
 
-    # groups
+GROUP_NAMES = {key: header for header, key in GROUP_KEYS.items()}     # fact key → Chinese header
+
+
+def _groups(cur: pd.DataFrame, known: np.ndarray, facts: pd.DataFrame, plan: _Plan, options: RankOptions,
+            params: dict) -> tuple[list, np.ndarray]:
+    """(group columns asked for, each row's group label): a flag > 参数 分组依据 > the rule's group_by."""
     if options.by is not None:                       # an explicit empty list means "no groups"
         by = list(options.by)
     else:
-        by = _split(params.get("分组依据")) or list(cfg.get("group_by", []))
+        by = _split(params.get("分组依据")) or list(plan.cfg.get("group_by", []))
     keys = [GROUP_KEYS.get(b, b) for b in by]
     bad = [b for b, k in zip(by, keys) if k not in facts.columns]
     if bad:
@@ -326,142 +380,196 @@ def _rank_profile(tables: dict[str, pd.DataFrame], prof: Profile, options: RankO
     if keys:
         group = _group_labels(facts[keys].reindex(cur["zone"]), keys)
     else:
-        group = np.full(n_rows, "全部", dtype=object)
+        group = np.full(len(cur), "全部", dtype=object)
     group = np.where(known, group, "")                  # a zone not in 开发区 has no known group
-    names = {v: k for k, v in GROUP_KEYS.items()}
-    notes["分组依据"] = "、".join(names.get(b, b) for b in by) if by else "不分组（全部开发区一起排名）"
-    group_codes = pd.factorize(group)[0]
+    plan.notes["分组依据"] = "、".join(GROUP_NAMES.get(b, b) for b in by) if by else "不分组（全部开发区一起排名）"
+    return by, group
 
+
+def _zones(tables, plan: _Plan, facts: pd.DataFrame, options: RankOptions, params: dict) -> _Zones | RankResult:
+    """Stage 2: the matrix, who is listed, the groups, vetoes and the missing-value policy."""
+    cur, x = _current(tables, plan)
+    n_rows = len(cur)
+    lacking = np.isnan(x)
+    n_missing = int(lacking.sum())
+    dirs = plan.items["dir"].to_numpy(dtype=float)
+    # where a 开发区 sheet exists, a zone missing from it is listed but not ranked (SPEC §3.1)
+    listed = tables.get("zones")
+    # (a sheet whose rows all repeat another file's is empty here but still exists: jobs.run_books)
+    if listed is not None and "zone" in listed and (len(listed) or listed.attrs.get("sheet_present")):
+        known = cur["zone"].isin(listed["zone"]).to_numpy()
+    else:
+        known = np.ones(n_rows, bool)
+    no_data = lacking.all(axis=1)
+    by, group = _groups(cur, known, facts, plan, options, params)
+    group_codes = pd.factorize(group)[0]
     veto = (cur["一票否决"] == "是").to_numpy() if "一票否决" in cur else np.zeros(n_rows, bool)
-    x, excluded = _fill_missing(x, group_codes, missing)
-    notes["缺失值处理"] = MISSING_POLICIES[missing] + f"（共 {n_missing} 个缺失值）"
+    x, excluded = _fill_missing(x, group_codes, plan.missing)
+    plan.notes["缺失值处理"] = MISSING_POLICIES[plan.missing] + f"（共 {n_missing} 个缺失值）"
     active = known & ~no_data & ~veto & ~excluded & ~np.isnan(x).any(axis=1)
     if not known.any() and not no_data.all():
-        return _unlisted_only(cur["zone"], year, items, dirs, notes, _row_notes(
-            items["name"].tolist(), lacking, np.zeros_like(lacking), known, no_data, veto, excluded,
-            np.zeros(n_rows, bool), False, MISSING_POLICIES[missing]))
+        return _unlisted_only(cur["zone"], plan.year, plan.items, dirs, plan.notes, _row_notes(
+            plan.items["name"].tolist(), lacking, np.zeros_like(lacking), known, no_data, veto, excluded,
+            np.zeros(n_rows, bool), False, MISSING_POLICIES[plan.missing]))
     if not active.any():
-        raise sc.ScoringError(f"{year} 年没有可参与排名的开发区（" +
+        raise sc.ScoringError(f"{plan.year} 年没有可参与排名的开发区（" +
                               ("「指标」表中的开发区都不在「开发区」表中" if not known.any() else "考核指标缺失或一票否决") + "）")
+    return _Zones(cur, x, lacking, dirs, known, no_data, by, group, group_codes, veto, excluded, active)
 
-    # weights (over all active objects)
-    xa = x if active.all() else x[active]          # no copy in the usual case (everyone ranked)
-    subjective = items["weight"].to_numpy(dtype=float)
-    if weighting == "fixed":
-        w = sc.fixed_weights(np.where(np.isnan(subjective), 0, subjective) if has_weights else np.ones(len(items)))
-    elif weighting == "entropy":
-        w = sc.entropy_weights(xa, dirs)
-    elif weighting == "entropy_raw":
-        w = sc.entropy_raw_weights(xa)
-    elif weighting == "ahp":
+
+def _weights(plan: _Plan, z: _Zones, options: RankOptions, params: dict) -> np.ndarray:
+    """Stage 3: the weighting's kernel over all ranked zones; only the inputs it declares are read."""
+    spec = METHODS[plan.weighting]
+    xa = z.x if z.active.all() else z.x[z.active]          # no copy in the usual case (everyone ranked)
+    subjective = plan.items["weight"].to_numpy(dtype=float)
+    stated = np.where(np.isnan(subjective), 0, subjective) if plan.has_weights else np.ones(len(plan.items))
+    matrix = None
+    if spec.needs_pairwise:
         matrix = options.pairwise or (parse_pairwise(params["AHP判断矩阵"]) if params.get("AHP判断矩阵") else None)
-        if matrix is None:
-            raise sc.ScoringError("层次分析法（AHP）赋权需要判断矩阵（「参数」表的「AHP判断矩阵」）")
-        w, lam, cr = sc.ahp_weights(matrix)
-        if len(w) != len(items):
-            raise sc.ScoringError(f"判断矩阵为 {len(w)} 阶，但有 {len(items)} 个指标")
-        notes["AHP一致性"] = f"λmax = {lam:.4f}，CR = {cr:.4f}（< 0.10，通过）"
-    else:  # combined
-        alpha = float(params.get("组合系数", options.alpha))
-        w = sc.combined_weights(np.where(np.isnan(subjective), 0, subjective) if has_weights else np.ones(len(items)),
-                                sc.entropy_weights(xa, dirs), alpha)
-        notes["组合赋权"] = f"α = {alpha}：α × 主观权重 + (1 − α) × 熵权"
+    alpha = float(params.get("组合系数", options.alpha)) if spec.needs_alpha else options.alpha
+    w, said = sc.WEIGHERS[plan.weighting](sc.WeightInputs(xa, z.dirs, stated, matrix, alpha))
+    plan.notes.update(said)
+    return w
 
-    # normalise over all the zones assessed together (or per group where the profile says so), aggregate
+
+@dataclass
+class _Scores:
+    """Stage 4: composite scores (with 加分/扣分), per-indicator points and the benchmarks used."""
+    score: np.ndarray | None
+    items: np.ndarray | None
+    bench: np.ndarray
+
+
+def _scores(plan: _Plan, z: _Zones, w: np.ndarray) -> _Scores:
+    """Stage 4: the aggregation over all the zones assessed together (or per group where the
+    profile says so); a benchmark not stated is the peer mean."""
+    items, active, x = plan.items, z.active, z.x
     bench = items["benchmark"].to_numpy(dtype=float)
-    stated_bench = np.isfinite(bench).all()
-    if normalize == "benchmark" and not stated_bench:
+    if METHODS[plan.normalize].needs_benchmark and not np.isfinite(bench).all():
         # 黄岩 convention: benchmarks are peer averages when not given
         means = np.nanmean(np.where(active[:, None], x, np.nan), axis=0)
         bench = np.where(np.isnan(bench), means, bench)
-        notes["标杆值"] = "未给出的标杆值取参评开发区平均值"
+        plan.notes["标杆值"] = "未给出的标杆值取参评开发区平均值"
     sat = items["satisfactory"].to_numpy(dtype=float)
     imp = items["impermissible"].to_numpy(dtype=float)
-    stated_anchors = np.isfinite(sat).all() and np.isfinite(imp).all()
     sat = None if np.isnan(sat).all() else sat
     imp = None if np.isnan(imp).all() else imp
-    norm_codes = group_codes if within_groups else np.zeros(n_rows, dtype=np.int64)
+    n_rows = len(x)
+    norm_codes = z.group_codes if plan.within_groups else np.zeros(n_rows, dtype=np.int64)
     score = np.full(n_rows, np.nan)
     item_scores = np.full(x.shape, np.nan)
-    score[active], item_scores[active] = aggregate(x[active], norm_codes[active], w, dirs, method, normalize,
-                                                   bench, sat, imp, scale)
-    score = score + np.nan_to_num(_col(cur, "加分")) - np.nan_to_num(_col(cur, "扣分"))
-    score = np.round(score, 6)
+    score[active], item_scores[active] = aggregate(x[active], norm_codes[active], w, z.dirs, plan.method,
+                                                   plan.normalize, bench, sat, imp, plan.scale)
+    score = score + np.nan_to_num(_col(z.cur, "加分")) - np.nan_to_num(_col(z.cur, "扣分"))
+    return _Scores(np.round(score, 6), item_scores, bench)
 
-    ranked = np.where(active, score, np.nan)
-    within = sc.competition_rank(ranked, group)
-    overall = np.full(n_rows, np.nan) if within_groups else sc.competition_rank(ranked)
-    size = pd.Series(active).groupby(group_codes).transform("sum").to_numpy()
-    lone = active & (size == 1)
-    grades_cfg = cfg.get("grades") or {}
+
+@dataclass
+class _Grading:
+    """Stage 5: ranks, one-member groups and grades."""
+    overall: np.ndarray
+    within: np.ndarray
+    lone: np.ndarray
+    grade: np.ndarray
+    by_shares: bool
+
+
+def _grades(plan: _Plan, z: _Zones, score: np.ndarray) -> _Grading:
+    """Stage 5: 总排名 and 组内排名 of the ranked zones, grades by cut-offs or shares, and the rows not graded."""
+    n_rows = len(score)
+    ranked = np.where(z.active, score, np.nan)
+    within = sc.competition_rank(ranked, z.group)
+    overall = np.full(n_rows, np.nan) if plan.within_groups else sc.competition_rank(ranked)
+    size = pd.Series(z.active).groupby(z.group_codes).transform("sum").to_numpy()
+    lone = z.active & (size == 1)
+    grades_cfg = plan.cfg.get("grades") or {}
+    inferred = ("；等次划分为推断口径" if _inferred(plan.rule, "grades") and "grades" not in plan.preset_keys else "")
     if grades_cfg.get("cutoffs") is not None:
         grade = sc.grade_by_cutoffs(ranked, grades_cfg["cutoffs"], grades_cfg["labels"])
-        notes["等次"] = grade_text(grades_cfg) + ("；等次划分为推断口径" if _inferred(rule, "grades")
-                                                 and "grades" not in preset_keys else "")
+        plan.notes["等次"] = grade_text(grades_cfg) + inferred
     elif grades_cfg.get("shares") is not None:
-        grade = sc.grade_by_shares(ranked, grades_cfg["shares"], grades_cfg["labels"], group,
+        grade = sc.grade_by_shares(ranked, grades_cfg["shares"], grades_cfg["labels"], z.group,
                                    grades_cfg.get("rounding", "round"), grades_cfg.get("ties", "include"))
         grade = np.where(lone, None, grade)           # a share of a one-member group says nothing
-        notes["等次"] = grade_text(grades_cfg) + ("；等次划分为推断口径" if _inferred(rule, "grades")
-                                                 and "grades" not in preset_keys else "")
+        plan.notes["等次"] = grade_text(grades_cfg) + inferred
     else:
         grade = np.full(n_rows, None, dtype=object)
-    grade = np.where(veto, "一票否决", grade)
-    grade = np.where(excluded & ~veto, "不参与排名", grade)
-    grade = np.where(~known | no_data, MISSING, grade)
+    grade = np.where(z.veto, "一票否决", grade)
+    grade = np.where(z.excluded & ~z.veto, "不参与排名", grade)
+    grade = np.where(~z.known | z.no_data, MISSING, grade)
+    return _Grading(overall, within, lone, grade, bool(grades_cfg.get("shares")))
 
-    filled = lacking & ~excluded[:, None] & active[:, None]
-    why = _row_notes(items["name"].tolist(), lacking, filled, known, no_data, veto, excluded, lone,
-                     bool(grades_cfg.get("shares")), MISSING_POLICIES[missing])
-    if keys:
-        ungrouped = known & pd.Series(group).str.contains("未分组", regex=False).to_numpy(dtype=bool)
-        by_label = "、".join(names.get(b, b) for b in by)
+
+def _assemble(tables, plan: _Plan, z: _Zones, w: np.ndarray, s: _Scores, g: _Grading) -> RankResult:
+    """Stage 6: the 考核排名 frame, the 指标权重 table, 计算说明's lines and the absolute standard."""
+    items, cur, year = plan.items, z.cur, plan.year
+    filled = z.lacking & ~z.excluded[:, None] & z.active[:, None]
+    why = _row_notes(items["name"].tolist(), z.lacking, filled, z.known, z.no_data, z.veto, z.excluded, g.lone,
+                     g.by_shares, MISSING_POLICIES[plan.missing])
+    if z.by:
+        ungrouped = z.known & pd.Series(z.group).str.contains("未分组", regex=False).to_numpy(dtype=bool)
+        by_label = "、".join(GROUP_NAMES.get(b, b) for b in z.by)
         why = np.where(ungrouped, why + np.where(why == "", "", "；") + f"「开发区」表的{by_label}未填，组内排名归入「未分组」",
                        why)
-    change = _rank_change(tables.get("history"), cur["zone"], year, overall, within, group)
+    change = _rank_change(tables.get("history"), cur["zone"], year, g.overall, g.within, z.group)
     zone = cur["zone"].to_numpy(dtype=object)
+    n_rows = len(zone)
     # rows in (group, rank within group, name) order — argsort once, then build the frame in that
     # order (sorting a built frame would copy all of it; NaN ranks sort last, ties keep input order)
-    order = np.lexsort((pd.factorize(zone, sort=True)[0], within, pd.factorize(group, sort=True)[0]))
-    columns = {"开发区名称": zone, "年度": np.full(n_rows, year), "分组": group, "综合得分": score,
-               "总排名": overall, "组内排名": within, "等次": grade, "排名变化": np.asarray(change)}
-    columns.update({f"{name}得分": np.round(item_scores[:, j], 6) for j, name in enumerate(items["name"])})
+    order = np.lexsort((pd.factorize(zone, sort=True)[0], g.within, pd.factorize(z.group, sort=True)[0]))
+    columns = {"开发区名称": zone, "年度": np.full(n_rows, year), "分组": z.group, "综合得分": s.score,
+               "总排名": g.overall, "组内排名": g.within, "等次": g.grade, "排名变化": np.asarray(change)}
+    columns.update({f"{name}得分": np.round(s.items[:, j], 6) for j, name in enumerate(items["name"])})
     columns["说明"] = why
-    del score, overall, within, grade, change, item_scores
-    ranking = pd.DataFrame({k: columns.pop(k)[order] for k in list(columns)}, copy=False)   # one column copied at a time
+    # the frame takes the arrays over, one column copied at a time: no other reference may keep them
+    del change
+    s.score = s.items = g.overall = g.within = g.grade = None
+    ranking = pd.DataFrame({k: columns.pop(k)[order] for k in list(columns)}, copy=False)
 
-    xs = x[active]
-    system = pd.DataFrame({"指标": items["name"], "方向": np.where(dirs > 0, "正向", "负向"), "权重": np.round(w, 6),
+    xs = z.x[z.active]
+    system = pd.DataFrame({"指标": items["name"], "方向": np.where(z.dirs > 0, "正向", "负向"), "权重": np.round(w, 6),
                            "最小值": np.nanmin(xs, axis=0), "最大值": np.nanmax(xs, axis=0),
-                           "标杆值": bench if normalize == "benchmark" else np.nan})
-    scope = ("各组分别标准化（政策口径规定），组间得分不可比，总排名留空" if within_groups else
+                           "标杆值": s.bench if METHODS[plan.normalize].needs_benchmark else np.nan})
+    _method_notes(plan, items, w, g, z)
+    basis = _absolute_basis(plan)
+    absolute = z.active & ~filled.any(axis=1) & bool(basis)
+    return RankResult(ranking, plan.notes, system, pd.Series(absolute, index=cur["zone"]), basis, plan.method,
+                      plan.normalize, plan.weighting, plan.within_groups,
+                      filled=_filled_rows(zone, items["name"].to_numpy(dtype=object), filled, year,
+                                          MISSING_POLICIES[plan.missing]))
+
+
+def _method_notes(plan: _Plan, items: pd.DataFrame, w: np.ndarray, g: _Grading, z: _Zones) -> None:
+    """计算说明's lines on the methods used, one-member groups, unlisted zones and inferred parameters."""
+    notes = plan.notes
+    scope = ("各组分别标准化（政策口径规定），组间得分不可比，总排名留空" if plan.within_groups else
              "全部参评开发区一起标准化，总排名与组内排名按同一综合得分排列")
-    notes.update({"评价方法": f"{METHOD_NAMES[method]}（{why_method}）",
-                  "标准化方法": f"{METHOD_NAMES[normalize]}（{why_normalize}）；{scope}",
-                  "赋权方法": f"{METHOD_NAMES[weighting]}（{why_weights}）",
+    notes.update({"评价方法": f"{METHOD_NAMES[plan.method]}（{plan.why[AGGREGATE]}）",
+                  "标准化方法": f"{METHOD_NAMES[plan.normalize]}（{plan.why[NORMALIZE]}）；{scope}",
+                  "赋权方法": f"{METHOD_NAMES[plan.weighting]}（{plan.why[WEIGHTS]}）",
                   "权重": "；".join(f"{n} {v:.4f}" for n, v in zip(items["name"], w)),
-                  "综合得分": score_text(method, normalize, scale),
+                  "综合得分": score_text(plan.method, plan.normalize, plan.scale),
                   "排名规则": "竞争排名（与 Excel RANK.EQ 相同：并列取最好名次，后续名次顺延），得分按 12 位有效数字比较"})
-    if lone.any():
-        notes["单一开发区分组"] = "、".join(dict.fromkeys(group[lone])) + "：组内仅 1 个开发区" + \
-            ("，不按比例评定等次" if grades_cfg.get("shares") else "")
-    if (~known).any():
-        notes["未列入开发区表"] = f"{int((~known).sum())} 个开发区在「指标」表中有数据但不在「开发区」表中，列为数据缺失，不参与排名"
-    inferred = inferred_note(rule)
+    if g.lone.any():
+        notes["单一开发区分组"] = "、".join(dict.fromkeys(z.group[g.lone])) + "：组内仅 1 个开发区" + \
+            ("，不按比例评定等次" if g.by_shares else "")
+    if (~z.known).any():
+        notes["未列入开发区表"] = f"{int((~z.known).sum())} 个开发区在「指标」表中有数据但不在「开发区」表中，列为数据缺失，不参与排名"
+    inferred = inferred_note(plan.rule)
     if inferred:
         notes["推断口径"] = inferred
-    # a score is an absolute standard only when it does not depend on the other zones' data
-    basis = ""
-    if method == "wsum" and weighting in ("fixed", "ahp"):
-        if normalize == "efficacy" and stated_anchors:
-            basis = "功效系数法（满意值、不允许值为固定标准）"
-        elif normalize == "benchmark" and stated_bench:
-            basis = "对标法（标杆值为固定标准）"
-    absolute = active & ~filled.any(axis=1) & bool(basis)
-    return RankResult(ranking, notes, system, pd.Series(group, index=cur["zone"]),
-                      pd.Series(absolute, index=cur["zone"]), basis, method, normalize, weighting, within_groups,
-                      filled=_filled_rows(zone, items["name"].to_numpy(dtype=object), filled, year,
-                                          MISSING_POLICIES[missing]))
+
+
+def _absolute_basis(plan: _Plan) -> str:
+    """The standard a score meets regardless of the other zones' data, '' when it depends on them:
+    an aggregation and a weighting that are not relative, and a normalisation with all its
+    parameters (满意值/不允许值 or 标杆值) stated in the indicator system."""
+    agg, weighting, norm = METHODS[plan.method], METHODS[plan.weighting], METHODS[plan.normalize]
+    if agg.relative or weighting.relative or not norm.absolute:
+        return ""
+    stated = [plan.items[c].to_numpy(dtype=float) for c in
+              (("satisfactory", "impermissible") if norm.anchors else ("benchmark",))]
+    return norm.absolute if all(np.isfinite(v).all() for v in stated) else ""
 
 
 def _filled_rows(zones: np.ndarray, names: np.ndarray, filled: np.ndarray, year: int, policy: str) -> list[dict]:
@@ -484,8 +592,7 @@ def _unlisted_only(zones: pd.Series, year: int, items: pd.DataFrame, dirs: np.nd
     notes["未列入开发区表"] = f"{n} 个开发区在「指标」表中有数据但不在「开发区」表中，列为数据缺失，不参与排名"
     system = pd.DataFrame({"指标": items["name"], "方向": np.where(dirs > 0, "正向", "负向"), "权重": np.nan,
                            "最小值": np.nan, "最大值": np.nan, "标杆值": np.nan})
-    return RankResult(pd.DataFrame(columns), notes, system, pd.Series(columns["分组"], index=zones),
-                      pd.Series(False, index=zones))
+    return RankResult(pd.DataFrame(columns), notes, system, pd.Series(False, index=zones))
 
 
 def _inferred(rule: dict, key: str) -> bool:
@@ -512,17 +619,8 @@ def grade_text(grades: dict) -> str:
 
 
 def score_text(method: str, normalize: str, scale: float) -> str:
-    if method == "topsis":
-        core = f"{scale:g} × TOPSIS 贴近度 D⁻/(D⁺+D⁻)（百分制）"
-    elif normalize == "efficacy":
-        core = "Σ 权重 × 功效分（每项 60–100 分，超过满意值按 100 分计；百分制）"
-    elif normalize == "benchmark":
-        core = f"{scale:g} × Σ 权重 × 实际值/标杆值（各项达到标杆值时为 {scale:g} 分，超过标杆值不封顶）"
-    elif normalize == "zscore":
-        core = "Σ 权重 × Z 分数（均值为 0 的标准分，不是百分制）"
-    else:
-        core = f"{scale:g} × Σ 权重 × 标准化值（百分制，最高 {scale:g} 分）"
-    return core + "，再加「加分」减「扣分」"
+    """计算说明's 综合得分: the method's formula (methods.score_formula), then 加分/扣分."""
+    return score_formula(method, normalize, scale) + "，再加「加分」减「扣分」"
 
 
 def _row_notes(names, lacking, filled, known, no_data, veto, excluded, lone, shares: bool, policy: str) -> np.ndarray:
@@ -560,21 +658,22 @@ def aggregate(x: np.ndarray, group_codes: np.ndarray, w: np.ndarray, dirs: np.nd
     功效系数 values are already points (60–100): they count as fractions of 100, so the composite
     stays on the 百分制 like min–max; a value beyond its 满意值 earns the full 100.
     """
-    if method == "wsum":
+    if METHODS[method].additive:
         n = _group_normalize(x, dirs, normalize, group_codes, bench, sat, imp)   # a fresh array: scaled in place
-        if normalize == "efficacy":
-            n = np.minimum(n, 100.0) / 100.0
+        points = METHODS[normalize].points
+        if points:
+            n = np.minimum(n, points) / points
         score = sc.wsum(n, w) * scale
         if not item_scores:
             return score, None
         n *= w * scale
         return score, n
-    tnorm = normalize if normalize in ("vector", "minmax") else "vector"
+    tnorm = normalization_for(method, normalize)
     closeness = np.empty(len(x))
     order = np.argsort(group_codes, kind="stable")
     bounds = np.flatnonzero(np.diff(group_codes[order])) + 1
     for idx in np.split(order, bounds):                   # one kernel call per group
-        closeness[idx] = sc.topsis(x[idx], w, dirs, tnorm)
+        closeness[idx] = sc.AGGREGATORS[method](x[idx], w, dirs, tnorm)
     items = _group_normalize(x, dirs, "minmax", group_codes, None, None, None) * w * scale if item_scores else None
     return closeness * scale, items
 

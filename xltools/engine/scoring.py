@@ -1,7 +1,9 @@
 """Scoring kernels (SPEC §5.4, ANCHORS §C): normalisation, weights, aggregation, ranks, grades.
 
-Pure numpy, vectorised over objects (rows) and indicators (columns); each method lives in
-one obvious place. `directions` is an array of +1 (正向, benefit) / −1 (负向, cost).
+Pure numpy, vectorised over objects (rows) and indicators (columns). Each method declared in
+xltools/methods.py (id, Chinese label, what it needs) has one kernel here, registered with
+@kernel; NORMALIZERS, WEIGHERS and AGGREGATORS are the dispatch tables the ranking and the UDFs
+use. `directions` is an array of +1 (正向, benefit) / −1 (负向, cost).
 Conventions (documented, and recorded in 计算说明 by the pipeline):
 - a constant column normalises to 1 (minmax), 100 (efficacy), 0 (zscore);
 - entropy uses 0·ln0 = 0; a constant or all-zero column gets weight 0; n < 2 is an error;
@@ -12,13 +14,15 @@ Conventions (documented, and recorded in 计算说明 by the pipeline):
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-NORMALIZATIONS = ("minmax", "efficacy", "benchmark", "vector", "sum", "max", "zscore")
-WEIGHTINGS = ("fixed", "entropy", "entropy_raw", "ahp", "combined")
-AGGREGATIONS = ("wsum", "topsis")
+from ..methods import AGGREGATE, METHODS, NORMALIZE, NORMALIZATIONS, WEIGHTS
+from ..methods import AGGREGATIONS, WEIGHTINGS  # noqa: F401  (re-exported: the ids of each kind)
+
 # Saaty's random index, n = 1…15 (ANCHORS C7; n ≤ 2 → CR defined as 0).
 SAATY_RI = {1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32, 8: 1.41, 9: 1.45, 10: 1.49,
             11: 1.51, 12: 1.48, 13: 1.56, 14: 1.57, 15: 1.59}
@@ -50,55 +54,99 @@ def _col_range(x: np.ndarray):
     return lo, hi, hi - lo
 
 
+# --------------------------------------------------------------------------- the registry's kernels
+# method id (methods.METHODS) → its kernel, one table per kind; filled by @kernel below
+NORMALIZERS: dict[str, Callable[..., np.ndarray]] = {}
+WEIGHERS: dict[str, Callable[["WeightInputs"], tuple[np.ndarray, dict[str, str]]]] = {}
+AGGREGATORS: dict[str, Callable[..., np.ndarray]] = {}
+_KERNELS = {NORMALIZE: NORMALIZERS, WEIGHTS: WEIGHERS, AGGREGATE: AGGREGATORS}
+
+
+def kernel(method_id: str):
+    """Register the decorated function as the kernel of a method declared in methods.METHODS."""
+    def register(fn):
+        _KERNELS[METHODS[method_id].kind][method_id] = fn
+        return fn
+    return register
+
+
 # --------------------------------------------------------------------------- normalisation
 def normalize(x, directions=None, method: str = "minmax", *, benchmark=None, cap=None,
               satisfactory=None, impermissible=None) -> np.ndarray:
-    """Direction-aware normalisation of each column (NaN stays NaN)."""
+    """Direction-aware normalisation of each column (NaN stays NaN), by the method's kernel."""
     x = _matrix(x)
     d = _dirs(directions, x.shape[1])
-    cost = d < 0
+    norm = NORMALIZERS.get(method)
+    if norm is None:
+        raise ScoringError(f"未知的标准化方法「{method}」，可用：{'、'.join(NORMALIZATIONS)}")
     with np.errstate(divide="ignore", invalid="ignore"):
-        if method in ("minmax", "efficacy"):
-            lo, hi, span = _col_range(x)
-            if method == "efficacy" and (satisfactory is not None or impermissible is not None):
-                sat = np.asarray(satisfactory if satisfactory is not None else np.where(cost, lo, hi), dtype=float)
-                imp = np.asarray(impermissible if impermissible is not None else np.where(cost, hi, lo), dtype=float)
-                sat = np.where(np.isnan(sat), np.where(cost, lo, hi), sat)
-                imp = np.where(np.isnan(imp), np.where(cost, hi, lo), imp)
-                denom = sat - imp
-                y = np.where(denom != 0, (x - imp) / denom, 1.0)          # not clamped (ANCHORS C4)
-            else:
-                y = np.where(cost, hi - x, x - lo) / span
-                y = np.where(span > 0, y, 1.0)
-            y = np.where(np.isnan(x), np.nan, y)
-            return 60.0 + 40.0 * y if method == "efficacy" else y
-        if method == "benchmark":
-            if benchmark is None:
-                raise ScoringError("对标法需要每个指标的标杆值")
-            b = np.asarray(benchmark, dtype=float)
-            if np.any(~np.isfinite(b) | (b <= 0)):
-                raise ScoringError("标杆值应为正数")
-            y = np.where(cost, b / x, x / b)
-            y = np.where(cost & (x <= 0), np.nan, y)
-            y = np.maximum(y, 0.0)
-            if cap is not None:
-                y = np.minimum(y, cap)
-            return y
-        if method == "vector":
-            r = x / np.sqrt(np.nansum(x * x, axis=0))
-            return np.where(cost, 1.0 - r, r)
-        if method == "sum":
-            r = np.where(cost, 1.0 / x, x)
-            return r / np.nansum(r, axis=0)
-        if method == "max":
-            return np.where(cost, np.nanmin(x, axis=0) / x, x / np.nanmax(x, axis=0))
-        if method == "zscore":
-            mean = np.nanmean(x, axis=0)
-            std = np.nanstd(x, axis=0, ddof=1) if x.shape[0] > 1 else np.zeros(x.shape[1])
-            z = np.where(std > 0, (x - mean) / std, 0.0)
-            z = np.where(np.isnan(x), np.nan, z)
-            return np.where(cost, -z, z)
-    raise ScoringError(f"未知的标准化方法「{method}」，可用：{'、'.join(NORMALIZATIONS)}")
+        return norm(x, d < 0, benchmark=benchmark, cap=cap, satisfactory=satisfactory, impermissible=impermissible)
+
+
+# Each kernel: (matrix, cost columns, keyword parameters it may ignore) → normalised matrix.
+@kernel("minmax")
+def minmax_norm(x: np.ndarray, cost: np.ndarray, **_) -> np.ndarray:
+    lo, hi, span = _col_range(x)
+    y = np.where(cost, hi - x, x - lo) / span
+    y = np.where(span > 0, y, 1.0)
+    return np.where(np.isnan(x), np.nan, y)
+
+
+@kernel("efficacy")
+def efficacy_norm(x: np.ndarray, cost: np.ndarray, *, satisfactory=None, impermissible=None, **_) -> np.ndarray:
+    """60 + 40 × minmax, or against 满意值/不允许值 where given (a missing one: the column's best/worst)."""
+    if satisfactory is None and impermissible is None:
+        return 60.0 + 40.0 * minmax_norm(x, cost)
+    lo, hi, _ = _col_range(x)
+    sat = np.asarray(satisfactory if satisfactory is not None else np.where(cost, lo, hi), dtype=float)
+    imp = np.asarray(impermissible if impermissible is not None else np.where(cost, hi, lo), dtype=float)
+    sat = np.where(np.isnan(sat), np.where(cost, lo, hi), sat)
+    imp = np.where(np.isnan(imp), np.where(cost, hi, lo), imp)
+    denom = sat - imp
+    y = np.where(denom != 0, (x - imp) / denom, 1.0)          # not clamped (ANCHORS C4)
+    y = np.where(np.isnan(x), np.nan, y)
+    return 60.0 + 40.0 * y
+
+
+@kernel("benchmark")
+def benchmark_norm(x: np.ndarray, cost: np.ndarray, *, benchmark=None, cap=None, **_) -> np.ndarray:
+    if benchmark is None:
+        raise ScoringError("对标法需要每个指标的标杆值")
+    b = np.asarray(benchmark, dtype=float)
+    if np.any(~np.isfinite(b) | (b <= 0)):
+        raise ScoringError("标杆值应为正数")
+    y = np.where(cost, b / x, x / b)
+    y = np.where(cost & (x <= 0), np.nan, y)
+    y = np.maximum(y, 0.0)
+    if cap is not None:
+        y = np.minimum(y, cap)
+    return y
+
+
+@kernel("vector")
+def vector_norm(x: np.ndarray, cost: np.ndarray, **_) -> np.ndarray:
+    r = x / np.sqrt(np.nansum(x * x, axis=0))
+    return np.where(cost, 1.0 - r, r)
+
+
+@kernel("sum")
+def sum_norm(x: np.ndarray, cost: np.ndarray, **_) -> np.ndarray:
+    r = np.where(cost, 1.0 / x, x)
+    return r / np.nansum(r, axis=0)
+
+
+@kernel("max")
+def max_norm(x: np.ndarray, cost: np.ndarray, **_) -> np.ndarray:
+    return np.where(cost, np.nanmin(x, axis=0) / x, x / np.nanmax(x, axis=0))
+
+
+@kernel("zscore")
+def zscore_norm(x: np.ndarray, cost: np.ndarray, **_) -> np.ndarray:
+    mean = np.nanmean(x, axis=0)
+    std = np.nanstd(x, axis=0, ddof=1) if x.shape[0] > 1 else np.zeros(x.shape[1])
+    z = np.where(std > 0, (x - mean) / std, 0.0)
+    z = np.where(np.isnan(x), np.nan, z)
+    return np.where(cost, -z, z)
 
 
 # --------------------------------------------------------------------------- weights
@@ -184,6 +232,50 @@ def combined_weights(subjective, objective, alpha: float) -> np.ndarray:
     return w / w.sum()
 
 
+@dataclass
+class WeightInputs:
+    """What a weighting may use (each method takes what it declares in methods.METHODS): the
+    complete rows, their directions, the stated weights (NaN → 0; all ones when none are stated),
+    the AHP pairwise matrix and the combination coefficient α."""
+    x: np.ndarray | None = None
+    directions: np.ndarray | None = None
+    stated: np.ndarray | None = None
+    pairwise: object = None
+    alpha: float = 0.5
+
+
+# Each kernel: WeightInputs → (weights summing to 1, 计算说明 lines it adds).
+@kernel("fixed")
+def fixed_kernel(inp: WeightInputs) -> tuple[np.ndarray, dict[str, str]]:
+    return fixed_weights(inp.stated), {}
+
+
+@kernel("entropy")
+def entropy_kernel(inp: WeightInputs) -> tuple[np.ndarray, dict[str, str]]:
+    return entropy_weights(inp.x, inp.directions), {}
+
+
+@kernel("entropy_raw")
+def entropy_raw_kernel(inp: WeightInputs) -> tuple[np.ndarray, dict[str, str]]:
+    return entropy_raw_weights(inp.x), {}
+
+
+@kernel("ahp")
+def ahp_kernel(inp: WeightInputs) -> tuple[np.ndarray, dict[str, str]]:
+    if inp.pairwise is None:
+        raise ScoringError("层次分析法（AHP）赋权需要判断矩阵（「参数」表的「AHP判断矩阵」）")
+    w, lam, cr = ahp_weights(inp.pairwise)
+    if inp.x is not None and len(w) != inp.x.shape[1]:
+        raise ScoringError(f"判断矩阵为 {len(w)} 阶，但有 {inp.x.shape[1]} 个指标")
+    return w, {"AHP一致性": f"λmax = {lam:.4f}，CR = {cr:.4f}（< 0.10，通过）"}
+
+
+@kernel("combined")
+def combined_kernel(inp: WeightInputs) -> tuple[np.ndarray, dict[str, str]]:
+    w = combined_weights(inp.stated, entropy_weights(inp.x, inp.directions), inp.alpha)
+    return w, {"组合赋权": f"α = {inp.alpha}：α × 主观权重 + (1 − α) × 熵权"}
+
+
 # --------------------------------------------------------------------------- aggregation
 def wsum(normalized, weights) -> np.ndarray:
     """Σ wⱼ·nᵢⱼ with weights summing to 1 (no extra scaling)."""
@@ -209,6 +301,14 @@ def topsis_ideals(x: np.ndarray, w: np.ndarray, d: np.ndarray, normalization: st
     return r, v, best, worst
 
 
+# Each kernel: (raw matrix, weights, directions, normalisation, its parameters) → one score per row,
+# over one normalisation scope.
+@kernel("wsum")
+def wsum_scores(x, weights, directions=None, normalization: str = "minmax", **anchors) -> np.ndarray:
+    """Σ wⱼ·nᵢⱼ of the raw matrix normalised by `normalization` (one normalisation scope)."""
+    return wsum(normalize(x, directions, normalization, **anchors), weights)
+
+
 def topsis(x, weights, directions=None, normalization: str = "vector") -> np.ndarray:
     """Closeness D⁻/(D⁺+D⁻); v = w·r; ideal by direction; all-constant matrix → 0.5."""
     x = _matrix(x)
@@ -218,6 +318,12 @@ def topsis(x, weights, directions=None, normalization: str = "vector") -> np.nda
     d_minus = np.sqrt(((v - worst) ** 2).sum(axis=1))
     total = d_plus + d_minus
     return np.divide(d_minus, total, out=np.full(len(v), 0.5), where=total > 0)
+
+
+@kernel("topsis")
+def topsis_scores(x, weights, directions=None, normalization: str = "vector", **_) -> np.ndarray:
+    """TOPSIS closeness (its vector and minmax normalisations take no parameters)."""
+    return topsis(x, weights, directions, normalization)
 
 
 # --------------------------------------------------------------------------- ranks
@@ -278,7 +384,7 @@ def grade_by_shares(scores, shares, labels, groups=None, rounding="round", ties:
         raise ScoringError("等次比例应为非负数且合计不超过 100%")
     modes = rounding if isinstance(rounding, (list, tuple)) else [rounding] * len(shares)
     best = competition_rank(s, groups)                     # best rank of each tie group
-    worst = _worst_rank(s, groups)                         # last position of each tie group
+    worst = worst_rank(s, groups)                          # last position of each tie group
     n = pd.Series(np.isfinite(s)).groupby(_group_keys(groups, len(s))).transform("sum").to_numpy(dtype=float)
     cum = np.cumsum(shares)
     quotas = np.column_stack([ROUNDING[m](n * c + 1e-9) for m, c in zip(modes, cum)])
@@ -296,6 +402,12 @@ def _group_keys(groups, n):
     return [pd.Series(np.asarray(g, dtype=object)) for g in (groups if several else [groups])]
 
 
-def _worst_rank(values, groups) -> np.ndarray:
+def worst_rank(values, groups=None) -> np.ndarray:
+    """The last position of each tie group (RANK.EQ's rank + ties − 1): where a tie ends."""
     v = pd.Series(round_sig(values))
     return v.groupby(_group_keys(groups, len(v)), dropna=False).rank(method="max", ascending=False).to_numpy(dtype=float)
+
+
+_UNIMPLEMENTED = [m for m, spec in METHODS.items() if m not in _KERNELS[spec.kind]]
+if _UNIMPLEMENTED:                      # a method declared without a kernel: fail at import, not mid-run
+    raise ImportError(f"methods.METHODS declares {_UNIMPLEMENTED} without a kernel in engine/scoring.py")

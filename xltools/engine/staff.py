@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .scoring import _worst_rank, competition_rank
+from .scoring import competition_rank, worst_rank
 
 STAFF_COLUMNS = ["姓名", "开发区名称", "综合得分", "排名", "结果"]
 PART_NAMES = {"score_test": "知识测试", "score_speech": "竞聘演讲", "score_inspection": "联合考察"}
@@ -29,7 +29,7 @@ def rank_staff(staff: pd.DataFrame, rule: dict) -> pd.DataFrame:
     concurrent = (staff["concurrent"].to_numpy(dtype=object) == "是") if "concurrent" in staff else np.zeros(len(staff), bool)
     score = np.where(concurrent, np.nan, score)
     best = competition_rank(score)
-    pos = best if rule.get("ties", "include") == "include" else _worst_rank(score, None)
+    pos = best if rule.get("ties", "include") == "include" else worst_rank(score)
     cut = np.asarray(rule["cutoffs"], dtype=float)
     idx = (pos[:, None] > cut[None, :]).sum(axis=1)
     outcome = np.asarray(rule["outcomes"], dtype=object)[np.minimum(idx, len(cut))]

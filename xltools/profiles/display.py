@@ -8,17 +8,15 @@ import tomllib
 from functools import lru_cache
 from importlib import resources
 
+from ..methods import METHODS
+
 # Method and option ids of the scoring kernels and rule kinds → what 计算说明 and docs say
 # (the one table of Chinese method names: ranking, 计算说明, profiles show, docs and the 通报 use it).
 ROUNDING_NAMES = {"floor": "向下取整", "ceil": "向上取整", "round": "四舍五入"}
 TIE_NAMES = {"include": "分界处并列者均取较高等次（名额可能超出）", "exclude": "分界处并列者均取较低等次"}
 MISSING_NAMES = {"mean": "按组内平均值补齐", "zero": "按 0 计", "exclude": "含缺失值的开发区不参与排名"}
 METHOD_NAMES: dict[str, str] = {
-    "wsum": "加权求和", "topsis": "TOPSIS 逼近理想解法",
-    "fixed": "固定权重", "entropy": "熵权法", "entropy_raw": "熵权法（原始数据）", "ahp": "层次分析法（AHP）",
-    "combined": "组合赋权（主观权重与熵权）",
-    "minmax": "极差标准化", "efficacy": "功效系数法", "benchmark": "对标法（实际值/标杆值）", "vector": "向量标准化",
-    "sum": "比重标准化", "max": "最大值标准化", "zscore": "Z 分数标准化",
+    **{m.id: m.label for m in METHODS.values()},            # ranking methods: their registry, xltools/methods.py
     **ROUNDING_NAMES, "include": TIE_NAMES["include"], "mean": MISSING_NAMES["mean"], "zero": MISSING_NAMES["zero"],
     "target": "对目标值", "growth": "对上年实际值", "year": "固定基数年",
     "previous": "上年", "rank": "末位名次", "grade": "考核等次", "hard": "刚性（不合规）", "soft": "弹性（预警）",
