@@ -25,8 +25,8 @@ import pandas as pd
 import xlsxwriter
 
 from ..problems import col_letter
-from ..schema import continued_name
-from .sheets import FORMATS, ResultColumn, declaration, round_stored
+from ..results import CHARTS, FORMATS, NOTES, ResultColumn, continued_name, declaration
+from .sheets import round_stored
 
 STATUS_COLOURS = {
     "错误": "#F8CBAD", "不合规": "#F8CBAD", "警告": "#FFE699", "预警": "#FFE699",
@@ -533,7 +533,7 @@ def run_basis(sheets: Mapping[str, pd.DataFrame]) -> tuple[str, dict[str, str]]:
             continue
         names[pid] = re.split("[（(]", prof.name)[0]       # the name without its gloss
         labels[prof.label] = names[pid]
-    notes = sheets.get("计算说明")
+    notes = sheets.get(NOTES)
     used = []
     if notes is not None and {"项目", "内容"} <= set(notes.columns):
         items = notes["项目"].isin(["政策口径", "排名·政策口径", "排名·政策口径选择"])
@@ -552,10 +552,10 @@ def write_results(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, deter
     sheets = dict(sheets)
     charts = chart_sheet(sheets)
     if charts is not None:
-        notes = sheets.pop("计算说明", None)
-        sheets["图表"] = charts.data
+        notes = sheets.pop(NOTES, None)
+        sheets[CHARTS] = charts.data
         if notes is not None:
-            sheets["计算说明"] = notes
+            sheets[NOTES] = notes
     sheets = fit_excel(sheets)
     big = any(len(f) > BIG_SHEET_ROWS for f in sheets.values())
     with atomic_workbook(path, {"created": FIXED_DATE} if deterministic else None, constant_memory=big,
@@ -563,6 +563,6 @@ def write_results(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, deter
         writer.basis, writer.profile_names = run_basis(sheets)
         for name, frame in sheets.items():
             ws = writer.write_frame(name, frame)
-            if charts is not None and name == "图表":
+            if charts is not None and name == CHARTS:
                 charts.draw(wb, ws)
     return Path(path)
