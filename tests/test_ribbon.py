@@ -185,6 +185,15 @@ def test_dispatch_uses_the_caller_book(qingdao, monkeypatch):
                              "export_report", "env_check", "help"}
 
 
+def test_yes_no_is_written_as_the_other_writers_write_it(qingdao):
+    """One cell policy (output/cells.py): a boolean is 是/否 in the ribbon's sheets too, as in result
+    workbooks and in written-back sheets (it used to reach Excel as TRUE/FALSE); blanks stay blank."""
+    import numpy as np
+    import pandas as pd
+    ribbon.write_sheet(qingdao, "数据校验", pd.DataFrame({"问题": [True, np.bool_(False), None, np.inf]}))
+    assert values_of(qingdao, "数据校验") == [["问题"], ["是"], ["否"], [""], [""]]
+
+
 def test_engine_warnings_reach_the_ribbon_s_data_check_as_the_cli_s(make_book):
     """The ribbon runs the same pipeline as the CLI: a zone whose 地区 names no known place gets the
     engine's 警告 in 数据校验, in the same words (it used to reach the CLI's 数据校验 only)."""

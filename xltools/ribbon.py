@@ -22,7 +22,8 @@ from . import __version__
 from .engine import TASKS
 from .intake import Book, read_grids, sheets_to_read, tables_of
 from .jobs import free_name
-from .output.workbook import FORMULA_START, column_specs, fit_cell, stored
+from .output.cells import FORMULA_START, to_cell
+from .output.workbook import column_specs, stored
 from .pipeline import Reading, Request, RunResult, Unit, problems_frame, run
 from .results import NOTES, PROBLEMS, RESULT_SHEET_NAMES as RESULT_NAMES, in_order, shown_by, tasks_of
 from .schema import SHEETS, find_sheet
@@ -54,14 +55,11 @@ def read_open_book(book) -> Book:
 
 # --------------------------------------------------------------------------- writing
 def _cell(value):
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, str):
-        value = fit_cell(value)
-        if value.startswith(FORMULA_START):
-            return "'" + value                 # text stays text in Excel
+    """A value as xlwings writes it (the cell policy of every writer, output/cells.py); text that
+    looks like a formula gets Excel's quote prefix, so it stays text."""
+    value = to_cell(value)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
     return value
 
 

@@ -1,8 +1,8 @@
 """Write result tables into a new, formatted workbook — atomically.
 
-XlsxWriter writes every text as a string cell (never a formula); text that starts with
-=, +, - or @ also gets Excel's quote prefix so that editing the cell later cannot turn it
-into one. The file is written to a temporary name beside the target and moved into place
+Each value becomes a cell by the one cell policy (output/cells.py): every text is a string cell
+(never a formula); text that starts with =, +, - or @ also gets Excel's quote prefix so that
+editing the cell later cannot turn it into one. The file is written to a temporary name beside the target and moved into place
 only when complete, so an interrupted run never leaves a half-written workbook.
 """
 
@@ -26,6 +26,7 @@ import xlsxwriter
 
 from ..problems import col_letter
 from ..results import CHARTS, FORMATS, NOTES, ResultColumn, continued_name, declaration
+from .cells import FORMULA_START, fit_cell, to_cell
 from .sheets import round_stored
 
 STATUS_COLOURS = {
@@ -35,7 +36,6 @@ STATUS_COLOURS = {
     "约束": "#F8CBAD", "激励": "#C6EFCE",                                          # 奖惩建议 类别
     "无法读取": "#F8CBAD", "有错误": "#F8CBAD", "有警告": "#FFE699", "正常": "#C6EFCE",   # 文件清单 状态
 }
-FORMULA_START = ("=", "+", "-", "@")
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 FIXED_DATE = _dt.datetime(2024, 1, 1)
 CHART_MAX_ROWS = 300
@@ -169,20 +169,15 @@ class ResultWriter:
         return self.kinds[kind]
 
     def write_cell(self, ws, r: int, c: int, value, fmt=None) -> None:
-        if _is_blank(value):
+        v = to_cell(value)
+        if v is None:
             return
-        if isinstance(value, (bool, np.bool_)):
-            ws.write_string(r, c, "是" if value else "否")
-        elif isinstance(value, (int, np.integer)):
-            ws.write_number(r, c, int(value), fmt or self.integer)
-        elif isinstance(value, (float, np.floating)):
-            v = float(value)
-            if math.isinf(v):
-                return
-            ws.write_number(r, c, v, fmt or (self.integer if v.is_integer() and abs(v) < 1e15 else self.number))
+        if type(v) is str:
+            ws.write_string(r, c, v, self.quoted if v.startswith(FORMULA_START) else (fmt or self.text))
+        elif type(v) is int:
+            ws.write_number(r, c, v, fmt or self.integer)
         else:
-            s = fit_cell(str(value))
-            ws.write_string(r, c, s, self.quoted if s.startswith(FORMULA_START) else (fmt or self.text))
+            ws.write_number(r, c, v, fmt or (self.integer if v.is_integer() and abs(v) < 1e15 else self.number))
 
     def basis_of(self, frame: pd.DataFrame) -> str:
         """口径 of the rows of `frame`: its 政策口径 column (names, not ids), else the run's."""
@@ -296,15 +291,6 @@ class SharedStrings(dict):
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
-EXCEL_CELL_CHARS = 32_767            # the most characters an Excel cell holds; longer text makes Excel repair the file
-CUT_MARK = "…（超出 Excel 单元格长度上限，以下省略）"
-
-
-def fit_cell(text: str) -> str:
-    """`text` as long as an Excel cell allows (cut with a note beyond that)."""
-    return text if len(text) <= EXCEL_CELL_CHARS else text[:EXCEL_CELL_CHARS - len(CUT_MARK)] + CUT_MARK
-
-
 def _text_tail(text: str, quoted_xf: int, sst: SharedStrings | None) -> str:
     """The part of a text cell after its reference: quote-prefixed style if it looks like a formula;
     an index into `sst`, or the text itself (inline) when there is no table to share."""
@@ -336,26 +322,16 @@ def _cells_xml(values: list, col: int, rows: list[str], xf: dict[str, int], sst:
     out = []
     append = out.append
     for r, v in zip(rows, values):
-        t = type(v)
-        if t is float:
-            if v != v or v in (math.inf, -math.inf):
-                append("")
-            elif v.is_integer() and abs(v) < 1e15:
-                append(f'<c r="{letter}{r}" s="{i_xf}"><v>{int(v)}</v></c>')
-            else:
-                append(f'<c r="{letter}{r}" s="{n_xf}"><v>{v!r}</v></c>')
-        elif t is str:
-            append(f'<c r="{letter}{r}"{_text_tail(v, q_xf, sst)}')
-        elif v is None or v is pd.NA or v is pd.NaT:
+        if type(v) is not str:
+            v = to_cell(v)                     # the one cell policy (output/cells.py)
+        if v is None:
             append("")
-        elif isinstance(v, (bool, np.bool_)):
-            append(f'<c r="{letter}{r}"{_text_tail("是" if v else "否", q_xf, sst)}')
-        elif isinstance(v, (int, np.integer)):
+        elif type(v) is str:
+            append(f'<c r="{letter}{r}"{_text_tail(v, q_xf, sst)}')
+        elif type(v) is int or (v.is_integer() and abs(v) < 1e15):
             append(f'<c r="{letter}{r}" s="{i_xf}"><v>{int(v)}</v></c>')
-        elif isinstance(v, np.floating):
-            out.extend(_cells_xml([float(v)], col, [r], xf, sst))
         else:
-            append(f'<c r="{letter}{r}"{_text_tail(str(v), q_xf, sst)}')
+            append(f'<c r="{letter}{r}" s="{n_xf}"><v>{v!r}</v></c>')
     return out
 
 
