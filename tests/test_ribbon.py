@@ -196,7 +196,8 @@ def test_yes_no_is_written_as_the_other_writers_write_it(qingdao):
 
 def test_engine_warnings_reach_the_ribbon_s_data_check_as_the_cli_s(make_book):
     """The ribbon runs the same pipeline as the CLI: a zone whose 地区 names no known place gets the
-    engine's 警告 in 数据校验, in the same words (it used to reach the CLI's 数据校验 only)."""
+    engine's 警告 in 数据校验, in the same words, and the message counts it (it used to reach the CLI's
+    数据校验 only)."""
     from xltools.jobs import run_books
 
     path = make_book({"开发区": [["开发区名称", "级别", "类型", "地区"], ["甲区", "国家级", "经济技术开发区", "不存在市"]]},
@@ -206,4 +207,4 @@ def test_engine_warnings_reach_the_ribbon_s_data_check_as_the_cli_s(make_book):
     rows = values_of(book, "数据校验")
     cli = run_books([path], tasks=("quota",)).sheets["数据校验"]
     assert rows[1:] == cli.to_numpy(dtype=object).tolist() and "不存在市" in rows[1][4]
-    assert "数据校验：0 个错误" in message
+    assert "数据校验：0 个错误，1 个警告" in message            # counted as 数据校验 lists them

@@ -76,7 +76,7 @@ def write_sheet(book, name: str, frame: pd.DataFrame) -> None:
     sheet["A1"].value = rows
     sheet["A1"].resize(1, len(frame.columns)).font.bold = True
     if len(frame):
-        for c, spec in enumerate(specs):         # one number format per column (output/sheets.py)
+        for c, spec in enumerate(specs):         # one number format per column (results.py)
             if spec.num_format:
                 sheet.range((2, c + 1), (len(frame) + 1, c + 1)).number_format = spec.num_format
 
@@ -91,8 +91,9 @@ def _run(book, button: str | None) -> str:
     result = run(RunResult([data]), units, Reading([problems_frame([data])], labelled=False), request)
     for name, frame in result.sheets.items():
         write_sheet(book, name, frame)
+    errors, warnings = result.levels()           # as 数据校验 lists them, the engine's rows included
     summary = (f"已完成：{'、'.join(n for n in result.sheets if n != NOTES)}。\n"
-               f"{PROBLEMS}：{data.errors} 个错误，{data.warnings} 个警告。")
+               f"{PROBLEMS}：{errors} 个错误，{warnings} 个警告。")
     if result.skipped:
         summary += "\n未执行：" + "；".join(result.skipped)
     if result.failed:

@@ -165,57 +165,79 @@ def _rank(tables, res, settings: Settings, options: RankOptions | None, out: Ass
     `alone`: the ranking was the only thing asked for, so missing 指标 is a failure, not a skip."""
     ind = tables.get("indicators")
     if ind is not None and len(ind):
-        try:
-            result = rank_zones(tables, res, options, settings.values, facts=facts.get())
-        except ScoringError as exc:
-            asked = explicit_request(options, settings.values)
-            if asked:
-                out.failed.append(f"考核排名：{exc}（所要求的计算：{asked}）")
-            else:
-                out.skipped.append(f"考核排名：{exc}")
-            result = None
+        result = _ranked(tables, res, settings, options, out, facts)
         if result is not None:
-            out.sheets[RANKING] = result.ranking
-            out.problems += result.filled
-            out.sheets[WEIGHTS] = result.system
-            out.notes.update({f"排名·{k}": v for k, v in result.notes.items()})
-            out.notes["排名·政策口径选择"] = res.explain(result.ranking["开发区名称"])
-            history = tables.get("history")
-            many = len(result.parts) > 1
-            found, all_rules, why = [], [], {}
-            for key, part in result.parts.items():      # zones of different profiles are ranked apart
-                rules = res.rules(key, "bottom_streak", "top_incentive")
-                all_rules += rules
-                if not rules:
-                    continue
-                mine = history[res.key_of(history["zone"]) == key] if history is not None and "zone" in history \
-                    else history
-                year = int(part.notes["考核年度"])
-                own: dict[str, str] = {}
-                found.append(evaluate_sanctions(panel(mine, part.ranking, part.absolute), rules, year, None,
-                                                facts.get(), part.absolute_basis, own, _changes(ind, rules, year)))
-                own.update(_sanction_notes(rules, part.absolute_basis))
-                why.update({(f"{res.label(key)}·" if many else "") + k: v for k, v in own.items()})
-            found = [f for f in found if len(f)]
-            year = int(next(iter(result.parts.values())).notes["考核年度"])
-            suggestions = pd.concat(found, ignore_index=True) if found else nothing_triggered(year, all_rules)
-            if len(result.ranking) <= ANALYSIS_MAX_ZONES:
-                out.sheets[ANALYSIS] = score_analysis(tables, result)
-            else:
-                out.notes[ANALYSIS] = (f"评价对象 {len(result.ranking)} 个，超过 {ANALYSIS_MAX_ZONES} 个，未生成"
-                                     "「得分分析」（每个对象每项指标一行，表太大）；各指标得分见「考核排名」")
-            out.sheets[SANCTIONS] = suggestions[SANCTION_COLUMNS]
-            trail = rank_trajectory(history, result.ranking, suggestions)
-            if len(trail):
-                out.sheets[TRAJECTORY] = trail
-            if not all_rules:
-                out.notes["奖惩规则"] = "所用政策口径未规定奖惩规则"
-            out.notes.update({f"奖惩·{k}": v for k, v in why.items()})
+            _ranking_sheets(tables, res, result, out, facts)
     elif alone:                    # the ranking alone was asked for (xltools rank, the 排名 button): cannot run
         out.failed.append("考核排名：缺少「指标」表（或表中没有数据），无法排名；请在「指标」表填报各开发区的考核指标"
                           "（所要求的计算：考核排名）")
     else:                          # a default that does not apply: skipped with a note
         out.skipped.append("考核排名（缺少「指标」表）")
+    _rank_people(tables, res, out)
+
+
+def _ranked(tables, res, settings: Settings, options: RankOptions | None, out: Assessment, facts: _Facts):
+    """The ranking, or None when it cannot be computed: a failure if asked for explicitly, else a skip."""
+    try:
+        return rank_zones(tables, res, options, settings.values, facts=facts.get())
+    except ScoringError as exc:
+        asked = explicit_request(options, settings.values)
+        if asked:
+            out.failed.append(f"考核排名：{exc}（所要求的计算：{asked}）")
+        else:
+            out.skipped.append(f"考核排名：{exc}")
+        return None
+
+
+def _ranking_sheets(tables, res, result, out: Assessment, facts: _Facts) -> None:
+    """考核排名 and what follows from it: 指标权重, 得分分析, 奖惩建议, 排名轨迹 and their notes."""
+    out.sheets[RANKING] = result.ranking
+    out.problems += result.filled
+    out.sheets[WEIGHTS] = result.system
+    out.notes.update({f"排名·{k}": v for k, v in result.notes.items()})
+    out.notes["排名·政策口径选择"] = res.explain(result.ranking["开发区名称"])
+    suggestions, all_rules, why = _sanctions(tables, res, result, facts)
+    if len(result.ranking) <= ANALYSIS_MAX_ZONES:
+        out.sheets[ANALYSIS] = score_analysis(tables, result)
+    else:
+        out.notes[ANALYSIS] = (f"评价对象 {len(result.ranking)} 个，超过 {ANALYSIS_MAX_ZONES} 个，未生成"
+                               f"「{ANALYSIS}」（每个对象每项指标一行，表太大）；各指标得分见「{RANKING}」")
+    out.sheets[SANCTIONS] = suggestions[SANCTION_COLUMNS]
+    trail = rank_trajectory(tables.get("history"), result.ranking, suggestions)
+    if len(trail):
+        out.sheets[TRAJECTORY] = trail
+    if not all_rules:
+        out.notes["奖惩规则"] = "所用政策口径未规定奖惩规则"
+    out.notes.update({f"奖惩·{k}": v for k, v in why.items()})
+
+
+def _sanctions(tables, res, result, facts: _Facts) -> tuple[pd.DataFrame, list[dict], dict[str, str]]:
+    """奖惩建议 of every part of the ranking (zones of different profiles are ranked apart), the
+    sanction rules they were judged by, and their notes."""
+    ind, history = tables["indicators"], tables.get("history")
+    many = len(result.parts) > 1
+    found, all_rules, why = [], [], {}
+    for key, part in result.parts.items():
+        rules = res.rules(key, "bottom_streak", "top_incentive")
+        all_rules += rules
+        if not rules:
+            continue
+        mine = history[res.key_of(history["zone"]) == key] if history is not None and "zone" in history \
+            else history
+        year = int(part.notes["考核年度"])
+        own: dict[str, str] = {}
+        found.append(evaluate_sanctions(panel(mine, part.ranking, part.absolute), rules, year, None,
+                                        facts.get(), part.absolute_basis, own, _changes(ind, rules, year)))
+        own.update(_sanction_notes(rules, part.absolute_basis))
+        why.update({(f"{res.label(key)}·" if many else "") + k: v for k, v in own.items()})
+    found = [f for f in found if len(f)]
+    year = int(next(iter(result.parts.values())).notes["考核年度"])
+    suggestions = pd.concat(found, ignore_index=True) if found else nothing_triggered(year, all_rules)
+    return suggestions, all_rules, why
+
+
+def _rank_people(tables, res, out: Assessment) -> None:
+    """人员排名, each zone's staff by its own profile's rule (when it has one)."""
     staff = tables.get("staff")
     if staff is not None and len(staff):
         zones = staff["zone"] if "zone" in staff else pd.Series(None, index=staff.index, dtype=object)

@@ -77,7 +77,7 @@ HEADER_CHARS = 250        # Excel allows 255 characters in a page header
 
 
 def column_specs(name: str, frame: pd.DataFrame) -> list[ResultColumn]:
-    """Each column's declaration (sheets.py); undeclared numeric ones by what they hold."""
+    """Each column's declaration (results.py); undeclared numeric ones by what they hold."""
     decl = declaration(name)
     specs = []
     for c, col in enumerate(frame.columns):
@@ -137,7 +137,7 @@ def page_header(title: str, year: str, basis: str) -> str:
 
 
 class ResultWriter:
-    """Formats shared by every result sheet, each sheet laid out from its declaration (sheets.py).
+    """Formats shared by every result sheet, each sheet laid out from its declaration (results.py).
 
     With `fast=True` (result workbooks) XlsxWriter lays out each sheet — widths, frozen header,
     filter, conditional colours, print setup — but the cells themselves are streamed into the
@@ -521,7 +521,7 @@ def run_basis(sheets: Mapping[str, pd.DataFrame]) -> tuple[str, dict[str, str]]:
 
 def write_results(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, deterministic: bool = False) -> Path:
     """Write `sheets` (name → table) as a new workbook at `path`, atomically: each sheet laid out
-    from its declaration (output/sheets.py), plus a 「图表」 sheet of native charts when the
+    from its declaration (results.py), plus a 「图表」 sheet of native charts when the
     results have something to chart."""
     from .charts import chart_sheet
 
