@@ -130,3 +130,14 @@ def test_each_result_sheet_name_is_written_once():
             if isinstance(node, ast.Constant) and node.value in RESULT_SHEET_NAMES and (rel, node.value) not in OTHER_MEANINGS:
                 found.append((rel, node.value))
     assert sorted(found) == sorted(("results.py", s.name) for s in SHEETS)
+
+
+def test_a_sheet_the_registry_does_not_know_stops_the_run(monkeypatch):
+    """A new engine sheet without its entry fails at once, never as a workbook -o later refuses."""
+    from xltools import pipeline
+    from xltools.engine import Assessment
+
+    monkeypatch.setattr(pipeline, "assess", lambda tables, **kw: Assessment(sheets={"新结果表": pd.DataFrame({"a": [1]})}))
+    with pytest.raises(LookupError, match="新结果表"):
+        pipeline.run(pipeline.RunResult([]), [pipeline.Unit("x", {})], pipeline.Reading([pd.DataFrame()]),
+                     pipeline.Request())

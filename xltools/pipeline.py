@@ -140,6 +140,9 @@ def _results(assessed: list[tuple[Unit, Assessment]], wanted: tuple[str, ...] | 
             if wanted is None or name in wanted:
                 parts.setdefault(name, []).append((unit.name, frame))
     separate = len({scope for frames in parts.values() for scope, _ in frames}) > 1
+    undeclared = set(parts) - set(DECLARED)
+    if undeclared:                # written unformatted, unordered, and refused by -o later: never silently
+        raise LookupError(f"result sheets not declared in xltools/results.py: {sorted(undeclared)}")
     out = {}
     for name in in_order(parts):
         frames = [with_scope(name, frame, scope) if separate else frame for scope, frame in parts[name]]

@@ -22,8 +22,8 @@ from pathlib import Path
 import pandas as pd
 
 from .engine.scoring import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
-from .output.sheets import declaration, plain_header, shown
-from .results import ANALYSIS, CHECKS, COMPLIANCE, DERIVED, NOTES, RANKING, SANCTIONS, TAX_RETURN
+from .output.sheets import plain_header, shown
+from .results import ANALYSIS, CHECKS, COMPLIANCE, DERIVED, NOTES, RANKING, SANCTIONS, TAX_RETURN, declaration
 from .profiles.display import METHOD_NAMES, cite, report_titles
 from .output.workbook import atomic_target, run_basis
 
