@@ -455,16 +455,16 @@ def test_a_file_that_kills_its_worker_costs_only_itself(submissions, monkeypatch
     unreadable and everyone else is ranked. (Workers are forked, so they inherit the patch.)"""
     import os
 
-    import xltools.batch as batch
+    import xltools.intake.workers as workers
 
-    real = batch.read_books
+    real = workers.read_books
 
     def fatal(paths, *args, **kw):
         if any("耒阳" in str(p) for p in paths):
             os._exit(3)                     # no exception, no cleanup: the process is simply gone
         return real(paths, *args, **kw)
 
-    monkeypatch.setattr(batch, "read_books", fatal)
+    monkeypatch.setattr(workers, "read_books", fatal)
     result = run_batch(sorted(submissions.glob("*.xlsx")), jobs=2)
     files = result.files.set_index("文件")["状态"].to_dict()
     assert files["耒阳经开区.xlsx"] == "无法读取" and files["坏文件.xlsx"] == "无法读取"

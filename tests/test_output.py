@@ -94,7 +94,7 @@ def test_repeated_texts_are_shared_strings_and_read_back_exactly(tmp_path):
 
 def test_text_longer_than_an_excel_cell_is_cut_with_a_note(tmp_path):
     """Excel holds at most 32,767 characters per cell and repairs a file with longer text."""
-    from xltools.output.workbook import CUT_MARK, EXCEL_CELL_CHARS
+    from xltools.output.cells import CUT_MARK, EXCEL_CELL_CHARS
 
     long = "长" * 40_000
     path = write_results(tmp_path / "out.xlsx", {"说明": pd.DataFrame({"内容": [long, long, "短"]})})
@@ -119,3 +119,32 @@ def test_a_table_taller_than_a_sheet_continues_on_the_next(tmp_path, monkeypatch
     assert wb.sheetnames == ["派生指标", "派生指标（续2）", "派生指标（续3）", "空表"]
     values = [c.value for name in wb.sheetnames[:3] for c in wb[name]["A"][1:]]
     assert values == list(range(25)) and [c.value for c in wb["派生指标（续2）"]["A"]][0] == "序号"
+
+
+def test_every_writer_turns_a_value_into_the_same_cell(tmp_path):
+    """One cell policy: result workbooks (both XlsxWriter paths) and the lossless write-back write
+    是/否 for booleans, numbers as numbers, nothing for blanks and infinities, text as text."""
+    import zipfile
+
+    import numpy as np
+    import python_calamine as pc
+
+    from xltools.output.cells import to_cell
+    from xltools.output.inject import sheet_xml
+    from xltools.output.workbook import atomic_workbook, write_results
+
+    values = [True, np.bool_(False), 3, np.int64(4), 2.5, np.float64(6.0), None, np.nan, np.inf, pd.NA, "=1+1", "文本"]
+    expected = ["是", "否", 3, 4, 2.5, 6, None, None, None, None, "=1+1", "文本"]
+    assert [to_cell(v) for v in values] == expected
+    frame = pd.DataFrame({"值": pd.Series(values, dtype=object)})
+    fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
+    write_results(fast, {"数据校验": frame})
+    with atomic_workbook(slow) as (wb, writer):          # XlsxWriter cell by cell
+        writer.write_frame("数据校验", frame)
+    for path in (fast, slow):
+        rows = pc.CalamineWorkbook.from_path(str(path)).get_sheet_by_name("数据校验").to_python(skip_empty_area=False)
+        got = [r[0] if r[0] != "" else None for r in rows[1:]]
+        assert got == [float(v) if isinstance(v, int) else v for v in expected], path.name
+    xml = sheet_xml(frame).decode()
+    assert ">是<" in xml and ">否<" in xml and "<v>3</v>" in xml and "<v>2.5</v>" in xml and "inf" not in xml
+    assert "<f>" not in xml and zipfile.is_zipfile(fast)

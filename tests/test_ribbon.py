@@ -9,7 +9,7 @@ import python_calamine as pc
 import pytest
 import xlwings as xw
 
-from xltools import ribbon
+from xltools import pipeline, ribbon
 from xltools.ribbon import HANDLERS, RESULT_NAMES, run_handler
 from xltools.schema import SHEETS
 
@@ -164,7 +164,7 @@ def test_env_check_and_help(qingdao):
 def test_errors_become_a_message_not_a_traceback(qingdao, monkeypatch):
     def boom(*a, **k):
         raise ValueError("测试用的错误")
-    monkeypatch.setattr(ribbon, "assess", boom)
+    monkeypatch.setattr(pipeline, "assess", boom)          # the one run pipeline the ribbon runs
     message = run_handler("check", qingdao)
     assert message.startswith("出错了") and "测试用的错误" in message and "Traceback" not in message
     assert "未知的按钮" in run_handler("no_such_button", qingdao)
@@ -183,3 +183,28 @@ def test_dispatch_uses_the_caller_book(qingdao, monkeypatch):
     assert "xltools" in ribbon.dispatch("env_check")
     assert set(HANDLERS) == {"new_template", "validate", "check", "salary", "rank", "sanctions", "run_all",
                              "export_report", "env_check", "help"}
+
+
+def test_yes_no_is_written_as_the_other_writers_write_it(qingdao):
+    """One cell policy (output/cells.py): a boolean is 是/否 in the ribbon's sheets too, as in result
+    workbooks and in written-back sheets (it used to reach Excel as TRUE/FALSE); blanks stay blank."""
+    import numpy as np
+    import pandas as pd
+    ribbon.write_sheet(qingdao, "数据校验", pd.DataFrame({"问题": [True, np.bool_(False), None, np.inf]}))
+    assert values_of(qingdao, "数据校验") == [["问题"], ["是"], ["否"], [""], [""]]
+
+
+def test_engine_warnings_reach_the_ribbon_s_data_check_as_the_cli_s(make_book):
+    """The ribbon runs the same pipeline as the CLI: a zone whose 地区 names no known place gets the
+    engine's 警告 in 数据校验, in the same words, and the message counts it (it used to reach the CLI's
+    数据校验 only)."""
+    from xltools.jobs import run_books
+
+    path = make_book({"开发区": [["开发区名称", "级别", "类型", "地区"], ["甲区", "国家级", "经济技术开发区", "不存在市"]]},
+                     name="新区.xlsx")
+    book = remote_book(path)
+    message = run_handler("check", book)
+    rows = values_of(book, "数据校验")
+    cli = run_books([path], tasks=("quota",)).sheets["数据校验"]
+    assert rows[1:] == cli.to_numpy(dtype=object).tolist() and "不存在市" in rows[1][4]
+    assert "数据校验：0 个错误，1 个警告" in message            # counted as 数据校验 lists them

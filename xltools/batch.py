@@ -1,9 +1,10 @@
 """Batch: validate and consolidate hundreds of submitted workbooks, then run the engine once.
 
 Reading and validating runs in local processes by default, or on a Dask distributed cluster
-(cluster.py), a chunk of files per task (their columns are typed together). Workers send back typed columns packed per sheet kind (`Shipment`), never a pandas
-object per sheet; consolidation builds one DataFrame per sheet kind. One bad file never stops
-the others.
+(cluster.py), a chunk of files per task (their columns are typed together; intake.workers).
+Workers send back typed columns packed per sheet kind (intake.shipment), never a pandas object
+per sheet; consolidation builds one DataFrame per sheet kind, and the one run pipeline
+(pipeline.py) assesses it. One bad file never stops the others.
 """
 
 from __future__ import annotations
@@ -16,81 +17,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from .engine import TASKS, assess
-from .intake import Book, audit_books, read_book, read_books
+from .engine import TASKS
+from .intake import Book, audit_books
 from .intake.table import SheetTable
 from .intake.consolidate import Conflict, consolidate, cross_file_checks
-from .jobs import SHEET_ORDER, calc_notes, check_preferences, conflict_notes, display_names, exit_code, mark_conflicts, \
-    problems_frame, RunResult
+from .intake.workers import read_chunk, read_isolating
+from .jobs import check_preferences, display_names
+from .pipeline import Reading, Request, RunResult, Unit, conflict_notes, exit_code, problems_frame, run
 from .problems import ERROR, WARNING, Problem
-from .schema import SHEETS_BY_KEY, find_sheet
+from .results import DECLARED, FILES, NOTES, PROBLEMS
+from .schema import find_sheet
 
-FILE_COLUMNS = ["文件", "状态", "读入行数", "错误", "警告", "工作表", "说明"]
+FILE_COLUMNS = DECLARED[FILES].names
 # 文件清单 状态, most urgent first (重复报送: the file's data conflicts with another file's)
 UNREADABLE, DUPLICATE, HAS_ERRORS, HAS_WARNINGS, CLEAN, SKIPPED = "无法读取", "重复报送", "有错误", "有警告", "正常", "已跳过"
 
-
-def read_chunk(paths: list[str]) -> list[Book]:
-    """Worker entry point (must be importable by name for processes and Dask workers).
-
-    A chunk of files is read together (their columns typed together); should that ever fail,
-    each file is read on its own so that one bad file never costs the others.
-    """
-    try:
-        books = read_books(paths, audit=False)     # 核实性审核 run over every file, in run_batch
-    except Exception:
-        books = [_safe_read(p) for p in paths]
-    return Shipment(books)
-
-
-class Shipment(list):
-    """The books of one chunk, packed for the trip from a worker to the parent.
-
-    Pickled as one array (or list) per column of each sheet kind, plus a small header per table,
-    instead of a handful of small objects per file: less to pack, send and unpack.
-    """
-
-    def __reduce__(self):
-        heads, pieces = [], {}
-        for b in self:
-            tables = []
-            for key, t in b.tables.items():
-                for k, v in t.values.items():
-                    pieces.setdefault((key, k), []).append(v)
-                tables.append((key, t.title, t.columns, t.header_row, t.problems, len(t), list(t.values), t.units))
-            heads.append((str(b.path), b.name, b.usable, b.result_workbook, [tuple(vars(p).values()) for p in b.problems],
-                          tables))
-        return (_unpack, (heads, {k: _join(v) for k, v in pieces.items()}))
-
-
-def _join(pieces: list) -> tuple[bool, object]:
-    """(joined?, one array or list for all pieces — or the pieces themselves when they differ in type)."""
-    if all(isinstance(p, np.ndarray) for p in pieces) and len({p.dtype for p in pieces}) == 1:
-        return True, np.concatenate(pieces)
-    if all(isinstance(p, list) for p in pieces):
-        return True, [v for p in pieces for v in p]
-    return False, pieces
-
-
-def _unpack(heads, blocks) -> list[Book]:
-    at = dict.fromkeys(blocks, 0)
-    books = []
-    for path, name, usable, result_workbook, problems, tables in heads:
-        book = Book(Path(path), name, problems=[Problem(*p) for p in problems], usable=usable,
-                    result_workbook=result_workbook)
-        for key, title, columns, header_row, table_problems, n, keys, units in tables:
-            values = {}
-            for k in keys:
-                joined, data = blocks[(key, k)]
-                i = at[(key, k)]
-                values[k] = data[i:i + n] if joined else data[i]      # numbers: a view, no copy
-                at[(key, k)] = i + n if joined else i + 1
-            book.tables[key] = SheetTable(SHEETS_BY_KEY[key], title, values, columns, header_row, table_problems, units)
-        books.append(book)
-    return books
+__all__ = ["run_batch", "read_chunk", "read_all", "BatchResult", "batch_exit_code", "file_list", "submitted"]
 
 
 @contextmanager
@@ -122,67 +66,11 @@ def read_all(paths: list[Path], executor: Executor | None, progress: Callable[[s
         # the process). Read the rest in fresh processes, splitting until the culprit is alone.
         if executor is None:
             raise
-        for book in _read_isolating(paths[len(books):], workers):
+        for book in read_isolating(paths[len(books):], workers):
             books.append(book)
             if progress:
                 progress(book.name)
     return books
-
-
-def read_isolated(path: Path) -> Book:
-    """One workbook read in a fresh spawned process: if reading kills that process, the file is
-    reported as unreadable and the caller lives on (binary workbooks where there is no fork)."""
-    import multiprocessing
-
-    return _read_isolating([path], 1, multiprocessing.get_context("spawn"))[0]
-
-
-def _read_isolating(paths: list[Path], workers: int, context=None) -> list[Book]:
-    """Books of `paths` read in fresh process pools; a file that kills its process is halved
-    down to itself and reported as unreadable, every other file is read."""
-    from concurrent.futures.process import BrokenProcessPool
-
-    out: dict[Path, Book] = {}
-    groups = [paths] if paths else []
-    while groups:
-        group = groups.pop(0)
-        try:
-            with ProcessPoolExecutor(max_workers=min(workers, len(group)), mp_context=context) as pool:
-                for path, shipped in zip(group, pool.map(read_chunk, [[str(p)] for p in group])):
-                    out[path] = shipped[0]
-        except BrokenProcessPool:
-            if len(group) == 1:
-                out[group[0]] = _died(group[0])
-            else:
-                half = len(group) // 2
-                groups[:0] = [[p for p in group[:half] if p not in out], [p for p in group[half:] if p not in out]]
-                groups = [g for g in groups if g]
-    return [out[p] for p in paths]
-
-
-DIED_HINT = "在 Excel 中打开并另存后重新提交；可先用 xltools validate 单独检查该文件"
-
-
-def _died(path: Path) -> Book:
-    return _unreadable(path, "读取此文件时处理进程异常退出（文件可能损坏，或大到超出本机内存）", DIED_HINT)
-
-
-def _safe_read(path: str) -> Book:
-    try:
-        return read_book(path, audit=False)
-    except Exception as exc:
-        return _failed(Path(str(path)), exc)          # str: also a file sent in memory (cluster)
-
-
-def _failed(path: Path, exc: Exception) -> Book:
-    return _unreadable(path, f"读取时出错：{type(exc).__name__}: {exc}"[:300], "确认文件能在 Excel 中正常打开")
-
-
-def _unreadable(path: Path, message: str, hint: str) -> Book:
-    """A book that could not be read at all: one 错误 saying why (listed as 无法读取)."""
-    book = Book(path, path.name, usable=False)
-    book.problems.append(Problem(path.name, "", "", ERROR, message, hint))
-    return book
 
 
 @dataclass
@@ -198,9 +86,9 @@ class BatchResult(RunResult):
         zones = {z for z, f in self.zone_files.items() if f == name}
         out = {}
         for sheet, frame in self.sheets.items():
-            if sheet == "数据校验":
+            if sheet == PROBLEMS:
                 out[sheet] = frame[frame["文件"] == name]
-            elif sheet not in ("文件清单", "计算说明") and "开发区名称" in frame:
+            elif sheet not in (FILES, NOTES) and "开发区名称" in frame:
                 out[sheet] = frame[frame["开发区名称"].isin(zones)]
         return out
 
@@ -237,7 +125,7 @@ def file_list(books: list[Book], cross: list[Problem], conflicts: list[Conflict]
                 HAS_ERRORS if n_err else (HAS_WARNINGS if n_warn else CLEAN))
         note = b.problems[0].message if not b.usable else (f"跨文件问题 {n_cross} 条" if n_cross else "")
         if b.usable and b.name in clashes:
-            note = "与" + "、".join(f"「{f}」" for f in sorted(clashes[b.name])) + f"数据冲突（见「数据校验」）；{note}"
+            note = "与" + "、".join(f"「{f}」" for f in sorted(clashes[b.name])) + f"数据冲突（见「{PROBLEMS}」）；{note}"
         rows.append({"文件": b.name, "状态": state, "读入行数": b.rows, "错误": n_err, "警告": n_warn,
                      "工作表": "、".join(_shown_sheet(t) for t in b.tables.values()), "说明": note})
     return pd.DataFrame(rows, columns=FILE_COLUMNS)
@@ -256,6 +144,28 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
     `prefer`: which copy to use where files give a zone (or zone-year) differently — file names,
     or `newest` (the workbook's own 修改时间); without it such data is left uncomputed (数据冲突)."""
     paths = sorted(Path(p) for p in paths)
+    books, cluster = read_submissions(paths, jobs, scheduler, shared_storage, progress, notify)
+    check_preferences(prefer, books)
+    usable = [b for b in books if b.usable]
+    result, tables = consolidated(books, prefer)
+    result.sheets[FILES] = result.files
+    how = cluster.method if cluster else f"本地 {jobs or os.cpu_count()} 个进程"
+    notes = {**conflict_notes(result.conflicts),
+             "输入文件": f"{len(paths)} 个文件，逐个列在「{FILES}」",       # not one name after another:
+             "读入情况": f"{len(usable)} 个可用，共 {sum(b.rows for b in usable)} 行，见「{FILES}」",   # 1,000 would overflow a cell
+             "汇总方式": f"{len(paths)} 个文件，{len(usable)} 个可用；{how}",
+             **({"集群": cluster.details} if cluster else {})}
+    cross = pd.DataFrame([p.as_row() for p in result.cross], columns=DECLARED[PROBLEMS].names)
+    reading = Reading([problems_frame(submitted(books)), cross], labelled=False,
+                      file_of=lambda unit, row: _files_of(result, row), notes_last=notes)
+    units = [Unit("", tables)] if tables else []
+    return run(result, units, reading, Request(profile, tasks))
+
+
+def read_submissions(paths: list[Path], jobs: int | None, scheduler: str | None, shared_storage: bool | None,
+                     progress: Callable[[str], None] | None, notify: Callable[[str], None] | None):
+    """Every file read — on a Dask cluster, or in local processes — and named as results call it;
+    returns the books and the cluster's report (None when read locally)."""
     cluster = None
     if scheduler:
         from .cluster import read_on_cluster
@@ -268,40 +178,20 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
     shown = display_names(paths)
     for book in books:
         book.rename(shown[book.path])
+    return books, cluster
+
+
+def consolidated(books: list[Book], prefer: tuple[str, ...]) -> tuple[BatchResult, dict[str, pd.DataFrame]]:
+    """The usable books audited together and consolidated into one table per sheet kind, checked
+    across files: the result to fill (文件清单, cross-file problems, conflicts) and the engine's tables."""
     usable = [b for b in books if b.usable]
-    check_preferences(prefer, books)
     audit_books(usable)               # medians and previous years over every file, at each file's own cells
     tables = consolidate(usable)
     tables, cross, conflicts = cross_file_checks(usable, tables, prefer)
-    engine_tables = {k: v.drop(columns="_file") for k, v in tables.items()}
     result = BatchResult(books, files=file_list(books, cross, conflicts), cross=cross, conflicts=conflicts)
     if "zones" in tables:
         result.zone_files = dict(zip(tables["zones"]["zone"], tables["zones"]["_file"]))
-    assessment = assess(engine_tables, profile=profile, tasks=tasks) if engine_tables else None
-    problems = pd.concat([problems_frame(submitted(books)),
-                          pd.DataFrame([p.as_row() for p in cross], columns=problems_frame([]).columns),
-                          pd.DataFrame([{"文件": _files_of(result, row), **row}
-                                        for row in (assessment.problems if assessment else [])],
-                                       columns=problems_frame([]).columns)],
-                         ignore_index=True)
-    result.sheets["文件清单"] = result.files
-    result.sheets["数据校验"] = problems
-    if assessment is not None:
-        for name in sorted(assessment.sheets, key=lambda n: SHEET_ORDER.index(n) if n in SHEET_ORDER else 99):
-            result.sheets[name] = assessment.sheets[name]
-        result.skipped += assessment.skipped
-        result.failed += assessment.failed
-    mark_conflicts(result.sheets, conflicts)
-    notes = dict(assessment.notes) if assessment is not None else {}
-    notes.update(conflict_notes(conflicts))
-    notes["输入文件"] = f"{len(paths)} 个文件，逐个列在「文件清单」"       # not one name after another:
-    notes["读入情况"] = f"{len(usable)} 个可用，共 {sum(b.rows for b in usable)} 行，见「文件清单」"   # 1,000 would overflow a cell
-    notes["汇总方式"] = (f"{len(paths)} 个文件，{len(usable)} 个可用；" +
-                     (cluster.method if cluster else f"本地 {jobs or os.cpu_count()} 个进程"))
-    if cluster:
-        notes["集群"] = cluster.details
-    result.sheets["计算说明"] = calc_notes(result, notes)
-    return result
+    return result, {k: v.drop(columns="_file") for k, v in tables.items()}
 
 
 def _files_of(result: BatchResult, row: dict) -> str:

@@ -206,7 +206,8 @@ def validate(books: Annotated[list[str], typer.Argument(help="工作簿、文件
             state = ("无法使用：" + b.problems[0].message) if not b.usable else f"{b.errors} 个错误，{b.warnings} 个警告，读入 {b.rows} 行"
             console.print(f"{b.name}：{state}")
     if output:
-        write_results(output, {"数据校验": result.sheets["数据校验"]})
+        from .results import PROBLEMS
+        write_results(output, {PROBLEMS: result.sheets[PROBLEMS]})
     raise typer.Exit(code)
 
 
@@ -479,9 +480,10 @@ def _finish(result: RunResult, as_json: bool, code: int) -> None:
     else:
         console.print(f"读入 {summary['文件数']} 个文件、{summary['读入行数']} 行；"
                       f"数据校验：{summary['错误']} 个错误，{summary['警告']} 个警告")
-        if "合规汇总" in result.sheets:
+        from .results import COMPLIANCE
+        if COMPLIANCE in result.sheets:
             from .engine.quota import summary_line
-            console.print("合规汇总：" + summary_line(result.sheets["合规汇总"]))
+            console.print(f"{COMPLIANCE}：" + summary_line(result.sheets[COMPLIANCE]))
         for item in result.skipped:
             console.print(f"[yellow]未执行：{item}[/yellow]")
         for item in result.failed:

@@ -12,7 +12,7 @@ lost takes the chunk's data with it and the chunk fails at once (the scheduler, 
 worker that retired gracefully is cancelled by the client when it sees the worker gone. The
 client counts the lost workers of each chunk itself: the first loss resubmits the chunk to a
 worker running nothing else, the second splits it, and a file that has cost two workers on its
-own is 无法读取 with the reason, as the local process pool does (batch._read_isolating).
+own is 无法读取 with the reason, as the local process pool does (intake.workers.read_isolating).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pathlib import Path
 
 from . import __version__
 from .intake import Book, InMemoryFile
+from .intake.workers import DIED_HINT, read_chunk, safe_read, unreadable
 
 CONNECT_TIMEOUT_S = 20
 WORKER_WAIT_S = 60                # with every worker gone, how long to wait for one to (re)join
@@ -175,11 +176,9 @@ def read_shipped(files: list[tuple[str, str, bytes | None]], version: str):
     """On a worker: read a chunk — files sent as (client path, name, bytes), or (shared path, name, None).
 
     A worker that joined with another xltools version says so instead of reading."""
-    from . import batch
-
     if __version__ != version:
         return VERSION_MISMATCH, __version__
-    return batch.read_chunk([path if data is None else InMemoryFile(path, name, data) for path, name, data in files])
+    return read_chunk([path if data is None else InMemoryFile(path, name, data) for path, name, data in files])
 
 
 def _dashboard(client) -> str:
@@ -290,8 +289,6 @@ class _Reader:
         """Read the chunk's files (once); a file that cannot be read here is reported from here."""
         if chunk.files is not None:
             return True
-        from .batch import _safe_read
-
         files, at = [], []
         for i in chunk.at:
             p = self.paths[i]
@@ -299,7 +296,7 @@ class _Reader:
                 files.append((str(p.absolute()), p.name, None) if not self.shipped else (str(p), p.name, p.read_bytes()))
                 at.append(i)
             except OSError:                            # gone or locked: the same message as a local run
-                self._done(i, _safe_read(str(p)))
+                self._done(i, safe_read(str(p)))
         chunk.at, chunk.files = at, files
         chunk.size = sum(len(data or b"") for _, _, data in files)     # bytes held here until read back
         self.held += chunk.size
@@ -329,10 +326,8 @@ class _Reader:
             self.suspects.append(chunk)
             return
         if len(chunk.at) == 1:
-            from .batch import DIED_HINT, _unreadable
-
             self.held -= chunk.size
-            self._done(chunk.at[0], _unreadable(
+            self._done(chunk.at[0], unreadable(
                 self.paths[chunk.at[0]], f"读取此文件时集群工作进程两次异常退出（最近一次：{chunk.reason}；"
                 "文件可能损坏，或大到超出该电脑的内存）", DIED_HINT))
             return

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .engine.ranking import MISSING_POLICIES
 from .engine.scoring import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
 from .profiles import builtin_ids, builtin_labels, load_profile, rule_params_text
-from .schema import (AUDITS, ENUMS, HARD, KIND_NAMES, NONE, PARAM_ITEMS, PROFILE_KEYS, RESULT_SHEETS, SHEETS,
-                     YEAR)
+from .results import SHEETS as RESULT_SHEETS, TASK_NAMES
+from .schema import AUDITS, ENUMS, HARD, KIND_NAMES, NONE, PARAM_ITEMS, PROFILE_KEYS, SHEETS, YEAR
 
 
 def schema_markdown() -> str:
@@ -39,9 +40,23 @@ def schema_markdown() -> str:
               for item, what in PARAM_ITEMS.items()]
     lines += ["| 规则编号.参数（如 `QD-09.max`） | 覆盖该条规则的一个参数 |", "",
               "其他项目只作说明、不参与计算。批量汇总时，这些项目按多数文件的取值统一计算，取值不同的文件会收到警告。"]
-    lines += ["", "## 结果工作表", "", "| 工作表 | 固定的前几列 |", "|---|---|"]
-    lines += [f"| {name} | {'、'.join(cols)} |" for name, cols in RESULT_SHEETS.items()]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + result_sheet_lines()) + "\n"
+
+
+RIBBON_XML = Path(__file__).resolve().parent / "addin_src" / "ribbon.xml"
+
+
+def result_sheet_lines() -> list[str]:
+    """The result sheets, in workbook order, from their registry (results.py): what each holds,
+    which computation writes it, which ribbon button shows it, its fixed columns and its chart."""
+    labels = dict(re.findall(r'tag="([^"]+)" label="([^"]+)"', RIBBON_XML.read_text(encoding="utf-8")))
+    lines = ["", "## 结果工作表", "", "结果工作簿中各表按下列顺序排列。「数据校验」「计算说明」每次都写出，「文件清单」只在批量汇总时写出，「图表」在有可作图的结果时写出；"
+             "「一键全部」按钮和 `xltools run` 写出所有有数据的结果表。", "",
+             "| 工作表 | 内容 | 由哪项计算写出 | 功能区按钮 | 固定的前几列 | 图表 |", "|---|---|---|---|---|---|"]
+    for s in RESULT_SHEETS:
+        lines.append(f"| {s.name} | {s.title} | {TASK_NAMES.get(s.task, '—')} | {labels.get(s.button, '—')} | "
+                     f"{'、'.join(s.leading) or '—'} | {s.chart or '—'} |")
+    return lines
 
 
 # docs/政策口径.md is built from sections, each a function returning Markdown lines, in this order.

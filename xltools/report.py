@@ -22,7 +22,8 @@ from pathlib import Path
 import pandas as pd
 
 from .engine.scoring import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
-from .output.sheets import declaration, plain_header, shown
+from .output.sheets import plain_header, shown
+from .results import ANALYSIS, CHECKS, COMPLIANCE, DERIVED, NOTES, RANKING, SANCTIONS, TAX_RETURN, declaration
 from .profiles.display import METHOD_NAMES, cite, report_titles
 from .output.workbook import atomic_target, run_basis
 
@@ -207,7 +208,7 @@ def _shown(value) -> str:
 
 
 def _notes(sheets) -> dict[str, str]:
-    notes = sheets.get("计算说明")
+    notes = sheets.get(NOTES)
     if notes is None or not {"项目", "内容"} <= set(notes.columns):
         return {}
     return {str(k): official_text(v) for k, v in zip(notes["项目"], notes["内容"])}
@@ -249,9 +250,9 @@ def _scoped(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 def build_report(sheets: Mapping[str, pd.DataFrame]):
     """The 通报 as a python-docx Document (sections in the usual order)."""
-    ranking = sheets.get("考核排名")
+    ranking = sheets.get(RANKING)
     if ranking is None or not len(ranking):
-        raise ReportError("结果中没有「考核排名」，无法生成考核结果通报：请先计算考核排名")
+        raise ReportError(f"结果中没有「{RANKING}」，无法生成考核结果通报：请先计算考核排名")
     notes = _notes(sheets)
     scope_name = scope_labels(sheets)
     years = pd.to_numeric(ranking["年度"], errors="coerce").dropna().astype(int)
@@ -276,7 +277,7 @@ def build_report(sheets: Mapping[str, pd.DataFrame]):
     doc.add_heading("三、考核结果", level=1)
     ranked_rows = 0
     columns = ["组内排名", "开发区名称", "综合得分", "总排名", "等次"]
-    kinds = [declaration("考核排名").column(c).kind for c in columns]
+    kinds = [declaration(RANKING).column(c).kind for c in columns]
     for scope, part in _scoped(ranking):
         groups = part.groupby("分组", sort=False) if "分组" in part else [("全部", part)]
         for group, rows in groups:
@@ -312,7 +313,7 @@ def build_report(sheets: Mapping[str, pd.DataFrame]):
 
 
 def _mentions(sheets, file: str) -> bool:
-    for name in ("合规检查", "奖惩建议"):
+    for name in (CHECKS, SANCTIONS):
         frame = sheets.get(name)
         if frame is not None and "依据" in frame and frame["依据"].astype(str).str.contains(file, regex=False).any():
             return True
@@ -320,7 +321,7 @@ def _mentions(sheets, file: str) -> bool:
 
 
 def _compliance(doc, sheets) -> None:
-    summary, details = sheets.get("合规汇总"), sheets.get("合规检查")
+    summary, details = sheets.get(COMPLIANCE), sheets.get(CHECKS)
     if summary is None or not len(summary):
         _para(doc, "本次未进行机构编制合规检查。")
         return
@@ -345,7 +346,7 @@ PLACEHOLDER_ZONES = ("（无）", "无", "")
 def _suggestions(doc, sheets, label: Mapping[str, str] | None = None) -> None:
     """Numbered suggestions, each marked 建议，须经复核 once; a placeholder row of 奖惩建议 (zone
     「（无）」: nothing triggered, or no rules) is one sentence, not a numbered suggestion."""
-    frame = sheets.get("奖惩建议")
+    frame = sheets.get(SANCTIONS)
     if frame is None or not len(frame) or "建议措施" not in frame:
         _para(doc, "本年度无触发奖惩条件的开发区。")
         return
@@ -371,7 +372,7 @@ def _suggestions(doc, sheets, label: Mapping[str, str] | None = None) -> None:
 
 
 # where an indicator's unit and number format are declared: derived indicators, then raw money
-INDICATOR_DECLARATIONS = ("派生指标", "税收返还")
+INDICATOR_DECLARATIONS = (DERIVED, TAX_RETURN)
 
 
 def _indicator_column(name: str):
@@ -380,11 +381,11 @@ def _indicator_column(name: str):
         spec = declaration(sheet).column(name)
         if spec.kind != "text":
             return spec
-    return declaration("得分分析").column("指标值")
+    return declaration(ANALYSIS).column("指标值")
 
 
 def _annex(doc, sheets, label: Mapping[str, str] | None = None) -> None:
-    analysis = sheets.get("得分分析")
+    analysis = sheets.get(ANALYSIS)
     if analysis is None or not len(analysis) or "指标值" not in analysis:
         _para(doc, "（无）", indent=False)
         return

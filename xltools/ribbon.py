@@ -19,11 +19,14 @@ import pandas as pd
 import xlwings as xw
 
 from . import __version__
-from .engine import assess
+from .engine import TASKS
 from .intake import Book, read_grids, sheets_to_read, tables_of
-from .jobs import SHEET_ORDER, calc_notes, free_name, problems_frame, RunResult
-from .schema import RESULT_SHEET_NAMES as RESULT_NAMES, SHEETS, find_sheet
-from .output.workbook import FORMULA_START, column_specs, fit_cell, stored
+from .jobs import free_name
+from .output.cells import FORMULA_START, to_cell
+from .output.workbook import column_specs, stored
+from .pipeline import Reading, Request, RunResult, Unit, problems_frame, run
+from .results import NOTES, PROBLEMS, RESULT_SHEET_NAMES as RESULT_NAMES, in_order, shown_by, tasks_of
+from .schema import SHEETS, find_sheet
 from .templates import header_text
 
 TITLE = "开发区考核"
@@ -52,14 +55,11 @@ def read_open_book(book) -> Book:
 
 # --------------------------------------------------------------------------- writing
 def _cell(value):
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, str):
-        value = fit_cell(value)
-        if value.startswith(FORMULA_START):
-            return "'" + value                 # text stays text in Excel
+    """A value as xlwings writes it (the cell policy of every writer, output/cells.py); text that
+    looks like a formula gets Excel's quote prefix, so it stays text."""
+    value = to_cell(value)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
     return value
 
 
@@ -76,27 +76,24 @@ def write_sheet(book, name: str, frame: pd.DataFrame) -> None:
     sheet["A1"].value = rows
     sheet["A1"].resize(1, len(frame.columns)).font.bold = True
     if len(frame):
-        for c, spec in enumerate(specs):         # one number format per column (output/sheets.py)
+        for c, spec in enumerate(specs):         # one number format per column (results.py)
             if spec.num_format:
                 sheet.range((2, c + 1), (len(frame) + 1, c + 1)).number_format = spec.num_format
 
 
-def _run(book, tasks: tuple[str, ...], sheets: tuple[str, ...] | None = None) -> str:
+def _run(book, button: str | None) -> str:
+    """Compute what `button` shows (None: everything, 一键全部) through the one run pipeline, as the
+    CLI does, and write its sheets into the open workbook."""
     data = read_open_book(book)
-    result = RunResult([data])
-    assessment = assess(tables_of(data), tasks=tasks) if data.tables else None
-    written = {"数据校验": problems_frame([data])}
-    if assessment is not None:
-        for name, frame in assessment.sheets.items():
-            if sheets is None or name in sheets:
-                written[name] = frame
-        result.skipped += assessment.skipped
-        result.failed += assessment.failed
-    result.sheets = dict(written)
-    written["计算说明"] = calc_notes(result, assessment.notes if assessment else {})
-    for name in sorted(written, key=lambda n: SHEET_ORDER.index(n) if n in SHEET_ORDER else 99):
-        write_sheet(book, name, written[name])
-    summary = f"已完成：{'、'.join(n for n in written if n != '计算说明')}。\n数据校验：{data.errors} 个错误，{data.warnings} 个警告。"
+    sheets = None if button is None else shown_by(button)
+    request = Request(tasks=TASKS if button is None else tasks_of(sheets), sheets=sheets)
+    units = [Unit(data.name, tables_of(data))] if data.tables else []
+    result = run(RunResult([data]), units, Reading([problems_frame([data])], labelled=False), request)
+    for name, frame in result.sheets.items():
+        write_sheet(book, name, frame)
+    errors, warnings = result.levels()           # as 数据校验 lists them, the engine's rows included
+    summary = (f"已完成：{'、'.join(n for n in result.sheets if n != NOTES)}。\n"
+               f"{PROBLEMS}：{errors} 个错误，{warnings} 个警告。")
     if result.skipped:
         summary += "\n未执行：" + "；".join(result.skipped)
     if result.failed:
@@ -121,39 +118,39 @@ def new_template(book) -> str:
     return ("已添加输入表：" + "、".join(added)) if added else "所有输入表都已存在，未做修改。"
 
 
+# Each compute button shows the result sheets whose registry entry names it (results.py).
 def validate(book) -> str:
-    return _run(book, (), ())
+    return _run(book, "validate")
 
 
 def check(book) -> str:
-    return _run(book, ("quota",), ("合规检查", "合规汇总"))
+    return _run(book, "check")
 
 
 def salary(book) -> str:
-    return _run(book, ("salary",), ("薪酬测算", "薪酬明细", "税收返还"))
+    return _run(book, "salary")
 
 
 def rank(book) -> str:
-    return _run(book, ("rank",), ("考核排名", "得分分析", "排名轨迹", "指标权重", "人员排名"))
+    return _run(book, "rank")
 
 
 def sanctions(book) -> str:
-    return _run(book, ("rank",), ("奖惩建议",))
+    return _run(book, "sanctions")
 
 
 def run_all(book) -> str:
-    return _run(book, ("quota", "salary", "rank", "indicators"))
+    return _run(book, None)
 
 
 def export_report(book) -> str:
-    from .jobs import SHEET_ORDER as order
     from .output.workbook import write_results
 
     sheets = {s.name: s for s in book.sheets if s.name in RESULT_NAMES}
     if not sheets:
         return "还没有结果可以导出：请先点击「一键全部」或其他计算按钮。"
     frames = {}
-    for name in sorted(sheets, key=lambda n: order.index(n) if n in order else 99):
+    for name in in_order(sheets):
         values = sheets[name].used_range.options(ndim=2).value
         frames[name] = pd.DataFrame(values[1:], columns=values[0]) if values else pd.DataFrame()
     from .output.sheets import plain_header

@@ -313,34 +313,7 @@ SHEETS: tuple[Sheet, ...] = (
 )
 
 SHEETS_BY_KEY: dict[str, Sheet] = {s.key: s for s in SHEETS}
-
-# Result sheets and their fixed leading columns (SPEC §3).
-RESULT_SHEETS: dict[str, tuple[str, ...]] = {
-    "数据校验": ("文件", "工作表", "单元格", "级别", "问题", "建议"),
-    "合规检查": ("开发区名称", "规则编号", "规则", "实际值", "限值", "结论", "说明", "依据"),
-    "合规汇总": ("开发区名称", "级别", "检查项数", "不合规项数", "预警项数", "结论"),
-    "薪酬测算": ("开发区名称", "年度", "基础薪酬", "绩效薪酬", "项目奖励", "薪酬总额", "挂钩系数", "说明"),
-    "税收返还": ("开发区名称", "年度", "税收收入", "税收基数", "税收增量", "返还比例", "返还金额", "说明"),
-    "考核排名": ("开发区名称", "年度", "分组", "综合得分", "总排名", "组内排名", "等次", "排名变化"),
-    "奖惩建议": ("开发区名称", "年度", "触发条件", "建议措施", "依据"),
-    "人员排名": ("姓名", "开发区名称", "综合得分", "排名", "结果"),
-    "计算说明": ("项目", "内容"),
-}
-# The order result sheets appear in; every sheet name xltools writes into a result workbook.
-RESULT_ORDER = ("数据校验", "合规检查", "合规汇总", "薪酬测算", "薪酬明细", "税收返还", "考核排名", "得分分析", "奖惩建议",
-                "排名轨迹", "人员排名", "指标权重", "派生指标", "图表", "计算说明")
-RESULT_SHEET_NAMES = frozenset(RESULT_SHEETS) | frozenset(RESULT_ORDER) | {"文件清单"}
-
-
-def continued_name(name: str, part: int) -> str:
-    """A result taller than a sheet continues on 「名称（续2）」, 「名称（续3）」…"""
-    return name if part == 1 else f"{name}（续{part}）"
-
-
-def result_sheet_name(name: str) -> bool:
-    """A sheet xltools writes: a result sheet, or the continuation of one."""
-    return re.sub(r"（续\d+）$", "", name) in RESULT_SHEET_NAMES
-
+# (Result sheets — what xltools writes — are declared in results.py.)
 
 # Sheet names that say nothing of the table: what spreadsheet programs give new sheets (Excel/WPS:
 # Sheet1, LibreOffice: 工作表1) and the numbers of government forms (表1, 表二, 附表3-1 …, with or

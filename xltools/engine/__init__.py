@@ -18,6 +18,8 @@ from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, check_quota, quota_one, zone
 from .salary import DETAIL_COLUMNS as PAY_COLUMNS
 from .salary import HEADCOUNT_STAND_IN, POOL_COLUMNS, RETURN_COLUMNS, compute_salary, tax_return_one
 from ..profiles import inferred_note
+from ..results import (ANALYSIS, CHECKS, COMPLIANCE, DERIVED, PAY, PAY_DETAIL, RANKING, SANCTIONS, STAFF,
+                       TASKS, TAX_RETURN, TRAJECTORY, WEIGHTS)
 from .ranking import RankOptions, explicit_request, rank_zones
 from .sanctions import SANCTION_COLUMNS
 from .sanctions import evaluate as evaluate_sanctions
@@ -28,7 +30,6 @@ from .staff import rank_staff
 __all__ = ["assess", "Assessment", "derive", "check_quota", "quota_one", "read_params", "TASKS",
            "compute_salary", "tax_return_one"]
 
-TASKS = ("quota", "salary", "rank", "indicators")
 ANALYSIS_MAX_ZONES = 5_000     # 得分分析 has one row per zone and indicator: enterprise-level runs skip it
 
 
@@ -63,8 +64,8 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
     if "quota" in tasks:
         if any(k in tables for k in ("zones", "departments", "posts")):
             result = check_quota(tables, res, facts=facts.get())
-            out.sheets["合规检查"] = result.details[DETAIL_COLUMNS]
-            out.sheets["合规汇总"] = result.summary[SUMMARY_COLUMNS]
+            out.sheets[CHECKS] = result.details[DETAIL_COLUMNS]
+            out.sheets[COMPLIANCE] = result.summary[SUMMARY_COLUMNS]
             out.notes["政策口径"] = res.explain()
         else:
             out.skipped.append("编制合规检查（缺少「开发区」「机构设置」「职数编制」表）")
@@ -72,12 +73,12 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
         if "salary" in tables or "indicators" in tables:
             pay = compute_salary(tables, res, facts=facts.get())
             if len(pay.pools):
-                out.sheets["薪酬测算"] = pay.pools[POOL_COLUMNS]
+                out.sheets[PAY] = pay.pools[POOL_COLUMNS]
                 out.problems += _headcount_warnings(pay.pools)
             if len(pay.people):
-                out.sheets["薪酬明细"] = pay.people[PAY_COLUMNS]
+                out.sheets[PAY_DETAIL] = pay.people[PAY_COLUMNS]
             if len(pay.returns):
-                out.sheets["税收返还"] = pay.returns[RETURN_COLUMNS]
+                out.sheets[TAX_RETURN] = pay.returns[RETURN_COLUMNS]
             out.notes.update({k: v for k, v in pay.notes.items() if v})
             if "salary" not in tables:
                 out.skipped.append("薪酬测算（缺少「薪酬」表）")
@@ -91,7 +92,7 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
         ind = tables.get("indicators")
         if ind is not None and len(ind):
             derived, blanks = derive(ind)
-            out.sheets["派生指标"] = derived.rename(columns={"zone": "开发区名称", "year": "年度"})
+            out.sheets[DERIVED] = derived.rename(columns={"zone": "开发区名称", "year": "年度"})
             if len(blanks):
                 counts = blanks["note"].value_counts()
                 out.notes["派生指标留空"] = "；".join(f"{k}（{v} 个开发区·年度）" for k, v in counts.items())
@@ -164,57 +165,79 @@ def _rank(tables, res, settings: Settings, options: RankOptions | None, out: Ass
     `alone`: the ranking was the only thing asked for, so missing 指标 is a failure, not a skip."""
     ind = tables.get("indicators")
     if ind is not None and len(ind):
-        try:
-            result = rank_zones(tables, res, options, settings.values, facts=facts.get())
-        except ScoringError as exc:
-            asked = explicit_request(options, settings.values)
-            if asked:
-                out.failed.append(f"考核排名：{exc}（所要求的计算：{asked}）")
-            else:
-                out.skipped.append(f"考核排名：{exc}")
-            result = None
+        result = _ranked(tables, res, settings, options, out, facts)
         if result is not None:
-            out.sheets["考核排名"] = result.ranking
-            out.problems += result.filled
-            out.sheets["指标权重"] = result.system
-            out.notes.update({f"排名·{k}": v for k, v in result.notes.items()})
-            out.notes["排名·政策口径选择"] = res.explain(result.ranking["开发区名称"])
-            history = tables.get("history")
-            many = len(result.parts) > 1
-            found, all_rules, why = [], [], {}
-            for key, part in result.parts.items():      # zones of different profiles are ranked apart
-                rules = res.rules(key, "bottom_streak", "top_incentive")
-                all_rules += rules
-                if not rules:
-                    continue
-                mine = history[res.key_of(history["zone"]) == key] if history is not None and "zone" in history \
-                    else history
-                year = int(part.notes["考核年度"])
-                own: dict[str, str] = {}
-                found.append(evaluate_sanctions(panel(mine, part.ranking, part.absolute), rules, year, None,
-                                                facts.get(), part.absolute_basis, own, _changes(ind, rules, year)))
-                own.update(_sanction_notes(rules, part.absolute_basis))
-                why.update({(f"{res.label(key)}·" if many else "") + k: v for k, v in own.items()})
-            found = [f for f in found if len(f)]
-            year = int(next(iter(result.parts.values())).notes["考核年度"])
-            suggestions = pd.concat(found, ignore_index=True) if found else nothing_triggered(year, all_rules)
-            if len(result.ranking) <= ANALYSIS_MAX_ZONES:
-                out.sheets["得分分析"] = score_analysis(tables, result)
-            else:
-                out.notes["得分分析"] = (f"评价对象 {len(result.ranking)} 个，超过 {ANALYSIS_MAX_ZONES} 个，未生成"
-                                     "「得分分析」（每个对象每项指标一行，表太大）；各指标得分见「考核排名」")
-            out.sheets["奖惩建议"] = suggestions[SANCTION_COLUMNS]
-            trail = rank_trajectory(history, result.ranking, suggestions)
-            if len(trail):
-                out.sheets["排名轨迹"] = trail
-            if not all_rules:
-                out.notes["奖惩规则"] = "所用政策口径未规定奖惩规则"
-            out.notes.update({f"奖惩·{k}": v for k, v in why.items()})
+            _ranking_sheets(tables, res, result, out, facts)
     elif alone:                    # the ranking alone was asked for (xltools rank, the 排名 button): cannot run
         out.failed.append("考核排名：缺少「指标」表（或表中没有数据），无法排名；请在「指标」表填报各开发区的考核指标"
                           "（所要求的计算：考核排名）")
     else:                          # a default that does not apply: skipped with a note
         out.skipped.append("考核排名（缺少「指标」表）")
+    _rank_people(tables, res, out)
+
+
+def _ranked(tables, res, settings: Settings, options: RankOptions | None, out: Assessment, facts: _Facts):
+    """The ranking, or None when it cannot be computed: a failure if asked for explicitly, else a skip."""
+    try:
+        return rank_zones(tables, res, options, settings.values, facts=facts.get())
+    except ScoringError as exc:
+        asked = explicit_request(options, settings.values)
+        if asked:
+            out.failed.append(f"考核排名：{exc}（所要求的计算：{asked}）")
+        else:
+            out.skipped.append(f"考核排名：{exc}")
+        return None
+
+
+def _ranking_sheets(tables, res, result, out: Assessment, facts: _Facts) -> None:
+    """考核排名 and what follows from it: 指标权重, 得分分析, 奖惩建议, 排名轨迹 and their notes."""
+    out.sheets[RANKING] = result.ranking
+    out.problems += result.filled
+    out.sheets[WEIGHTS] = result.system
+    out.notes.update({f"排名·{k}": v for k, v in result.notes.items()})
+    out.notes["排名·政策口径选择"] = res.explain(result.ranking["开发区名称"])
+    suggestions, all_rules, why = _sanctions(tables, res, result, facts)
+    if len(result.ranking) <= ANALYSIS_MAX_ZONES:
+        out.sheets[ANALYSIS] = score_analysis(tables, result)
+    else:
+        out.notes[ANALYSIS] = (f"评价对象 {len(result.ranking)} 个，超过 {ANALYSIS_MAX_ZONES} 个，未生成"
+                               f"「{ANALYSIS}」（每个对象每项指标一行，表太大）；各指标得分见「{RANKING}」")
+    out.sheets[SANCTIONS] = suggestions[SANCTION_COLUMNS]
+    trail = rank_trajectory(tables.get("history"), result.ranking, suggestions)
+    if len(trail):
+        out.sheets[TRAJECTORY] = trail
+    if not all_rules:
+        out.notes["奖惩规则"] = "所用政策口径未规定奖惩规则"
+    out.notes.update({f"奖惩·{k}": v for k, v in why.items()})
+
+
+def _sanctions(tables, res, result, facts: _Facts) -> tuple[pd.DataFrame, list[dict], dict[str, str]]:
+    """奖惩建议 of every part of the ranking (zones of different profiles are ranked apart), the
+    sanction rules they were judged by, and their notes."""
+    ind, history = tables["indicators"], tables.get("history")
+    many = len(result.parts) > 1
+    found, all_rules, why = [], [], {}
+    for key, part in result.parts.items():
+        rules = res.rules(key, "bottom_streak", "top_incentive")
+        all_rules += rules
+        if not rules:
+            continue
+        mine = history[res.key_of(history["zone"]) == key] if history is not None and "zone" in history \
+            else history
+        year = int(part.notes["考核年度"])
+        own: dict[str, str] = {}
+        found.append(evaluate_sanctions(panel(mine, part.ranking, part.absolute), rules, year, None,
+                                        facts.get(), part.absolute_basis, own, _changes(ind, rules, year)))
+        own.update(_sanction_notes(rules, part.absolute_basis))
+        why.update({(f"{res.label(key)}·" if many else "") + k: v for k, v in own.items()})
+    found = [f for f in found if len(f)]
+    year = int(next(iter(result.parts.values())).notes["考核年度"])
+    suggestions = pd.concat(found, ignore_index=True) if found else nothing_triggered(year, all_rules)
+    return suggestions, all_rules, why
+
+
+def _rank_people(tables, res, out: Assessment) -> None:
+    """人员排名, each zone's staff by its own profile's rule (when it has one)."""
     staff = tables.get("staff")
     if staff is not None and len(staff):
         zones = staff["zone"] if "zone" in staff else pd.Series(None, index=staff.index, dtype=object)
@@ -228,5 +251,5 @@ def _rank(tables, res, settings: Settings, options: RankOptions | None, out: Ass
             ranked.append(rank_staff(staff[keys == key], rule))
             texts.append(f"{res.label(key)} {rule['id']}：{rule['text']}")
         if ranked:
-            out.sheets["人员排名"] = pd.concat(ranked, ignore_index=True)
-            out.notes["人员排名"] = "；".join(texts)
+            out.sheets[STAFF] = pd.concat(ranked, ignore_index=True)
+            out.notes[STAFF] = "；".join(texts)

@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 
 from ..methods import AGGREGATE, DEFAULTS, METHODS, normalization_for
+from ..results import ANALYSIS, DECLARED, TRAJECTORY
 from . import scoring as sc
 
-ANALYSIS_COLUMNS = ["开发区名称", "年度", "分组", "指标", "指标值", "标准化值", "权重", "满分", "得分", "组内第一得分",
-                    "较组内第一少得", "距正理想点贡献", "距负理想点贡献", "说明"]
+ANALYSIS_COLUMNS = DECLARED[ANALYSIS].names
 TOTAL = "合计"
 ADJUST = "加分/扣分"
 
@@ -289,7 +289,7 @@ def _rows(b: _Basis, p: _Parts, additive: bool) -> pd.DataFrame:
     return out.drop(columns=["距正理想点贡献", "距负理想点贡献"])
 
 
-TRAJECTORY_COLUMNS = ["开发区名称", "年度", "分组", "总排名", "组内排名", "来源"]
+TRAJECTORY_COLUMNS = DECLARED[TRAJECTORY].names
 
 
 def rank_trajectory(history: pd.DataFrame | None, ranking: pd.DataFrame, suggestions: pd.DataFrame) -> pd.DataFrame:

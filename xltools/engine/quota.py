@@ -15,14 +15,15 @@ import pandas as pd
 
 from ..facts import DEPT_FACTS, FACT_NAMES, POSTS_COLUMNS, TEXT_FACTS
 from ..profiles import QUOTA_KINDS, Profile, load_profile, parse_rational
+from ..results import CHECKS, COMPLIANCE, DECLARED
 from ..schema import ENUMS, STAFFING_STATUS, normalize_text
 
 OK, FAIL, WARN, MISSING, INFO = "合规", "不合规", "预警", "数据缺失", "信息"
 INCOMPLETE = "数据不全"           # a summary with checks that could not run (and no 不合规)
 NO_RULES = "无适用规则"
 STATUS_OF = {"hard": FAIL, "soft": WARN}
-DETAIL_COLUMNS = ["开发区名称", "规则编号", "规则", "实际值", "限值", "结论", "说明", "依据", "政策口径"]
-SUMMARY_COLUMNS = ["开发区名称", "级别", "检查项数", "不合规项数", "预警项数", "结论", "数据缺失项数", "政策口径"]
+DETAIL_COLUMNS = DECLARED[CHECKS].names
+SUMMARY_COLUMNS = DECLARED[COMPLIANCE].names
 CITY_LEVEL = "全市"               # 级别 of the 全市合计 line in 合规汇总
 
 NUMERIC_FACTS = [k for k in FACT_NAMES if k not in TEXT_FACTS]

@@ -20,6 +20,7 @@ from ..profiles import Profile, inferred_note, inferred_params, presets
 from ..methods import (AGGREGATE, AGGREGATIONS, DEFAULTS, FLAGS, KIND_NAMES, METHODS, NORMALIZE, WEIGHTS, choices,
                        normalization_for, of_kind, score_formula)
 from ..profiles.display import METHOD_NAMES, MISSING_NAMES as MISSING_POLICIES, ROUNDING_NAMES, TIE_NAMES
+from ..results import DECLARED, RANKING
 from ..schema import SHEETS_BY_KEY
 from . import scoring as sc
 from .indicators import derive
@@ -28,7 +29,7 @@ from .quota import zone_facts
 MISSING = "数据缺失"
 # 参数 items that ask for a ranking computation explicitly: when it cannot run, the run fails (exit 2).
 EXPLICIT_PARAMS = ("考核年度", "评价方法", "标准化方法", "赋权方法", "缺失值处理", "分组依据", "AHP判断矩阵", "组合系数")
-RANK_COLUMNS = ["开发区名称", "年度", "分组", "综合得分", "总排名", "组内排名", "等次", "排名变化"]   # then item scores, 说明
+RANK_COLUMNS = DECLARED[RANKING].names   # then item scores, 说明
 # Columns of the 开发区 sheet a ranking may be grouped by (Chinese header → fact key), from the schema.
 GROUP_KEYS = {c.header: c.key for c in SHEETS_BY_KEY["zones"].columns
               if c.key in ("level", "zone_type", "county", "region", "admin_rank", "governance")}

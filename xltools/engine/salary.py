@@ -15,19 +15,16 @@ import numpy as np
 import pandas as pd
 
 from ..profiles import LINKED_INDICATORS, inferred_note
+from ..results import DECLARED, PAY, PAY_DETAIL, TAX_RETURN
 from .quota import zone_facts
 from .indicators import in_input_order
 
 MISSING = "数据缺失"
 HEADCOUNT_STAND_IN = "核定人数未填"        # 说明 of a pool whose 核定人数 is taken from 实有人数
-POOL_COLUMNS = ["开发区名称", "年度", "基础薪酬", "绩效薪酬", "项目奖励", "薪酬总额", "挂钩系数", "说明",
-                "核定人数", "基础薪酬标准", "绩效薪酬系数", "等次系数", "上限", "约束", "政策口径", "依据"]
-DETAIL_COLUMNS = ["姓名", "人员编号", "开发区名称", "年度", "岗位", "岗位系数", "考核等次", "等次系数",
-                  "分配权重", "绩效薪酬(元)", "说明"]
+POOL_COLUMNS = DECLARED[PAY].names
+DETAIL_COLUMNS = DECLARED[PAY_DETAIL].names
 YES = "是"
-RETURN_COLUMNS = ["开发区名称", "年度", "税收收入", "税收基数", "税收增量", "返还比例", "返还金额", "说明",
-                  "行政事业性收费", "应返还下限", "实际返还金额", "结论", "土地出让收益", "土地收益应返还",
-                  "土地收益返还", "政策口径", "依据"]
+RETURN_COLUMNS = DECLARED[TAX_RETURN].names
 
 
 def _f(s) -> np.ndarray:

@@ -21,9 +21,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..results import DECLARED, SANCTIONS
 from .scoring import competition_rank
 
-SANCTION_COLUMNS = ["开发区名称", "年度", "触发条件", "建议措施", "依据", "规则编号", "类别"]
+SANCTION_COLUMNS = DECLARED[SANCTIONS].names
 REVIEW = "（建议，须经复核）"
 ALL = "全部参评开发区"
 RECORDED_FAILS = ("一票否决",)            # 历年排名 等次 that are failures whatever the rule lists

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..results import DECLARED, STAFF
 from .scoring import competition_rank, worst_rank
 
-STAFF_COLUMNS = ["姓名", "开发区名称", "综合得分", "排名", "结果"]
+STAFF_COLUMNS = DECLARED[STAFF].names
 PART_NAMES = {"score_test": "知识测试", "score_speech": "竞聘演讲", "score_inspection": "联合考察"}
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..problems import ERROR, WARNING, Problem
-from ..schema import RESULT_SHEET_NAMES, SHEETS, SHEETS_BY_KEY, UNNAMED_SHEET, find_sheet, result_sheet_name
+from ..results import RESULT_SHEET_NAMES, result_sheet_name
+from ..schema import SHEETS, SHEETS_BY_KEY, UNNAMED_SHEET, find_sheet
 from .reader import OTHER_FORMATS, InMemoryFile, RawSheet, UnusableInput, iter_sheets, sheet_names
 from .table import ColumnTyper, PendingTable, SheetTable, cell_ref, guess_sheet, stage_table
 

@@ -1,4 +1,4 @@
-"""Native, editable charts of a result workbook (XlsxWriter), on one sheet 「图表」.
+"""Native, editable charts of a result workbook (XlsxWriter), on one sheet 「图表」 (results.CHARTS).
 
 Each chart reads a small table written on 「图表」 itself (sorted, one block of columns per chart),
 so an official can edit the data or restyle the chart in Excel/WPS/LibreOffice:
@@ -7,7 +7,7 @@ so an official can edit the data or restyle the chart in Excel/WPS/LibreOffice:
 - one zone's indicator profile against its group average (radar, normalised values of 得分分析);
 - rank trajectory over the years of 历年排名 of the zones under sanction (line, 排名轨迹);
 - 不合规项数 of the zones with any (bar).
-Count axes step by whole numbers.
+Count axes step by whole numbers. Each result sheet's entry in results.py says what is charted from it.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..results import ANALYSIS, CHARTS, COMPLIANCE, RANKING, SANCTIONS, TRAJECTORY
 from .sheets import plain_header
 
 MAX_ZONES = 300            # more bars than this cannot be read in one chart
 MAX_SCOPES = 4
 WIDTH = 720
-SHEET = "图表"
 
 
 @dataclass
@@ -63,8 +63,8 @@ class ChartPlan:
             chart = wb.add_chart({"type": b.kind} if b.kind != "radar" else {"type": "radar", "subtype": "with_markers"})
             headers = list(b.columns)
             for k in range(b.series_from, len(headers)):
-                series = {"name": [SHEET, 0, at + k], "categories": [SHEET, 1, at, n, at],
-                          "values": [SHEET, 1, at + k, n, at + k]}
+                series = {"name": [CHARTS, 0, at + k], "categories": [CHARTS, 1, at, n, at],
+                          "values": [CHARTS, 1, at + k, n, at + k]}
                 if b.kind in ("bar", "column") and len(headers) == 2:
                     series.update({"fill": {"color": "#5B9BD5"}, "gap": 60})
                 if b.kind == "line":
@@ -119,7 +119,7 @@ def _plain(frame: pd.DataFrame | None) -> pd.DataFrame | None:
 def chart_sheet(sheets: dict[str, pd.DataFrame]) -> ChartPlan | None:
     """What to chart from the result tables, or None when there is nothing."""
     plan = ChartPlan()
-    ranking = _plain(sheets.get("考核排名"))
+    ranking = _plain(sheets.get(RANKING))
     if ranking is not None and {"开发区名称", "综合得分"} <= set(ranking.columns) and len(ranking):
         grade_rows: dict[str, pd.Series] = {}
         for scope, part in _scopes(ranking):
@@ -139,11 +139,11 @@ def chart_sheet(sheets: dict[str, pd.DataFrame]) -> ChartPlan | None:
             for scope, counts in grade_rows.items():
                 cols[_named("个数", scope)] = [int(counts.get(g, 0)) for g in labels]
             plan.blocks.append(_Block("等次分布（开发区个数）", "column", cols, count_axis=True))
-    analysis = _plain(sheets.get("得分分析"))
-    profile = _radar(analysis, _plain(sheets.get("奖惩建议")), ranking)
+    analysis = _plain(sheets.get(ANALYSIS))
+    profile = _radar(analysis, _plain(sheets.get(SANCTIONS)), ranking)
     if profile is not None:
         plan.blocks.append(profile)
-    trail = _plain(sheets.get("排名轨迹"))
+    trail = _plain(sheets.get(TRAJECTORY))
     if trail is not None and len(trail) and {"开发区名称", "年度", "组内排名"} <= set(trail.columns):
         wide = trail.assign(_r=_numbers(trail, "组内排名")).pivot_table(index="年度", columns="开发区名称", values="_r",
                                                                          aggfunc="first", sort=True)
@@ -151,12 +151,12 @@ def chart_sheet(sheets: dict[str, pd.DataFrame]) -> ChartPlan | None:
         cols = {"年度": [str(int(y)) for y in wide.index]}
         cols.update({f"{z}·组内排名": [None if np.isnan(v) else int(v) for v in wide[z]] for z in wide.columns})
         plan.blocks.append(_Block("受奖惩开发区历年组内排名", "line", cols, count_axis=True, reverse_values=True))
-    summary = _plain(sheets.get("合规汇总"))
+    summary = _plain(sheets.get(COMPLIANCE))
     if summary is not None and "不合规项数" in summary and len(summary):
         bad = summary.assign(_n=_numbers(summary, "不合规项数"))
         bad = bad[bad["_n"] > 0].sort_values("_n", ascending=False, kind="stable").head(MAX_ZONES)
         if len(bad):
-            plan.blocks.append(_Block("不合规项数", "bar", {"开发区名称（合规汇总）": bad["开发区名称"].astype(str).tolist(),
+            plan.blocks.append(_Block("不合规项数", "bar", {f"开发区名称（{COMPLIANCE}）": bad["开发区名称"].astype(str).tolist(),
                                                         "不合规项数": bad["_n"].astype(int).tolist()}, count_axis=True))
     if not plan.blocks:
         return None

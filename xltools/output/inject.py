@@ -10,19 +10,18 @@ names) are replaced in place. Text is written as inline strings, so `sharedStrin
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .. import ooxml
 from ..problems import col_letter
-from .workbook import atomic_target, fit_cell, text_xml
+from .cells import to_cell
+from .workbook import atomic_target, text_xml
 
 class FileLocked(Exception):
     """The workbook is open in Excel (or otherwise locked): it is reported, never overwritten."""
@@ -45,15 +44,13 @@ def sheet_xml(frame: pd.DataFrame) -> bytes:
         cells = []
         for c, v in enumerate(row):
             ref = f"{col_letter(c)}{r}"
-            if v is None or (isinstance(v, float) and (math.isnan(v) or math.isinf(v))) or v is pd.NA:
+            v = to_cell(v)                            # the one cell policy (output/cells.py)
+            if v is None:
                 continue
-            if isinstance(v, (bool, np.bool_)):
-                v = "是" if v else "否"
-            if isinstance(v, (int, float, np.integer, np.floating)):
-                cells.append(f'<c r="{ref}"><v>{repr(float(v)) if isinstance(v, (float, np.floating)) else int(v)}</v></c>')
+            if isinstance(v, str):
+                cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text_xml(v)}</t></is></c>')
             else:
-                text = text_xml(fit_cell(str(v)))
-                cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
+                cells.append(f'<c r="{ref}"><v>{v!r}</v></c>')
         out.append(f'<row r="{r}">{"".join(cells)}</row>')
     out.append("</sheetData></worksheet>")
     return "".join(out).encode("utf-8")

@@ -1,8 +1,8 @@
 """Write result tables into a new, formatted workbook — atomically.
 
-XlsxWriter writes every text as a string cell (never a formula); text that starts with
-=, +, - or @ also gets Excel's quote prefix so that editing the cell later cannot turn it
-into one. The file is written to a temporary name beside the target and moved into place
+Each value becomes a cell by the one cell policy (output/cells.py): every text is a string cell
+(never a formula); text that starts with =, +, - or @ also gets Excel's quote prefix so that
+editing the cell later cannot turn it into one. The file is written to a temporary name beside the target and moved into place
 only when complete, so an interrupted run never leaves a half-written workbook.
 """
 
@@ -26,8 +26,9 @@ import xlsxwriter
 
 from .. import ooxml
 from ..problems import col_letter
-from ..schema import continued_name
-from .sheets import FORMATS, ResultColumn, declaration, round_stored
+from ..results import CHARTS, FORMATS, NOTES, ResultColumn, continued_name, declaration
+from .cells import FORMULA_START, fit_cell, to_cell
+from .sheets import round_stored
 
 STATUS_COLOURS = {
     "错误": "#F8CBAD", "不合规": "#F8CBAD", "警告": "#FFE699", "预警": "#FFE699",
@@ -36,7 +37,6 @@ STATUS_COLOURS = {
     "约束": "#F8CBAD", "激励": "#C6EFCE",                                          # 奖惩建议 类别
     "无法读取": "#F8CBAD", "有错误": "#F8CBAD", "有警告": "#FFE699", "正常": "#C6EFCE",   # 文件清单 状态
 }
-FORMULA_START = ("=", "+", "-", "@")
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 FIXED_DATE = _dt.datetime(2024, 1, 1)
 CHART_MAX_ROWS = 300
@@ -78,7 +78,7 @@ HEADER_CHARS = 250        # Excel allows 255 characters in a page header
 
 
 def column_specs(name: str, frame: pd.DataFrame) -> list[ResultColumn]:
-    """Each column's declaration (sheets.py); undeclared numeric ones by what they hold."""
+    """Each column's declaration (results.py); undeclared numeric ones by what they hold."""
     decl = declaration(name)
     specs = []
     for c, col in enumerate(frame.columns):
@@ -138,7 +138,7 @@ def page_header(title: str, year: str, basis: str) -> str:
 
 
 class ResultWriter:
-    """Formats shared by every result sheet, each sheet laid out from its declaration (sheets.py).
+    """Formats shared by every result sheet, each sheet laid out from its declaration (results.py).
 
     With `fast=True` (result workbooks) XlsxWriter lays out each sheet — widths, frozen header,
     filter, conditional colours, print setup — but the cells themselves are streamed into the
@@ -170,20 +170,15 @@ class ResultWriter:
         return self.kinds[kind]
 
     def write_cell(self, ws, r: int, c: int, value, fmt=None) -> None:
-        if _is_blank(value):
+        v = to_cell(value)
+        if v is None:
             return
-        if isinstance(value, (bool, np.bool_)):
-            ws.write_string(r, c, "是" if value else "否")
-        elif isinstance(value, (int, np.integer)):
-            ws.write_number(r, c, int(value), fmt or self.integer)
-        elif isinstance(value, (float, np.floating)):
-            v = float(value)
-            if math.isinf(v):
-                return
-            ws.write_number(r, c, v, fmt or (self.integer if v.is_integer() and abs(v) < 1e15 else self.number))
+        if type(v) is str:
+            ws.write_string(r, c, v, self.quoted if v.startswith(FORMULA_START) else (fmt or self.text))
+        elif type(v) is int:
+            ws.write_number(r, c, v, fmt or self.integer)
         else:
-            s = fit_cell(str(value))
-            ws.write_string(r, c, s, self.quoted if s.startswith(FORMULA_START) else (fmt or self.text))
+            ws.write_number(r, c, v, fmt or (self.integer if v.is_integer() and abs(v) < 1e15 else self.number))
 
     def basis_of(self, frame: pd.DataFrame) -> str:
         """口径 of the rows of `frame`: its 政策口径 column (names, not ids), else the run's."""
@@ -297,15 +292,6 @@ class SharedStrings(dict):
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
-EXCEL_CELL_CHARS = 32_767            # the most characters an Excel cell holds; longer text makes Excel repair the file
-CUT_MARK = "…（超出 Excel 单元格长度上限，以下省略）"
-
-
-def fit_cell(text: str) -> str:
-    """`text` as long as an Excel cell allows (cut with a note beyond that)."""
-    return text if len(text) <= EXCEL_CELL_CHARS else text[:EXCEL_CELL_CHARS - len(CUT_MARK)] + CUT_MARK
-
-
 def _text_tail(text: str, quoted_xf: int, sst: SharedStrings | None) -> str:
     """The part of a text cell after its reference: quote-prefixed style if it looks like a formula;
     an index into `sst`, or the text itself (inline) when there is no table to share."""
@@ -337,26 +323,16 @@ def _cells_xml(values: list, col: int, rows: list[str], xf: dict[str, int], sst:
     out = []
     append = out.append
     for r, v in zip(rows, values):
-        t = type(v)
-        if t is float:
-            if v != v or v in (math.inf, -math.inf):
-                append("")
-            elif v.is_integer() and abs(v) < 1e15:
-                append(f'<c r="{letter}{r}" s="{i_xf}"><v>{int(v)}</v></c>')
-            else:
-                append(f'<c r="{letter}{r}" s="{n_xf}"><v>{v!r}</v></c>')
-        elif t is str:
-            append(f'<c r="{letter}{r}"{_text_tail(v, q_xf, sst)}')
-        elif v is None or v is pd.NA or v is pd.NaT:
+        if type(v) is not str:
+            v = to_cell(v)                     # the one cell policy (output/cells.py)
+        if v is None:
             append("")
-        elif isinstance(v, (bool, np.bool_)):
-            append(f'<c r="{letter}{r}"{_text_tail("是" if v else "否", q_xf, sst)}')
-        elif isinstance(v, (int, np.integer)):
+        elif type(v) is str:
+            append(f'<c r="{letter}{r}"{_text_tail(v, q_xf, sst)}')
+        elif type(v) is int or (v.is_integer() and abs(v) < 1e15):
             append(f'<c r="{letter}{r}" s="{i_xf}"><v>{int(v)}</v></c>')
-        elif isinstance(v, np.floating):
-            out.extend(_cells_xml([float(v)], col, [r], xf, sst))
         else:
-            append(f'<c r="{letter}{r}"{_text_tail(str(v), q_xf, sst)}')
+            append(f'<c r="{letter}{r}" s="{n_xf}"><v>{v!r}</v></c>')
     return out
 
 
@@ -530,7 +506,7 @@ def run_basis(sheets: Mapping[str, pd.DataFrame]) -> tuple[str, dict[str, str]]:
             continue
         names[pid] = re.split("[（(]", prof.name)[0]       # the name without its gloss
         labels[prof.label] = names[pid]
-    notes = sheets.get("计算说明")
+    notes = sheets.get(NOTES)
     used = []
     if notes is not None and {"项目", "内容"} <= set(notes.columns):
         items = notes["项目"].isin(["政策口径", "排名·政策口径", "排名·政策口径选择"])
@@ -542,17 +518,17 @@ def run_basis(sheets: Mapping[str, pd.DataFrame]) -> tuple[str, dict[str, str]]:
 
 def write_results(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, deterministic: bool = False) -> Path:
     """Write `sheets` (name → table) as a new workbook at `path`, atomically: each sheet laid out
-    from its declaration (output/sheets.py), plus a 「图表」 sheet of native charts when the
+    from its declaration (results.py), plus a 「图表」 sheet of native charts when the
     results have something to chart."""
     from .charts import chart_sheet
 
     sheets = dict(sheets)
     charts = chart_sheet(sheets)
     if charts is not None:
-        notes = sheets.pop("计算说明", None)
-        sheets["图表"] = charts.data
+        notes = sheets.pop(NOTES, None)
+        sheets[CHARTS] = charts.data
         if notes is not None:
-            sheets["计算说明"] = notes
+            sheets[NOTES] = notes
     sheets = fit_excel(sheets)
     big = any(len(f) > BIG_SHEET_ROWS for f in sheets.values())
     with atomic_workbook(path, {"created": FIXED_DATE} if deterministic else None, constant_memory=big,
@@ -560,6 +536,6 @@ def write_results(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, deter
         writer.basis, writer.profile_names = run_basis(sheets)
         for name, frame in sheets.items():
             ws = writer.write_frame(name, frame)
-            if charts is not None and name == "图表":
+            if charts is not None and name == CHARTS:
                 charts.draw(wb, ws)
     return Path(path)
