@@ -234,6 +234,20 @@ def test_udfs_match_engine():
     assert XT_TAX_RETURN(10.0, 12.0, 1.0, 1.2).startswith("错误")
 
 
+def test_tax_return_udf_takes_its_default_rate_from_the_profile(monkeypatch):
+    """The rate is data: XT_TAX_RETURN without a rate uses the Qingdao profile's tax_return rule."""
+    import xltools.profiles as profiles
+    from xltools.udfs import XT_TAX_RETURN
+    real = profiles.load_profile
+
+    def with_rate(name):
+        p = real(name)
+        p.of_kind("tax_return")[0]["rate"] = 0.5
+        return p
+    monkeypatch.setattr(profiles, "load_profile", with_rate)
+    assert XT_TAX_RETURN(10.0, 8.0, 1.0) == pytest.approx(1.5)
+
+
 def test_people_listed_in_another_order_than_the_pools_get_their_own_zones_pool():
     """Regression: the split used the order in which zones first appear among people, so a zone
     listed first in 人员 but second in 薪酬 took the other zone's pool."""

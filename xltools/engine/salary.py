@@ -426,7 +426,8 @@ def compute_salary(tables: dict[str, pd.DataFrame], profile: str | None = None,
     return SalaryResult(pools, people, returns, notes)
 
 
-def tax_return_one(tax: float, base: float, fees: float = 0.0, rate: float = 0.6) -> float:
-    """One zone-year (the XT_TAX_RETURN UDF): rate × (max(0, tax − base) + fees)."""
+def tax_return_one(tax: float, base: float, fees: float, rate: float) -> float:
+    """One zone-year (the XT_TAX_RETURN UDF): rate × (max(0, tax − base) + fees); the caller takes
+    `rate` from a profile's tax_return rule or from the official."""
     increment = np.maximum(0.0, _f(tax) - _f(base))
     return float(_f(rate) * (increment + np.nan_to_num(_f(fees))))
