@@ -19,7 +19,6 @@ from ..schema import ENUMS, SHEETS_BY_KEY, STAFFING_STATUS, normalize_text
 OK, FAIL, WARN, MISSING, INFO = "合规", "不合规", "预警", "数据缺失", "信息"
 INCOMPLETE = "数据不全"           # a summary with checks that could not run (and no 不合规)
 NO_RULES = "无适用规则"
-STATUS_OF = {"hard": FAIL, "soft": WARN}
 DETAIL_COLUMNS = ["开发区名称", "规则编号", "规则", "实际值", "限值", "结论", "说明", "依据", "政策口径"]
 SUMMARY_COLUMNS = ["开发区名称", "级别", "检查项数", "不合规项数", "预警项数", "结论", "数据缺失项数", "政策口径"]
 CITY_LEVEL = "全市"               # 级别 of the 全市合计 line in 合规汇总
