@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..profiles import LINKED_INDICATORS, inferred_note
-from .quota import zone_facts
 from .indicators import in_input_order
+from .zones import zone_facts
 
 MISSING = "数据缺失"
 HEADCOUNT_STAND_IN = "核定人数未填"        # 说明 of a pool whose 核定人数 is taken from 实有人数
