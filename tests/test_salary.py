@@ -52,7 +52,7 @@ def test_mixed_rates_weighted():
 
 
 def test_liaoyang_growth_example_from_sample_data():
-    """SAMPLE_DATA §6: 税收 +8%, 固定资产投资 −5%, 规上产值 +12% with 0.4/0.3/0.3 → 1.053."""
+    """A synthetic Liaoyang example: 税收 +8%, 固定资产投资 −5%, 规上产值 +12% with 0.4/0.3/0.3 → 1.053."""
     coef, _, ok = link_coefficient([[108.0, 95.0, 112.0]], [[100.0, 100.0, 100.0]], [0.4, 0.3, 0.3], 0.8, 1.3)
     assert ok.all() and coef[0] == pytest.approx(1.053)
     assert 2400 * coef[0] == pytest.approx(2527.2)

@@ -1,4 +1,4 @@
-"""Excel worksheet functions (=XT_…), thin wrappers over the engine (SPEC §6.1).
+"""Excel worksheet functions (=XT_…), thin wrappers over the engine.
 
 Each function takes what Excel passes (numbers as floats, blanks as None, text) and returns
 Excel-shaped values; errors come back as a short Chinese message in the cell, never a

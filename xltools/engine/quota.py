@@ -1,4 +1,4 @@
-"""Quota compliance (SPEC §4): rule kinds over the zone facts (zones.py), results.
+"""Quota compliance: rule kinds over the zone facts (zones.py), results.
 
 Pure and vectorised over zones: every rule kind computes a whole column of verdicts with
 numpy/pandas. Ratios compare exactly on integers (2 of 6 passes "≤ 1/3"). A check whose

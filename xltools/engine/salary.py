@@ -1,4 +1,4 @@
-"""Salary pools tied to tax and output, distribution to people, and fiscal returns (SPEC §5.2–5.3).
+"""Salary pools tied to tax and output, distribution to people, and fiscal returns.
 
 Pure and vectorised over zone-years (and people). Parameters come from the zone's policy
 profile (rule kinds `salary_pool`, `tax_return`, `land_return`), as profiles/resolve.py decides;
@@ -64,7 +64,7 @@ def link_coefficient(actuals, references, weights, lo, hi) -> tuple[np.ndarray, 
 def pool_arrays(headcount, base_standard, performance_ratio, coefficient, reward, cap=None, multiplier=None):
     """Vectorised pool arithmetic: (基础, 绩效, 奖励, 总额, capped) — NaN where inputs are missing.
 
-    A binding cap (SPEC §5.2) shrinks the performance pool to cap − 基础 − 项目奖励, never below 0:
+    A binding cap (the 薪酬 sheet's 上限) shrinks the performance pool to cap − 基础 − 项目奖励, never below 0:
     that capped pool is what is distributed to people, so 总额 = 基础 + 绩效 + 奖励 always holds
     (and exceeds the cap only when the cap is below 基础 + 奖励)."""
     headcount, base_standard = _f(headcount), _f(base_standard)
@@ -168,7 +168,7 @@ def salary_pools(tables: dict[str, pd.DataFrame], rules: ZoneRules) -> pd.DataFr
                              "完成率：" + pd.Series(ratio_text).to_numpy(dtype=object)))
     note = _cap_notes(note, missing, cap, capped, base, reward, uncapped, perf)
     note = np.where(~missing & (grade_text != ""), note + "；" + grade_text, note)
-    # SPEC §5.2 基础薪酬 = 核定人数 × 标准: a stand-in headcount moves the pool, so it is said
+    # 基础薪酬 = 核定人数 × 标准: a stand-in headcount moves the pool, so it is said
     note = np.where(substituted, HEADCOUNT_STAND_IN + "，按「职数编制」实有人数 " + pd.Series(head).map("{:g}".format).to_numpy(dtype=object)
                     + " 人计；" + note, note)
     blank = lambda a: np.where(missing, np.nan, a)
@@ -362,7 +362,7 @@ def tax_returns(ind: pd.DataFrame, rules: ZoneRules, land_rules: ZoneRules) -> p
     actual = _f(df["actual_return"]) if "actual_return" in df else np.full(n, np.nan)
     lack = [applies & np.isnan(v) for v in (tax, base, fees)]
     missing = lack[0] | lack[1] | lack[2]
-    unpaid = applies & ~missing & np.isnan(actual)      # a blank 实际返还金额 is never 合规 (SPEC §3.1)
+    unpaid = applies & ~missing & np.isnan(actual)      # a blank 实际返还金额 is never 合规: 数据缺失
     below = applies & ~missing & np.isfinite(actual) & (actual < minimum - 1e-9)
     low_rate = applies & np.isfinite(own_rate) & (own_rate < rate)
     verdict = np.select([~applies, below | low_rate, missing | unpaid], ["", "不合规", MISSING], "合规").astype(object)

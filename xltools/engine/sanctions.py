@@ -1,4 +1,4 @@
-"""Sanctions and incentives (SPEC §5.5, ANCHORS C9): one generic rule kind.
+"""Sanctions and incentives: one generic rule kind for every 末位/连续 rule of the profiles.
 
 "In the bottom N of its group (or with a given grade, or failing an absolute standard) in k of
 the last m years, optionally consecutive" → action; "top N …, or consecutive 进位" → incentive.

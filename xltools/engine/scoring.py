@@ -1,4 +1,4 @@
-"""Scoring kernels (SPEC §5.4, ANCHORS §C): normalisation, weights, aggregation, ranks, grades.
+"""Scoring kernels (the standard formulas): normalisation, weights, aggregation, ranks, grades.
 
 Pure numpy, vectorised over objects (rows) and indicators (columns); each method lives in
 one obvious place. `directions` is an array of +1 (正向, benefit) / −1 (负向, cost).
@@ -19,7 +19,7 @@ import pandas as pd
 NORMALIZATIONS = ("minmax", "efficacy", "benchmark", "vector", "sum", "max", "zscore")
 WEIGHTINGS = ("fixed", "entropy", "entropy_raw", "ahp", "combined")
 AGGREGATIONS = ("wsum", "topsis")
-# Saaty's random index, n = 1…15 (ANCHORS C7; n ≤ 2 → CR defined as 0).
+# Saaty's random index, n = 1…15 (n ≤ 2 → CR defined as 0); accept a matrix with CR < 0.10.
 SAATY_RI = {1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32, 8: 1.41, 9: 1.45, 10: 1.49,
             11: 1.51, 12: 1.48, 13: 1.56, 14: 1.57, 15: 1.59}
 
@@ -66,7 +66,7 @@ def normalize(x, directions=None, method: str = "minmax", *, benchmark=None, cap
                 sat = np.where(np.isnan(sat), np.where(cost, lo, hi), sat)
                 imp = np.where(np.isnan(imp), np.where(cost, hi, lo), imp)
                 denom = sat - imp
-                y = np.where(denom != 0, (x - imp) / denom, 1.0)          # not clamped (ANCHORS C4)
+                y = np.where(denom != 0, (x - imp) / denom, 1.0)          # not clamped: below 不允许值 scores < 60
             else:
                 y = np.where(cost, hi - x, x - lo) / span
                 y = np.where(span > 0, y, 1.0)

@@ -1,8 +1,8 @@
 """Policy profiles: rules as data (TOML), validated on load (ground floor).
 
-A profile names its rules by the RULES.md ID, a rule *kind* implemented in the engine, the
-kind's parameters, the Chinese text shown in results, its source (seed file + quote) and a
-severity: `hard` (最多/不超过/不低于/以内 → 不合规) or `soft` (一般/原则上/左右 → 预警).
+A profile names its rules by their rule ID (QD-09; docs/政策口径.md lists them), a rule *kind*
+implemented in the engine, the kind's parameters, the Chinese text shown in results, its source
+(seed file + quote) and a severity: `hard` (最多/不超过/不低于/以内 → 不合规) or `soft` (一般/原则上/左右 → 预警).
 A rule lists in `inferred` the parameters the report does not give (e.g. `inferred = ["band"]`,
 or `"grades.shares"` for part of a table): every display of the rule marks them 推断口径.
 
