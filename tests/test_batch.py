@@ -328,13 +328,17 @@ def test_killed_run_leaves_no_output(samples, tmp_path):
         if out.exists():                              # finished before the kill: it must be complete
             assert "计算说明" in pc.CalamineWorkbook.from_path(str(out)).sheet_names
             out.unlink()
-    proc = subprocess.Popen([sys.executable, "-m", "xltools.cli", "batch", str(folder), "-o", str(out), "-j", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
+    # Ctrl-C once xltools is running (its modules imported, the command line about to be read): the
+    # run stops with exit 130 and 已中断 and leaves no result file, wherever it was interrupted.
+    started = ("import sys; import xltools.cli as c; sys.stderr.write('ready\\n'); sys.stderr.flush(); "
+               f"sys.argv = ['xltools', 'batch', {str(folder)!r}, '-o', {str(out)!r}, '-j', '1']; c.entry()")
+    proc = subprocess.Popen([sys.executable, "-c", started], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr.readline() == "ready\n"
+    time.sleep(0.5)                                   # 150 workbooks one by one: far from done
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    if proc.returncode == 130:
-        assert "已中断" in err and not out.exists()
+    assert proc.returncode == 130, err
+    assert "已中断" in err and not out.exists()
     # a complete run afterwards writes the output and clears any partial file a killed run left behind
     assert cli("batch", folder, "-o", out, "-j", "1").returncode in (0, 1)
     assert "计算说明" in pc.CalamineWorkbook.from_path(str(out)).sheet_names
