@@ -105,6 +105,7 @@ def test_qd25_leading_industries(industries, expected):
     assert verdict(t, "QD-25", "甲")[0] == expected
 
 
+@pytest.mark.slow
 def test_qd20_subdistrict_and_qd03_statutory_bodies():
     t = zone_tables([{"zone": "青岛蓝谷", "level": "省级", "governance": "法定机构", "hosts_subdistrict": "否"},
                      {"zone": "某区", "level": "省级", "governance": "法定机构", "hosts_subdistrict": "是"},

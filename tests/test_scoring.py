@@ -152,6 +152,7 @@ def test_grades_by_cutoffs():
         ["优秀", "良好", "合格", "不合格"]
 
 
+@pytest.mark.slow
 def test_xt_rank_agrees_with_libreoffice_rank_eq(tmp_path):
     """XT_RANK vs LibreOffice's RANK.EQ, recalculated headless: ties, negatives, 0.1+0.2 vs 0.3."""
     from libreoffice import recalc_csv
