@@ -26,6 +26,7 @@ def built(tmp_path_factory):
 modules = vba_modules
 
 
+@pytest.mark.slow
 def test_modules_are_in_both_artifacts(built):
     for path in built:
         mods = modules(path)
@@ -72,6 +73,7 @@ def test_build_is_reproducible(built, tmp_path):
     assert [p.read_bytes() for p in built] == [p.read_bytes() for p in again]
 
 
+@pytest.mark.slow
 def test_libreoffice_opens_both(built, tmp_path):
     from libreoffice import soffice
     exe = soffice()
@@ -85,6 +87,7 @@ def test_libreoffice_opens_both(built, tmp_path):
         assert list(out.glob("*.csv")), proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_install_on_linux_explains_why_not(built):
     proc = subprocess.run([sys.executable, "-m", "xltools.cli", "addin", "install", str(built[0])],
                           capture_output=True, text=True)

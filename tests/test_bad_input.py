@@ -19,6 +19,7 @@ def cli(*args, cwd=None):
                           text=True, cwd=cwd)
 
 
+@pytest.mark.slow
 def test_non_excel_file(tmp_path):
     p = tmp_path / "报告.pdf"
     p.write_bytes(b"%PDF-1.4 not a workbook")
@@ -64,6 +65,7 @@ def test_a_file_of_another_kind_is_named_with_how_to_make_a_workbook_of_it(tmp_p
     assert "另存为" in message or "填入 Excel 工作簿" in message or "扫描件" in message
 
 
+@pytest.mark.slow
 def test_corrupt_zip(tmp_path, make_book):
     good = make_book({"开发区": [["开发区名称", "级别"], ["甲区", "国家级"]]})
     data = good.read_bytes()
@@ -74,6 +76,7 @@ def test_corrupt_zip(tmp_path, make_book):
     assert cli("validate", p).returncode == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("part", ["xl/sharedStrings.xml", "xl/worksheets/sheet1.xml"])
 def test_damaged_part_inside_an_intact_zip(tmp_path, samples, part):
     """Bytes of one compressed part scrambled (the zip directory intact): 无法读取 with 损坏/出错,
@@ -95,6 +98,7 @@ def test_damaged_part_inside_an_intact_zip(tmp_path, samples, part):
     assert proc.returncode == 2 and "内部错误" not in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_zip_whose_directory_names_an_unknown_zip_version(tmp_path, samples):
     """zipfile refuses such a directory with NotImplementedError (not BadZipFile): still 损坏, exit 2."""
     data = bytearray((samples / "青岛开发区.xlsx").read_bytes())
@@ -137,6 +141,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_scrambled_workbooks_never_escape_the_reader(tmp_path, samples):
     """60 randomly damaged copies of a sample (fixed seed): each is read or refused with a reason;
     no exception escapes and nothing aborts (child capped at 3 GiB)."""
@@ -189,6 +194,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_damaged_legacy_xls_never_aborts(tmp_path):
     """python-calamine trusts record lengths inside an .xls: one of these 80 damaged copies made it
     allocate 515 GB and abort. Legacy files are read in a forked child, so that is 无法读取."""
@@ -198,6 +204,7 @@ def test_damaged_legacy_xls_never_aborts(tmp_path):
     assert "memory allocation" not in proc.stderr and "backtrace" not in proc.stderr   # the child dies quietly
 
 
+@pytest.mark.slow
 def test_without_fork_a_legacy_xls_is_read_in_a_spawned_process(tmp_path):
     """Windows has no fork: there a single-file command reads an .xls in a spawned process, so the
     copy that aborts python-calamine costs only itself (XLTOOLS_NO_FORK takes that path on Linux)."""
@@ -243,6 +250,7 @@ def test_zip_bomb_refused(tmp_path):
     assert not book.usable and "压缩炸弹" in book.problems[0].message
 
 
+@pytest.mark.slow
 def test_password_protected(tmp_path, make_book):
     plain = make_book({"开发区": [["开发区名称", "级别"], ["甲区", "国家级"]]})
     enc = tmp_path / "加密.xlsx"
@@ -253,6 +261,7 @@ def test_password_protected(tmp_path, make_book):
     assert cli("validate", enc).returncode == 2
 
 
+@pytest.mark.slow
 def test_empty_workbook(make_book):
     p = make_book({"Sheet1": []}, name="空.xlsx")
     book = read_book(p)
@@ -260,6 +269,7 @@ def test_empty_workbook(make_book):
     assert cli("validate", p).returncode == 2
 
 
+@pytest.mark.slow
 def test_missing_sheet_is_reported_by_run(tmp_path, make_book):
     p = make_book({"开发区": [["开发区名称", "级别"], ["甲区", "国家级"]]})
     out = tmp_path / "结果.xlsx"
@@ -276,6 +286,7 @@ def test_sheet_without_header(make_book):
     assert any("找不到「指标」表的表头" in pr.message and pr.cell == "指标!A1" for pr in book.problems)
 
 
+@pytest.mark.slow
 def test_missing_file_and_empty_glob(tmp_path, samples):
     assert cli("validate", tmp_path / "没有这个文件.xlsx").returncode == 2
     proc = cli("run", tmp_path / "没有这个文件.xlsx")              # nothing to read: no result file either
@@ -287,6 +298,7 @@ def test_missing_file_and_empty_glob(tmp_path, samples):
     assert proc.returncode == 2 and "没有找到任何工作簿" in proc.stderr
 
 
+@pytest.mark.slow
 def test_output_never_overwrites_input(make_book):
     p = make_book({"开发区": [["开发区名称", "级别"], ["甲区", "国家级"]]})
     before = p.read_bytes()
@@ -295,6 +307,7 @@ def test_output_never_overwrites_input(make_book):
     assert p.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_output_never_replaces_another_workbook_or_file(samples, tmp_path, make_book):
     """-o naming one of the user's own workbooks (or any other file) is refused; an earlier result
     of xltools may be replaced (reruns)."""
@@ -319,6 +332,7 @@ def test_output_never_replaces_another_workbook_or_file(samples, tmp_path, make_
     assert cli("run", samples / "青岛开发区.xlsx", "-o", annotated).returncode == 2
 
 
+@pytest.mark.slow
 def test_xml_entity_expansion_is_refused_quickly(tmp_path, samples):
     """A 'billion laughs' DTD inside sharedStrings.xml: refused, never expanded."""
     bomb = tmp_path / "实体炸弹.xlsx"
@@ -354,6 +368,7 @@ def _million_row_workbook(path, rows: int = 1_048_575):
     return raw_workbook(path, sheet_data(), compression=zipfile.ZIP_DEFLATED)
 
 
+@pytest.mark.slow
 def test_million_row_sheet_is_read_in_bounded_memory(tmp_path):
     """SPEC §8: a sheet of Excel's full 1,048,576 rows is read (streamed, never whole in memory)
     and checked — no crash, no hang, every row accounted for."""
@@ -382,6 +397,7 @@ def capped_cli(*args):
                           preexec_fn=cap, timeout=300)
 
 
+@pytest.mark.slow
 def test_impossible_shared_string_count_is_refused_not_crashed(tmp_path, samples):
     """sharedStrings.xml declaring uniqueCount="2000000000": python-calamine reserves 48 GB for it
     and aborts. The file is refused with a reason (exit 2), like any other corrupt workbook."""
@@ -399,6 +415,7 @@ def test_impossible_shared_string_count_is_refused_not_crashed(tmp_path, samples
     assert "共享字符串表已损坏" in json.loads(proc.stdout)["问题"][0]["问题"]
 
 
+@pytest.mark.slow
 def test_stray_value_in_the_last_cell_never_crashes(tmp_path, samples):
     """A 5 KB workbook with one value typed into XFD1048576: python-calamine would allocate the
     whole 17-billion-cell sheet and abort the process (calamine #693) — for batch, a dead worker.

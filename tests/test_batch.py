@@ -41,6 +41,7 @@ def cli(*args):
     return subprocess.run([sys.executable, "-m", "xltools.cli", *map(str, args)], capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_batch_lists_problems_and_still_ranks_everyone(submissions, tmp_path):
     out = tmp_path / "汇总.xlsx"
     proc = cli("batch", str(submissions / "*.xlsx"), "-o", out, "--json")
@@ -70,6 +71,7 @@ def test_batch_lists_problems_and_still_ranks_everyone(submissions, tmp_path):
     assert "青岛开发区.xlsx" not in told.split("需要处理的文件")[1].split("文件：正常")[0]
 
 
+@pytest.mark.slow
 def test_a_zone_submitted_twice_with_other_numbers_is_a_conflict_in_both_files(samples, tmp_path):
     """问题样例.xlsx (planted errors) repeats six zones of 青岛开发区.xlsx with other numbers. SPEC §3.1:
     「different content → 错误 in both files naming the other and the differing cells; the zone's
@@ -102,6 +104,7 @@ def test_a_zone_submitted_twice_with_other_numbers_is_a_conflict_in_both_files(s
     pd.testing.assert_frame_equal(salary.loc[sorted(repeated)], alone.loc[sorted(repeated)])
 
 
+@pytest.mark.slow
 def test_files_with_the_same_name_in_different_folders_stay_apart(samples, tmp_path):
     """Every city's folder holds a 报送表.xlsx: results name them by folder, and each file's own
     参数 (青岛 / 宁夏 policy profiles) applies to its own zones — as with distinct file names."""
@@ -133,6 +136,7 @@ def _sheets_only(src, dst, keep):
     return wb
 
 
+@pytest.mark.slow
 def test_a_submission_split_by_topic_gives_the_same_results(samples, tmp_path):
     """编办 sends 开发区/机构设置/职数编制, 统计局 sends 指标/薪酬 for the same zones: the batch
     joins them exactly as if one file had held everything; a third file repeating the 指标 rows
@@ -249,6 +253,7 @@ def test_books_arrive_from_workers_as_they_were_read(submissions, samples):
     assert_same_books(arrived, list(shipped))
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_matches_local_processes(submissions):
     import distributed  # noqa: F401  (test extra: a real LocalCluster)
     paths = sorted(submissions.glob("*.xlsx"))
@@ -266,6 +271,7 @@ def test_dask_local_cluster_matches_local_processes(submissions):
     assert "工作进程直接读取共享文件夹中的文件" in notes["集群"]          # same computer: detected, paths only
 
 
+@pytest.mark.slow
 def test_a_wrong_or_unreachable_scheduler_is_told_in_chinese(submissions, monkeypatch):
     import socket
 
@@ -284,6 +290,7 @@ def test_a_wrong_or_unreachable_scheduler_is_told_in_chinese(submissions, monkey
     assert proc.returncode == 2 and "无效" in proc.stderr and "内部错误" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_rerun_gives_the_same_cell_values(submissions, tmp_path):
     a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
     cli("batch", submissions, "-o", a)
@@ -291,6 +298,7 @@ def test_rerun_gives_the_same_cell_values(submissions, tmp_path):
     assert grids(a) == grids(b)
 
 
+@pytest.mark.slow
 def test_rerun_into_the_input_folder_skips_earlier_results(submissions, tmp_path):
     """The same command run twice with its output inside the input folder: the first run's output is
     replaced, not read as a submission; another result workbook lying there is listed as 已跳过 only."""
@@ -313,6 +321,7 @@ def test_rerun_into_the_input_folder_skips_earlier_results(submissions, tmp_path
     assert alone.returncode == 2 and "结果工作簿" in alone.stdout + alone.stderr    # on its own it is no submission
 
 
+@pytest.mark.slow
 def test_killed_run_leaves_no_output(samples, tmp_path):
     folder = tmp_path / "many"
     folder.mkdir()
@@ -328,13 +337,17 @@ def test_killed_run_leaves_no_output(samples, tmp_path):
         if out.exists():                              # finished before the kill: it must be complete
             assert "计算说明" in pc.CalamineWorkbook.from_path(str(out)).sheet_names
             out.unlink()
-    proc = subprocess.Popen([sys.executable, "-m", "xltools.cli", "batch", str(folder), "-o", str(out), "-j", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
+    # Ctrl-C once xltools is running (its modules imported, the command line about to be read): the
+    # run stops with exit 130 and 已中断 and leaves no result file, wherever it was interrupted.
+    started = ("import sys; import xltools.cli as c; sys.stderr.write('ready\\n'); sys.stderr.flush(); "
+               f"sys.argv = ['xltools', 'batch', {str(folder)!r}, '-o', {str(out)!r}, '-j', '1']; c.entry()")
+    proc = subprocess.Popen([sys.executable, "-c", started], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr.readline() == "ready\n"
+    time.sleep(0.5)                                   # 150 workbooks one by one: far from done
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    if proc.returncode == 130:
-        assert "已中断" in err and not out.exists()
+    assert proc.returncode == 130, err
+    assert "已中断" in err and not out.exists()
     # a complete run afterwards writes the output and clears any partial file a killed run left behind
     assert cli("batch", folder, "-o", out, "-j", "1").returncode in (0, 1)
     assert "计算说明" in pc.CalamineWorkbook.from_path(str(out)).sheet_names
@@ -415,6 +428,7 @@ def test_in_place_keeps_every_untouched_part_byte_for_byte(tmp_path):
             assert again[name] == data, name
 
 
+@pytest.mark.slow
 def test_in_place_result_opens_in_libreoffice(tmp_path):
     from libreoffice import recalc_csv
     path = rich_workbook(tmp_path / "用户.xlsm", tmp_path)
@@ -432,6 +446,7 @@ def test_locked_file_is_reported_not_overwritten(tmp_path):
     assert path.read_bytes() == before and not (tmp_path / "用户.xlsm.bak").exists()
 
 
+@pytest.mark.slow
 def test_batch_in_place_writes_each_files_own_rows(submissions, tmp_path):
     target = submissions / "宁夏开发区.xlsx"
     original = parts(target)
@@ -449,6 +464,7 @@ def test_batch_in_place_writes_each_files_own_rows(submissions, tmp_path):
             assert after[name] == data, name
 
 
+@pytest.mark.slow
 def test_a_file_that_kills_its_worker_costs_only_itself(submissions, monkeypatch):
     """A worker process that dies (the OOM killer, a reader aborting) must not end the batch:
     the rest is read in fresh processes, halving until the culprit is alone; it is listed as

@@ -107,6 +107,7 @@ def fresh_venv(tmp_path_factory):
     return base / "venv" / "bin" / "xltools", elsewhere
 
 
+@pytest.mark.slow
 def test_installed_wheel_builds_the_addin_outside_the_repository(fresh_venv):
     exe, cwd = fresh_venv
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -118,6 +119,7 @@ def test_installed_wheel_builds_the_addin_outside_the_repository(fresh_venv):
     assert proc.stdout.strip() == __import__("xlwings").__version__
 
 
+@pytest.mark.slow
 def test_installed_wheel_makes_a_complete_windows_bundle(fresh_venv):
     exe, cwd = fresh_venv
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

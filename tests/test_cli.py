@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import python_calamine as pc
 
 from xltools import __version__
@@ -33,6 +34,7 @@ def _command_paths(group, prefix=()):
             yield from _command_paths(command, (*prefix, name))
 
 
+@pytest.mark.slow
 def test_every_help_screen_is_chinese_aligned_and_fits(monkeypatch):
     """click's frame (Usage, Options, Show this message and exit., [required], <path>) is English
     and aligned by character count; every -h screen is Chinese, aligned and wrapped by display width."""
@@ -61,6 +63,7 @@ def test_every_help_screen_is_chinese_aligned_and_fits(monkeypatch):
             assert len(starts) == 1, (path, block)
 
 
+@pytest.mark.slow
 def test_demo_writes_results_with_validation_sheet(tmp_path):
     proc = cli("demo", tmp_path / "演示", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -71,11 +74,13 @@ def test_demo_writes_results_with_validation_sheet(tmp_path):
     assert "数据校验" in names and "计算说明" in names
 
 
+@pytest.mark.slow
 def test_validate_clean_sample_exits_0(samples):
     proc = cli("validate", samples / "青岛开发区.xlsx", samples / "宁夏开发区.xlsx")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_computing_commands_exit_as_validate_does(samples, tmp_path):
     """run/check/salary/rank write their results and exit 0 clean, 1 when 数据校验 found problems,
     2 when an input is unusable (SPEC §7); --json tells the same code."""
@@ -90,6 +95,7 @@ def test_computing_commands_exit_as_validate_does(samples, tmp_path):
         assert out.exists()
 
 
+@pytest.mark.slow
 def test_validate_folder_and_glob_and_output(samples, tmp_path):
     out = tmp_path / "校验.xlsx"
     proc = cli("validate", str(samples / "*.xlsx"), "-o", out, "--json")
@@ -132,6 +138,7 @@ def test_patterns_expand_matched_folders_keep_bracketed_names_and_skip_other_fil
     assert found("报送/*/*.xlsx", "报送/青岛") == ["报送/青岛/开发区.xlsx"]
 
 
+@pytest.mark.slow
 def test_template_command_refuses_to_overwrite(tmp_path):
     target = tmp_path / "模板.xlsx"
     assert cli("template", target).returncode == 0 and target.exists()
@@ -140,6 +147,7 @@ def test_template_command_refuses_to_overwrite(tmp_path):
     assert target.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_run_writes_results(samples, tmp_path):
     out = tmp_path / "青岛结果.xlsx"
     proc = cli("run", samples / "青岛开发区.xlsx", "-o", out)
@@ -148,6 +156,7 @@ def test_run_writes_results(samples, tmp_path):
     assert names[0] == "数据校验"
 
 
+@pytest.mark.slow
 def test_command_line_mistakes_are_explained_in_chinese(tmp_path):
     """click's own usage errors are English; an official sees what is wrong in Chinese, exit code 2."""
     cases = {
@@ -167,6 +176,7 @@ def test_command_line_mistakes_are_explained_in_chinese(tmp_path):
         assert "Error" not in proc.stderr and "Usage" not in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_an_output_that_cannot_be_written_is_explained(samples, tmp_path):
     (tmp_path / "结果").write_text("a file, not a folder")
     proc = cli("run", samples / "青岛开发区.xlsx", "-o", tmp_path / "结果" / "x.xlsx")
@@ -174,6 +184,7 @@ def test_an_output_that_cannot_be_written_is_explained(samples, tmp_path):
     assert "Traceback" not in proc.stderr and "内部错误" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_written_result_is_announced(samples, tmp_path):
     out = tmp_path / "结果.xlsx"
     proc = cli("run", samples / "青岛开发区.xlsx", "-o", out)

@@ -168,6 +168,7 @@ def notes(result) -> dict[str, str]:
     return dict(zip(result.sheets["计算说明"]["项目"], result.sheets["计算说明"]["内容"]))
 
 
+@pytest.mark.slow
 @needs_root
 def test_workers_that_cannot_see_the_folder_read_what_the_client_sends(cluster, hidden_inputs, tmp_path):
     folder = _submissions(hidden_inputs / "报送")
@@ -193,6 +194,7 @@ def test_workers_that_cannot_see_the_folder_read_what_the_client_sends(cluster, 
     assert said["集群"] == f"调度器 {cluster.address}，2 个工作进程（2 个线程）；文件内容由本机读出后发送给工作进程"
 
 
+@pytest.mark.slow
 @needs_root
 def test_shared_storage_sends_only_paths(cluster, hidden_inputs, tmp_path):
     """--shared-storage trusts that the workers see the folder: here they do not, so every file is
@@ -205,6 +207,7 @@ def test_shared_storage_sends_only_paths(cluster, hidden_inputs, tmp_path):
     assert result.files["说明"].str.contains("文件不存在").all()
 
 
+@pytest.mark.slow
 @needs_root
 def test_file_contents_are_sent_in_order_within_the_memory_allowance(cluster, hidden_inputs, monkeypatch):
     """The client holds (read, sent, not yet read back) at most IN_FLIGHT_BYTES of file content —
@@ -264,6 +267,7 @@ def _same_results(local, remote) -> None:
             pd.testing.assert_frame_equal(local.sheets[sheet], remote.sheets[sheet])
 
 
+@pytest.mark.slow
 @needs_root
 def test_a_worker_killed_mid_batch_loses_no_file(cluster, hidden_inputs):
     """A worker busy with someone else's long task gets one of our chunks pinned to it, and is killed
@@ -284,6 +288,7 @@ def test_a_worker_killed_mid_batch_loses_no_file(cluster, hidden_inputs):
     cluster.client.wait_for_workers(2, timeout=60)  # the nanny restarts it (for the tests after this one)
 
 
+@pytest.mark.slow
 @needs_root
 def test_a_file_that_kills_workers_twice_is_unreadable_and_the_rest_is_read(cluster, hidden_inputs):
     folder = hidden_inputs / "致命"
@@ -303,6 +308,7 @@ def test_a_file_that_kills_workers_twice_is_unreadable_and_the_rest_is_read(clus
     cluster.client.wait_for_workers(2, timeout=60)
 
 
+@pytest.mark.slow
 @needs_root
 def test_a_worker_retired_mid_batch_loses_no_file(cluster, hidden_inputs):
     """A worker that leaves gracefully (its data moved away, e.g. `dask worker --lifetime`) would
@@ -318,6 +324,7 @@ def test_a_worker_retired_mid_batch_loses_no_file(cluster, hidden_inputs):
     assert "工作进程中途丢失 1 次" in notes(remote)["集群"]
 
 
+@pytest.mark.slow
 def test_workers_with_another_xltools_version_are_refused(tmp_path):
     """A worker that imports another xltools (a copy whose version says 0.0.1) is refused at connect time."""
     other = tmp_path / "other"

@@ -82,6 +82,7 @@ def returns(out: Path) -> dict[str, dict]:
     return {r["开发区名称"]: r for r in sheet(out, "税收返还")}
 
 
+@pytest.mark.slow
 def test_copies_that_differ_are_an_error_in_both_files_and_the_zone_year_is_not_computed(two_copies, tmp_path):
     out = tmp_path / "汇总.xlsx"
     proc = cli("batch", two_copies, "-o", out, "--json")
@@ -112,6 +113,7 @@ def test_copies_that_differ_are_an_error_in_both_files_and_the_zone_year_is_not_
     assert "数据冲突" in proc.stderr or "数据冲突" in cli("batch", two_copies, "-o", out).stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("newer", [ORIGINAL, COPY])
 def test_prefer_newest_uses_the_copy_saved_last_by_its_own_modification_time(tmp_path, newer):
     """The workbook's own 修改时间 decides — not its name, not the file system's date."""
@@ -148,6 +150,7 @@ def test_prefer_newest_cannot_decide_between_equal_times(tmp_path):
     assert all("--prefer newest 无法判断：修改时间相同" in p.message for p in res.cross if p.level == "错误")
 
 
+@pytest.mark.slow
 def test_prefer_file_uses_that_copy_and_an_unknown_file_is_refused(two_copies, tmp_path):
     out = tmp_path / "汇总.xlsx"
     proc = cli("batch", two_copies, "-o", out, "--prefer", COPY)
@@ -161,6 +164,7 @@ def test_prefer_file_uses_that_copy_and_an_unknown_file_is_refused(two_copies, t
     assert not wrong.exists()
 
 
+@pytest.mark.slow
 def test_an_identical_copy_is_one_warning_and_counted_once(tmp_path):
     folder = tmp_path / "报送"
     folder.mkdir()
@@ -199,6 +203,7 @@ def test_a_zone_split_over_files_by_sheet_is_no_duplicate(tmp_path):
     assert split.sheets["税收返还"].equals(whole.sheets["税收返还"])
 
 
+@pytest.mark.slow
 def test_run_and_validate_with_several_files_judge_duplicates_as_batch_does(two_copies, tmp_path):
     paths = [two_copies / ORIGINAL, two_copies / COPY]
     proc = cli("validate", *paths, "--json")
@@ -268,6 +273,7 @@ def test_prefer_newest_without_a_recorded_time_leaves_the_conflict(two_copies, t
     assert "修改时间：本文件 未记录" in mine.message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["batch", "run"])
 def test_the_console_counts_every_error_and_warning_that_data_validation_shows(two_copies, tmp_path, command):
     """「数据校验：n 个错误，m 个警告」 on the console is the count of the rows in 数据校验 — the

@@ -217,6 +217,7 @@ names = st.text(alphabet="甲乙丙丁戊己庚辛壬癸区园港", min_size=1, 
 amounts = st.one_of(st.none(), st.integers(0, 10**9).map(lambda i: i / 100))
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(names, st.integers(2000, 2030), amounts, amounts, st.one_of(st.none(), st.integers(0, 10**6))),
                 min_size=1, max_size=15, unique_by=lambda t: (t[0], t[1])))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from xltools.intake import read_book
 
 EXPECTED = {
@@ -62,6 +64,7 @@ def test_realistic_forms_are_read_correctly(samples):
     assert posts.loc["青岛蓝谷", "approved_staff"] == 110  # '１１０'
 
 
+@pytest.mark.slow
 def test_validate_cli_exits_1_and_lists_cells(samples):
     proc = subprocess.run([sys.executable, "-m", "xltools.cli", "validate", str(samples / "问题样例.xlsx")],
                           capture_output=True, text=True, env={"COLUMNS": "250", "PATH": ""})

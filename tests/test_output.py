@@ -63,6 +63,7 @@ def test_column_fast_paths_write_the_same_xml_as_the_cell_by_cell_path():
     assert expected[2] == '<c r="AB4" s="4" t="s"><v>1</v></c>' and list(by_cell) == ["合规", "=SUM(A1)", "a<b&c", "-1", "\x01控制"]
 
 
+@pytest.mark.slow
 def test_repeated_texts_are_shared_strings_and_read_back_exactly(tmp_path):
     """Texts that repeat go to one shared-string table, mostly distinct ones (names) stay inline;
     openpyxl, python-calamine and LibreOffice read both back as written."""

@@ -34,6 +34,7 @@ def demo_book(tmp_path_factory):
     return out / "演示结果.xlsx"
 
 
+@pytest.mark.slow
 def test_no_internal_identifier_in_any_result_cell(demo_book):
     wb = pc.CalamineWorkbook.from_path(str(demo_book))
     found = []

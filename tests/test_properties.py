@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -46,6 +47,7 @@ names = st.lists(st.sampled_from([s.name for s in SHEETS] + ["Sheet1", "表1", "
                  min_size=1, max_size=4, unique=True)
 
 
+@pytest.mark.slow
 @FAST
 @given(names, st.data())
 def test_intake_of_any_grid_reads_or_refuses_as_its_own_outcome(sheet_names, data):
@@ -94,6 +96,7 @@ def _shuffled(tables: dict[str, pd.DataFrame], seed: int) -> dict[str, pd.DataFr
     return {k: t.iloc[rng.permutation(len(t))].reset_index(drop=True) for k, t in tables.items()}
 
 
+@pytest.mark.slow
 @SLOW
 @given(st.lists(zone_row, min_size=1, max_size=6), st.integers(0, 2**32 - 1),
        st.sampled_from(["default", "qingdao", "ningxia"]))
@@ -130,6 +133,7 @@ def test_ranks_are_rank_eq_and_follow_the_scores_when_rows_are_permuted(values, 
     assert competition_rank(noisy).tolist() == ranks.tolist()
 
 
+@pytest.mark.slow
 @SLOW
 @given(st.lists(st.tuples(st.floats(1, 1e5), st.floats(1, 1e4), st.floats(0, 1e5)), min_size=3, max_size=8),
        st.integers(0, 2**32 - 1))
@@ -213,6 +217,7 @@ def test_largest_remainder_shares_sum_to_the_cent(groups):
             assert int(mine.sum()) == 0                              # nobody to pay: nothing invented
 
 
+@pytest.mark.slow
 @FAST
 @given(st.integers(1, 40), st.floats(1, 500), st.floats(0.1, 1.5),
        st.lists(st.tuples(st.floats(0.5, 3), st.sampled_from(["优秀", "称职", "合格", "基本称职", None])),

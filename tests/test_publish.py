@@ -33,6 +33,7 @@ def frames(path: Path) -> dict[str, pd.DataFrame]:
     return pd.read_excel(path, sheet_name=None, engine="calamine")
 
 
+@pytest.mark.slow
 def test_every_numeric_column_has_one_number_format_and_its_unit(demo):
     """「one number format per column (万元 #,##0.00, scores 0.00, shares and growth 0.0%, counts 0)」"""
     wb = openpyxl.load_workbook(demo / "演示结果.xlsx")
@@ -100,6 +101,7 @@ def test_float_noise_is_removed_where_stored_and_scores_keep_their_precision(tmp
     assert rank.cell(2, 3).value == 0.3 and rank.cell(4, 3).value == 123456789000
 
 
+@pytest.mark.slow
 def test_a_thousand_row_data_check_prints_in_about_25_pages(tmp_path):
     from libreoffice import convert_to_pdf
 
@@ -117,6 +119,7 @@ def pdf_pages(pdf: Path) -> int:
     return int(re.search(r"Pages:\s+(\d+)", info).group(1))
 
 
+@pytest.mark.slow
 def test_demo_workbook_prints_in_fewer_than_40_pages(demo, tmp_path):
     from libreoffice import convert_to_pdf
 
@@ -284,6 +287,7 @@ def test_report_says_when_a_group_has_one_zone(demo):
     assert lone >= 1 and body.count("组内仅 1 个开发区参评") == lone
 
 
+@pytest.mark.slow
 def test_report_renders_to_pdf_with_its_chinese_title(demo, tmp_path):
     """CI renders the PDF: page 1 as PNG is not blank, and pdftotext finds the Chinese title."""
     from libreoffice import soffice
@@ -326,6 +330,7 @@ def test_ribbon_result_sheets_get_the_same_headers_and_number_formats(samples):
     assert len({col for col, _ in formats}) == len(formats)          # one format per column
 
 
+@pytest.mark.slow
 def test_report_from_an_input_workbook_and_never_over_a_users_document(tmp_path, samples):
     """An input workbook is computed first; an edited 通报 (saved by someone else) is never replaced."""
     from docx import Document

@@ -105,6 +105,7 @@ def test_qd25_leading_industries(industries, expected):
     assert verdict(t, "QD-25", "甲")[0] == expected
 
 
+@pytest.mark.slow
 def test_qd20_subdistrict_and_qd03_statutory_bodies():
     t = zone_tables([{"zone": "青岛蓝谷", "level": "省级", "governance": "法定机构", "hosts_subdistrict": "否"},
                      {"zone": "某区", "level": "省级", "governance": "法定机构", "hosts_subdistrict": "是"},
@@ -118,7 +119,7 @@ def test_qd20_subdistrict_and_qd03_statutory_bodies():
 
 
 def test_reduction_reports_the_seed_percentage():
-    """QD-13: 228 → 130 institutions is a 42.98% cut (SAMPLE_DATA); the report rounds it to 43%, so it agrees."""
+    """QD-13: 228 → 130 institutions is a 42.98% cut (the Qingdao report: 152 + 56 + 20 → 111 + 4 + 15); the report rounds it to 43%, so it agrees."""
     t = zone_tables([{"zone": "甲", "level": "省级", "depts_before": 228}], {"甲": [FRONT] * 130})
     status, row = verdict(t, "QD-13", "甲")
     assert status == OK and row["实际值"] == "精减 42.98%"
@@ -152,7 +153,7 @@ def test_wuxi_economic_share_only_for_separate_districts():
     assert "合一" not in set(d["开发区名称"])
 
 
-# ---------------------------------------------------------------- contradictions in the seeds (RULES.md §7)
+# ---------------------------------------------------------------- contradictions inside the policy reports
 def test_c5_one_county_one_zone_needs_exemptions():
     rows = [{"zone": "银川综合保税区", "level": "国家级", "county": "兴庆区", "one_county_exempt": "是"},
             {"zone": "宁夏苏银产业园", "level": "省级", "county": "兴庆区", "one_county_exempt": "否"}]

@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 import python_calamine as pc
 
 from xltools.engine import assess
@@ -69,6 +70,7 @@ def test_summary_precedence_fail_then_incomplete_then_warning():
     assert s["结论"].to_dict() == {"违规": FAIL, "缺数": f"{INCOMPLETE}（1 项无法检查）", "预警": WARN, "合规": OK}
 
 
+@pytest.mark.slow
 def test_fifty_thousand_zones_with_most_checks_missing_are_not_compliant():
     """「合规 10000 个开发区」 for zones with 10 of 13 checks 数据缺失: now 数据不全 with the count."""
     n = 50_000
@@ -85,6 +87,7 @@ def test_fifty_thousand_zones_with_most_checks_missing_are_not_compliant():
     assert line.startswith(f"{INCOMPLETE} {n} 个开发区（共 {total} 项无法检查）") and "合规 " not in line
 
 
+@pytest.mark.slow
 def test_console_line_says_incomplete(tmp_path):
     path = qingdao_book(tmp_path / "报送.xlsx", drop_departments_of=ZONE)
     proc = subprocess.run([sys.executable, "-m", "xltools.cli", "check", str(path), "-o", str(tmp_path / "结果.xlsx")],
@@ -117,6 +120,7 @@ def test_city_wide_cut_is_one_line_and_growth_warns_per_zone():
     assert d.loc[(label, "QD-29"), "结论"] == MISSING         # no zone lists its leading industries
 
 
+@pytest.mark.slow
 def test_demo_has_no_compliant_row_from_blank_inputs(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "xltools.cli", "demo", str(tmp_path / "演示")],
                           capture_output=True, text=True)

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import python_calamine as pc
 
 from xltools.engine.quota import FAIL, MISSING, OK, WARN, check_quota, city_label
@@ -48,6 +49,7 @@ def test_planted_violations_and_nothing_else(samples):
         assert (d["依据"].str.len() > 10).all() and d["规则编号"].str.match(r"^(QD|NX)-\d\d$").all()
 
 
+@pytest.mark.slow
 def test_check_cli_writes_formatted_sheets(samples, tmp_path):
     out = tmp_path / "合规.xlsx"
     proc = subprocess.run([sys.executable, "-m", "xltools.cli", "check", str(samples / "青岛开发区.xlsx"),
@@ -66,6 +68,7 @@ def test_check_cli_writes_formatted_sheets(samples, tmp_path):
     assert "青岛口径" in notes["政策口径"] and notes["工具"].startswith("xltools ")
 
 
+@pytest.mark.slow
 def test_profiles_cli():
     proc = subprocess.run([sys.executable, "-m", "xltools.cli", "profiles"], capture_output=True, text=True,
                           env={"COLUMNS": "200", "PATH": ""})

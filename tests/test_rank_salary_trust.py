@@ -210,6 +210,7 @@ def test_a_zone_with_no_indicator_data_gets_no_grade_and_no_sanction():
     assert set(yellow.loc[yellow["规则编号"] == "NX-28", "开发区名称"]) == {"区1"}
 
 
+@pytest.mark.slow
 def test_method_names_in_the_calculation_notes_are_chinese(tmp_path):
     proc = cli("demo", tmp_path / "演示")
     assert proc.returncode == 0, proc.stderr
@@ -229,6 +230,7 @@ def test_method_names_in_the_calculation_notes_are_chinese(tmp_path):
 
 
 # ---------------------------------------------------------------- failure is loud (SPEC §3.1)
+@pytest.mark.slow
 @pytest.mark.parametrize("flags, reason", [
     (["--weights", "ahp"], "判断矩阵"),
     (["--by", "不存在的列"], "分组依据「不存在的列」不可用"),
@@ -245,6 +247,7 @@ def test_an_explicit_request_that_cannot_run_exits_2_and_writes_no_ranking(sampl
         assert reason in re.sub(r"\s+", "", "".join(written["计算说明"]["内容"].astype(str)))
 
 
+@pytest.mark.slow
 def test_a_param_sheet_request_that_cannot_run_exits_2(make_book, tmp_path):
     path = make_book({
         "开发区": [["开发区名称", "级别"], ["甲", "国家级"], ["乙", "国家级"]],
@@ -254,6 +257,7 @@ def test_a_param_sheet_request_that_cannot_run_exits_2(make_book, tmp_path):
     assert proc.returncode == 2 and "判断矩阵" in re.sub(r"\s+", "", proc.stdout + proc.stderr)
 
 
+@pytest.mark.slow
 def test_a_default_that_does_not_apply_is_skipped_with_a_note(make_book, tmp_path):
     path = make_book({"开发区": [["开发区名称", "级别"], ["甲", "国家级"]],
                       "职数编制": [["开发区名称", "正职职数", "副职职数"], ["甲", 1, 4]]})
@@ -261,6 +265,7 @@ def test_a_default_that_does_not_apply_is_skipped_with_a_note(make_book, tmp_pat
     assert proc.returncode in (0, 1) and "考核排名（缺少「指标」表）" in re.sub(r"\s+", "", proc.stdout + proc.stderr)
 
 
+@pytest.mark.slow
 def test_rank_asked_for_on_a_workbook_without_indicators_exits_2(make_book, tmp_path):
     """SPEC §3.1: 「a computation the user asked for explicitly … that cannot run exits 2 and writes
     nothing misleading」 — `xltools rank` on a workbook with no 指标 sheet."""
@@ -422,6 +427,7 @@ def _official(zones, rows):
             "指标": [["2023年度开发区考核指标表"], ["单位：万元、亩"], ["开发区名称", "年度", "税收收入", "用地面积"], *rows]}
 
 
+@pytest.mark.slow
 def test_a_zone_missing_from_a_zone_sheet_that_duplicates_took_over_is_not_ranked(make_book, tmp_path):
     """SPEC §3.1: 「where a 开发区 sheet exists, a zone missing from it is listed with 数据缺失 and not
     ranked」 — also when every row of that sheet repeats another file's and is computed there."""
@@ -477,6 +483,7 @@ def test_no_headcount_at_all_is_data_missing(make_book):
 
 
 # ---------------------------------------------------------------- assumptions said in 数据校验
+@pytest.mark.slow
 def test_a_blank_tax_filled_with_the_group_mean_has_a_warning_row(make_book, tmp_path):
     """SPEC §3.1 「never silently wrong」: a blank 税收收入 filled in for the ranking is a 警告 in 数据校验
     naming the zone, the indicator and the policy, besides the 说明 of 考核排名."""

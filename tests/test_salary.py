@@ -52,7 +52,7 @@ def test_mixed_rates_weighted():
 
 
 def test_liaoyang_growth_example_from_sample_data():
-    """SAMPLE_DATA §6: 税收 +8%, 固定资产投资 −5%, 规上产值 +12% with 0.4/0.3/0.3 → 1.053."""
+    """A synthetic Liaoyang example: 税收 +8%, 固定资产投资 −5%, 规上产值 +12% with 0.4/0.3/0.3 → 1.053."""
     coef, _, ok = link_coefficient([[108.0, 95.0, 112.0]], [[100.0, 100.0, 100.0]], [0.4, 0.3, 0.3], 0.8, 1.3)
     assert ok.all() and coef[0] == pytest.approx(1.053)
     assert 2400 * coef[0] == pytest.approx(2527.2)
@@ -232,6 +232,20 @@ def test_udfs_match_engine():
     assert XT_TAX_RETURN(280000.0, 184200.0, 8000.0) == pytest.approx(62280.0)
     assert XT_TAX_RETURN(10.0, 12.0, 1.0, "60%") == pytest.approx(0.6)
     assert XT_TAX_RETURN(10.0, 12.0, 1.0, 1.2).startswith("错误")
+
+
+def test_tax_return_udf_takes_its_default_rate_from_the_profile(monkeypatch):
+    """The rate is data: XT_TAX_RETURN without a rate uses the Qingdao profile's tax_return rule."""
+    import xltools.profiles as profiles
+    from xltools.udfs import XT_TAX_RETURN
+    real = profiles.load_profile
+
+    def with_rate(name):
+        p = real(name)
+        p.of_kind("tax_return")[0]["rate"] = 0.5
+        return p
+    monkeypatch.setattr(profiles, "load_profile", with_rate)
+    assert XT_TAX_RETURN(10.0, 8.0, 1.0) == pytest.approx(1.5)
 
 
 def test_people_listed_in_another_order_than_the_pools_get_their_own_zones_pool():

@@ -18,6 +18,7 @@ def grids(path):
     return {name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in wb.sheet_names}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(SAMPLE_FILES) + list(TEMPLATE_FILES))
 def test_committed_artifacts_are_fresh(tmp_path, name):
     """Fails when a committed workbook differs from a rebuild: run `xltools samples`."""
@@ -28,6 +29,7 @@ def test_committed_artifacts_are_fresh(tmp_path, name):
     assert grids(committed) == grids(fresh[name]), f"{committed} 已过期：请运行 xltools samples"
 
 
+@pytest.mark.slow
 def test_builds_are_reproducible(tmp_path):
     a = build_samples(tmp_path / "a")
     b = build_samples(tmp_path / "b")

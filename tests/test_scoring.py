@@ -105,7 +105,7 @@ def test_normalisations_by_hand():
 
 
 def test_efficacy_anchor_example_is_not_clamped():
-    """ANCHORS C4 worked example: 5.81% with 满意值 12%, 不允许值 6% → 58.73 (below 60, not clamped)."""
+    """功效系数法 textbook example: 5.81% with 满意值 12%, 不允许值 6% → 58.73 (below 60, not clamped)."""
     d = sc.normalize(np.array([[5.81], [9.0]]), [1], "efficacy", satisfactory=[12.0], impermissible=[6.0])
     assert d[0, 0] == pytest.approx(58.7333, abs=1e-4) and d[1, 0] == pytest.approx(80.0)
 
@@ -152,6 +152,7 @@ def test_grades_by_cutoffs():
         ["优秀", "良好", "合格", "不合格"]
 
 
+@pytest.mark.slow
 def test_xt_rank_agrees_with_libreoffice_rank_eq(tmp_path):
     """XT_RANK vs LibreOffice's RANK.EQ, recalculated headless: ties, negatives, 0.1+0.2 vs 0.3."""
     from libreoffice import recalc_csv

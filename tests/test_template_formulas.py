@@ -68,6 +68,7 @@ def num(s: pd.Series) -> np.ndarray:
     return pd.to_numeric(s.str.rstrip("%"), errors="coerce").to_numpy() / np.where(s.str.endswith("%"), 100, 1)
 
 
+@pytest.mark.slow
 def test_every_zone_and_no_error_values(calc, tables):
     assert list(calc.index) == tables["zones"]["zone"].tolist()
 
@@ -89,15 +90,18 @@ def assert_verdicts_match(calc, tables):
         assert row["QD-05/06 领导职数"] == posts, zone
 
 
+@pytest.mark.slow
 def test_counts_match_zone_facts(calc, tables):
     assert_counts_match(calc, tables)
 
 
+@pytest.mark.slow
 def test_compliance_verdicts_match_the_engine(calc, tables):
     assert_verdicts_match(calc, tables)
     assert (calc["QD-09 内设机构（国家级≤8）"] == "不合规").sum() == 1         # the planted 9th department
 
 
+@pytest.mark.slow
 def test_edge_cases_match_the_engine(edge):
     """Issue 14/15 in the native formulas: no 机构设置 rows and blanks are 数据缺失; posts are soft ceilings."""
     calc, tables = edge
@@ -109,6 +113,7 @@ def test_edge_cases_match_the_engine(edge):
     assert (posts[TWO_PRINCIPALS], posts[VACANT], posts[NO_DEPUTIES]) == ("预警", "合规", "数据缺失")
 
 
+@pytest.mark.slow
 def test_per_mu_indicators_match(calc, tables):
     derived, _ = derive(tables["indicators"])
     d = derived[derived["year"] == 2023].set_index("zone").reindex(calc.index)
@@ -116,6 +121,7 @@ def test_per_mu_indicators_match(calc, tables):
     assert num(calc["亩均增加值"]) == pytest.approx(d["亩均增加值"].to_numpy(), rel=1e-12)
 
 
+@pytest.mark.slow
 def test_weighted_score_and_ranks_match(calc, tables):
     t = dict(tables)
     t["indicator_system"] = pd.DataFrame({"indicator": ["亩均税收", "亩均增加值"], "direction": ["正向", "正向"],
@@ -135,6 +141,7 @@ def test_blank_template_has_the_formula_sheet():
     assert names[-1] == "计算"
 
 
+@pytest.mark.slow
 def test_group_rank_compares_scores_as_numbers_like_rank_eq(tmp_path):
     """Issue 16: `COUNTIFS(…,">"&$U4)` compared a 15-digit text rendering of the score. The group rank
     must treat scores exactly as RANK.EQ does in the same spreadsheet: here RANK.EQ over the scores

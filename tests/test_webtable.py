@@ -51,6 +51,7 @@ def _cells(book):
     return sorted((p.cell.split("!")[-1], p.message) for p in book.problems if p.cell and "表名" not in p.message)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, text, encoding, infilter, key", [
     ("指标导出.xls", EXPORTED_PAGE, "gb18030", "HTML (StarCalc)", "indicators"),
     ("开发区导出.xls", XML_2003, "utf-8", "MS Excel 2003 XML", "zones"),

@@ -196,6 +196,7 @@ def test_span_of_a_sheet_is_measured_from_its_cells(cells, more):
     assert xs.spans_more_than(prefixed, reader.DENSE_CELLS_MAX) is more
 
 
+@pytest.mark.slow
 def test_sheet_with_a_far_away_cell_is_streamed_sparsely(tmp_path, monkeypatch):
     """One stray value in XFD1048576 of a small workbook: the sheet never reaches calamine, the
     piecewise reader never builds the 17-billion-cell block, and the stray row is reported."""

@@ -35,3 +35,4 @@ FACT_NAMES = {
     **{c.key: c.header for c in SHEETS_BY_KEY["zones"].columns if c.key in ZONE_FACTS},
     **COUNTED_FACTS,
 }
+NUMERIC_FACTS = [k for k in FACT_NAMES if k not in TEXT_FACTS]

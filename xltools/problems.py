@@ -41,8 +41,3 @@ def col_letter(col: int) -> str:
         col, rem = divmod(col - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
-
-
-def a1(sheet: str, row: int, col: int) -> str:
-    """0-based (row, col) → `工作表!E7` style reference (the sheet's own name, as the user sees it)."""
-    return f"{sheet}!{col_letter(col)}{row + 1}"

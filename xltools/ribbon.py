@@ -174,7 +174,7 @@ def env_check(book) -> str:
     lines = [f"xltools {__version__}", f"Python {platform.python_version()}（{sys.executable}）",
              f"xlwings {xw.__version__}", f"操作系统 {platform.system()} {platform.release()}"]
     missing = []
-    for pkg in ("pandas", "numpy", "python-calamine", "xlsxwriter", "openpyxl"):
+    for pkg in ("pandas", "numpy", "python-calamine", "xlsxwriter"):
         try:
             lines.append(f"{pkg} {md.version(pkg)}")
         except md.PackageNotFoundError:

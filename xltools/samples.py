@@ -2,7 +2,7 @@
 
 Run `xltools samples` to regenerate `sample_workbooks/` and `templates/`; a test fails
 when the committed files differ from a fresh build. All numbers are synthetic unless the
-source CSV marks them 种子 (see ../shared/SAMPLE_DATA.md); the workbooks say so in their
+source CSV marks them 种子 (a figure the policy reports state); the workbooks say so in their
 titles.
 
 Workbooks:
@@ -162,7 +162,7 @@ def indicators_frame(region: str) -> tuple[pd.DataFrame, dict[str, str]]:
     for src, (key, unit) in INDICATOR_COLUMNS.items():
         out[key] = pd.to_numeric(ind[src], errors="coerce")
         units[key] = unit
-    # Administrative fees: 2.5% of tax (synthetic); 上合示范区 2022 as in SAMPLE_DATA §2.5.
+    # Administrative fees: 2.5% of tax (synthetic); 上合示范区 2022: 0.80, the QD-35 worked example.
     out["fees"] = (out["tax"] * 0.025).round(2)
     out.loc[(ind["开发区编码"] == "QD05") & (out["year"] == 2022), "fees"] = 0.80
     units["fees"] = "亿元"

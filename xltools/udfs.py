@@ -1,4 +1,4 @@
-"""Excel worksheet functions (=XT_…), thin wrappers over the engine (SPEC §6.1).
+"""Excel worksheet functions (=XT_…), thin wrappers over the engine.
 
 Each function takes what Excel passes (numbers as floats, blanks as None, text) and returns
 Excel-shaped values; errors come back as a short Chinese message in the cell, never a
@@ -118,18 +118,20 @@ def XT_SALARY_POOL(headcount, base, ratio, actuals, targets, weights=None, rewar
 @xw.arg("tax", doc="当年税收收入")
 @xw.arg("base", doc="税收基数（基数年或上年税收）")
 @xw.arg("fees", doc="可选：行政事业性收费")
-@xw.arg("rate", doc="可选：返还比例，省略为 60%")
+@xw.arg("rate", doc="可选：返还比例，省略为青岛口径规定的比例")
 def XT_TAX_RETURN(tax, base, fees=None, rate=None):
     """税收返还金额（青岛模式）= 返还比例 ×（max(0, 税收 − 基数) + 行政事业性收费）。"""
     from .engine import tax_return_one
+    from .profiles import load_profile
 
     try:
         t, b = _number(tax, "税收收入"), _number(base, "税收基数")
         if t is None or b is None:
             return "数据缺失：需要税收收入和税收基数"
-        r = 0.6 if rate in (None, "") else _rate(rate)
+        r = (load_profile("qingdao").of_kind("tax_return")[0]["rate"]      # the model's own rate
+             if rate in (None, "") else _rate(rate))
         return tax_return_one(t, b, _number(fees, "行政事业性收费") or 0.0, r)
-    except ValueError as exc:
+    except ValueError as exc:                                          # ProfileError is one
         return f"错误：{exc}"
 
 

@@ -14,7 +14,8 @@ from .analysis import rank_trajectory, score_analysis
 from .indicators import derive
 from ..profiles.resolve import PRECEDENCE, resolve
 from .params import Settings, read_params
-from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, check_quota, quota_one, zone_facts
+from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, check_quota, quota_one
+from .zones import zone_facts
 from .salary import DETAIL_COLUMNS as PAY_COLUMNS
 from .salary import HEADCOUNT_STAND_IN, POOL_COLUMNS, RETURN_COLUMNS, compute_salary, tax_return_one
 from ..profiles import inferred_note

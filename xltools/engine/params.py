@@ -54,7 +54,7 @@ def resolution(tables: dict[str, pd.DataFrame], profile=None, overrides: dict[st
     choice (command line, ribbon, UDF argument); the 「参数」 sheet's choice and overrides come from
     `tables` unless `overrides` is given. An engine entry given a Resolution uses it as is."""
     from ..profiles.resolve import Resolution, resolve
-    from .quota import zone_facts
+    from .zones import zone_facts
 
     if isinstance(profile, Resolution):
         return profile

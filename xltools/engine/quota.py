@@ -1,4 +1,4 @@
-"""Quota compliance (SPEC §4): zone facts from the typed tables, rule kinds, results.
+"""Quota compliance: rule kinds over the zone facts (zones.py), results.
 
 Pure and vectorised over zones: every rule kind computes a whole column of verdicts with
 numpy/pandas. Ratios compare exactly on integers (2 of 6 passes "≤ 1/3"). A check whose
@@ -13,123 +13,23 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from ..facts import DEPT_FACTS, FACT_NAMES, POSTS_COLUMNS, TEXT_FACTS
+from ..facts import DEPT_FACTS, FACT_NAMES, NUMERIC_FACTS, POSTS_COLUMNS
 from ..profiles import QUOTA_KINDS, Profile, load_profile, parse_rational
 from ..results import CHECKS, COMPLIANCE, DECLARED
-from ..schema import ENUMS, STAFFING_STATUS, normalize_text
+from ..schema import ENUMS, normalize_text
+from .zones import zone_facts
 
 OK, FAIL, WARN, MISSING, INFO = "合规", "不合规", "预警", "数据缺失", "信息"
 INCOMPLETE = "数据不全"           # a summary with checks that could not run (and no 不合规)
 NO_RULES = "无适用规则"
-STATUS_OF = {"hard": FAIL, "soft": WARN}
 DETAIL_COLUMNS = DECLARED[CHECKS].names
 SUMMARY_COLUMNS = DECLARED[COMPLIANCE].names
 CITY_LEVEL = "全市"               # 级别 of the 全市合计 line in 合规汇总
-
-NUMERIC_FACTS = [k for k in FACT_NAMES if k not in TEXT_FACTS]
 
 
 def city_label(profile: Profile) -> str:
     """The 合规汇总 line of a city-wide figure: the zones one profile judges in one workbook."""
     return f"全市合计（{profile.name}）"
-
-
-def holds_bianzhi(status: pd.Series) -> pd.Series:
-    """人员.编制身份 → 1.0 (holds 编制), 0.0 (聘用 etc.) or NaN (blank or not recognisable)."""
-    text = status.astype("string").fillna("")
-    out = pd.Series(np.nan, index=status.index)
-    decided = pd.Series(False, index=status.index)
-    for token, holds in STAFFING_STATUS:
-        hit = ~decided & text.str.contains(token, regex=False).to_numpy()
-        out[hit] = 1.0 if holds else 0.0
-        decided |= hit
-    return out
-
-
-def _num(s: pd.Series) -> np.ndarray:
-    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
-
-
-def zone_facts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per zone with every countable fact the rule kinds use (NaN / None = unknown).
-
-    A count from 机构设置 is known only for a zone with rows there: no rows is unknown, not 0.
-    """
-    zones = tables.get("zones")
-    depts = tables.get("departments")
-    posts = tables.get("posts")
-    names: list[str] = []
-    for t in (zones, posts, depts):
-        if t is not None and "zone" in t:
-            names += [z for z in t["zone"].tolist() if isinstance(z, str)]
-    facts = pd.DataFrame(index=pd.Index(list(dict.fromkeys(names)), name="zone"))
-    for key in NUMERIC_FACTS:
-        facts[key] = np.nan
-    for key in (*TEXT_FACTS, "profile"):
-        if key != "zone":
-            facts[key] = None
-    if zones is not None:
-        z = zones.drop_duplicates("zone").set_index("zone")
-        for key in ("level", "admin_rank", "governance", "county", "zone_type", "region", "profile",
-                    "hosts_subdistrict", "one_county_exempt", "secretary_concurrent", "params_profile"):
-            if key in z:
-                facts[key] = z[key].reindex(facts.index).astype(object).where(lambda s: s.notna(), None)
-        if "blocks" in z:
-            facts["blocks"] = _num(z["blocks"].reindex(facts.index))
-        if "industries" in z:
-            items = z["industries"].reindex(facts.index)
-            facts["industries"] = np.where(items.isna(), np.nan,
-                                           items.fillna("").astype(str).str.count("；") + 1.0)
-            facts["industry_list"] = items.astype(object).where(items.notna(), None)
-    if depts is not None and "zone" in depts:
-        d = depts[depts["zone"].isin(facts.index)]
-        nature = d["nature"] if "nature" in d else pd.Series(None, index=d.index, dtype=object)
-        internal = nature.isna() | (nature == "内设机构")
-        codes = facts.index.get_indexer(d["zone"])  # factorise once, count with bincount
-
-        def by_zone(mask: pd.Series) -> pd.Series:
-            counts = np.bincount(codes, weights=np.asarray(mask, dtype=float), minlength=len(facts))
-            return pd.Series(counts, index=facts.index)
-        facts["departments"] = by_zone(internal)
-        if "category" in d:
-            cat = d["category"]
-            facts["support_departments"] = by_zone(internal & (cat == "综合保障类"))
-            facts["economic_departments"] = by_zone(internal & (cat == "经济发展类"))
-            facts["social_departments"] = by_zone(internal & (cat == "社会事务类"))
-            unknown = by_zone(internal & cat.isna()).to_numpy() > 0
-            for k in ("support_departments", "economic_departments", "social_departments"):
-                facts.loc[unknown, k] = np.nan
-        if "frontline" in d:
-            front = d["frontline"]
-            facts["frontline_departments"] = by_zone(internal & (front == "是"))
-            unknown = by_zone(internal & front.isna()).to_numpy() > 0
-            facts.loc[unknown, "frontline_departments"] = np.nan
-        institutions = by_zone(nature == "事业单位")
-        if "unit_type" in d:
-            facts["support_institutions"] = by_zone((nature == "事业单位") & (d["unit_type"] == "支持保障类"))
-        else:  # institutions of unknown type cannot be judged
-            facts["support_institutions"] = institutions.where(institutions == 0)
-        if "dept" in d:
-            listed = d.loc[internal.to_numpy() & d["dept"].notna().to_numpy()]
-            facts["dept_names"] = listed.groupby("zone", sort=False)["dept"].agg("；".join).reindex(facts.index)
-        facts["institutions"] = by_zone(np.ones(len(d)))      # 内设机构、事业单位、派驻机构 together (QD-13)
-        no_rows = facts["institutions"].to_numpy() == 0
-        facts.loc[no_rows, list(DEPT_FACTS)] = np.nan      # no rows in 机构设置: unknown, never 0
-    if posts is not None and "zone" in posts:
-        p = posts.drop_duplicates("zone").set_index("zone").reindex(facts.index)
-        for src, key in POSTS_COLUMNS.items():
-            if src in p:
-                facts[key] = _num(p[src])
-    staff = tables.get("staff")
-    if staff is not None and {"zone", "status"} <= set(staff.columns):
-        s = staff[staff["zone"].isin(facts.index)]
-        holds = holds_bianzhi(s["status"])
-        by = s["zone"].to_numpy()
-        counted = holds.groupby(by).sum().where(~holds.isna().groupby(by).any())   # one unknown status: unknown
-        fill = counted.reindex(facts.index).to_numpy(dtype=float)
-        facts["in_post_staff"] = np.where(np.isnan(facts["in_post_staff"].to_numpy(dtype=float)), fill,
-                                          facts["in_post_staff"].to_numpy(dtype=float))
-    return facts
 
 
 # --------------------------------------------------------------------------- formatting helpers

@@ -24,7 +24,7 @@ from ..results import DECLARED, RANKING
 from ..schema import SHEETS_BY_KEY
 from . import scoring as sc
 from .indicators import derive
-from .quota import zone_facts
+from .zones import zone_facts
 
 MISSING = "数据缺失"
 # 参数 items that ask for a ranking computation explicitly: when it cannot run, the run fails (exit 2).

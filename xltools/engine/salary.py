@@ -1,4 +1,4 @@
-"""Salary pools tied to tax and output, distribution to people, and fiscal returns (SPEC §5.2–5.3).
+"""Salary pools tied to tax and output, distribution to people, and fiscal returns.
 
 Pure and vectorised over zone-years (and people). Parameters come from the zone's policy
 profile (rule kinds `salary_pool`, `tax_return`, `land_return`), as profiles/resolve.py decides;
@@ -16,8 +16,8 @@ import pandas as pd
 
 from ..profiles import LINKED_INDICATORS, inferred_note
 from ..results import DECLARED, PAY, PAY_DETAIL, TAX_RETURN
-from .quota import zone_facts
 from .indicators import in_input_order
+from .zones import zone_facts
 
 MISSING = "数据缺失"
 HEADCOUNT_STAND_IN = "核定人数未填"        # 说明 of a pool whose 核定人数 is taken from 实有人数
@@ -61,7 +61,7 @@ def link_coefficient(actuals, references, weights, lo, hi) -> tuple[np.ndarray, 
 def pool_arrays(headcount, base_standard, performance_ratio, coefficient, reward, cap=None, multiplier=None):
     """Vectorised pool arithmetic: (基础, 绩效, 奖励, 总额, capped) — NaN where inputs are missing.
 
-    A binding cap (SPEC §5.2) shrinks the performance pool to cap − 基础 − 项目奖励, never below 0:
+    A binding cap (the 薪酬 sheet's 上限) shrinks the performance pool to cap − 基础 − 项目奖励, never below 0:
     that capped pool is what is distributed to people, so 总额 = 基础 + 绩效 + 奖励 always holds
     (and exceeds the cap only when the cap is below 基础 + 奖励)."""
     headcount, base_standard = _f(headcount), _f(base_standard)
@@ -132,10 +132,58 @@ def _take(codes: np.ndarray, values: list, dtype=object) -> np.ndarray:
 def salary_pools(tables: dict[str, pd.DataFrame], rules: ZoneRules) -> pd.DataFrame:
     """薪酬测算: one row per row of the 薪酬 sheet. `rules`: each zone's salary_pool rule."""
     sal = tables["salary"].copy()
-    ind = tables.get("indicators")
-    posts = tables.get("posts")
     n = len(sal)
     keys = list(LINKED_INDICATORS)
+    actual, previous = _linked_actuals(sal, tables.get("indicators"), keys)
+    targets = np.column_stack([_f(sal[TARGET_COLUMNS[k]]) if TARGET_COLUMNS[k] in sal else np.full(n, np.nan)
+                               for k in keys])
+    head, substituted = _headcount(sal, tables.get("posts"))
+
+    codes, choices = rules.rows(sal["zone"])
+    rule = [r or {} for r, _ in choices]
+    has_rule = _take(codes, [r is not None for r, _ in choices], bool)
+    weights = np.array([[r.get("weights", {}).get(k, 0.0) for k in keys] for r in rule])[codes].reshape(n, len(keys))
+    lo = _take(codes, [r.get("lo", np.nan) for r in rule], float)
+    hi = _take(codes, [r.get("hi", np.nan) for r in rule], float)
+    growth = _take(codes, [r.get("mode", "target") == "growth" for r in rule], bool)
+    reference = np.where(growth[:, None], previous, targets)
+    used = weights > 0
+    coef, ratio, ok = link_coefficient(actual, reference, weights, lo, hi)
+    multiplier, grade_text = _grade_multipliers(sal, tables.get("history"), codes, rule)
+
+    cap = _f(sal["cap"]) if "cap" in sal else None          # a blank cap: no cap
+    reward_in = _f(sal["project_reward"]) if "project_reward" in sal else np.zeros(n)   # no column: no awards
+    standard, perf_ratio = sal.get("base_standard", np.nan), sal.get("performance_ratio", np.nan)
+    uncapped = pool_arrays(head, standard, perf_ratio, coef, reward_in, None, multiplier)[1]
+    base, perf, reward, total, capped = pool_arrays(head, standard, perf_ratio, coef, reward_in, cap, multiplier)
+    lacking = _lacking(sal, head, reward_in, np.where(used, actual, 1.0), used & ~ok, growth, keys)
+    missing = ~has_rule | np.array([bool(x) for x in lacking]) | np.isnan(total)
+    ratio_text = ["；".join(f"{LINKED_INDICATORS[k]} {r * 100:.1f}%" for k, r, u in zip(keys, row, urow) if u and np.isfinite(r))
+                  for row, urow in zip(ratio, used)]
+    note = np.where(~has_rule, "政策口径未规定薪酬挂钩办法",
+                    np.where(missing, "缺少" + pd.Series(lacking).to_numpy(dtype=object) + "，无法测算",
+                             "完成率：" + pd.Series(ratio_text).to_numpy(dtype=object)))
+    note = _cap_notes(note, missing, cap, capped, base, reward, uncapped, perf)
+    note = np.where(~missing & (grade_text != ""), note + "；" + grade_text, note)
+    # 基础薪酬 = 核定人数 × 标准: a stand-in headcount moves the pool, so it is said
+    note = np.where(substituted, HEADCOUNT_STAND_IN + "，按「职数编制」实有人数 " + pd.Series(head).map("{:g}".format).to_numpy(dtype=object)
+                    + " 人计；" + note, note)
+    blank = lambda a: np.where(missing, np.nan, a)
+    return pd.DataFrame({
+        "开发区名称": sal["zone"].to_numpy(), "年度": _f(sal["year"]),
+        "基础薪酬": blank(np.round(base, 6)), "绩效薪酬": blank(np.round(perf, 6)),
+        "项目奖励": blank(reward), "薪酬总额": blank(np.round(total, 6)), "挂钩系数": blank(np.round(coef, 6)),
+        "说明": note, "核定人数": head, "基础薪酬标准": _f(standard),
+        "绩效薪酬系数": _f(perf_ratio), "等次系数": multiplier,
+        "上限": cap if cap is not None else np.nan, "约束": np.where(~missing & capped, "上限", ""),
+        "政策口径": _take(codes, [label for _, label in choices]),
+        "依据": _take(codes, [r.get("source", "") for r in rule]),
+    })
+
+
+def _linked_actuals(sal: pd.DataFrame, ind: pd.DataFrame | None, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(this year's, last year's) value of each linked indicator for each 薪酬 row, from 指标."""
+    n = len(sal)
     actual = np.full((n, len(keys)), np.nan)
     previous = np.full((n, len(keys)), np.nan)
     if ind is not None:
@@ -148,29 +196,23 @@ def salary_pools(tables: dict[str, pd.DataFrame], rules: ZoneRules) -> pd.DataFr
                     [idx.index.get_level_values(0), idx.index.get_level_values(1).astype(float)]))
                 actual[:, j] = col.reindex(here).to_numpy()
                 previous[:, j] = col.reindex(before).to_numpy()
-    targets = np.column_stack([_f(sal[TARGET_COLUMNS[k]]) if TARGET_COLUMNS[k] in sal else np.full(n, np.nan)
-                               for k in keys])
-    head = _f(sal["headcount"]) if "headcount" in sal else np.full(n, np.nan)
+    return actual, previous
+
+
+def _headcount(sal: pd.DataFrame, posts: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
+    """核定人数, with 职数编制's 实有人数 standing in where it is blank; (headcount, stood in)."""
+    head = _f(sal["headcount"]) if "headcount" in sal else np.full(len(sal), np.nan)
     if posts is not None and "actual_staff" in posts:
         fallback = posts.drop_duplicates("zone").set_index("zone")["actual_staff"].reindex(sal["zone"])
         substituted = np.isnan(head) & ~np.isnan(_f(fallback))
-        head = np.where(substituted, _f(fallback), head)
-    else:
-        substituted = np.zeros(n, bool)
+        return np.where(substituted, _f(fallback), head), substituted
+    return head, np.zeros(len(sal), bool)
 
-    codes, choices = rules.rows(sal["zone"])
-    rule = [r or {} for r, _ in choices]
-    has_rule = _take(codes, [r is not None for r, _ in choices], bool)
-    weights = np.array([[r.get("weights", {}).get(k, 0.0) for k in keys] for r in rule])[codes].reshape(n, len(keys))
-    lo = _take(codes, [r.get("lo", np.nan) for r in rule], float)
-    hi = _take(codes, [r.get("hi", np.nan) for r in rule], float)
-    growth = _take(codes, [r.get("mode", "target") == "growth" for r in rule], bool)
-    reference = np.where(growth[:, None], previous, targets)
-    used = weights > 0
-    coef, ratio, ok = link_coefficient(actual, reference, weights, lo, hi)
-    act = np.where(used, actual, 1.0)
 
-    grades = tables.get("history")
+def _grade_multipliers(sal: pd.DataFrame, grades: pd.DataFrame | None, codes: np.ndarray,
+                       rule: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """等次系数 from last year's grade in 历年排名 (1 where none applies) and what the 说明 says of it."""
+    n = len(sal)
     multiplier = np.ones(n)
     tied = _take(codes, [bool(r.get("grade_multipliers")) for r in rule], bool)
     grade_text = np.where(tied, "无「历年排名」上年考核等次，等次系数按 1 计", "").astype(object)
@@ -183,50 +225,32 @@ def salary_pools(tables: dict[str, pd.DataFrame], rules: ZoneRules) -> pd.DataFr
         grade_text = np.array([(f"上年等次{x}×{m:g}" if x in t else f"上年等次「{x}」不在等次系数表中，等次系数按 1 计")
                                if isinstance(x, str) and t else ("无上年考核等次，等次系数按 1 计" if t else "")
                                for t, x, m in zip(table, prev_grade, multiplier)], dtype=object)
+    return multiplier, grade_text
 
-    cap = _f(sal["cap"]) if "cap" in sal else None          # a blank cap: no cap
-    reward_in = _f(sal["project_reward"]) if "project_reward" in sal else np.zeros(n)   # no column: no awards
-    uncapped = pool_arrays(head, sal.get("base_standard", np.nan), sal.get("performance_ratio", np.nan), coef,
-                           reward_in, None, multiplier)[1]
-    base, perf, reward, total, capped = pool_arrays(head, sal.get("base_standard", np.nan),
-                                                   sal.get("performance_ratio", np.nan), coef,
-                                                   reward_in, cap, multiplier)
+
+def _lacking(sal: pd.DataFrame, head: np.ndarray, reward_in: np.ndarray, act: np.ndarray, lack: np.ndarray,
+             growth: np.ndarray, keys: list[str]) -> list[str]:
+    """Per row, the inputs a pool cannot be computed without (「核定人数、税收收入目标值」), or ""."""
     missing_parts = []
     for label, arr in (("核定人数", head), ("基础薪酬标准", _f(sal.get("base_standard", np.nan))),
                        ("绩效薪酬系数", _f(sal.get("performance_ratio", np.nan))), ("项目奖励（无奖励请填 0）", reward_in)):
         missing_parts.append(np.where(np.isnan(arr), label, ""))
     ref_label = np.where(growth, "上年实际值", "目标值")
     for j, k in enumerate(keys):
-        lack = used[:, j] & ~ok[:, j]
-        missing_parts.append(np.where(lack, LINKED_INDICATORS[k] + np.where(np.isnan(act[:, j]), "实际值", ref_label), ""))
-    lacking = ["、".join(p for p in parts if p) for parts in zip(*missing_parts)]
-    missing = ~has_rule | np.array([bool(x) for x in lacking]) | np.isnan(total)
-    ratio_text = ["；".join(f"{LINKED_INDICATORS[k]} {r * 100:.1f}%" for k, r, u in zip(keys, row, urow) if u and np.isfinite(r))
-                  for row, urow in zip(ratio, used)]
-    note = np.where(~has_rule, "政策口径未规定薪酬挂钩办法",
-                    np.where(missing, "缺少" + pd.Series(lacking).to_numpy(dtype=object) + "，无法测算",
-                             "完成率：" + pd.Series(ratio_text).to_numpy(dtype=object)))
+        missing_parts.append(np.where(lack[:, j], LINKED_INDICATORS[k] + np.where(np.isnan(act[:, j]), "实际值", ref_label), ""))
+    return ["、".join(p for p in parts if p) for parts in zip(*missing_parts)]
+
+
+def _cap_notes(note: np.ndarray, missing: np.ndarray, cap: np.ndarray | None, capped: np.ndarray, base: np.ndarray,
+               reward: np.ndarray, uncapped: np.ndarray, perf: np.ndarray) -> np.ndarray:
+    """The 说明 of a pool the 上限 cut: what it would have been, and a cap below its fixed parts."""
+    n = len(note)
     over = capped & (cap - base - reward < 0) if cap is not None else np.zeros(n, bool)
     cap_text = ("；按挂钩系数测算绩效薪酬 " + _money(uncapped) + " 万元，薪酬总额超过上限 " + _money(cap) +
                 " 万元，按上限核定：绩效薪酬核减为 " + _money(perf) + " 万元（上限 − 基础薪酬 − 项目奖励，薪酬明细按核减后分配）"
                 ) if cap is not None else ""
     note = np.where(~missing & capped, note + cap_text, note)
-    note = np.where(~missing & over, note + "；上限低于基础薪酬与项目奖励之和，绩效薪酬为 0，薪酬总额仍超过上限，请核实上限", note)
-    note = np.where(~missing & (grade_text != ""), note + "；" + grade_text, note)
-    # SPEC §5.2 基础薪酬 = 核定人数 × 标准: a stand-in headcount moves the pool, so it is said
-    note = np.where(substituted, HEADCOUNT_STAND_IN + "，按「职数编制」实有人数 " + pd.Series(head).map("{:g}".format).to_numpy(dtype=object)
-                    + " 人计；" + note, note)
-    blank = lambda a: np.where(missing, np.nan, a)
-    return pd.DataFrame({
-        "开发区名称": sal["zone"].to_numpy(), "年度": _f(sal["year"]),
-        "基础薪酬": blank(np.round(base, 6)), "绩效薪酬": blank(np.round(perf, 6)),
-        "项目奖励": blank(reward), "薪酬总额": blank(np.round(total, 6)), "挂钩系数": blank(np.round(coef, 6)),
-        "说明": note, "核定人数": head, "基础薪酬标准": _f(sal.get("base_standard", np.nan)),
-        "绩效薪酬系数": _f(sal.get("performance_ratio", np.nan)), "等次系数": multiplier,
-        "上限": cap if cap is not None else np.nan, "约束": np.where(~missing & capped, "上限", ""),
-        "政策口径": _take(codes, [label for _, label in choices]),
-        "依据": _take(codes, [r.get("source", "") for r in rule]),
-    })
+    return np.where(~missing & over, note + "；上限低于基础薪酬与项目奖励之和，绩效薪酬为 0，薪酬总额仍超过上限，请核实上限", note)
 
 
 def largest_remainder(total_cents: np.ndarray, weights: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -335,7 +359,7 @@ def tax_returns(ind: pd.DataFrame, rules: ZoneRules, land_rules: ZoneRules) -> p
     actual = _f(df["actual_return"]) if "actual_return" in df else np.full(n, np.nan)
     lack = [applies & np.isnan(v) for v in (tax, base, fees)]
     missing = lack[0] | lack[1] | lack[2]
-    unpaid = applies & ~missing & np.isnan(actual)      # a blank 实际返还金额 is never 合规 (SPEC §3.1)
+    unpaid = applies & ~missing & np.isnan(actual)      # a blank 实际返还金额 is never 合规: 数据缺失
     below = applies & ~missing & np.isfinite(actual) & (actual < minimum - 1e-9)
     low_rate = applies & np.isfinite(own_rate) & (own_rate < rate)
     verdict = np.select([~applies, below | low_rate, missing | unpaid], ["", "不合规", MISSING], "合规").astype(object)
@@ -423,7 +447,8 @@ def compute_salary(tables: dict[str, pd.DataFrame], profile: str | None = None,
     return SalaryResult(pools, people, returns, notes)
 
 
-def tax_return_one(tax: float, base: float, fees: float = 0.0, rate: float = 0.6) -> float:
-    """One zone-year (the XT_TAX_RETURN UDF): rate × (max(0, tax − base) + fees)."""
+def tax_return_one(tax: float, base: float, fees: float, rate: float) -> float:
+    """One zone-year (the XT_TAX_RETURN UDF): rate × (max(0, tax − base) + fees); the caller takes
+    `rate` from a profile's tax_return rule or from the official."""
     increment = np.maximum(0.0, _f(tax) - _f(base))
     return float(_f(rate) * (increment + np.nan_to_num(_f(fees))))

@@ -1,4 +1,4 @@
-"""Sanctions and incentives (SPEC §5.5, ANCHORS C9): one generic rule kind.
+"""Sanctions and incentives: one generic rule kind for every 末位/连续 rule of the profiles.
 
 "In the bottom N of its group (or with a given grade, or failing an absolute standard) in k of
 the last m years, optionally consecutive" → action; "top N …, or consecutive 进位" → incentive.
@@ -118,99 +118,120 @@ def evaluate(p: pd.DataFrame, rules: list[dict], year: int, zone_rules: dict[str
     if p.empty:
         return pd.DataFrame(columns=SANCTION_COLUMNS)
     zones = pd.Index(sorted(p["zone"].unique()))
+    governed = None
     if zone_rules is not None:      # which zones each rule governs (per-zone profiles)
-        sharing: dict[int, tuple[list, list]] = {}      # zones of one profile share one rule list
-        for z, rs in zone_rules.items():
-            sharing.setdefault(id(rs), (rs, []))[1].append(z)
-        governed = [zones.isin([z for rs, zs in sharing.values() if any(r is rule for r in rs) for z in zs])
-                    for rule in rules]
-        anyone = np.logical_or.reduce(governed) if governed else np.zeros(len(zones), bool)
-        if not anyone.all():        # zones no rule governs never need their history laid out
-            keep = zones[anyone]
-            p = p[p["zone"].isin(keep)]
-            governed = [g[anyone] for g in governed]
-            zones = keep
+        p, zones, governed = _governed(p, zones, rules, zone_rules)
         if p.empty:
             return pd.DataFrame(columns=SANCTION_COLUMNS)
     all_years = np.arange(int(p["year"].min()), int(max(p["year"].max(), year)) + 1)
     t = int(np.searchsorted(all_years, year))
-    col = lambda y: int(y - all_years[0])
     layouts: dict[str, dict[str, np.ndarray]] = {}
-
-    def layout(scope: str) -> dict[str, np.ndarray]:
-        if scope not in layouts:
-            q = p.assign(group="全部") if scope == "absolute" else _scoped(p, scope, zone_columns)
-            if scope == "absolute":
-                q["group_rank"] = q["size"] = q["rank_from_bottom"] = np.nan
-            layouts[scope] = {c: _pivot(q, c, zones, all_years).to_numpy(dtype=object if c in ("group", "grade") else float)
-                              for c in ("group", "group_rank", "rank_from_bottom", "size", "grade", "score",
-                                        "veto", "absolute")}
-        return layouts[scope]
 
     rows = []
     for i_rule, rule in enumerate(rules):
-        applies = governed[i_rule] if zone_rules is not None else np.ones(len(zones), bool)
+        applies = governed[i_rule] if governed is not None else np.ones(len(zones), bool)
         if not applies.any():
             continue
         trigger = rule.get("trigger", "rank")
         scope = "absolute" if trigger == "absolute" else rule.get("scope", "group")
-        L = layout(scope)
-        group, rank, bottom, size, grade = L["group"], L["group_rank"], L["rank_from_bottom"], L["size"], L["grade"]
+        if scope not in layouts:
+            layouts[scope] = _layout(p, scope, zones, all_years, zone_columns)
+        L = layouts[scope]
+        rank = L["group_rank"]
         if scope == "all" and t < rank.shape[1] and not np.isfinite(rank[:, t].astype(float)).any():
             notes[rule["id"]] = f"{rule['id']}：本年度没有全部参评开发区的总排名（各组分别标准化），无法按区域判定"
             continue
-        if trigger == "grade":
-            flag = np.isin(grade, list(rule["grades"]))
-        elif trigger == "absolute":
-            recorded = np.isin(grade, [*rule.get("grades", []), *RECORDED_FAILS])
-            now = np.zeros(len(zones), bool)
-            if t < grade.shape[1]:
-                score = L["score"][:, t]
-                now = (L["veto"][:, t] == 1) if rule.get("veto", True) else now
-                if "score_below" in rule:
-                    now = now | ((L["absolute"][:, t] == 1) & (score < rule["score_below"]))
-                if rule.get("decline"):
-                    now = now | _declined(changes, rule["decline"], zones)
-            flag = recorded.copy()
-            if t < flag.shape[1]:
-                flag[:, t] = now                  # this year: only the absolute standard, never the forced grade
-        elif rule["kind"] == "bottom_streak":
-            flag = bottom <= rule["n"]
-        else:
-            flag = rank <= rule["n"]
-        hit, used = _window(flag, group, t, rule["k"], rule["m"], rule.get("consecutive", False))
+        flag = _flags(rule, trigger, L, t, zones, changes)
+        hit, used = _window(flag, L["group"], t, rule["k"], rule["m"], rule.get("consecutive", False))
         if rule["kind"] == "top_incentive" and rule.get("rise_years"):
-            rise, rise_used = _rising(rank, group, t, rule["rise_years"])
+            rise, rise_used = _rising(rank, L["group"], t, rule["rise_years"])
             used = np.where((rise & ~hit)[:, None], rise_used, used)
             hit = hit | rise
         hit &= applies
-        for i in np.flatnonzero(hit):
-            yrs = [int(all_years[j]) for j in np.flatnonzero(used[i])]
-            if trigger == "grade":
-                detail = "；".join(f"{y}年等次「{grade[i, col(y)]}」" for y in yrs)
-                where = _scope_label("group", group[i, t])
-            elif trigger == "absolute":
-                detail = "；".join(_absolute_detail(L, rule, i, col(y), y, y == year, absolute_basis, changes, zones[i])
-                                  for y in yrs)
-                where = ""
-            else:
-                within = "组内" if scope == "group" else ""
-                detail = "；".join(f"{y}年{within}第{_n(rank[i, col(y)])}名/共{_n(size[i, col(y)])}个"
-                                  + (f"（倒数第{_n(bottom[i, col(y)])}）" if rule["kind"] == "bottom_streak" else "")
-                                  for y in yrs)
-                where = _scope_label(scope, group[i, t])
-            punitive = rule["kind"] == "bottom_streak"
-            rows.append({"开发区名称": zones[i], "年度": year, "触发条件": f"{where}{detail}（{rule['text']}）",
-                         "建议措施": rule["action"] + (REVIEW if punitive and REVIEW not in rule["action"] else ""),
-                         "依据": rule["source"], "规则编号": rule["id"],
-                         "类别": "约束" if punitive else "激励",
-                         "_ladder": rule.get("ladder") or rule["id"] + str(rule.get("order", "")),
-                         "_order": rule.get("order", 0)})
+        rows += [_suggestion(rule, trigger, scope, L, i, [int(all_years[j]) for j in np.flatnonzero(used[i])],
+                             all_years, year, t, zones[i], absolute_basis, changes) for i in np.flatnonzero(hit)]
     if not rows:
         return pd.DataFrame(columns=SANCTION_COLUMNS)
     out = pd.DataFrame(rows).sort_values(["开发区名称", "_ladder", "_order"])
     out = out.drop_duplicates(["开发区名称", "_ladder"], keep="last")       # most severe step of each ladder
     return out[SANCTION_COLUMNS].reset_index(drop=True)
+
+
+def _governed(p: pd.DataFrame, zones: pd.Index, rules: list[dict], zone_rules: dict[str, list[dict]]):
+    """(panel, zones, per rule the zones it governs): zones no rule governs are dropped, their
+    history never laid out."""
+    sharing: dict[int, tuple[list, list]] = {}      # zones of one profile share one rule list
+    for z, rs in zone_rules.items():
+        sharing.setdefault(id(rs), (rs, []))[1].append(z)
+    governed = [zones.isin([z for rs, zs in sharing.values() if any(r is rule for r in rs) for z in zs])
+                for rule in rules]
+    anyone = np.logical_or.reduce(governed) if governed else np.zeros(len(zones), bool)
+    if not anyone.all():
+        keep = zones[anyone]
+        return p[p["zone"].isin(keep)], keep, [g[anyone] for g in governed]
+    return p, zones, governed
+
+
+def _layout(p: pd.DataFrame, scope: str, zones: pd.Index, all_years: np.ndarray,
+            zone_columns: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    """Zone × year arrays of the panel within `scope` (an absolute standard has no ranks)."""
+    q = p.assign(group="全部") if scope == "absolute" else _scoped(p, scope, zone_columns)
+    if scope == "absolute":
+        q["group_rank"] = q["size"] = q["rank_from_bottom"] = np.nan
+    return {c: _pivot(q, c, zones, all_years).to_numpy(dtype=object if c in ("group", "grade") else float)
+            for c in ("group", "group_rank", "rank_from_bottom", "size", "grade", "score", "veto", "absolute")}
+
+
+def _flags(rule: dict, trigger: str, L: dict[str, np.ndarray], t: int, zones: pd.Index,
+           changes: pd.DataFrame | None) -> np.ndarray:
+    """Zone × year: did the zone meet the rule's trigger that year (year index `t` is this year)."""
+    grade = L["grade"]
+    if trigger == "grade":
+        return np.isin(grade, list(rule["grades"]))
+    if trigger == "absolute":
+        recorded = np.isin(grade, [*rule.get("grades", []), *RECORDED_FAILS])
+        now = np.zeros(len(zones), bool)
+        if t < grade.shape[1]:
+            score = L["score"][:, t]
+            now = (L["veto"][:, t] == 1) if rule.get("veto", True) else now
+            if "score_below" in rule:
+                now = now | ((L["absolute"][:, t] == 1) & (score < rule["score_below"]))
+            if rule.get("decline"):
+                now = now | _declined(changes, rule["decline"], zones)
+        flag = recorded.copy()
+        if t < flag.shape[1]:
+            flag[:, t] = now                  # this year: only the absolute standard, never the forced grade
+        return flag
+    if rule["kind"] == "bottom_streak":
+        return L["rank_from_bottom"] <= rule["n"]
+    return L["group_rank"] <= rule["n"]
+
+
+def _suggestion(rule: dict, trigger: str, scope: str, L: dict[str, np.ndarray], i: int, yrs: list[int],
+                all_years: np.ndarray, year: int, t: int, zone, absolute_basis: str, changes) -> dict:
+    """One 奖惩建议 row: zone `i` met `rule` in years `yrs`."""
+    col = lambda y: int(y - all_years[0])
+    group, rank, bottom, size, grade = L["group"], L["group_rank"], L["rank_from_bottom"], L["size"], L["grade"]
+    if trigger == "grade":
+        detail = "；".join(f"{y}年等次「{grade[i, col(y)]}」" for y in yrs)
+        where = _scope_label("group", group[i, t])
+    elif trigger == "absolute":
+        detail = "；".join(_absolute_detail(L, rule, i, col(y), y, y == year, absolute_basis, changes, zone)
+                          for y in yrs)
+        where = ""
+    else:
+        within = "组内" if scope == "group" else ""
+        detail = "；".join(f"{y}年{within}第{_n(rank[i, col(y)])}名/共{_n(size[i, col(y)])}个"
+                          + (f"（倒数第{_n(bottom[i, col(y)])}）" if rule["kind"] == "bottom_streak" else "")
+                          for y in yrs)
+        where = _scope_label(scope, group[i, t])
+    punitive = rule["kind"] == "bottom_streak"
+    return {"开发区名称": zone, "年度": year, "触发条件": f"{where}{detail}（{rule['text']}）",
+            "建议措施": rule["action"] + (REVIEW if punitive and REVIEW not in rule["action"] else ""),
+            "依据": rule["source"], "规则编号": rule["id"],
+            "类别": "约束" if punitive else "激励",
+            "_ladder": rule.get("ladder") or rule["id"] + str(rule.get("order", "")),
+            "_order": rule.get("order", 0)}
 
 
 def _declined(changes: pd.DataFrame | None, names: list[str], zones: pd.Index) -> np.ndarray:

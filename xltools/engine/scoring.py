@@ -1,4 +1,4 @@
-"""Scoring kernels (SPEC §5.4, ANCHORS §C): normalisation, weights, aggregation, ranks, grades.
+"""Scoring kernels (the standard formulas): normalisation, weights, aggregation, ranks, grades.
 
 Pure numpy, vectorised over objects (rows) and indicators (columns). Each method declared in
 xltools/methods.py (id, Chinese label, what it needs) has one kernel here, registered with
@@ -23,7 +23,7 @@ import pandas as pd
 from ..methods import AGGREGATE, METHODS, NORMALIZE, NORMALIZATIONS, WEIGHTS
 from ..methods import AGGREGATIONS, WEIGHTINGS  # noqa: F401  (re-exported: the ids of each kind)
 
-# Saaty's random index, n = 1…15 (ANCHORS C7; n ≤ 2 → CR defined as 0).
+# Saaty's random index, n = 1…15 (n ≤ 2 → CR defined as 0); accept a matrix with CR < 0.10.
 SAATY_RI = {1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32, 8: 1.41, 9: 1.45, 10: 1.49,
             11: 1.51, 12: 1.48, 13: 1.56, 14: 1.57, 15: 1.59}
 
@@ -103,7 +103,7 @@ def efficacy_norm(x: np.ndarray, cost: np.ndarray, *, satisfactory=None, impermi
     sat = np.where(np.isnan(sat), np.where(cost, lo, hi), sat)
     imp = np.where(np.isnan(imp), np.where(cost, hi, lo), imp)
     denom = sat - imp
-    y = np.where(denom != 0, (x - imp) / denom, 1.0)          # not clamped (ANCHORS C4)
+    y = np.where(denom != 0, (x - imp) / denom, 1.0)          # not clamped: a value past 满意值 scores above 100 here
     y = np.where(np.isnan(x), np.nan, y)
     return 60.0 + 40.0 * y
 

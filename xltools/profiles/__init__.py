@@ -1,8 +1,8 @@
 """Policy profiles: rules as data (TOML), validated on load (ground floor).
 
-A profile names its rules by the RULES.md ID, a rule *kind* implemented in the engine, the
-kind's parameters, the Chinese text shown in results, its source (seed file + quote) and a
-severity: `hard` (最多/不超过/不低于/以内 → 不合规) or `soft` (一般/原则上/左右 → 预警).
+A profile names its rules by their rule ID (QD-09; docs/政策口径.md lists them), a rule *kind*
+implemented in the engine, the kind's parameters, the Chinese text shown in results, its source
+(seed file + quote) and a severity: `hard` (最多/不超过/不低于/以内 → 不合规) or `soft` (一般/原则上/左右 → 预警).
 A rule lists in `inferred` the parameters the report does not give (e.g. `inferred = ["band"]`,
 or `"grades.shares"` for part of a table): every display of the rule marks them 推断口径.
 
@@ -119,11 +119,20 @@ def parse_rational(value: object, where: str) -> Fraction:
 
 
 def _check_rule(rule: dict, where: str) -> dict:
+    """A rule as written in a profile, checked stage by stage; the message names file and rule."""
     for key in ("id", "kind", "text", "source", "severity"):
         if key not in rule:
             raise ProfileError(f"{where}：缺少参数「{key}」")
-    rid = rule["id"]
-    here = f"{where}（规则 {rid}）"
+    here = f"{where}（规则 {rule['id']}）"
+    required, optional = _check_parameters(rule, here)
+    _check_values(rule, here)
+    _check_kind(rule, here)
+    _check_scope(rule, here, required, optional)
+    return rule
+
+
+def _check_parameters(rule: dict, here: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A known kind with its required parameters, no unknown ones and a severity fit for it."""
     kind = rule["kind"]
     if kind not in KINDS:
         raise ProfileError(f"{here}：未知的规则类型「{kind}」，可用：{'、'.join(KINDS)}")
@@ -139,6 +148,12 @@ def _check_rule(rule: dict, where: str) -> dict:
             raise ProfileError(f"{here}：「{key}」应为 hard、soft 或 info，实为「{rule[key]}」")
     if (rule["severity"] == "info") != (kind == "named_set"):
         raise ProfileError(f"{here}：severity = \"info\"（仅作对照）只用于 named_set 规则，named_set 规则也只能是 info")
+    return required, optional
+
+
+def _check_values(rule: dict, here: str) -> None:
+    """Counts are non-negative integers, ratios 0–1, comparison operators the kind knows."""
+    kind = rule["kind"]
     for key in INT_PARAMS & set(rule):
         v = rule[key]
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
@@ -164,22 +179,15 @@ def _check_rule(rule: dict, where: str) -> dict:
         for k, v in (rule.get("others") or {}).items():
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ProfileError(f"{here}：「others.{k}」应为非负整数，实为「{v}」")
+
+
+def _check_kind(rule: dict, here: str) -> None:
+    """The parameters particular to the computation and assessment kinds."""
+    kind = rule["kind"]
     if kind == "salary_pool":
         _check_salary(rule, here)
     if kind in ("bottom_streak", "top_incentive"):
-        if rule["k"] > rule["m"] or rule["k"] < 1:
-            raise ProfileError(f"{here}：应满足 1 ≤ k({rule['k']}) ≤ m({rule['m']})")
-        if rule.get("trigger", "rank") not in ("rank", "grade", "absolute"):
-            raise ProfileError(f"{here}：「trigger」应为 rank（末位名次）、grade（等次）或 absolute（绝对标准：一票否决、"
-                               "不依赖其他开发区的得分线）")
-        if rule.get("trigger") == "absolute" and "score_below" in rule and (
-                isinstance(rule["score_below"], bool) or not isinstance(rule["score_below"], (int, float))):
-            raise ProfileError(f"{here}：「score_below」应为分数，实为「{rule['score_below']}」")
-        if "decline" in rule and not (isinstance(rule["decline"], list) and rule["decline"]
-                                      and all(isinstance(x, str) for x in rule["decline"])):
-            raise ProfileError(f"{here}：「decline」应为重点指标名称的列表，如 [\"税收收入\"]（全部较上年下降即为不合格）")
-        if rule.get("trigger") == "grade" and not rule.get("grades"):
-            raise ProfileError(f"{here}：trigger = \"grade\" 需要「grades」（触发的等次列表）")
+        _check_streak(rule, here)
     if kind == "staff_cutoffs":
         _number_table(rule["parts"], "parts", here)
         cut = rule["cutoffs"]
@@ -198,6 +206,27 @@ def _check_rule(rule: dict, where: str) -> dict:
             raise ProfileError(f"{here}：「base」应为 year（固定基数年）或 previous（上年），实为「{rule['base']}」")
         if rule.get("base", "year") == "year" and kind == "tax_return" and not isinstance(rule.get("base_year"), int):
             raise ProfileError(f"{here}：base = \"year\" 需要整数「base_year」")
+
+
+def _check_streak(rule: dict, here: str) -> None:
+    """bottom_streak / top_incentive: k of m years, a known trigger and its own parameters."""
+    if rule["k"] > rule["m"] or rule["k"] < 1:
+        raise ProfileError(f"{here}：应满足 1 ≤ k({rule['k']}) ≤ m({rule['m']})")
+    if rule.get("trigger", "rank") not in ("rank", "grade", "absolute"):
+        raise ProfileError(f"{here}：「trigger」应为 rank（末位名次）、grade（等次）或 absolute（绝对标准：一票否决、"
+                           "不依赖其他开发区的得分线）")
+    if rule.get("trigger") == "absolute" and "score_below" in rule and (
+            isinstance(rule["score_below"], bool) or not isinstance(rule["score_below"], (int, float))):
+        raise ProfileError(f"{here}：「score_below」应为分数，实为「{rule['score_below']}」")
+    if "decline" in rule and not (isinstance(rule["decline"], list) and rule["decline"]
+                                  and all(isinstance(x, str) for x in rule["decline"])):
+        raise ProfileError(f"{here}：「decline」应为重点指标名称的列表，如 [\"税收收入\"]（全部较上年下降即为不合格）")
+    if rule.get("trigger") == "grade" and not rule.get("grades"):
+        raise ProfileError(f"{here}：trigger = \"grade\" 需要「grades」（触发的等次列表）")
+
+
+def _check_scope(rule: dict, here: str, required: tuple[str, ...], optional: tuple[str, ...]) -> None:
+    """`inferred` names the rule's own parameters; `where` limits it to zones by column values."""
     inferred = rule.get("inferred", [])
     if inferred is not True and not (isinstance(inferred, list) and all(isinstance(x, str) for x in inferred)):
         raise ProfileError(f"{here}：「inferred」应为 true（全部参数）或参数名列表，如 [\"band\"]")
@@ -208,7 +237,6 @@ def _check_rule(rule: dict, where: str) -> dict:
     if "where" in rule and not (isinstance(rule["where"], dict)
                                 and all(isinstance(v, list) for v in rule["where"].values())):
         raise ProfileError(f"{here}：「where」应写成 {{ 字段 = [\"取值\", …] }}")
-    return rule
 
 
 def _number_table(value: object, key: str, here: str) -> dict[str, float]:

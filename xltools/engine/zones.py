@@ -1,0 +1,132 @@
+"""Zone facts: one row per zone with every countable fact the rule kinds use (pure).
+
+Every engine task (quota, salary, ranking, the policy resolution) reads them from here; they are
+computed once per assessment from the typed tables.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..facts import DEPT_FACTS, NUMERIC_FACTS, POSTS_COLUMNS, TEXT_FACTS
+from ..schema import STAFFING_STATUS
+
+
+def holds_bianzhi(status: pd.Series) -> pd.Series:
+    """人员.编制身份 → 1.0 (holds 编制), 0.0 (聘用 etc.) or NaN (blank or not recognisable)."""
+    text = status.astype("string").fillna("")
+    out = pd.Series(np.nan, index=status.index)
+    decided = pd.Series(False, index=status.index)
+    for token, holds in STAFFING_STATUS:
+        hit = ~decided & text.str.contains(token, regex=False).to_numpy()
+        out[hit] = 1.0 if holds else 0.0
+        decided |= hit
+    return out
+
+
+def _num(s: pd.Series) -> np.ndarray:
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+
+
+def zone_facts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per zone with every countable fact the rule kinds use (NaN / None = unknown).
+
+    A count from 机构设置 is known only for a zone with rows there: no rows is unknown, not 0.
+    """
+    zones = tables.get("zones")
+    depts = tables.get("departments")
+    posts = tables.get("posts")
+    facts = _blank_facts(zones, posts, depts)
+    if zones is not None:
+        _zone_columns(facts, zones)
+    if depts is not None and "zone" in depts:
+        _department_counts(facts, depts)
+    if posts is not None and "zone" in posts:
+        p = posts.drop_duplicates("zone").set_index("zone").reindex(facts.index)
+        for src, key in POSTS_COLUMNS.items():
+            if src in p:
+                facts[key] = _num(p[src])
+    staff = tables.get("staff")
+    if staff is not None and {"zone", "status"} <= set(staff.columns):
+        _staff_in_post(facts, staff)
+    return facts
+
+
+def _blank_facts(*tables: pd.DataFrame | None) -> pd.DataFrame:
+    """Every zone named in 开发区, 职数编制 or 机构设置 (first-seen order), every fact unknown."""
+    names: list[str] = []
+    for t in tables:
+        if t is not None and "zone" in t:
+            names += [z for z in t["zone"].tolist() if isinstance(z, str)]
+    facts = pd.DataFrame(index=pd.Index(list(dict.fromkeys(names)), name="zone"))
+    for key in NUMERIC_FACTS:
+        facts[key] = np.nan
+    for key in (*TEXT_FACTS, "profile"):
+        if key != "zone":
+            facts[key] = None
+    return facts
+
+
+def _zone_columns(facts: pd.DataFrame, zones: pd.DataFrame) -> None:
+    """The facts the 开发区 sheet states for each zone, as given (its leading industries counted)."""
+    z = zones.drop_duplicates("zone").set_index("zone")
+    for key in ("level", "admin_rank", "governance", "county", "zone_type", "region", "profile",
+                "hosts_subdistrict", "one_county_exempt", "secretary_concurrent", "params_profile"):
+        if key in z:
+            facts[key] = z[key].reindex(facts.index).astype(object).where(lambda s: s.notna(), None)
+    if "blocks" in z:
+        facts["blocks"] = _num(z["blocks"].reindex(facts.index))
+    if "industries" in z:
+        items = z["industries"].reindex(facts.index)
+        facts["industries"] = np.where(items.isna(), np.nan,
+                                       items.fillna("").astype(str).str.count("；") + 1.0)
+        facts["industry_list"] = items.astype(object).where(items.notna(), None)
+
+
+def _department_counts(facts: pd.DataFrame, depts: pd.DataFrame) -> None:
+    """Counts from 机构设置; a count is unknown where a row it needs leaves its category blank."""
+    d = depts[depts["zone"].isin(facts.index)]
+    nature = d["nature"] if "nature" in d else pd.Series(None, index=d.index, dtype=object)
+    internal = nature.isna() | (nature == "内设机构")
+    codes = facts.index.get_indexer(d["zone"])  # factorise once, count with bincount
+
+    def by_zone(mask: pd.Series) -> pd.Series:
+        counts = np.bincount(codes, weights=np.asarray(mask, dtype=float), minlength=len(facts))
+        return pd.Series(counts, index=facts.index)
+    facts["departments"] = by_zone(internal)
+    if "category" in d:
+        cat = d["category"]
+        facts["support_departments"] = by_zone(internal & (cat == "综合保障类"))
+        facts["economic_departments"] = by_zone(internal & (cat == "经济发展类"))
+        facts["social_departments"] = by_zone(internal & (cat == "社会事务类"))
+        unknown = by_zone(internal & cat.isna()).to_numpy() > 0
+        for k in ("support_departments", "economic_departments", "social_departments"):
+            facts.loc[unknown, k] = np.nan
+    if "frontline" in d:
+        front = d["frontline"]
+        facts["frontline_departments"] = by_zone(internal & (front == "是"))
+        unknown = by_zone(internal & front.isna()).to_numpy() > 0
+        facts.loc[unknown, "frontline_departments"] = np.nan
+    institutions = by_zone(nature == "事业单位")
+    if "unit_type" in d:
+        facts["support_institutions"] = by_zone((nature == "事业单位") & (d["unit_type"] == "支持保障类"))
+    else:  # institutions of unknown type cannot be judged
+        facts["support_institutions"] = institutions.where(institutions == 0)
+    if "dept" in d:
+        listed = d.loc[internal.to_numpy() & d["dept"].notna().to_numpy()]
+        facts["dept_names"] = listed.groupby("zone", sort=False)["dept"].agg("；".join).reindex(facts.index)
+    facts["institutions"] = by_zone(np.ones(len(d)))      # 内设机构、事业单位、派驻机构 together (QD-13)
+    no_rows = facts["institutions"].to_numpy() == 0
+    facts.loc[no_rows, list(DEPT_FACTS)] = np.nan      # no rows in 机构设置: unknown, never 0
+
+
+def _staff_in_post(facts: pd.DataFrame, staff: pd.DataFrame) -> None:
+    """在编人数 counted from 人员 where 职数编制 does not state it (one unknown status: unknown)."""
+    s = staff[staff["zone"].isin(facts.index)]
+    holds = holds_bianzhi(s["status"])
+    by = s["zone"].to_numpy()
+    counted = holds.groupby(by).sum().where(~holds.isna().groupby(by).any())   # one unknown status: unknown
+    fill = counted.reindex(facts.index).to_numpy(dtype=float)
+    facts["in_post_staff"] = np.where(np.isnan(facts["in_post_staff"].to_numpy(dtype=float)), fill,
+                                      facts["in_post_staff"].to_numpy(dtype=float))
