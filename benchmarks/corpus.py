@@ -16,6 +16,7 @@ Each workbook has five sheets, laid out the way officials fill a template in:
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import random
 import sys
 from pathlib import Path
@@ -75,13 +76,14 @@ def zone_name(i: int) -> str:
 class Submission:
     """One zone's workbook, its cells drawn from `rnd` (one generator per file: files are independent)."""
 
-    def __init__(self, index: int, seed: int, staff: int):
-        self.i, self.rnd, self.staff = index, random.Random(seed * 100_003 + index), staff
+    def __init__(self, index: int, seed: int, staff: int, messy: bool = False):
+        self.i, self.rnd, self.staff, self.messy = index, random.Random(seed * 100_003 + index), staff, messy
         self.zone = zone_name(index)
         self.departments = DEPARTMENTS[:3] + tuple(self.rnd.sample(DEPARTMENTS[3:], self.rnd.randint(3, 7)))
 
     def write(self, path: Path) -> Path:
-        wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
+        wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
+                                            "default_date_format": "yyyy-mm-dd"})
         self.title = wb.add_format({"bold": True, "align": "center", "font_size": 14})
         self.head = wb.add_format({"bold": True, "align": "center", "border": 1, "bg_color": "#DDEBF7"})
         self._zones(wb.add_worksheet("开发区"))
@@ -128,9 +130,12 @@ class Submission:
             people, firms = round(people * grow), round(firms * r.uniform(1.0, 1.1))
             output = tax * r.uniform(6, 12)
             investment = f"{tax * r.uniform(2, 4):,.2f}"                # thousands-separated text, as pasted from a report
-            ws.write_row(3 + n, 0, [self.zone, year, round(tax, 2), round(tax * 0.025, 2), investment, round(output, 2),
+            cells = [self.zone, year, round(tax, 2), round(tax * 0.025, 2), investment, round(output, 2),
                                     round(output * r.uniform(0.2, 0.3), 2), round(output * 1.1, 2), round(land, 1),
-                                    round(energy, 1), people, firms])
+                                    round(energy, 1), people, firms]
+            if self.messy and r.random() < 0.4:
+                cells[r.randrange(1, len(cells))] = r.choice(HAZARDS)
+            ws.write_row(3 + n, 0, [_cell(v) for v in cells])
 
     def _posts(self, ws) -> None:
         cap = self.staff + self.rnd.randint(0, 30)
@@ -142,7 +147,14 @@ class Submission:
     def _staff(self, ws) -> None:
         row = self._titled(ws, "竞争性选岗人员名册", STAFF_HEADER)
         for n in range(self.staff):
-            ws.write_row(row + n, 0, self._person(n))
+            person = self._person(n)
+            if self.messy and self.rnd.random() < 0.08:
+                column = self.rnd.randrange(1, len(person))
+                person[column] = self.rnd.choice(HAZARDS)
+            ws.write_row(row + n, 0, [_cell(v) for v in person])
+        if self.messy:                                      # what ends a real roster
+            ws.write_row(row + self.staff + 1, 0, ["合计", "", "", "", "", 25.0])
+            ws.write(row + self.staff + 2, 0, "注：本表由组织人事部填报。")
 
     def _person(self, n: int) -> list:
         r = self.rnd
@@ -165,14 +177,28 @@ class Submission:
                 status, "否" if r.random() > 0.01 else "是", *scores, grade]
 
 
-def make_corpus(folder: str | Path, files: int = 400, seed: int = 18) -> list[Path]:
-    """Write `files` submissions into `folder` (created); returns their paths, in order."""
+# Cells a messy corpus (tests) scatters over its rosters and indicators: every form intake must type
+# exactly as cell by cell — placeholders, widths, spaces, units, error values, booleans, dates, aliases.
+HAZARDS = ("", "  ", "无", "—", "NA", "n/a", "#N/A", "#DIV/0!", "　科员", "科员　", "ｋｅ ｙｕａｎ", "聘 用", " 聘用", "*001",
+           "合计", "小计（人员）", "是", "否", "Y", "TRUE", "可能", "称职", "一般", "A", "ａ", "处级", "85", "８５", "85分",
+           "1,234", "12%", "-5", "12.5万", "2.5亿", "3亿元", "2023年", "二〇二三", "1e400", "12345678901234567", "0.5",
+           True, False, 0.0, -1.0, 1001.0, 2.5, 1e16, 60.0, 2023.0, dt.datetime(2023, 5, 1), dt.date(2020, 1, 1))
+
+
+def _cell(value):
+    """XlsxWriter writes None as nothing; a date as a date cell."""
+    return "" if value is None else value
+
+
+def make_corpus(folder: str | Path, files: int = 400, seed: int = 18, messy: bool = False) -> list[Path]:
+    """Write `files` submissions into `folder` (created); returns their paths, in order. `messy`
+    scatters HAZARDS over the cells and ends each roster with a 合计 row and a footnote."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     rnd = random.Random(seed)
     counts = staff_counts(files, rnd)
-    subs = [Submission(i, seed, c) for i, c in enumerate(counts)]
-    if files == 400:                # the corpus of issue 18: exactly TOTAL_ROWS_400 data rows
+    subs = [Submission(i, seed, c, messy) for i, c in enumerate(counts)]
+    if files == 400 and not messy:  # the corpus of issue 18: exactly TOTAL_ROWS_400 data rows
         other = sum(1 + len(s.departments) + len(YEARS) + 1 for s in subs)
         counts = _fit_total(counts, other, TOTAL_ROWS_400)
         for s, c in zip(subs, counts):
