@@ -134,6 +134,7 @@ def part_head(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> bytes:
 
 
 PROLOG_BYTES = 64 * 1024
+QUICK_PROLOG_BYTES = 1024        # what a genuine part's prolog fits in: looked at first
 _XML_PARTS = (".xml", ".rels", ".vml")
 _COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
 _ROOT = re.compile(rb"<[A-Za-z_]")
@@ -144,6 +145,13 @@ def declares_dtd(zf: zipfile.ZipFile) -> str | None:
     (no genuine workbook has either: Excel writes none, and entity expansion is a known attack)."""
     for info in zf.infolist():
         if not info.filename.lower().endswith(_XML_PARTS) or info.file_size == 0:
+            continue
+        head = part_head(zf, info, QUICK_PROLOG_BYTES)
+        root = _ROOT.search(head)
+        if root and b"<!--" not in head[:root.start()] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            prolog = head[:root.start()].upper()                 # the common case: the root element comes first
+            if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+                return info.filename
             continue
         head = part_head(zf, info, PROLOG_BYTES)
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):          # UTF-16 XML
