@@ -108,16 +108,24 @@ def _first_seen(columns: list) -> np.ndarray:
         group = pd.DataFrame(dict(enumerate(columns))).groupby(list(range(len(columns))), dropna=False,
                                                                  sort=False).ngroup().to_numpy()
         return np.unique(group, return_index=True)[1][group]   # groups are numbered by first appearance
-    seen: dict[tuple, int] = {}
-    return np.fromiter((seen.setdefault(ident, i) for i, ident in enumerate(zip(*columns))), dtype=np.int64, count=n)
+    idents = list(zip(*columns))
+    first = dict(zip(reversed(idents), range(n - 1, -1, -1)))     # the earliest row of each key wins
+    if len(first) == n:
+        return np.arange(n)                                         # no key repeats (the usual case)
+    return np.fromiter(map(first.__getitem__, idents), dtype=np.int64, count=n)
 
 
 def _key_values(values, positions: np.ndarray):
     """Key column at `positions`, compared as people read it (spaces and widths folded, blanks alike)."""
     if isinstance(values, np.ndarray):
         return [None if v != v else v for v in values[positions].tolist()]
-    texts = normalize_texts([values[i] for i in positions.tolist()])
+    texts = normalize_texts(values if len(positions) == len(values) else [values[i] for i in positions.tolist()])
+    if set(map(type, texts)) <= _TEXT_OR_NONE:
+        return texts
     return [v if v is None or type(v) is str else _key_part(v) for v in texts]
+
+
+_TEXT_OR_NONE = frozenset((str, type(None)))
 
 
 @lru_cache(maxsize=4096)
