@@ -138,14 +138,16 @@ def batch_part(folder: Path, work: Path, before: Path | None) -> None:
               f"({old[1] / rows['xltools batch'][1]:.2f}x less)")
 
 
-def big_part(work: Path, rows: int) -> None:
+def big_part(work: Path, rows: int, before: Path | None) -> None:
     sys.path.insert(0, str(HERE))
     from bench_batch import big_workbook
     big = work / "企业亩均.xlsx"
     cell_bytes = big_workbook(big, rows)
     out = {}
-    for name, script in (("fastexcel", BIG_FASTEXCEL), ("xltools", BIG_XLTOOLS)):
-        out[name] = json.loads(run([sys.executable, "-c", script, str(big)])[2].strip().splitlines()[-1])
+    for name, script, cwd in (("fastexcel", BIG_FASTEXCEL, ROOT), ("xltools", BIG_XLTOOLS, ROOT),
+                              ("before", BIG_XLTOOLS, before)):
+        if cwd is not None:
+            out[name] = json.loads(run([sys.executable, "-c", script, str(big)], cwd)[2].strip().splitlines()[-1])
     x, f = out["xltools"], out["fastexcel"]
     extra = x["peak"] - x["start"]
     print(f"\n{rows:,} rows × 20 columns, one sheet (time inside a fresh process):")
@@ -154,6 +156,10 @@ def big_part(work: Path, rows: int) -> None:
           f"{x['seconds'] / f['seconds']:.2f}x fastexcel (target ≤ 2x)")
     print(f"  xltools peak RSS {x['peak']:.0f} MiB = {extra:.0f} MiB above its {x['start']:.0f} MiB at start; "
           f"cell data {cell_bytes / 2**20:.0f} MiB → {extra * 2**20 / cell_bytes:.2f}x (target ≤ 3x)")
+    if "before" in out:
+        b = out["before"]
+        print(f"  before ({before}): {b['seconds']:.2f} s = {b['seconds'] / f['seconds']:.2f}x fastexcel; "
+              f"{b['peak'] - b['start']:.0f} MiB above start → {(b['peak'] - b['start']) * 2**20 / cell_bytes:.2f}x")
 
 
 def main() -> None:
@@ -176,7 +182,7 @@ def main() -> None:
                 make_corpus(folder, args.files)
             batch_part(folder, work, args.before.resolve() if args.before else None)
         if not args.skip_big:
-            big_part(work, args.rows)
+            big_part(work, args.rows, args.before.resolve() if args.before else None)
         print(f"load after: {load()}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
