@@ -1,8 +1,9 @@
 """Turn the raw cells of one column into typed values, the way officials write them.
 
 Numbers arrive as numbers, or as text: "1,234.5", full-width "１２３", "12.5万", "3亿元",
-"15%", "—", "无", "#DIV/0!". Each text form is parsed once per distinct string (cached), so
-a column of 200,000 cells costs one pass of pandas plus a parse per distinct text.
+"15%", "—", "无", "#DIV/0!". A column is typed at a time: its number cells in one numpy conversion,
+its texts once per distinct string (a roster repeats a few 岗位 thousands of times), mapped back to
+their cells; only the cells of a distinct value that needs it are looked at one by one.
 Every cell that cannot be used yields a (row, level, message, suggestion) problem; the
 value itself becomes missing, so only computations that need it are blocked.
 """

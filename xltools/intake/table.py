@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..problems import ERROR, WARNING, col_letter
 from ..schema import (AUDITS_BY_ID, RELATIONS, SHEETS, SHEETS_BY_KEY, TOTAL_WORDS, UNITS, Column, Sheet, header_lookup,
-                      normalize_text, normalize_texts, split_header, unit_dimension)
+                      normalize_text, normalize_texts, plain_texts, split_header, unit_dimension)
 from .coerce import coerce_column, show
 
 HEADER_SCAN_ROWS = 30
@@ -393,8 +393,8 @@ def data_columns(rows: list, first_row: int, key_cols: list[int]) -> tuple[list[
     n = len(rows)
     cols = list(zip_longest(*rows, fillvalue="")) if n else []    # short streamed rows: "" beyond their end
     first = _first_cells(cols, n)
-    ends = {v: _ends_table(v) for v in set(v for v in first if type(v) is str)}
-    drop = [v is None or (type(v) is str and ends[v]) for v in first] if ends else [v is None for v in first]
+    ends = _table_ends([v for v in set(first) if type(v) is str])
+    drop = [v is None or (type(v) is str and v in ends) for v in first] if ends else [v is None for v in first]
     for kc in key_cols:
         if kc < len(cols) and _may_name_totals(cols[kc]):
             drop = [d or (type(v) is str and _names_total(v)) for d, v in zip(drop, cols[kc])]
@@ -403,6 +403,14 @@ def data_columns(rows: list, first_row: int, key_cols: list[int]) -> tuple[list[
         take = itemgetter(*kept) if len(kept) > 1 else (lambda col: tuple(col[i] for i in kept))
         cols = [take(col) for col in cols]
     return cols, np.asarray(kept, dtype=int) + first_row
+
+
+def _table_ends(texts: list[str]) -> set[str]:
+    """Those of `texts` that end a table as a row's first cell (合计, 注：…); a column of plain texts
+    (names) is told apart without normalising each."""
+    if plain_texts(texts):                  # normalize_text would leave each as it is
+        return {t for t in texts if t in _TOTALS or (len(t) > 1 and t.startswith(_FOOTER))}
+    return {t for t in texts if _ends_table(t)}
 
 
 def _first_cells(cols: list[tuple], n: int) -> list:
