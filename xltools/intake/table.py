@@ -393,7 +393,7 @@ def data_columns(rows: list, first_row: int, key_cols: list[int]) -> tuple[list[
     n = len(rows)
     cols = list(zip_longest(*rows, fillvalue="")) if n else []    # short streamed rows: "" beyond their end
     first = _first_cells(cols, n)
-    ends = _table_ends([v for v in set(first) if type(v) is str])
+    ends = _table_ends(list({v for v in first if type(v) is str}))
     drop = [v is None or (type(v) is str and v in ends) for v in first] if ends else [v is None for v in first]
     for kc in key_cols:
         if kc < len(cols) and _may_name_totals(cols[kc]):
@@ -413,18 +413,26 @@ def _table_ends(texts: list[str]) -> set[str]:
     return {t for t in texts if _ends_table(t)}
 
 
+def _blank(v: object) -> bool:
+    return v is None or v == "" or (isinstance(v, str) and not v.strip())
+
+
 def _first_cells(cols: list[tuple], n: int) -> list:
     """The first non-blank cell of each row (None: a blank row); most rows are settled by column A."""
     first: list = [None] * n
     todo = range(n)
     for col in cols:
         values = col if len(todo) == n else [col[i] for i in todo]
-        blank = {v for v in set(values) if v is None or v == "" or (isinstance(v, str) and not v.strip())}
-        if not blank and len(todo) == n:
+        try:
+            blank = {v for v in set(values) if _blank(v)}
+            is_blank = blank.__contains__
+        except TypeError:                    # a cell that cannot be hashed (never from a file): cell by cell
+            blank, is_blank = None, _blank
+        if not blank and blank is not None and len(todo) == n:
             return list(col)
         left = []
         for i, v in zip(todo, values):
-            if v in blank:
+            if is_blank(v):
                 left.append(i)
             else:
                 first[i] = v
