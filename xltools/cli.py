@@ -16,7 +16,7 @@ import typer
 from . import __version__
 from .helpformat import ChineseCommand, ChineseGroup
 from .problems import EXIT_UNUSABLE
-from .profiles import SEVERITY_NAMES, ProfileError, builtin_ids, load_profile, rule_params_text
+from .profiles import ProfileError, builtin_ids, load_profile
 
 if TYPE_CHECKING:
     from rich.table import Table

@@ -88,6 +88,7 @@ def _member(zf: zipfile.ZipFile, name: str) -> bytes | None:
 
 # --------------------------------------------------------------------------- hardened reading
 PROLOG_BYTES = 64 * 1024
+QUICK_PROLOG_BYTES = 1024
 _XML_PARTS = (".xml", ".rels", ".vml")
 _COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
 _ROOT = re.compile(rb"<[A-Za-z_]")
@@ -114,6 +115,10 @@ def declares_dtd(zf: zipfile.ZipFile) -> str | None:
     (no genuine workbook has either: Excel writes none, and entity expansion is a known attack)."""
     for info in zf.infolist():
         if not info.filename.lower().endswith(_XML_PARTS) or info.file_size == 0:
+            continue
+        head = part_head(zf, info, QUICK_PROLOG_BYTES)          # a genuine prolog fits in this: look there first
+        root = _ROOT.search(head)
+        if root is not None and b"<!" not in head[:root.start()] and not head.startswith(_UTF16_BOMS):
             continue
         if prolog_declares_dtd(part_head(zf, info, PROLOG_BYTES)):
             return info.filename

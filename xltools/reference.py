@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from .engine.ranking import MISSING_POLICIES
-from .engine.scoring import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
+from .methods import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
 from .profiles import builtin_ids, builtin_labels, load_profile, rule_params_text
 from .results import SHEETS as RESULT_SHEETS, TASK_NAMES
 from .schema import AUDITS, ENUMS, HARD, KIND_NAMES, NONE, PARAM_ITEMS, PROFILE_KEYS, SHEETS, YEAR

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .engine.scoring import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
+from .methods import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
 from .output.sheets import plain_header, shown
 from .results import ANALYSIS, CHECKS, COMPLIANCE, DERIVED, NOTES, RANKING, SANCTIONS, TAX_RETURN, declaration
 from .profiles.display import METHOD_NAMES, cite, report_titles

@@ -428,7 +428,25 @@ def _normalize(text: str) -> str:
 
 def normalize_text(text: object) -> str:
     """Fold full/half-width forms, drop all white space and a leading '*' (required mark)."""
+    if isinstance(text, str) and text.isalnum() and unicodedata.is_normalized("NFKC", text):
+        return text              # nothing to fold: 人员编号 and names do not crowd the cache
     return _normalize(text if isinstance(text, str) else str(text))
+
+
+def plain_texts(texts: list[str]) -> bool:
+    """Are these texts (non-empty ones) letters and digits only, widths folded — what normalize_text
+    leaves alone? One test of the joined texts, not one per text (NFKC never joins across a newline)."""
+    return "".join(texts).isalnum() and unicodedata.is_normalized("NFKC", "\n".join(texts))
+
+
+def normalize_texts(values: list) -> list:
+    """normalize_text of each text in `values` (None and other cells kept), once per distinct text;
+    `values` itself when no text needs it (names, codes)."""
+    distinct = list(dict.fromkeys(v for v in values if isinstance(v, str)))
+    if plain_texts(distinct) or not distinct:
+        return values
+    table = {v: normalize_text(v) for v in distinct}
+    return [table[v] if isinstance(v, str) else v for v in values]
 
 
 def split_header(text: object) -> tuple[str, str]:

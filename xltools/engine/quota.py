@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from ..facts import DEPT_FACTS, FACT_NAMES, NUMERIC_FACTS, POSTS_COLUMNS
+from ..facts import DEPT_FACTS, FACT_NAMES
 from ..profiles import QUOTA_KINDS, Profile, load_profile, parse_rational
 from ..results import CHECKS, COMPLIANCE, DECLARED
 from ..schema import ENUMS, normalize_text

@@ -14,15 +14,17 @@ from ..schema import STAFFING_STATUS
 
 
 def holds_bianzhi(status: pd.Series) -> pd.Series:
-    """人员.编制身份 → 1.0 (holds 编制), 0.0 (聘用 etc.) or NaN (blank or not recognisable)."""
-    text = status.astype("string").fillna("")
-    out = pd.Series(np.nan, index=status.index)
-    decided = pd.Series(False, index=status.index)
+    """人员.编制身份 → 1.0 (holds 编制), 0.0 (聘用 etc.) or NaN (blank or not recognisable).
+    Each distinct status is looked at once (a roster repeats a few of them thousands of times)."""
+    codes, distinct = pd.factorize(status.astype("string").fillna(""))
+    text = pd.Series(distinct, dtype="string")
+    out = np.full(len(text), np.nan)
+    decided = np.zeros(len(text), dtype=bool)
     for token, holds in STAFFING_STATUS:
-        hit = ~decided & text.str.contains(token, regex=False).to_numpy()
+        hit = ~decided & text.str.contains(token, regex=False).to_numpy(dtype=bool)
         out[hit] = 1.0 if holds else 0.0
         decided |= hit
-    return out
+    return pd.Series(out[codes], index=status.index)
 
 
 def _num(s: pd.Series) -> np.ndarray:

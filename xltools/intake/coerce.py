@@ -1,8 +1,9 @@
 """Turn the raw cells of one column into typed values, the way officials write them.
 
 Numbers arrive as numbers, or as text: "1,234.5", full-width "１２３", "12.5万", "3亿元",
-"15%", "—", "无", "#DIV/0!". Each text form is parsed once per distinct string (cached), so
-a column of 200,000 cells costs one pass of pandas plus a parse per distinct text.
+"15%", "—", "无", "#DIV/0!". A column is typed at a time: its number cells in one numpy conversion,
+its texts once per distinct string (a roster repeats a few 岗位 thousands of times), mapped back to
+their cells; only the cells of a distinct value that needs it are looked at one by one.
 Every cell that cannot be used yields a (row, level, message, suggestion) problem; the
 value itself becomes missing, so only computations that need it are blocked.
 """
@@ -18,12 +19,13 @@ import numpy as np
 
 from ..problems import ERROR, WARNING
 from ..schema import (AUDITS_BY_ID, ENUM, ENUMS, ERROR_VALUES, FLOAT, INT, LIST, MAGNITUDES, MAX_DIGITS,
-                      PLACEHOLDERS, RATIO, TEXT, UNITS, YEAR, YEAR_RANGE, Column, normalize_text)
+                      PLACEHOLDERS, RATIO, TEXT, UNITS, YEAR, YEAR_RANGE, Column, normalize_text, plain_texts)
 
 _NUMBER = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(.*)$")
 _PLACEHOLDERS = {normalize_text(p) for p in PLACEHOLDERS}
 _ERRORS = {normalize_text(e) for e in ERROR_VALUES}
 _LIST_SPLIT = re.compile(r"[；;、,，/]+")
+_is_nfkc = unicodedata.is_normalized
 
 # A problem found in one cell: (position in the column, level, message, suggestion).
 CellProblem = tuple[int, str, str, str]
@@ -93,50 +95,89 @@ def _too_many_digits(number: str) -> bool:
     return len(digits) > MAX_DIGITS
 
 
-def _numbers(raw: list, col: Column, factor: float, unit: str = "") -> tuple[np.ndarray, list[CellProblem], list[int]]:
-    """Typed values, the cell problems, and the positions of blank cells (blank, 无, —)."""
+def _numbers(raw, col: Column, factor: float, unit: str = "") -> tuple[np.ndarray, list[CellProblem], list[int]]:
+    """Typed values, the cell problems, and the positions of blank cells (blank, 无, —).
+
+    Numbers become floats in one numpy conversion; only the other cells are looked at one by one,
+    and a text is parsed once per distinct string.
+    """
     problems: list[CellProblem] = []
     blanks: list[int] = []
-    if all(type(v) is float for v in raw):  # the common case: every cell already a number
-        return np.array(raw, dtype=float) * factor if factor != 1.0 else np.array(raw, dtype=float), problems, blanks
-    percent_ok = col.kind == RATIO or (col.kind == FLOAT and not col.dim)
-    shown_unit = unit or col.unit               # the unit the column is read in, as the official sees it
-    out = np.empty(len(raw))
-    for pos, value in enumerate(raw):
-        t = type(value)
-        if t is float or t is int:
-            out[pos] = value * factor
-            continue
-        out[pos] = np.nan
-        if value is None or value == "":
+    kinds = set(map(type, raw))
+    if kinds <= _NUMERIC:                   # the common case: every cell already a number
+        values = np.array(raw, dtype=float)
+        return values * factor if factor != 1.0 else values, problems, blanks
+    n = len(raw)
+    cells = np.empty(n, dtype=object)
+    cells[:] = raw
+    types = np.fromiter(map(type, raw), dtype=object, count=n)
+    numeric = (types == float) | (types == int)
+    out = np.full(n, np.nan)
+    if numeric.any():
+        out[numeric] = cells[numeric].astype(float) * factor
+    reading = _CellReading(col, factor, unit)
+    for pos in np.flatnonzero(~numeric).tolist():
+        value, problem, blank = reading.of(raw[pos])
+        if value is not None:
+            out[pos] = value
+        if problem is not None:
+            problems.append((pos, *problem))
+        elif blank:
             blanks.append(pos)
-            continue
-        if t is str:
-            num, err, explicit = parse_number_text(value, col.dim, col.unit, percent_ok)
-            if err == "error-value":
-                problems.append((pos, WARNING, f"单元格是错误值「{value.strip()}」，按空值处理",
-                                 "检查源公式，或填写实际数值"))
-            elif err == "digits":
-                rule = AUDITS_BY_ID["QZ-05"]
-                problems.append((pos, ERROR, f"「{col.header}」的数字「{value.strip()}」超过 {MAX_DIGITS} 位有效数字，"
-                                 f"未读入{rule.tag()}", rule.hint))
-            elif err:
-                problems.append((pos, ERROR, f"「{col.header}」应为数字：{err}", _number_hint(col, unit)))
-            elif num is None:
-                blanks.append(pos)
-            else:
-                out[pos] = num if explicit else num * factor
-                if explicit and col.dim and explicit != shown_unit:
-                    problems.append((pos, WARNING, f"「{col.header}」单元格自带单位：「{value.strip()}」按 {show(num)} "
-                                     f"{col.unit} 读入（本列单位为{shown_unit}）",
-                                     f"确认数值；本列请只填数字，单位统一为{shown_unit}"))
-        elif t is bool:
-            problems.append((pos, ERROR, f"「{col.header}」应为数字，实为逻辑值 {value}", _number_hint(col, unit)))
-        elif isinstance(value, (_dt.date, _dt.time, _dt.timedelta)):
-            problems.append((pos, ERROR, f"「{col.header}」应为数字，实为日期/时间", "把单元格格式改为“常规”或“数值”后重填"))
-        else:
-            problems.append((pos, ERROR, f"「{col.header}」无法识别：{value!r}", _number_hint(col, unit)))
     return out, problems, blanks
+
+
+_NUMERIC = frozenset((float, int))
+
+
+class _CellReading:
+    """What one non-number cell of a number column reads as: (value or None, problem or None, blank?).
+    A text gives the same answer wherever it stands, so each distinct text is worked out once."""
+
+    def __init__(self, col: Column, factor: float, unit: str):
+        self.col, self.factor, self.unit = col, factor, unit
+        self.percent_ok = col.kind == RATIO or (col.kind == FLOAT and not col.dim)
+        self.shown_unit = unit or col.unit      # the unit the column is read in, as the official sees it
+        self.texts: dict[str, tuple] = {}
+
+    def of(self, value: object) -> tuple[float | None, tuple[str, str, str] | None, bool]:
+        if type(value) is str:
+            known = self.texts.get(value)
+            if known is None:
+                known = self.texts[value] = self._text(value)
+            return known
+        return self._other(value)
+
+    def _text(self, value: str) -> tuple[float | None, tuple[str, str, str] | None, bool]:
+        col, unit = self.col, self.unit
+        if value == "":
+            return None, None, True
+        num, err, explicit = parse_number_text(value, col.dim, col.unit, self.percent_ok)
+        if err == "error-value":
+            return None, (WARNING, f"单元格是错误值「{value.strip()}」，按空值处理", "检查源公式，或填写实际数值"), False
+        if err == "digits":
+            rule = AUDITS_BY_ID["QZ-05"]
+            return None, (ERROR, f"「{col.header}」的数字「{value.strip()}」超过 {MAX_DIGITS} 位有效数字，"
+                          f"未读入{rule.tag()}", rule.hint), False
+        if err:
+            return None, (ERROR, f"「{col.header}」应为数字：{err}", _number_hint(col, unit)), False
+        if num is None:
+            return None, None, True
+        if explicit and col.dim and explicit != self.shown_unit:
+            return num, (WARNING, f"「{col.header}」单元格自带单位：「{value.strip()}」按 {show(num)} "
+                         f"{col.unit} 读入（本列单位为{self.shown_unit}）",
+                         f"确认数值；本列请只填数字，单位统一为{self.shown_unit}"), False
+        return (num if explicit else num * self.factor), None, False
+
+    def _other(self, value: object) -> tuple[float | None, tuple[str, str, str] | None, bool]:
+        col, unit = self.col, self.unit
+        if value is None or value == "":
+            return None, None, True
+        if isinstance(value, bool):
+            return None, (ERROR, f"「{col.header}」应为数字，实为逻辑值 {value}", _number_hint(col, unit)), False
+        if isinstance(value, (_dt.date, _dt.time, _dt.timedelta)):
+            return None, (ERROR, f"「{col.header}」应为数字，实为日期/时间", "把单元格格式改为“常规”或“数值”后重填"), False
+        return None, (ERROR, f"「{col.header}」无法识别：{value!r}", _number_hint(col, unit)), False
 
 
 def show(value: object) -> str:
@@ -161,7 +202,7 @@ def coerce_column(raw, col: Column, announced_unit: str = "") -> tuple[np.ndarra
     Returns the typed values — a float ndarray (NaN = missing) for numbers, a list of str/None
     otherwise — and the cell problems. Integer columns are checked to be integral.
     """
-    raw = list(raw)
+    raw = raw if isinstance(raw, (list, tuple)) else list(raw)
     problems: list[CellProblem] = []
     if col.is_number:
         factor, _ = unit_factor(col, announced_unit)
@@ -187,15 +228,83 @@ def coerce_column(raw, col: Column, announced_unit: str = "") -> tuple[np.ndarra
         if blanks and col.blank_value is not None:
             values[blanks] = col.blank_value          # the schema says a blank here means none (0)
         return values, problems
-    texts = [_as_text(v) for v in raw]
-    if col.kind == ENUM:
-        values, problems = _enum(texts, col)
-        if col.blank_value is not None:     # a blank 是否 that the schema reads as 否
-            values = [col.blank_value if t is None else v for t, v in zip(texts, values)]
-        return values, problems
-    if col.kind == LIST:
-        texts = ["；".join(p for p in _LIST_SPLIT.split(t) if p) if isinstance(t, str) else t for t in texts]
-    return texts, problems
+    return _text_column(raw, col)
+
+
+def _text_column(raw: list, col: Column) -> tuple[list, list[CellProblem]]:
+    """Text, enum and list columns: each distinct cell is read once, and mapped back to its cells.
+
+    A column of 人员 repeats a few 岗位 or 考核等次 thousands of times; only its distinct values pay
+    for normalising and looking up. Their problems are told at every cell that holds them.
+    """
+    read = _enum_reader(col) if col.kind == ENUM else _list_text if col.kind == LIST else _as_text_only
+    if not distinct_safe(raw):
+        results = [read(v) for v in raw]
+        return [r[0] for r in results], [(pos, *r[1]) for pos, r in enumerate(results) if r[1] is not None]
+    distinct = dict.fromkeys(raw)
+    if col.kind == TEXT and _plain(distinct):
+        return list(raw), []
+    value_of, problem_of = {}, {}
+    for v in distinct:
+        value_of[v], problem = read(v)
+        if problem is not None:
+            problem_of[v] = problem
+    values = list(map(value_of.__getitem__, raw))
+    problems = [(pos, *problem_of[v]) for pos, v in enumerate(raw) if v in problem_of] if problem_of else []
+    return values, problems
+
+
+# Cell types whose values never compare equal across types with different texts (True == 1 == 1.0
+# would be one dict key for 是 and 1): a column of only these is read per distinct value.
+_DISTINCT_SAFE = (frozenset((str, float, int, type(None), _dt.datetime, _dt.date, _dt.time, _dt.timedelta)),
+                  frozenset((str, bool, type(None))))
+
+
+def _plain(distinct: dict) -> bool:
+    """Are these distinct cells all texts that read as themselves (no blank, placeholder, space or width
+    to fold)? Then a text column is its cells as they are."""
+    texts = [v for v in distinct if type(v) is str]
+    return (len(texts) == len(distinct) and "" not in distinct and plain_texts(texts)
+            and _PLACEHOLDERS.isdisjoint(distinct))
+
+
+def distinct_safe(values) -> bool:
+    """May `values` be worked out per distinct value (a dict of them is exact)?"""
+    kinds = set(map(type, values))
+    return any(kinds <= safe for safe in _DISTINCT_SAFE)
+
+
+def _as_text_only(value: object) -> tuple[object, None]:
+    return _as_text(value), None
+
+
+def _list_text(value: object) -> tuple[object, None]:
+    t = _as_text(value)
+    return ("；".join(p for p in _LIST_SPLIT.split(t) if p) if isinstance(t, str) else t), None
+
+
+def _enum_reader(col: Column):
+    """cell → (allowed value or None, problem or None) for one enum column; a blank 是否 that the
+    schema reads as 否 becomes 否."""
+    spec = ENUMS[col.enum or col.header]
+    table = _enum_table(spec.name)
+    ambiguous = {normalize_text(k): v for k, v in spec.ambiguous.items()}
+    blank = col.blank_value
+
+    def read(value: object) -> tuple[object, tuple[str, str, str] | None]:
+        t = _as_text(value)
+        if t is None:
+            return blank, None
+        key = normalize_text(t)
+        found = table.get(key)
+        if found is not None:
+            return found, None
+        if key in ambiguous:
+            return None, (ERROR, f"「{col.header}」取值有歧义：{ambiguous[key]}", "从下拉列表选择：" + "、".join(spec.values))
+        if key.upper() in _ERRORS:
+            return None, (WARNING, f"单元格是错误值「{t}」，按空值处理", "填写实际取值")
+        return None, (ERROR, f"「{col.header}」的取值「{t}」不在允许范围内", "可选：" + "、".join(spec.values))
+    return read
 
 
 def _refuse(values: np.ndarray, bad: np.ndarray, problems: list[CellProblem], rule_id: str, message) -> None:
@@ -218,6 +327,8 @@ def _as_text(value: object) -> object:
         value = int(value) if value.is_integer() else value
     if isinstance(value, bool):
         value = "是" if value else "否"
+    if isinstance(value, str) and value.isalnum() and _is_nfkc("NFKC", value):
+        return None if value in _PLACEHOLDERS else value      # already clean: no spaces, widths folded
     return _clean_text(value if isinstance(value, str) else str(value))
 
 
@@ -225,32 +336,6 @@ def _as_text(value: object) -> object:
 def _clean_text(value: str) -> str | None:
     s = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", value)).strip()
     return None if normalize_text(s) in _PLACEHOLDERS else s
-
-
-def _enum(texts: list, col: Column) -> tuple[list, list[CellProblem]]:
-    spec = ENUMS[col.enum or col.header]
-    table = _enum_table(spec.name)
-    ambiguous = {normalize_text(k): v for k, v in spec.ambiguous.items()}
-    problems: list[CellProblem] = []
-    out: list = []
-    for pos, t in enumerate(texts):
-        if t is None:
-            out.append(None)
-            continue
-        key = normalize_text(t)
-        value = table.get(key)
-        out.append(value)
-        if value is not None:
-            continue
-        if key in ambiguous:
-            problems.append((pos, ERROR, f"「{col.header}」取值有歧义：{ambiguous[key]}",
-                             "从下拉列表选择：" + "、".join(spec.values)))
-        elif key.upper() in _ERRORS:
-            problems.append((pos, WARNING, f"单元格是错误值「{t}」，按空值处理", "填写实际取值"))
-        else:
-            problems.append((pos, ERROR, f"「{col.header}」的取值「{t}」不在允许范围内",
-                             "可选：" + "、".join(spec.values)))
-    return out, problems
 
 
 @lru_cache(maxsize=None)

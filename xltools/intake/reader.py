@@ -13,12 +13,14 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import python_calamine as pc
 
+from .. import ooxml
 from . import webtable, xlsxstream
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -111,7 +113,7 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
                "文件解压后体积异常（疑似压缩炸弹），已拒绝读取"
                if unpacked > MAX_UNPACKED_BYTES or (unpacked > 50 * 1024**2 and unpacked / packed > MAX_RATIO) else "")
     try:
-        dtd = None if problem else xlsxstream.declares_dtd(zf)
+        dtd = None if problem else ooxml.declares_dtd(zf)
         bad = None if problem or dtd else xlsxstream.declared_strings(zf)
     except Exception as exc:          # a damaged part: say so like any other damage
         zf.close()
@@ -131,7 +133,7 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
 def _parts_to_stream(zf: zipfile.ZipFile) -> set[str]:
     """Worksheet parts python-calamine must not load whole: XML too large, or cells so far apart
     that the rectangle it allocates (A1 to the farthest cell) would not fit in memory."""
-    sheets = xlsxstream.worksheet_parts(zf)
+    sheets = ooxml.worksheet_parts(zf)
     infos = {i.filename: i for i in zf.infolist()}
     if sheets is None:                     # relationships unreadable here: look at every XML part
         sheets = [n for n in infos if n.endswith(".xml")]
@@ -139,9 +141,22 @@ def _parts_to_stream(zf: zipfile.ZipFile) -> set[str]:
     for name in sheets:
         info = infos.get(name)
         if info is not None and (info.file_size > STREAM_XML_BYTES
-                                 or xlsxstream.spans_more_than(xlsxstream.read_part(zf, info), DENSE_CELLS_MAX)):
+                                 or _spans_more_than(ooxml.read_part(zf, info), DENSE_CELLS_MAX)):
             out.add(name)
     return out
+
+
+# A cell reference with two letters (column AA or further) or four digits (row 1000 or further down):
+# until one appears, a sheet spans at most 999 × 26 cells — one search settles most submitted sheets.
+_WIDE_CELL = re.compile(rb' r="(?:[A-Z]{2}|[A-Z]\d{4})')
+_SMALL_SPAN = 999 * 26
+
+
+def _spans_more_than(xml: bytes, limit: int) -> bool:
+    """xlsxstream.spans_more_than, answered by one search when no cell lies beyond Z999."""
+    if limit >= _SMALL_SPAN and not _WIDE_CELL.search(xml):
+        return False
+    return xlsxstream.spans_more_than(xml, limit)
 
 
 ZIP, OLE = "zip", "ole"
@@ -335,7 +350,7 @@ def _sheets(path: Path, zf: zipfile.ZipFile | None, choose):
             if not _failed(exc):
                 raise
             raise UnusableInput(f"无法读取工作簿：{_short(exc)}") from exc
-        parts = {n: p for n, p in xlsxstream.sheet_parts(zf).items() if p in stream} if stream else {}
+        parts = {n: p for n, p in ooxml.sheet_parts(zf).items() if p in stream} if stream else {}
         strings = None
         worksheets = [m.name for m in wb.sheets_metadata if str(m.typ) == "SheetTypeEnum.WorkSheet"]
         chosen = set(choose(worksheets) if choose else worksheets)
@@ -419,7 +434,7 @@ def sheet_names(path: Path) -> list[str]:
         if check_file(path) != ZIP or path.suffix.lower() == ".xlsb":
             return []
         with _open_zip(path) as zf:
-            return list(xlsxstream.sheet_parts(zf))
+            return list(ooxml.sheet_parts(zf))
     except Exception:
         return []
 

@@ -12,13 +12,15 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from itertools import chain, zip_longest
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
 
 from ..problems import ERROR, WARNING, col_letter
 from ..schema import (AUDITS_BY_ID, RELATIONS, SHEETS, SHEETS_BY_KEY, TOTAL_WORDS, UNITS, Column, Sheet, header_lookup,
-                      normalize_text, split_header, unit_dimension)
+                      normalize_text, normalize_texts, plain_texts, split_header, unit_dimension)
 from .coerce import coerce_column, show
 
 HEADER_SCAN_ROWS = 30
@@ -106,19 +108,24 @@ def _first_seen(columns: list) -> np.ndarray:
         group = pd.DataFrame(dict(enumerate(columns))).groupby(list(range(len(columns))), dropna=False,
                                                                  sort=False).ngroup().to_numpy()
         return np.unique(group, return_index=True)[1][group]   # groups are numbered by first appearance
-    seen: dict[tuple, int] = {}
-    return np.fromiter((seen.setdefault(ident, i) for i, ident in enumerate(zip(*columns))), dtype=np.int64, count=n)
+    idents = list(zip(*columns))
+    first = dict(zip(reversed(idents), range(n - 1, -1, -1)))     # the earliest row of each key wins
+    if len(first) == n:
+        return np.arange(n)                                         # no key repeats (the usual case)
+    return np.fromiter(map(first.__getitem__, idents), dtype=np.int64, count=n)
 
 
 def _key_values(values, positions: np.ndarray):
     """Key column at `positions`, compared as people read it (spaces and widths folded, blanks alike)."""
     if isinstance(values, np.ndarray):
         return [None if v != v else v for v in values[positions].tolist()]
-    return [_key_part(values[i]) for i in positions]
+    texts = normalize_texts(values if len(positions) == len(values) else [values[i] for i in positions.tolist()])
+    if set(map(type, texts)) <= _TEXT_OR_NONE:
+        return texts
+    return [v if v is None or type(v) is str else _key_part(v) for v in texts]
 
 
-def _blank(v: object) -> bool:
-    return v is None or v == "" or (isinstance(v, str) and not v.strip())
+_TEXT_OR_NONE = frozenset((str, type(None)))
 
 
 @lru_cache(maxsize=4096)
@@ -278,16 +285,34 @@ def stage_table(head: list[list[object]], rest, sheet: Sheet, title: str,
         return None
     hr, nrows, found = located
     problems: list[tuple[int, int, str, str, str]] = []
+    data_start = _take_unit_row(grid, hr + nrows, found)
+    problems += _unknown_columns(grid, hr, nrows, data_start, found, sheet)
+    columns = {col.key: c for c, (col, _, _) in found.items()}
+    unusable = _missing_columns(sheet, columns, hr, problems)
+    units, sources = _read_units(found, _sheet_units(grid[:hr + nrows - 1]), hr + nrows - 1, problems)
+    table = PendingTable(sheet, title, columns, hr, problems, found, units, hr + nrows - 1, sources)
+    if unusable:                      # its rows are never read: the sheet's problems say why
+        table.usable = False
+        problems.sort(key=lambda p: (p[0], p[1]))
+        return table
+    _feed(table, grid[data_start:], data_start, rest, typer)
+    return table
 
-    # Sheet-wide units ("单位：万元", "金额单位：元", "单位:万元、亩") written anywhere above the
-    # column names: a unit row, the title, the top row of a two-row header. The nearest one counts.
-    sheet_units: dict[str, str] = {}
-    for row in grid[:hr + nrows - 1]:
+
+def _sheet_units(rows) -> dict[str, str]:
+    """Sheet-wide units ("单位：万元", "金额单位：元", "单位:万元、亩") written anywhere above the
+    column names: a unit row, the title, the top row of a two-row header. The nearest one counts."""
+    units: dict[str, str] = {}
+    for row in rows:
         for v in row:
             if isinstance(v, str) and "单位" in v:
-                sheet_units.update(unit_notes(v))
-    data_start = hr + nrows
-    # A row of units under the header ("万元", "(亩)") is part of the header.
+                units.update(unit_notes(v))
+    return units
+
+
+def _take_unit_row(grid, data_start: int, found: dict) -> int:
+    """A row of units under the header ("万元", "(亩)") is part of the header: its units go to `found`.
+    Returns the first data row."""
     if data_start < len(grid):
         nxt = [v for v in grid[data_start] if v not in ("", None)]
         if nxt and all(isinstance(v, str) and _is_unit_text(v) for v in nxt):
@@ -297,7 +322,12 @@ def stage_table(head: list[list[object]], rest, sheet: Sheet, title: str,
                     col, _, shown = found[c]
                     found[c] = (col, unit, shown)
             data_start += 1
+    return data_start
 
+
+def _unknown_columns(grid, hr: int, nrows: int, data_start: int, found: dict, sheet: Sheet) -> list:
+    """A 警告 for each column with a header no schema column has, and data below it."""
+    problems = []
     header_cells = [grid[hr + i] for i in range(nrows)]
     for c in range(len(grid[hr])):
         if c in found:
@@ -312,16 +342,25 @@ def stage_table(head: list[list[object]], rest, sheet: Sheet, title: str,
                    for r in range(data_start, min(len(grid), data_start + 50))):
                 problems.append((hr + nrows - 1, c, WARNING, f"未识别的列「{text.strip()}」，已忽略",
                                  "如需使用，请改为标准表头：" + "、".join(x.header for x in sheet.columns[:6]) + "…"))
+    return problems
 
-    columns = {col.key: c for c, (col, _, _) in found.items()}
-    unusable = False                  # without a required key column no row can be told apart
+
+def _missing_columns(sheet: Sheet, columns: dict[str, int], hr: int, problems: list) -> bool:
+    """An 错误 for each required column not found; True when a key column is missing (without it no
+    row can be told apart, so the sheet is not read)."""
+    unusable = False
     for col in sheet.columns:
         if col.required and col.key not in columns:
             is_key = col.key in sheet.keys
             unusable |= is_key
             problems.append((hr, 0, ERROR, f"工作表缺少必填列「{col.header}」" + ("，本表未读入" if is_key else ""),
                              f"在表头行添加一列「{col.header}」"))
+    return unusable
 
+
+def _read_units(found: dict, sheet_units: dict[str, str], names_row: int,
+                  problems: list) -> tuple[dict[int, str], dict[int, str]]:
+    """(grid column → unit its values are read in, → how that unit was learnt)."""
     units: dict[int, str] = {}
     sources: dict[int, str] = {}
     for c, (col, unit, _) in found.items():
@@ -329,43 +368,90 @@ def stage_table(head: list[list[object]], rest, sheet: Sheet, title: str,
         if not unit and col.dim in sheet_units:
             unit, sources[c] = sheet_units[col.dim], FROM_NOTE
         if unit and col.dim and unit not in UNITS[col.dim]:
-            problems.append((hr + nrows - 1, c, WARNING, f"表头单位「{unit}」无法换算为「{col.unit}」，按{col.unit}读取",
+            problems.append((names_row, c, WARNING, f"表头单位「{unit}」无法换算为「{col.unit}」，按{col.unit}读取",
                              f"把表头改为「{col.label()}」"))
             unit, sources[c] = "", FROM_HEADER      # reported already: no second warning that none is stated
         units[c] = unit
+    return units, sources
 
-    key_cols = [columns[k] for k in sheet.keys if k in columns] or [min(found)]
-    table = PendingTable(sheet, title, columns, hr, problems, found, units, hr + nrows - 1, sources)
-    if unusable:
-        table.usable = False
-        problems.sort(key=lambda p: (p[0], p[1]))
-        return table                  # its rows are never read: the sheet's problems say why
 
-    def convert(chunk: list[list[object]], first_row: int) -> None:
-        kept: list[list[object]] = []
-        kept_idx: list[int] = []
-        for offset, row in enumerate(chunk):
-            first = next((v for v in row if not _blank(v)), None)
-            if first is None:
-                continue                      # blank row
-            if type(first) is str and _ends_table(first):
-                continue                      # 合计 row or footnote
-            if any(type(row[kc]) is str and _names_total(row[kc]) for kc in key_cols if kc < len(row)):
-                continue
-            kept.append(row)
-            kept_idx.append(first_row + offset)
-        typer.add(table, kept, np.asarray(kept_idx, dtype=int))
-
-    chunk = grid[data_start:]
-    row_no = data_start
+def _feed(table: "PendingTable", chunk: list, row_no: int, rest, typer: "ColumnTyper") -> None:
+    """Hand the data rows to `typer`, CHUNK_ROWS at a time, as columns, blank/合计/footnote rows left out."""
+    key_cols = [table.columns[k] for k in table.sheet.keys if k in table.columns] or [min(table.found)]
     for row in rest:
         chunk.append(row)
         if len(chunk) >= CHUNK_ROWS:
-            convert(chunk, row_no)
+            typer.add(table, *data_columns(chunk, row_no, key_cols))
             row_no += len(chunk)
             chunk = []
-    convert(chunk, row_no)
-    return table
+    typer.add(table, *data_columns(chunk, row_no, key_cols))
+
+
+def data_columns(rows: list, first_row: int, key_cols: list[int]) -> tuple[list[tuple], np.ndarray]:
+    """The columns of `rows` without blank rows, 合计 rows and footnotes, and the grid row of each
+    kept row. Each test looks at a column at a time (a distinct text once), not at a row."""
+    n = len(rows)
+    cols = list(zip_longest(*rows, fillvalue="")) if n else []    # short streamed rows: "" beyond their end
+    first = _first_cells(cols, n)
+    ends = _table_ends(list({v for v in first if type(v) is str}))
+    drop = [v is None or (type(v) is str and v in ends) for v in first] if ends else [v is None for v in first]
+    for kc in key_cols:
+        if kc < len(cols) and _may_name_totals(cols[kc]):
+            drop = [d or (type(v) is str and _names_total(v)) for d, v in zip(drop, cols[kc])]
+    kept = [i for i, d in enumerate(drop) if not d]
+    if len(kept) < n:
+        take = itemgetter(*kept) if len(kept) > 1 else (lambda col: tuple(col[i] for i in kept))
+        cols = [take(col) for col in cols]
+    return cols, np.asarray(kept, dtype=int) + first_row
+
+
+def _table_ends(texts: list[str]) -> set[str]:
+    """Those of `texts` that end a table as a row's first cell (合计, 注：…); a column of plain texts
+    (names) is told apart without normalising each."""
+    if plain_texts(texts):                  # normalize_text would leave each as it is
+        return {t for t in texts if t in _TOTALS or (len(t) > 1 and t.startswith(_FOOTER))}
+    return {t for t in texts if _ends_table(t)}
+
+
+def _blank(v: object) -> bool:
+    return v is None or v == "" or (isinstance(v, str) and not v.strip())
+
+
+def _first_cells(cols: list[tuple], n: int) -> list:
+    """The first non-blank cell of each row (None: a blank row); most rows are settled by column A."""
+    first: list = [None] * n
+    todo = range(n)
+    for col in cols:
+        values = col if len(todo) == n else [col[i] for i in todo]
+        try:
+            blank = {v for v in set(values) if _blank(v)}
+            is_blank = blank.__contains__
+        except TypeError:                    # a cell that cannot be hashed (never from a file): cell by cell
+            blank, is_blank = None, _blank
+        if not blank and blank is not None and len(todo) == n:
+            return list(col)
+        left = []
+        for i, v in zip(todo, values):
+            if is_blank(v):
+                left.append(i)
+            else:
+                first[i] = v
+        todo = left
+        if not todo:
+            break
+    return first
+
+
+_TOTAL_ENDS = frozenset(normalize_text(w)[-1] for w in TOTAL_WORDS)
+
+
+def _may_name_totals(column) -> bool:
+    """False when no text of `column` can name a total (a quick test of the whole column before
+    _names_total of each cell): none holds the last character of a TOTAL_WORD, and normalising
+    would not change their characters."""
+    texts = [v for v in column if type(v) is str]
+    joined = "".join(texts)
+    return any(ch in joined for ch in _TOTAL_ENDS) or not unicodedata.is_normalized("NFKC", "\n".join(texts))
 
 
 @dataclass
@@ -400,7 +486,7 @@ class PendingTable:
             elif all(isinstance(p, np.ndarray) for p in pieces):
                 data[key] = np.concatenate(pieces) if pieces else np.array([])
             else:
-                data[key] = [v for p in pieces for v in p]
+                data[key] = list(chain.from_iterable(pieces))
             del pieces
         rows_idx = data["_row"].astype(int)
 
@@ -492,11 +578,11 @@ class ColumnTyper:
     """
 
     def __init__(self) -> None:
-        # sheet key → segments waiting: (table, grid rows, raw rows, index of the piece in table.parts)
-        self.pending: dict[str, list[tuple[PendingTable, np.ndarray, list[list[object]], int]]] = {}
+        # sheet key → segments waiting: (table, grid rows, columns of the rows, index of the piece in table.parts)
+        self.pending: dict[str, list[tuple[PendingTable, np.ndarray, list[tuple], int]]] = {}
         self.count: dict[str, int] = {}
 
-    def add(self, table: PendingTable, rows: list[list[object]], idx: np.ndarray) -> None:
+    def add(self, table: PendingTable, columns: list[tuple], idx: np.ndarray) -> None:
         parts = table.parts
         if not parts:
             parts.update({key: [] for key in ("_row", *table.columns)})
@@ -504,8 +590,8 @@ class ColumnTyper:
             pieces.append(None)                                  # filled in by _flush()
         parts["_row"][-1] = idx
         key = table.sheet.key
-        self.pending.setdefault(key, []).append((table, idx, rows, len(parts["_row"]) - 1))
-        self.count[key] = self.count.get(key, 0) + len(rows)
+        self.pending.setdefault(key, []).append((table, idx, columns, len(parts["_row"]) - 1))
+        self.count[key] = self.count.get(key, 0) + len(idx)
         if self.count[key] >= CHUNK_ROWS:
             self._flush(key)
 
@@ -521,32 +607,38 @@ class ColumnTyper:
         for seg in segments:
             groups.setdefault(seg[0].layout, []).append(seg)
         for layout, group in groups.items():
-            rows = group[0][2] if len(group) == 1 else [row for seg in group for row in seg[2]]
-            need = max(c for c, _, _ in layout) + 1 if layout else 0
-            cells = list(zip(*rows)) if rows and min(map(len, rows)) >= need else None   # one transpose
-            if len(group) > 1:
-                ends = np.cumsum([len(seg[2]) for seg in group])
-                starts = np.concatenate(([0], ends[:-1]))
+            ends = np.cumsum([len(seg[1]) for seg in group])
+            starts = np.concatenate(([0], ends[:-1]))
             found = group[0][0].found
             for c, _, unit in layout:
                 col = found[c][0]
-                raw = cells[c] if cells is not None else [row[c] if c < len(row) else "" for row in rows]
+                raw = _column(group, c)
                 values, cell_problems = coerce_column(raw, col, unit)
                 if col.key == "zone":  # zone names compare without spaces and width differences
-                    values = [normalize_text(v) if isinstance(v, str) else v for v in values]
-                if len(group) == 1:
-                    table, idx, _, at = group[0]
-                    table.parts[col.key][at] = values
-                    if cell_problems:
-                        table.problems.extend((int(idx[pos]), c, lvl, msg, hint) for pos, lvl, msg, hint in cell_problems)
-                    continue
-                for (table, _, _, at), a, b in zip(group, starts.tolist(), ends.tolist()):
-                    table.parts[col.key][at] = values[a:b]      # a view for numbers: no copy
-                if cell_problems:
-                    owner = np.searchsorted(ends, [pos for pos, *_ in cell_problems], side="right")
-                    for (pos, lvl, msg, hint), i in zip(cell_problems, owner.tolist()):
-                        table, idx, _, _ = group[i]
-                        table.problems.append((int(idx[pos - starts[i]]), c, lvl, msg, hint))
+                    values = normalize_texts(values)
+                _hand_back(group, starts, ends, c, col.key, values, cell_problems)
+
+
+def _column(group: list, c: int) -> list | tuple:
+    """Grid column `c` of every segment of `group`, end to end ("" where a segment's rows stop short)."""
+    pieces = [seg[2][c] if c < len(seg[2]) else ("",) * len(seg[1]) for seg in group]
+    return pieces[0] if len(pieces) == 1 else list(chain.from_iterable(pieces))
+
+
+def _hand_back(group: list, starts: np.ndarray, ends: np.ndarray, c: int, key: str, values, cell_problems) -> None:
+    """Give each table of `group` its slice of one typed column, and the problems of its cells."""
+    if len(group) == 1:
+        table, idx, _, at = group[0]
+        table.parts[key][at] = values
+        table.problems.extend((int(idx[pos]), c, lvl, msg, hint) for pos, lvl, msg, hint in cell_problems)
+        return
+    for (table, _, _, at), a, b in zip(group, starts.tolist(), ends.tolist()):
+        table.parts[key][at] = values[a:b]      # a view for numbers: no copy
+    if cell_problems:
+        owner = np.searchsorted(ends, [pos for pos, *_ in cell_problems], side="right")
+        for (pos, lvl, msg, hint), i in zip(cell_problems, owner.tolist()):
+            table, idx, _, _ = group[i]
+            table.problems.append((int(idx[pos - starts[i]]), c, lvl, msg, hint))
 
 
 def cell_ref(title: str, row: int, col: int) -> str:

@@ -22,7 +22,7 @@ from html import unescape
 
 import numpy as np
 
-from ..ooxml import declares_dtd, read_part, sheet_parts, worksheet_parts  # noqa: F401 — the package layer, used by reader
+from ..ooxml import read_part
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _M = "{%s}" % MAIN_NS
