@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import python_calamine as pc
 
+from xltools import ooxml
 from xltools.intake import read_book, reader, xlsxstream as xs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +37,7 @@ def _trim(grid) -> list[list[object]]:
 
 def streamed(path: Path, name: str, piece: int | None = None) -> list[list[object]]:
     with zipfile.ZipFile(path) as zf:
-        stream = xs.Stream(zf, xs.sheet_parts(zf)[name], xs.shared_strings(zf), xs.date_styles(zf), xs.uses_1904(zf))
+        stream = xs.Stream(zf, ooxml.sheet_parts(zf)[name], xs.shared_strings(zf), xs.date_styles(zf), xs.uses_1904(zf))
         if piece:
             stream_piece = xs.PIECE_BYTES
             xs.PIECE_BYTES = piece
@@ -58,7 +59,7 @@ def test_committed_workbooks_read_exactly_as_calamine(path):
     for name in pc.CalamineWorkbook.from_path(str(path)).sheet_names:
         assert streamed(path, name) == calamine(path, name), name
         with zipfile.ZipFile(path) as zf:
-            got = xs.merged_ranges(zf, xs.sheet_parts(zf)[name])
+            got = xs.merged_ranges(zf, ooxml.sheet_parts(zf)[name])
         assert sorted(got) == sorted(pc.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(name).merged_cell_ranges or [])
 
 
@@ -221,7 +222,7 @@ def test_sparse_rows_equal_the_dense_block(monkeypatch):
     """The row-by-row layout used for far-apart cells gives the same rows as the dense block."""
     path = COMMITTED[0]
     with zipfile.ZipFile(path) as zf:
-        names = list(xs.sheet_parts(zf))
+        names = list(ooxml.sheet_parts(zf))
     dense = {n: streamed(path, n) for n in names}
     monkeypatch.setattr(xs, "BLOCK_CELLS", 0)
     assert {n: streamed(path, n) for n in names} == dense
