@@ -1,4 +1,4 @@
-"""A quick start (issue 18): -h, --version and profiles load no heavy module.
+"""A quick start (issue 18): -h, --version, profiles and template load no heavy module.
 
 Each command line runs in a fresh interpreter exactly as `xltools …` does (`cli.entry`), and the
 modules it leaves in `sys.modules` are checked — not timed (benchmarks/startup.py times them).
@@ -69,6 +69,14 @@ def test_profiles_load_nothing_heavy():
     """Listing the profiles and showing one (its rules, parameters and regions) is policy text only."""
     loaded = heavy_loaded(("profiles",), ("profiles", "show", "青岛"), ("profiles", "show", "宁夏口径"))
     assert loaded == {"profiles": [], "profiles show 青岛": [], "profiles show 宁夏口径": []}
+
+
+def test_template_loads_nothing_heavy_but_xlsxwriter(tmp_path):
+    """The blank template is written from the schema: XlsxWriter writes it (its job), no pandas or numpy."""
+    target = tmp_path / "模板.xlsx"
+    loaded = heavy_loaded(("template", str(target)))
+    assert loaded == {f"template {target}": ["xlsxwriter"]}
+    assert target.exists()
 
 
 def test_a_command_that_computes_loads_the_engine_itself(tmp_path):

@@ -25,7 +25,8 @@ from .methods import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
 from .output.sheets import plain_header, shown
 from .results import ANALYSIS, CHECKS, COMPLIANCE, DERIVED, NOTES, RANKING, SANCTIONS, TAX_RETURN, declaration
 from .profiles.display import METHOD_NAMES, cite, report_titles
-from .output.workbook import atomic_target, run_basis
+from .output.workbook import run_basis
+from .output.xlsxfile import atomic_target
 
 BODY_FONT, HEADING_FONT, TITLE_FONT = "仿宋_GB2312", "黑体", "方正小标宋简体"
 BODY_PT, TABLE_PT, TITLE_PT = 16, 10.5, 22          # 三号 body, 五号 tables, 二号 title

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
-from .output.workbook import FIXED_DATE
+from .output.xlsxfile import FIXED_DATE
 from .schema import SHEETS
 from .templates import build_template, write_input_workbook
 

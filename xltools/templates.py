@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .output.workbook import FIXED_DATE, ResultWriter, atomic_workbook
+from .output.xlsxfile import FIXED_DATE, SheetWriter, atomic_xlsx
 from .schema import ENUM, ENUMS, KIND_NAMES, SHEETS, SHEETS_BY_KEY, Column, Sheet
 
 if TYPE_CHECKING:                 # annotations only: a template is written from the schema, not from frames
@@ -39,7 +39,7 @@ def _hint(col: Column) -> str:
     return "；".join(parts)[:255]
 
 
-def write_input_sheet(wb: xlsxwriter.Workbook, writer: ResultWriter, sheet: Sheet,
+def write_input_sheet(wb: xlsxwriter.Workbook, writer: SheetWriter, sheet: Sheet,
                       frame: pd.DataFrame | None, units: Mapping[str, str] | None = None,
                       title: str | None = None) -> None:
     """One input sheet: title row, header row, data (if any), validation and hints."""
@@ -80,7 +80,7 @@ def write_input_workbook(path: str | Path, frames: Mapping[str, pd.DataFrame | N
 
     With `calc=True` a 计算 sheet of native formulas is added (the layer that works without Python).
     """
-    with atomic_workbook(path, {"created": FIXED_DATE, "author": "xltools", "title": "开发区考核"}) as (wb, writer):
+    with atomic_xlsx(path, {"created": FIXED_DATE, "author": "xltools", "title": "开发区考核"}) as (wb, writer):
         for key, frame in frames.items():
             write_input_sheet(wb, writer, SHEETS_BY_KEY[key], frame, (units or {}).get(key),
                               (titles or {}).get(key))
@@ -191,7 +191,7 @@ def calc_formula(template: str, row: int, constants: Mapping[str, object]) -> st
     return template.format(r=row, i=i, **refs, **constants)
 
 
-def write_calc_sheet(wb, writer: ResultWriter, year: int = 2023) -> None:
+def write_calc_sheet(wb, writer: SheetWriter, year: int = 2023) -> None:
     """计算: compliance checks, per-mu indicators and a min–max weighted score with ranks, as formulas.
 
     Only functions LibreOffice 7.4 and WPS compute (COUNTIFS, SUMIFS, INDEX/MATCH, IFERROR,

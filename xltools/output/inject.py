@@ -21,7 +21,8 @@ import pandas as pd
 from .. import ooxml
 from ..problems import col_letter
 from .cells import to_cell
-from .workbook import atomic_target, text_xml
+from .workbook import text_xml
+from .xlsxfile import atomic_target
 
 class FileLocked(Exception):
     """The workbook is open in Excel (or otherwise locked): it is reported, never overwritten."""

@@ -2,33 +2,29 @@
 
 Each value becomes a cell by the one cell policy (output/cells.py): every text is a string cell
 (never a formula); text that starts with =, +, - or @ also gets Excel's quote prefix so that
-editing the cell later cannot turn it into one. The file is written to a temporary name beside the target and moved into place
-only when complete, so an interrupted run never leaves a half-written workbook.
+editing the cell later cannot turn it into one. The file is written atomically (output/xlsxfile.py:
+a temporary name beside the target, moved into place only when complete).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import os
 import re
-import tempfile
-import unicodedata
 from itertools import chain, repeat
 from xml.sax.saxutils import escape
 from collections.abc import Mapping
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import xlsxwriter
 
 from .. import ooxml
 from ..problems import col_letter
 from ..results import CHARTS, FORMATS, NOTES, ResultColumn, continued_name, declaration
 from .cells import FORMULA_START, fit_cell, to_cell
 from .sheets import round_stored
+from .xlsxfile import FIXED_DATE, SheetWriter, atomic_xlsx, display_width
 
 STATUS_COLOURS = {
     "错误": "#F8CBAD", "不合规": "#F8CBAD", "警告": "#FFE699", "预警": "#FFE699",
@@ -38,28 +34,7 @@ STATUS_COLOURS = {
     "无法读取": "#F8CBAD", "有错误": "#F8CBAD", "有警告": "#FFE699", "正常": "#C6EFCE",   # 文件清单 状态
 }
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-FIXED_DATE = _dt.datetime(2024, 1, 1)
 CHART_MAX_ROWS = 300
-
-
-PARTIAL_PREFIX = ".~xltools-partial-"
-
-
-def atomic_target(path: Path):
-    """A temp path in the target's folder; call os.replace(tmp, path) when the file is complete.
-
-    Partial files left by a killed run (same target) are removed first; they are never the
-    output itself, whose name only ever points at a complete file.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f"{PARTIAL_PREFIX}{path.stem}.*{path.suffix}"):
-        try:
-            stale.unlink()
-        except OSError:
-            pass
-    fd, tmp = tempfile.mkstemp(prefix=f"{PARTIAL_PREFIX}{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
 
 
 def _is_blank(value) -> bool:
@@ -68,13 +43,7 @@ def _is_blank(value) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def display_width(text: str) -> int:
-    """Character columns a text takes in a spreadsheet's default font: a Chinese character two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 MAX_WIDTH = 48            # a long text column (依据, 说明) is cut on screen, not the page
-HEADER_CHARS = 250        # Excel allows 255 characters in a page header
 
 
 def column_specs(name: str, frame: pd.DataFrame) -> list[ResultColumn]:
@@ -126,18 +95,7 @@ def _year_text(frame: pd.DataFrame, assessed: bool = False) -> str:
     return f"{lo}年度" if lo == hi else f"{lo}—{hi}年度"
 
 
-def page_header(title: str, year: str, basis: str) -> str:
-    """Printed page header: what and which year (left, bold), which 口径 (right)."""
-    esc = lambda t: t.replace("&", "&&")
-    left = f'&L&"-,Bold"{esc(title)}' + (f"　{esc(year)}" if year else "")
-    room = HEADER_CHARS - len(left) - 2
-    basis = esc(basis)
-    if len(basis) > room:
-        basis = basis[:max(room - 1, 0)] + "…"
-    return left + (f"&R{basis}" if basis else "")
-
-
-class ResultWriter:
+class ResultWriter(SheetWriter):
     """Formats shared by every result sheet, each sheet laid out from its declaration (results.py).
 
     With `fast=True` (result workbooks) XlsxWriter lays out each sheet — widths, frozen header,
@@ -146,39 +104,14 @@ class ResultWriter:
     `basis` names the 口径 for page headers; `profile_names` turns a 政策口径 column's ids into names.
     """
 
-    def __init__(self, wb: xlsxwriter.Workbook, fast: bool = False, basis: str = "",
+    def __init__(self, wb, fast: bool = False, basis: str = "",
                  profile_names: Mapping[str, str] | None = None):
-        self.wb = wb
+        super().__init__(wb)
         self.fast = fast
         self.basis = basis
         self.profile_names = dict(profile_names or {})
         self.pending: dict[int, tuple[pd.DataFrame, list]] = {}
-        self.header = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
-                                     "valign": "vcenter", "align": "center"})
-        self.text = wb.add_format({})
-        self.quoted = wb.add_format({"quote_prefix": True})
-        self.number = wb.add_format({"num_format": "#,##0.00"})
-        self.integer = wb.add_format({"num_format": "0"})
         self.status = {k: wb.add_format({"bg_color": v}) for k, v in STATUS_COLOURS.items()}
-        self.kinds: dict[str, object] = {}
-
-    def kind_format(self, kind: str):
-        """The one cell format of a column kind (sheets.FORMATS)."""
-        if kind not in self.kinds:
-            fmt = FORMATS[kind]
-            self.kinds[kind] = self.wb.add_format({"num_format": fmt} if fmt else {})
-        return self.kinds[kind]
-
-    def write_cell(self, ws, r: int, c: int, value, fmt=None) -> None:
-        v = to_cell(value)
-        if v is None:
-            return
-        if type(v) is str:
-            ws.write_string(r, c, v, self.quoted if v.startswith(FORMULA_START) else (fmt or self.text))
-        elif type(v) is int:
-            ws.write_number(r, c, v, fmt or self.integer)
-        else:
-            ws.write_number(r, c, v, fmt or (self.integer if v.is_integer() and abs(v) < 1e15 else self.number))
 
     def basis_of(self, frame: pd.DataFrame) -> str:
         """口径 of the rows of `frame`: its 政策口径 column (names, not ids), else the run's."""
@@ -195,6 +128,12 @@ class ResultWriter:
             return label
         pattern = "|".join(sorted(map(re.escape, self.profile_names), key=len, reverse=True))
         return re.sub(rf"(?<![A-Za-z_])({pattern})(?![A-Za-z_])", lambda m: self.profile_names[m.group(1)], label)
+
+    def finish(self, path: Path) -> None:
+        """Stream the deferred cells (`fast`) into the closed workbook at `path`."""
+        if self.pending:
+            fill_sheets(path, self.pending, {"header": self.header.xf_index, "int": self.integer.xf_index,
+                                             "num": self.number.xf_index, "quoted": self.quoted.xf_index})
 
     def write_frame(self, name: str, frame: pd.DataFrame, widths: Mapping[str, int] | None = None):
         """Add sheet `name` holding `frame`; returns the worksheet."""
@@ -247,22 +186,6 @@ class ResultWriter:
             digits = 2 if fmt in ("#,##0.00", "0.00") else 4 if fmt == "0.0000" else 0
             return len(f"{v:,.{digits}f}")
         return display_width(str(value))
-
-    @staticmethod
-    def print_setup(ws, title: str, year: str, basis: str, rows: int, cols: int) -> None:
-        """A4 landscape, header row on every page, all columns on one page's width, page header
-        saying what/which year/which 口径, page numbers in the footer."""
-        ws.set_paper(9)
-        ws.set_landscape()
-        ws.repeat_rows(0)
-        ws.fit_to_pages(1, 0)
-        ws.set_margins(left=0.4, right=0.4, top=0.7, bottom=0.6)
-        ws.set_header(page_header(title, year, basis), {"margin": 0.3})
-        ws.set_footer("&C第 &P 页，共 &N 页", {"margin": 0.3})
-        ws.hide_gridlines(0)                             # gridlines on screen and on paper
-        if cols:
-            ws.print_area(0, 0, max(rows, 1), cols - 1)  # the table only (charts sit on 「图表」)
-
 
 def text_xml(text: str) -> str:
     """Cell text as XML character data: escaped, control characters XML cannot hold dropped."""
@@ -410,35 +333,39 @@ def fill_sheets(path: Path, pending: Mapping[int, tuple[pd.DataFrame, list]], xf
     import zipfile
 
     tmp = path.with_name(path.stem + "-fill" + path.suffix)   # still matches the partial-file pattern
-    sst = SharedStrings()
-    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
-        if SST_PART in zin.namelist():
-            raise RuntimeError("fill_sheets: the workbook already has shared strings (cells written by XlsxWriter)")
-        for info in zin.infolist():
-            data = zin.read(info.filename)
-            m = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
-            if not (m and int(m.group(1)) in pending):
-                zout.writestr(info, _declare_shared_strings(info.filename, data))
-                continue
-            frame, formats = pending[int(m.group(1))]
-            xml = data.decode("utf-8")
-            last = f"{col_letter(max(len(frame.columns) - 1, 0))}{len(frame) + 1}"
-            xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>', xml, count=1)
-            found = re.search(r"<sheetData>.*?</sheetData>|<sheetData/>", xml, flags=re.S)
-            head, tail = xml[:found.start()], xml[found.end():]
-            zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+    try:
+        sst = SharedStrings()
+        with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+            if SST_PART in zin.namelist():
+                raise RuntimeError("fill_sheets: the workbook already has shared strings (cells written by XlsxWriter)")
+            for info in zin.infolist():
+                data = zin.read(info.filename)
+                m = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
+                if not (m and int(m.group(1)) in pending):
+                    zout.writestr(info, _declare_shared_strings(info.filename, data))
+                    continue
+                frame, formats = pending[int(m.group(1))]
+                xml = data.decode("utf-8")
+                last = f"{col_letter(max(len(frame.columns) - 1, 0))}{len(frame) + 1}"
+                xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>', xml, count=1)
+                found = re.search(r"<sheetData>.*?</sheetData>|<sheetData/>", xml, flags=re.S)
+                head, tail = xml[:found.start()], xml[found.end():]
+                zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                zi.compress_type = zipfile.ZIP_DEFLATED
+                _fast_deflate(zi)
+                with zout.open(zi, "w", force_zip64=True) as fh:   # streamed: a 200k-row sheet never sits in memory
+                    fh.write(head.encode("utf-8"))
+                    for chunk in sheet_data_chunks(frame, xf, sst, [f._get_xf_index() for f in formats]):
+                        fh.write(chunk.encode("utf-8"))
+                    fh.write(tail.encode("utf-8"))
+            zi = zipfile.ZipInfo(SST_PART, date_time=info.date_time)
             zi.compress_type = zipfile.ZIP_DEFLATED
             _fast_deflate(zi)
-            with zout.open(zi, "w", force_zip64=True) as fh:   # streamed: a 200k-row sheet never sits in memory
-                fh.write(head.encode("utf-8"))
-                for chunk in sheet_data_chunks(frame, xf, sst, [f._get_xf_index() for f in formats]):
-                    fh.write(chunk.encode("utf-8"))
-                fh.write(tail.encode("utf-8"))
-        zi = zipfile.ZipInfo(SST_PART, date_time=info.date_time)
-        zi.compress_type = zipfile.ZIP_DEFLATED
-        _fast_deflate(zi)
-        zout.writestr(zi, sst.xml().encode("utf-8"))
-    os.replace(tmp, path)
+            zout.writestr(zi, sst.xml().encode("utf-8"))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():                  # a fill interrupted half-way
+            tmp.unlink()
 
 
 def _fast_deflate(info) -> None:
@@ -451,30 +378,10 @@ def _fast_deflate(info) -> None:
             continue
 
 
-@contextmanager
 def atomic_workbook(path: str | Path, properties: dict | None = None, constant_memory: bool = False,
                     fast: bool = False):
-    """Yield (workbook, writer) for a new workbook at `path`; it appears only when complete."""
-    path = Path(path)
-    tmp = atomic_target(path)
-    try:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                            "nan_inf_to_errors": False, "constant_memory": constant_memory})
-        if properties:
-            wb.set_properties(properties)
-        writer = ResultWriter(wb, fast=fast)
-        yield wb, writer
-        wb.close()
-        if writer.pending:
-            fill_sheets(tmp, writer.pending, {"header": writer.header.xf_index, "int": writer.integer.xf_index,
-                                              "num": writer.number.xf_index, "quoted": writer.quoted.xf_index})
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-        fill = tmp.with_name(tmp.stem + "-fill" + tmp.suffix)
-        if fill.exists():
-            fill.unlink()
+    """Yield (workbook, ResultWriter) for a new workbook at `path`; it appears only when complete."""
+    return atomic_xlsx(path, properties, constant_memory, lambda wb: ResultWriter(wb, fast=fast))
 
 
 BIG_SHEET_ROWS = 20_000   # above this, stream rows to disk (XlsxWriter constant_memory)
