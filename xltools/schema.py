@@ -333,7 +333,7 @@ PARAM_ITEMS: dict[str, str] = {
     "赋权方法": "指标赋权方法",
     "缺失值处理": "指标缺失值的处理",
     "分组依据": "分组排名所依据的「开发区」表列名，多个用顿号分隔",
-    "AHP判断矩阵": "如 1,3,5;1/3,1,3;1/5,1/3,1（赋权方法为 ahp 或 combined 时）",
+    "AHP判断矩阵": "如 1,3,5;1/3,1,3;1/5,1/3,1（赋权方法为 ahp 时）",
     "组合系数": "combined 赋权中主观权重所占比例 α（0–1）",
 }
 # 人员.编制身份 → holds 编制? Checked in order, first match wins (聘用 staff under 全员聘用 hold none;
