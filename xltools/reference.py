@@ -63,7 +63,7 @@ def result_sheet_lines() -> list[str]:
 # A new part (e.g. a rule-by-rule fidelity table) is one more function appended here.
 PROFILE_DOC_INTRO = [
     "# 政策口径与规则（由 `xltools samples` 根据 xltools/profiles/*.toml 自动生成，请勿手改）", "",
-    "每条规则：编号（对应 RULES.md）、内容、规则类型与参数、性质（刚性 → 不合规；弹性 → 预警）、依据（报告标题与原文）。",
+    "每条规则：编号（如 QD-09：口径简称与条目序号）、内容、规则类型与参数、性质（刚性 → 不合规；弹性 → 预警）、依据（报告标题与原文）。",
     "参数后注明「推断口径」的，是报告没有给出、由本工具推断的数值或方法（如容差带、等次比例、等次系数、处置年数），"
     "计算说明和 `xltools profiles show` 同样标注；可在「参数」表用「规则编号.参数」（如 `QD-15.band`）改为本地规定。", "",
     "**哪个口径判断哪个开发区**：依次按「开发区」表的「政策口径」列 > 「地区」「所属地区」匹配的内置口径"
