@@ -99,6 +99,12 @@ def big_workbook(path: Path, rows: int) -> int:
     data = rng.lognormal(3, 1, size=(rows, len(cols))).round(2)
     for name in ("从业人员", "规上工业企业数"):                 # counts are whole numbers
         data[:, cols.index(name)] = np.round(data[:, cols.index(name)])
+    # 工业增加值 is part of 规上工业总产值 (15–45 % of it), as in every real submission: independent
+    # draws would exceed it in half the rows and plant ~120,000 QZ-07 errors no workbook has
+    output = data[:, cols.index("规上工业总产值")]
+    data[:, cols.index("工业增加值")] = np.floor(output * rng.uniform(0.15, 0.45, size=rows) * 100) / 100
+    for name in ("加分", "扣分"):                               # points, at most 100 (QZ-04 otherwise)
+        data[:, cols.index(name)] = rng.uniform(0, 20, size=rows).round(1)
     names = [f"企业{i:06d}" for i in range(rows)]
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     ws = wb.add_worksheet("指标")

@@ -11,6 +11,7 @@ import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain, repeat
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,15 +36,15 @@ def consolidate(books: list[Book]) -> dict[str, pd.DataFrame]:
         if not parts:
             continue
         keys = list(dict.fromkeys(k for _, t in parts for k in t.values if k != "_row"))
-        cols: dict[str, object] = {"_file": [name for name, t in parts for _ in range(len(t))]}
+        cols: dict[str, object] = {"_file": list(chain.from_iterable(repeat(name, len(t)) for name, t in parts))}
         for k in keys:
             chunks = [t.values.get(k) for _, t in parts]
             if all(isinstance(c, np.ndarray) for c in chunks if c is not None):
                 cols[k] = np.concatenate([c if c is not None else np.full(len(t), np.nan)
                                           for (_, t), c in zip(parts, chunks)])
-            else:
-                cols[k] = [x for (_, t), c in zip(parts, chunks)
-                           for x in (c if c is not None else [None] * len(t))]
+            else:                                # one C-level join, not a Python step per cell
+                cols[k] = list(chain.from_iterable(c if c is not None else repeat(None, len(t))
+                                                   for (_, t), c in zip(parts, chunks)))
         out[sheet.key] = pd.DataFrame(cols)
     return out
 

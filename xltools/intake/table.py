@@ -394,10 +394,13 @@ def data_columns(rows: list, first_row: int, key_cols: list[int]) -> tuple[list[
     cols = list(zip_longest(*rows, fillvalue="")) if n else []    # short streamed rows: "" beyond their end
     first = _first_cells(cols, n)
     ends = _table_ends(list({v for v in first if type(v) is str}))
-    drop = [v is None or (type(v) is str and v in ends) for v in first] if ends else [v is None for v in first]
+    drop = ([v is None or (type(v) is str and v in ends) for v in first] if ends else
+            [v is None for v in first] if None in first else None)     # None: no row to drop (so far)
     for kc in key_cols:
         if kc < len(cols) and _may_name_totals(cols[kc]):
-            drop = [d or (type(v) is str and _names_total(v)) for d, v in zip(drop, cols[kc])]
+            drop = [d or (type(v) is str and _names_total(v)) for d, v in zip(drop or [False] * n, cols[kc])]
+    if drop is None:                                                   # the usual case: every row kept
+        return cols, np.arange(first_row, first_row + n)
     kept = [i for i, d in enumerate(drop) if not d]
     if len(kept) < n:
         take = itemgetter(*kept) if len(kept) > 1 else (lambda col: tuple(col[i] for i in kept))
