@@ -1,4 +1,4 @@
-"""The facts a quota rule may name, and their Chinese names (SPEC §4).
+"""The facts a quota rule may name, and their Chinese names.
 
 Declared apart from the engine so that `xltools profiles show` names a rule's facts without
 loading pandas; the engine (engine/quota.py) computes them.
@@ -26,7 +26,7 @@ COUNTED_FACTS = {
     "industries": "主导产业个数", "industry_list": "主导产业", "dept_names": "机构名称",
     "institutions": "机构总数",
 }
-# Facts counted from 机构设置: unknown (NaN) for a zone with no rows there — never 0 (SPEC §3.1).
+# Facts counted from 机构设置: unknown (NaN) for a zone with no rows there — never 0.
 DEPT_FACTS = ("departments", "institutions", "support_departments", "frontline_departments", "economic_departments",
               "social_departments", "support_institutions", "dept_names")
 # Chinese names of the facts a rule may refer to (used in 说明 and error messages).

@@ -1,4 +1,4 @@
-"""The ranking methods (SPEC §5.4): every normalisation, weighting and aggregation, once.
+"""The ranking methods: every normalisation, weighting and aggregation, once.
 
 Each entry is an id with its Chinese label, what it computes (for the docs), what data it
 needs and how it behaves. Everything that names a method reads this table: the ranking and

@@ -169,7 +169,7 @@ def _joined(values: dict[str, str], inputs: int) -> str:
 def with_scope(name: str, frame: pd.DataFrame, scope: str) -> pd.DataFrame:
     """`frame` with a 考核范围 column saying which input it was assessed in — when a run assesses
     its inputs separately, ranks of one file never stand beside another's without it. It follows
-    the leading columns SPEC §3 fixes (first, on sheets without fixed columns)."""
+    the leading columns the specification fixes (first, on sheets without fixed columns)."""
     decl = DECLARED.get(name)
     fixed = decl.leading if decl is not None and decl.fixed else ("开发区名称", "年度")
     at = sum(1 for c in frame.columns[:len(fixed)] if c in fixed)

@@ -47,13 +47,13 @@ class ReportError(RuntimeError):
 def official_text(text: object) -> str:
     """Text as an official reads it: seed file names → report titles, method ids → Chinese names."""
     s = "" if text is None or (isinstance(text, float) and text != text) else str(text)
-    s = cite(s)                                  # seed file names → report titles (SPEC §4)
+    s = cite(s)                                  # seed file names → report titles
     pattern = "|".join(sorted(METHOD_IDS, key=len, reverse=True))
     return re.sub(rf"(?<![A-Za-z_])({pattern})(?![A-Za-z_])", lambda m: METHOD_IDS[m.group(1)], s)
 
 
 def read_results(path: Path) -> dict[str, pd.DataFrame]:
-    """The result sheets of a workbook xltools wrote, headers back to their SPEC names."""
+    """The result sheets of a workbook xltools wrote, headers back to their plain names."""
     import python_calamine as pc
 
     wb = pc.CalamineWorkbook.from_path(str(path))

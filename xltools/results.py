@@ -1,7 +1,7 @@
-"""The result sheets, declared once (SPEC §3): the registry every layer reads.
+"""The result sheets, declared once: the registry every layer reads.
 
 One entry per sheet, in the order the sheets appear in a result workbook: its name, the title
-printed in its page header, its columns in the order the engine writes them (SPEC §3 fixes the
+printed in its page header, its columns in the order the engine writes them (the specification fixes the
 first `fixed` of them) with each column's kind (→ number format) and unit, the columns coloured
 by status, which engine task produces it, which ribbon button shows it and what the 「图表」
 sheet charts from it. The engine takes its column lists from here, output lays each sheet out
@@ -74,7 +74,7 @@ class ResultSheet:
     name: str
     title: str                                   # what the sheet is, for the printed page header
     columns: tuple[ResultColumn, ...] = ()       # in the order the engine writes them
-    fixed: int = 0                               # the first `fixed` columns are fixed by SPEC §3
+    fixed: int = 0                               # the first `fixed` columns are fixed by the specification
     more: tuple[ResultColumn, ...] = ()          # columns that may follow them (declared for their format)
     suffixes: tuple[ResultColumn, ...] = ()      # columns named 「…得分」, 「…增速」 …: kind by the ending
     status: tuple[str, ...] = ("级别", "结论")   # columns whose words (合规, 不合规, 错误 …) are coloured
@@ -93,7 +93,7 @@ class ResultSheet:
 
     @property
     def leading(self) -> tuple[str, ...]:
-        """The columns SPEC §3 fixes, in order."""
+        """The columns the specification fixes, in order."""
         return tuple(self.names[:self.fixed])
 
     def column(self, name: str, whole: bool | None = None) -> ResultColumn:

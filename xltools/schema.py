@@ -1,4 +1,4 @@
-"""The workbook schema, declared once (SPEC §3).
+"""The workbook schema, declared once.
 
 Every input sheet, its Chinese headers and aliases, English keys, types, units and
 enumerations live here. Intake, validation messages, the blank template and the generated
@@ -27,7 +27,7 @@ UNITS: dict[str, dict[str, float]] = {
     "mass": {"吨": 1.0, "万吨": 1e4, "千克": 0.001, "公斤": 0.001},
 }
 # Dimensions whose unit must be stated (an amount, area, energy or mass): where a workbook states
-# none, the schema unit is assumed and one 警告 per column says so (SPEC §3.1).
+# none, the schema unit is assumed and one 警告 per column says so.
 STATED_UNIT_DIMS = ("money", "usd", "area", "energy", "mass")
 # Multipliers that may trail a number written as text ("12.5万", "3亿").
 MAGNITUDES = {"万": 1e4, "亿": 1e8, "千": 1e3}
@@ -350,7 +350,7 @@ ERROR_VALUES = ("#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL
 
 
 # --------------------------------------------------------------------------- 审核规则
-# Plausibility checks, split as statistical reporting systems split their 审核公式 (SPEC §3.1):
+# Plausibility checks, split as statistical reporting systems split their 审核公式:
 # 强制性审核 fail with a 错误 at the cell and the value is not used; 核实性审核 ask the sender to
 # confirm with a 警告 and the value is used. docs/审核规则.md is generated from these declarations.
 HARD, SOFT = "强制性审核", "核实性审核"

@@ -111,7 +111,7 @@ def _posts(column: str) -> str:
 
 
 # Counts from 机构设置 are unknown ("") for a zone with no rows there, and a share is unknown when a
-# department's 机构类别 / 是否一线 is blank: the verdict is then 数据缺失, as in the engine (SPEC §3.1).
+# department's 机构类别 / 是否一线 is blank: the verdict is then 数据缺失, as in the engine.
 CALC_COLUMNS = [
     # header, formula for row {r} (zone in column A), number format
     ("开发区名称", '=IF(开发区!{zone}{i}="","",开发区!{zone}{i})', None),

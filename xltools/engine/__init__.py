@@ -40,7 +40,7 @@ class Assessment:
     notes: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     # computations the user asked for explicitly (a flag or a 参数 entry) that could not run:
-    # the front ends exit 2 (SPEC §3.1 「Failure is loud」); nothing half-computed is written for them
+    # the front ends exit 2 (「Failure is loud」); nothing half-computed is written for them
     failed: list[str] = field(default_factory=list)
     problems: list[dict] = field(default_factory=list)     # 数据校验 rows (工作表, 单元格, 级别, 问题, 建议)
 

@@ -141,7 +141,7 @@ class _Parts:
 def score_analysis(tables: dict, result) -> pd.DataFrame:
     """The 得分分析 table of a ranking result (ranking.RankResult): one row per zone and indicator,
     then a 合计 row per zone, zones in the order of 考核排名. Values are normalised as the ranking
-    did (over all the zones assessed together, or per group where the profile asks — SPEC §5.4);
+    did (over all the zones assessed together, or per group where the profile asks);
     points lost are always against the first of the zone's group. Zones of different profiles
     were ranked apart: each part is analysed on its own."""
     parts = getattr(result, "parts", None) or {}

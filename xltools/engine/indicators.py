@@ -1,4 +1,4 @@
-"""Derived indicators (SPEC §5.1): per-mu values, energy efficiency, intensities, growth.
+"""Derived indicators: per-mu values, energy efficiency, intensities, growth.
 
 Pure and vectorised. A zero or missing denominator gives a blank (NaN) and a note, never inf.
 """

@@ -1,4 +1,4 @@
-"""Assessment ranking pipeline (SPEC §5.4): indicators → groups → normalise → weigh → score →
+"""Assessment ranking pipeline: indicators → groups → normalise → weigh → score →
 bonus/deduction/veto → ranks → grades → movement. Sanctions (§5.5) and staff ranking (§5.6)
 live in `sanctions.py` and `staff.py`.
 
@@ -179,7 +179,7 @@ def explicit_request(options: RankOptions | None, params: dict[str, str] | None)
     """What the user asked of the ranking explicitly (a flag or a 参数 entry), '' for none.
 
     A computation asked for explicitly that cannot run is a failure (exit 2); a default that
-    does not apply is only skipped with a note (SPEC §3.1)."""
+    does not apply is only skipped with a note."""
     asked = []
     if options is not None:
         flags = {FLAGS[AGGREGATE]: options.method, FLAGS[WEIGHTS]: options.weights, FLAGS[NORMALIZE]: options.normalize,
@@ -198,7 +198,7 @@ def rank_zones(tables: dict[str, pd.DataFrame], profile=None,
     `profile`: a Resolution (profiles/resolve.py), or the explicit choice it is resolved with.
     Zones following different profiles are ranked apart (each region assesses its own zones).
     Within one profile: one composite per zone, normalised over all the zones assessed together;
-    总排名 and 组内排名 both rank it (SPEC §5.4). Only a profile that asks for group-wise
+    总排名 and 组内排名 both rank it. Only a profile that asks for group-wise
     normalisation (`normalize_within = "group"`) normalises per group, and then 总排名 stays empty.
     """
     from .params import resolution
@@ -394,7 +394,7 @@ def _zones(tables, plan: _Plan, facts: pd.DataFrame, options: RankOptions, param
     lacking = np.isnan(x)
     n_missing = int(lacking.sum())
     dirs = plan.items["dir"].to_numpy(dtype=float)
-    # where a 开发区 sheet exists, a zone missing from it is listed but not ranked (SPEC §3.1)
+    # where a 开发区 sheet exists, a zone missing from it is listed but not ranked
     listed = tables.get("zones")
     # (a sheet whose rows all repeat another file's is empty here but still exists: jobs.run_books)
     if listed is not None and "zone" in listed and (len(listed) or listed.attrs.get("sheet_present")):
@@ -574,7 +574,7 @@ def _absolute_basis(plan: _Plan) -> str:
 
 
 def _filled_rows(zones: np.ndarray, names: np.ndarray, filled: np.ndarray, year: int, policy: str) -> list[dict]:
-    """One 警告 per zone and indicator a ranking filled in (SPEC §3.1: an assumption is said where it is made)."""
+    """One 警告 per zone and indicator a ranking filled in (an assumption is said where it is made)."""
     rows, cols = np.nonzero(filled)
     return [{"工作表": "指标", "单元格": "", "级别": "警告",
              "问题": f"开发区「{z}」{year} 年的「{n}」缺失（未填报或无法计算），考核排名中{policy}",
@@ -584,7 +584,7 @@ def _filled_rows(zones: np.ndarray, names: np.ndarray, filled: np.ndarray, year:
 
 def _unlisted_only(zones: pd.Series, year: int, items: pd.DataFrame, dirs: np.ndarray,
                    notes: dict[str, str], why: np.ndarray) -> RankResult:
-    """No zone of 指标 is in the 开发区 sheet (SPEC §3.1): each is listed with 数据缺失, none ranked."""
+    """No zone of 指标 is in the 开发区 sheet: each is listed with 数据缺失, none ranked."""
     n = len(zones)
     blank = np.full(n, np.nan)
     columns = {"开发区名称": zones.to_numpy(dtype=object), "年度": np.full(n, year), "分组": np.full(n, "", dtype=object),

@@ -1,4 +1,4 @@
-"""Staff ranking (SPEC §5.6, Leiyang model): weighted part-scores → rank → outcome by cut-offs."""
+"""Staff ranking (the Leiyang model): weighted part-scores → rank → outcome by cut-offs."""
 
 from __future__ import annotations
 

@@ -207,7 +207,7 @@ def coerce_column(raw, col: Column, announced_unit: str = "") -> tuple[np.ndarra
     if col.is_number:
         factor, _ = unit_factor(col, announced_unit)
         values, problems, blanks = _numbers(raw, col, factor, announced_unit)
-        # 强制性审核 of one cell (SPEC §3.1), whole column at a time; a failing value is not used.
+        # 强制性审核 of one cell, whole column at a time; a failing value is not used.
         limit = col.limit
         over = ~(np.abs(values) <= limit) & ~np.isnan(values)      # inf too
         read_in = f" {announced_unit or col.unit}" if announced_unit or col.unit else ""

