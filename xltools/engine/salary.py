@@ -351,11 +351,11 @@ def tax_returns(ind: pd.DataFrame, rules: ZoneRules, land_rules: ZoneRules) -> p
     # where the schema declares a blank as none, NaN otherwise)
     fees = _f(df["fees"]) if "fees" in df else np.zeros(n)
     applies = has & (year >= from_year)
-    increment = np.maximum(0.0, tax - base)
+    increment, returnable = returnable_base(tax, base, fees)
     own_rate = _f(df["return_rate"]) if "return_rate" in df else np.full(n, np.nan)
     used_rate = np.where(np.isfinite(own_rate), own_rate, rate)
-    minimum = rate * (increment + fees)
-    amount = used_rate * (increment + fees)
+    minimum = rate * returnable
+    amount = used_rate * returnable
     actual = _f(df["actual_return"]) if "actual_return" in df else np.full(n, np.nan)
     lack = [applies & np.isnan(v) for v in (tax, base, fees)]
     missing = lack[0] | lack[1] | lack[2]
@@ -447,8 +447,15 @@ def compute_salary(tables: dict[str, pd.DataFrame], profile: str | None = None,
     return SalaryResult(pools, people, returns, notes)
 
 
+def returnable_base(tax, base, fees) -> tuple[np.ndarray, np.ndarray]:
+    """(税收增量, what the rate applies to): max(0, tax − base) and that plus 行政事业性收费 —
+    the one formula of the tax-return rule kind, for whole columns and for one zone-year."""
+    increment = np.maximum(0.0, _f(tax) - _f(base))
+    return increment, increment + _f(fees)
+
+
 def tax_return_one(tax: float, base: float, fees: float, rate: float) -> float:
     """One zone-year (the XT_TAX_RETURN UDF): rate × (max(0, tax − base) + fees); the caller takes
     `rate` from a profile's tax_return rule or from the official."""
-    increment = np.maximum(0.0, _f(tax) - _f(base))
-    return float(_f(rate) * (increment + np.nan_to_num(_f(fees))))
+    _, returnable = returnable_base(tax, base, np.nan_to_num(_f(fees)))
+    return float(_f(rate) * returnable)
