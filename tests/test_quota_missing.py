@@ -57,6 +57,26 @@ def test_deleting_a_zones_department_rows_does_not_make_it_compliant(tmp_path):
     assert city["结论"].tolist() == [MISSING] and "1 个开发区缺少" in city["说明"].iat[0]
 
 
+
+def test_a_department_row_without_its_name_makes_the_count_unknown_not_a_pass(tmp_path):
+    """QD-09 「国家级开发区内设机构最多为8个」: the sample's 9th 机构 of 青岛经济技术开发区 with its
+    机构名称 blanked was dropped, the 8 left passed ≤8 and the zone read 合规. The row is kept: the
+    cell is an 错误 in 数据校验 and every count it enters is 数据缺失, saying why."""
+    depts = departments_frame("青岛")
+    row = depts.index[depts["zone"] == ZONE][0]
+    depts.loc[row, "dept"] = None
+    frames = {"zones": zones_frame("青岛"), "departments": depts, "posts": posts_frame("青岛")}
+    out, book = results(write_input_workbook(tmp_path / "缺名称.xlsx", frames))
+    assert [(p.level, p.message) for p in book.problems] == [
+        ("错误", "必填项「机构名称」为空，该开发区的机构数按未知处理（数据缺失）")]
+    d = out.sheets["合规检查"]
+    rows = d[d["开发区名称"] == ZONE].set_index("规则编号")
+    for rule in ("QD-09", "QD-15", "QD-16"):
+        assert rows.loc[rule, "结论"] == MISSING, rule
+        assert "未填机构名称" in rows.loc[rule, "说明"], rule
+    s = out.sheets["合规汇总"].set_index("开发区名称")
+    assert s.loc[ZONE, "结论"] != OK and s.loc[ZONE, "数据缺失项数"] >= 3
+
 def test_summary_precedence_fail_then_incomplete_then_warning():
     """合规 only when every check is 合规; else 不合规 > 数据不全（n 项无法检查）> 预警 (SPEC §3.1)."""
     zones = pd.DataFrame({"zone": ["违规", "缺数", "预警", "合规"], "level": ["国家级"] * 4})

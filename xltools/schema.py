@@ -161,6 +161,10 @@ class Sheet:
     keys: tuple[str, ...]
     aliases: tuple[str, ...] = ()
     description: str = ""
+    # Rows are counted (机构设置: 内设机构数 …): a row naming its zone but with another key cell blank
+    # is kept, not dropped, so that the zone's counts become unknown (数据缺失) — dropping it would
+    # let a zone over its limit pass on the rows that remain.
+    counted: bool = False
 
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)
@@ -214,7 +218,7 @@ SHEETS: tuple[Sheet, ...] = (
         Column("nature", "机构性质", ENUM, enum="机构性质", aliases=("性质",)),
         Column("unit_type", "事业单位类型", ENUM, enum="事业单位类型", hint="仅事业单位填写"),
     ), ("zone", "dept"), aliases=("内设机构", "机构", "部门设置"),
-        description="每个机构一行"),
+        description="每个机构一行", counted=True),
     Sheet("posts", "职数编制", (
         ZONE,
         Column("principals", "正职职数", INT, "count", aliases=("正职",)),

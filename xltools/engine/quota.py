@@ -357,6 +357,7 @@ def _canonical_zone(name: object) -> str:
 
 
 NO_DEPT_ROWS = "「机构设置」表中没有本开发区的行：机构数未知（不按 0 计），无法检查"
+UNNAMED_DEPT_ROWS = "「机构设置」表中本开发区有未填机构名称的行（见数据校验）：机构数未知，无法检查"
 
 
 def _missing_note(rule: dict) -> str:
@@ -405,8 +406,11 @@ def evaluate_rule(facts: pd.DataFrame, rule: dict, profile_id: str, city: str | 
     if rule["kind"] in KIND_FUNCS:
         v = KIND_FUNCS[rule["kind"]](f, rule)
         if v.note_missing is None and set(rule_fields(rule)) & set(DEPT_FACTS):
-            v.note_missing = pd.Series(np.where(f["institutions"].isna().to_numpy(), NO_DEPT_ROWS, _missing_note(rule)),
-                                       dtype=object)
+            unnamed = (f["unnamed_depts"].to_numpy(dtype=float) > 0 if "unnamed_depts" in f
+                       else np.zeros(len(f), dtype=bool))
+            v.note_missing = pd.Series(np.where(unnamed, UNNAMED_DEPT_ROWS,
+                                                np.where(f["institutions"].isna().to_numpy(), NO_DEPT_ROWS,
+                                                         _missing_note(rule))), dtype=object)
         parts.append(_rows(v, rule, profile_id, scope_missing[in_scope], f.index.to_numpy()))
     if rule["kind"] in CITY_FUNCS:
         sure = f[~scope_missing[in_scope]]

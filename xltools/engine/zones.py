@@ -121,6 +121,9 @@ def _department_counts(facts: pd.DataFrame, depts: pd.DataFrame) -> None:
     facts["institutions"] = by_zone(np.ones(len(d)))      # 内设机构、事业单位、派驻机构 together (QD-13)
     no_rows = facts["institutions"].to_numpy() == 0
     facts.loc[no_rows, list(DEPT_FACTS)] = np.nan      # no rows in 机构设置: unknown, never 0
+    if "dept" in d:                                    # a row without its 机构名称 (kept by intake, reported
+        facts["unnamed_depts"] = by_zone(d["dept"].isna())   # there): what it is is unknown, so are the counts
+        facts.loc[facts["unnamed_depts"].to_numpy() > 0, list(DEPT_FACTS)] = np.nan
 
 
 def _staff_in_post(facts: pd.DataFrame, staff: pd.DataFrame) -> None:

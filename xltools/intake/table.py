@@ -500,14 +500,15 @@ class PendingTable:
             if col.required and col.key in data:
                 missing = _missing(data[col.key])
                 is_key = col.key in sheet.keys
+                kept = is_key and sheet.counted and col.key != "zone"   # counted: the zone's counts unknown
                 if missing.any():
                     flagged = flagged if flagged is not None else {(r, c) for r, c, *_ in problems}
-                    tail = "，本行未读入" if is_key else ""
+                    tail = "，该开发区的机构数按未知处理（数据缺失）" if kept else "，本行未读入" if is_key else ""
                     for pos in np.flatnonzero(missing):
                         where = (int(rows_idx[pos]), columns[col.key])
                         if where not in flagged:
                             problems.append((*where, ERROR, f"必填项「{col.header}」为空{tail}", f"填写「{col.header}」"))
-                if is_key:
+                if is_key and not kept:
                     keep &= ~missing
 
         # Duplicate keys: the later row is reported and left out.
