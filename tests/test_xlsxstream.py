@@ -143,8 +143,8 @@ def test_read_book_is_the_same_through_either_reader(samples, monkeypatch, name)
     direct = read_book(samples / name)
     _forced_stream(monkeypatch)
     seen = []
-    real = xs.Stream.rows
-    monkeypatch.setattr(xs.Stream, "rows", lambda self: (seen.append(self.part), real(self))[1])
+    real = xs.Stream.blocks
+    monkeypatch.setattr(xs.Stream, "blocks", lambda self: (seen.append(self.part), real(self))[1])
     piecewise = read_book(samples / name)
     assert seen, "the piecewise reader was not used"
     assert [p.as_row() for p in piecewise.problems] == [p.as_row() for p in direct.problems]

@@ -26,20 +26,24 @@ if TYPE_CHECKING:                       # annotations only: the package imports 
 def audit_books(books: list[Book]) -> None:
     """Append the 核实性审核 警告 of `books`, read together, to each book's problems.
 
-    Per sheet kind, the columns with a unit form one matrix (rows of every book × columns): a few
-    numpy operations per sheet kind, not per column, so a batch of tiny workbooks stays cheap."""
+    Per sheet kind, each column with a unit is looked at once over the rows of every book (one
+    array end to end; a single table's own column, not a copy): a few numpy operations per column,
+    not per book, so a batch of tiny workbooks stays cheap and one huge sheet needs no second copy."""
     for sheet in SHEETS:
         parts = [(b, b.tables[sheet.key]) for b in books if b.usable and sheet.key in b.tables]
         parts = [(b, t) for b, t in parts if len(t)]
         cols = [c for c in sheet.columns if c.dim and c.is_number and any(c.key in t.values for _, t in parts)]
         if not cols:
             continue
-        matrix = np.vstack([np.column_stack([t.values[c.key] if c.key in t.values else np.full(len(t), np.nan)
-                                             for c in cols]) for _, t in parts])
-        found = _against_median(matrix, cols)
+
+        def column(col: Column, parts=parts) -> np.ndarray:
+            pieces = [t.values[col.key] if col.key in t.values else np.full(len(t), np.nan) for _, t in parts]
+            return np.asarray(pieces[0], dtype=float) if len(pieces) == 1 else np.concatenate(pieces)
+
+        found = _against_median(column, cols)
         previous = _previous_rows(sheet, parts)
         if previous is not None:
-            found += _against_previous_year(matrix, previous, cols)
+            found += _against_previous_year(column, previous, cols)
         if not found:
             continue
         sizes = np.array([len(t) for _, t in parts])
@@ -60,17 +64,21 @@ def audit_books(books: list[Book]) -> None:
                                          rule.hint))
 
 
-def _against_median(matrix: np.ndarray, cols: list[Column]) -> list:
+def _against_median(column, cols: list[Column]) -> list:
     """HS-01: values ≥ MEDIAN_FACTOR × or ≤ 1/MEDIAN_FACTOR of the median of their column's positive values."""
-    positive = matrix > 0
-    low = np.where(positive, matrix, np.inf).min(axis=0)
-    high = np.where(positive, matrix, -np.inf).max(axis=0)
-    # the median lies between min and max: a column spread less than the factor cannot hold such a value
     out = []
-    for k in np.flatnonzero((positive.sum(axis=0) >= MEDIAN_MIN_VALUES) & (high >= MEDIAN_FACTOR * low)):
-        values, col = matrix[:, k], cols[k]
-        median = float(np.median(values[positive[:, k]]))
-        ratio = np.where(positive[:, k], values / median, 1.0)
+    for col in cols:
+        values = column(col)
+        positive = values > 0
+        if positive.sum() < MEDIAN_MIN_VALUES:
+            continue
+        # the median lies between min and max: a column spread less than the factor cannot hold such a value
+        low = values.min(where=positive, initial=np.inf)
+        high = values.max(where=positive, initial=-np.inf)
+        if not high >= MEDIAN_FACTOR * low:
+            continue
+        median = float(np.median(values[positive]))
+        ratio = np.where(positive, values / median, 1.0)
         for i in np.flatnonzero((ratio >= MEDIAN_FACTOR) | (ratio <= 1 / MEDIAN_FACTOR)):
             r = ratio[i]
             times = f"的 {r:,.0f} 倍" if r >= 1 else f"的 1/{1 / r:,.0f}"
@@ -104,21 +112,23 @@ def _previous_rows(sheet, parts: list) -> tuple[np.ndarray, np.ndarray] | None:
     return before, years
 
 
-def _against_previous_year(matrix: np.ndarray, previous: tuple[np.ndarray, np.ndarray], cols: list[Column]) -> list:
+def _against_previous_year(column, previous: tuple[np.ndarray, np.ndarray], cols: list[Column]) -> list:
     """HS-02: more than YEAR_FACTOR × or less than 1/YEAR_FACTOR of the same zone's previous year."""
     before, years = previous
     has = before >= 0
     if not has.any():
         return []
-    prev = np.where(has[:, None], matrix[np.where(has, before, 0)], np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = matrix / prev
-    changed = (prev > 0) & (matrix >= 0) & ((ratio > YEAR_FACTOR) | (ratio < 1 / YEAR_FACTOR))
     out = []
-    for i, k in zip(*np.nonzero(changed)):
-        j, col, r = int(before[i]), cols[k], ratio[i, k]
-        times = f"的 {r:,.1f} 倍" if r >= 1 else f"的 {r:.1%}"
-        head = f"「{col.header}」{show(matrix[i, k])} {col.unit}是上年（{years[j]:.0f} 年，"
-        tail = f"）{show(prev[i, k])} {col.unit}{times}"
-        out.append((int(i), col, lambda where, j=j, head=head, tail=tail: head + where(j) + tail, "HS-02"))
+    for col in cols:
+        values = column(col)
+        prev = np.where(has, values[np.where(has, before, 0)], np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = values / prev
+        changed = (prev > 0) & (values >= 0) & ((ratio > YEAR_FACTOR) | (ratio < 1 / YEAR_FACTOR))
+        for i in np.flatnonzero(changed):
+            j, r = int(before[i]), ratio[i]
+            times = f"的 {r:,.1f} 倍" if r >= 1 else f"的 {r:.1%}"
+            head = f"「{col.header}」{show(values[i])} {col.unit}是上年（{years[j]:.0f} 年，"
+            tail = f"）{show(prev[i])} {col.unit}{times}"
+            out.append((int(i), col, lambda where, j=j, head=head, tail=tail: head + where(j) + tail, "HS-02"))
     return out

@@ -103,6 +103,8 @@ def _numbers(raw, col: Column, factor: float, unit: str = "") -> tuple[np.ndarra
     """
     problems: list[CellProblem] = []
     blanks: list[int] = []
+    if isinstance(raw, np.ndarray):         # a float array: numbers read as numbers (the streamed reader)
+        return raw * factor if factor != 1.0 else raw.copy(), problems, blanks
     kinds = set(map(type, raw))
     if kinds <= _NUMERIC:                   # the common case: every cell already a number
         values = np.array(raw, dtype=float)
@@ -202,7 +204,8 @@ def coerce_column(raw, col: Column, announced_unit: str = "") -> tuple[np.ndarra
     Returns the typed values — a float ndarray (NaN = missing) for numbers, a list of str/None
     otherwise — and the cell problems. Integer columns are checked to be integral.
     """
-    raw = raw if isinstance(raw, (list, tuple)) else list(raw)
+    numbers = isinstance(raw, np.ndarray) and raw.dtype.kind == "f" and col.is_number
+    raw = raw if numbers or isinstance(raw, (list, tuple)) else raw.tolist() if isinstance(raw, np.ndarray) else list(raw)
     problems: list[CellProblem] = []
     if col.is_number:
         factor, _ = unit_factor(col, announced_unit)

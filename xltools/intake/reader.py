@@ -415,16 +415,12 @@ def _web_sheets(path: Path, kind: str, choose) -> list[RawSheet]:
 
 def _streamed(zf: zipfile.ZipFile, name: str, part: str, strings, dates, date1904: bool) -> RawSheet:
     """A huge worksheet read piece by piece from its XML (never whole in memory)."""
-    rows = (row for block in xlsxstream.Stream(zf, part, strings, dates, date1904).rows() for row in block)
-    head = []
-    for row in rows:
-        head.append(row)
-        if len(head) >= HEAD_ROWS:
-            break
+    blocks = xlsxstream.Stream(zf, part, strings, dates, date1904).blocks()
+    head, rest = xlsxstream.head_and_rest(blocks, HEAD_ROWS)
     width = max((len(r) for r in head), default=0)
     head = [r + [""] * (width - len(r)) for r in head]
     _fill_merged(head, xlsxstream.merged_ranges(zf, part))
-    return RawSheet(name, head, rows)
+    return RawSheet(name, head, rest)
 
 
 def sheet_names(path: Path) -> list[str]:

@@ -376,8 +376,17 @@ def _read_units(found: dict, sheet_units: dict[str, str], names_row: int,
 
 
 def _feed(table: "PendingTable", chunk: list, row_no: int, rest, typer: "ColumnTyper") -> None:
-    """Hand the data rows to `typer`, CHUNK_ROWS at a time, as columns, blank/合计/footnote rows left out."""
+    """Hand the data rows to `typer`, CHUNK_ROWS at a time (or as the blocks a streamed sheet comes
+    in), as columns, blank/合计/footnote rows left out."""
     key_cols = [table.columns[k] for k in table.sheet.keys if k in table.columns] or [min(table.found)]
+    column_blocks = getattr(rest, "column_blocks", None)
+    if column_blocks is not None:                 # a streamed sheet: its rows arrive as columns already
+        typer.add(table, *data_columns(chunk, row_no, key_cols))
+        row_no += len(chunk)
+        for cols, n in column_blocks():
+            typer.add(table, *kept_columns(cols, n, row_no, key_cols))
+            row_no += n
+        return
     for row in rest:
         chunk.append(row)
         if len(chunk) >= CHUNK_ROWS:
@@ -389,9 +398,15 @@ def _feed(table: "PendingTable", chunk: list, row_no: int, rest, typer: "ColumnT
 
 def data_columns(rows: list, first_row: int, key_cols: list[int]) -> tuple[list[tuple], np.ndarray]:
     """The columns of `rows` without blank rows, 合计 rows and footnotes, and the grid row of each
-    kept row. Each test looks at a column at a time (a distinct text once), not at a row."""
+    kept row."""
     n = len(rows)
     cols = list(zip_longest(*rows, fillvalue="")) if n else []    # short streamed rows: "" beyond their end
+    return kept_columns(cols, n, first_row, key_cols)
+
+
+def kept_columns(cols: list, n: int, first_row: int, key_cols: list[int]) -> tuple[list, np.ndarray]:
+    """`cols` (n rows each) without blank rows, 合计 rows and footnotes, and the grid row of each kept
+    row. Each test looks at a column at a time (a distinct text once), not at a row."""
     first = _first_cells(cols, n)
     ends = _table_ends(list({v for v in first if type(v) is str}))
     drop = ([v is None or (type(v) is str and v in ends) for v in first] if ends else
@@ -404,7 +419,8 @@ def data_columns(rows: list, first_row: int, key_cols: list[int]) -> tuple[list[
     kept = [i for i, d in enumerate(drop) if not d]
     if len(kept) < n:
         take = itemgetter(*kept) if len(kept) > 1 else (lambda col: tuple(col[i] for i in kept))
-        cols = [take(col) for col in cols]
+        at = np.asarray(kept, dtype=int)
+        cols = [col[at] if isinstance(col, np.ndarray) else take(col) for col in cols]
     return cols, np.asarray(kept, dtype=int) + first_row
 
 
@@ -425,6 +441,11 @@ def _first_cells(cols: list[tuple], n: int) -> list:
     first: list = [None] * n
     todo = range(n)
     for col in cols:
+        if isinstance(col, np.ndarray):       # a column of numbers (streamed): no cell of it is blank
+            values = col.tolist()
+            for i in todo:
+                first[i] = values[i]
+            return first
         values = col if len(todo) == n else [col[i] for i in todo]
         try:
             blank = {v for v in set(values) if _blank(v)}
@@ -626,7 +647,11 @@ class ColumnTyper:
 def _column(group: list, c: int) -> list | tuple:
     """Grid column `c` of every segment of `group`, end to end ("" where a segment's rows stop short)."""
     pieces = [seg[2][c] if c < len(seg[2]) else ("",) * len(seg[1]) for seg in group]
-    return pieces[0] if len(pieces) == 1 else list(chain.from_iterable(pieces))
+    if len(pieces) == 1:
+        return pieces[0]
+    if all(isinstance(p, np.ndarray) for p in pieces):      # numbers throughout (a streamed sheet)
+        return np.concatenate(pieces)
+    return list(chain.from_iterable(p.tolist() if isinstance(p, np.ndarray) else p for p in pieces))
 
 
 def _hand_back(group: list, starts: np.ndarray, ends: np.ndarray, c: int, key: str, values, cell_problems) -> None:

@@ -19,10 +19,13 @@ import re
 import xml.etree.ElementTree as ET
 import zipfile
 from html import unescape
+from itertools import chain, zip_longest
 
 import numpy as np
 
 from ..ooxml import read_part
+from . import xlsxcells
+from .xlsxcells import BOOL, DATE, ERROR, INLINE, ISODATE, NUMBER, SHARED, TEXT
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _M = "{%s}" % MAIN_NS
@@ -34,11 +37,9 @@ _CELL = re.compile(
     r'<c r="([A-Z]{1,3})(\d+)"((?: (?!r=)[\w:]+="[^"]*")*) ?(?:/>|>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)?'
     r'(?:<v>([^<]*)</v>|<v/>|<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>)')
 _ATTR = re.compile(r'([\w:]+)="([^"]*)"')
-_SHEETDATA = re.compile(r"<(\w+:)?sheetData\b[^>]*?(/?)>")
+_SHEETDATA = re.compile(rb"<(\w+:)?sheetData\b[^>]*?(/?)>")
 _MERGE = re.compile(r'<(?:\w+:)?mergeCell ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 
-# cell kinds
-NUMBER, SHARED, INLINE, BOOL, ERROR, TEXT, ISODATE, DATE = range(8)
 _KINDS = {"n": NUMBER, "s": SHARED, "inlineStr": INLINE, "b": BOOL, "e": ERROR, "str": TEXT, "d": ISODATE}
 # built-in number formats that show dates or times (ECMA-376 §18.8.30, plus the CJK ones)
 _DATE_FORMAT_IDS = set(range(14, 23)) | set(range(27, 37)) | set(range(45, 48)) | set(range(50, 59))
@@ -161,7 +162,8 @@ def date_styles(zf: zipfile.ZipFile) -> set[int]:
 
 
 def _pieces(zf: zipfile.ZipFile, part: str):
-    """Decompressed text of a sheet part cut into pieces that end after a complete `</row>`."""
+    """Decompressed bytes of a sheet part cut into pieces that end after a complete `</row>`
+    (UTF-8: a `<` byte is never part of another character, so a cut never splits one)."""
     rest = b""
     with zf.open(part) as fh:
         while True:
@@ -169,14 +171,14 @@ def _pieces(zf: zipfile.ZipFile, part: str):
             buf = rest + data
             if not data:
                 if buf:
-                    yield buf.decode("utf-8")
+                    yield buf
                 return
             cut = buf.rfind(b"</row>")
             if cut < 0:
                 rest = buf
                 continue
             cut += len("</row>")
-            yield buf[:cut].decode("utf-8")
+            yield buf[:cut]
             rest = buf[cut:]
 
 
@@ -230,6 +232,108 @@ def _sparse_rows(r_idx: np.ndarray, c_idx: np.ndarray, values: np.ndarray, heigh
         yield block
 
 
+class Values:
+    """The values of a piece's cells as the numpy reader decodes them: number cells as one float
+    array (no Python object each), the others as objects."""
+
+    def __init__(self, objects: np.ndarray, numbers: np.ndarray, is_number: np.ndarray):
+        self._objects, self.numbers, self.is_number = objects, numbers, is_number
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    def objects(self, sel=slice(None)) -> np.ndarray:
+        """The values of the selected cells as Python objects (numbers as float)."""
+        out = self._objects[sel].copy()
+        num = self.is_number[sel]
+        if num.any():
+            out[num] = self.numbers[sel][num]
+        return out
+
+    def take(self, sel) -> "Values":
+        return Values(self._objects[sel], self.numbers[sel], self.is_number[sel])
+
+
+class Block:
+    """Rows of one piece: `height` rows × `width` columns; its cells at (rows, cols), 0-based within."""
+
+    def __init__(self, height: int, width: int, rows: np.ndarray, cols: np.ndarray, values):
+        self.height, self.width, self.rows, self.cols, self.values = height, width, rows, cols, values
+
+    def __len__(self) -> int:
+        return self.height
+
+    def grid(self) -> np.ndarray:
+        out = np.full((self.height, self.width), "", dtype=object)
+        out[self.rows, self.cols] = self.values.objects() if isinstance(self.values, Values) else self.values
+        return out
+
+    def tolist(self) -> list[list[object]]:
+        return self.grid().tolist()
+
+    def split(self, k: int) -> tuple["Block", "Block"]:
+        """(its first k rows, the rest)."""
+        top = self.rows < k
+        take = (lambda sel: self.values.take(sel)) if isinstance(self.values, Values) else self.values.__getitem__
+        return (Block(k, self.width, self.rows[top], self.cols[top], take(top)),
+                Block(self.height - k, self.width, self.rows[~top] - k, self.cols[~top], take(~top)))
+
+    def columns(self) -> list:
+        """Each column top to bottom: a float array where every cell of it is a number, else a list."""
+        order = np.argsort(self.cols, kind="stable")          # cells by column, rows ascending within
+        bounds = np.searchsorted(self.cols[order], np.arange(self.width + 1)).tolist()
+        typed = isinstance(self.values, Values)
+        out = []
+        for c in range(self.width):
+            idx = order[bounds[c]:bounds[c + 1]]
+            if typed and len(idx) == self.height and self.values.is_number[idx].all() \
+                    and (len(idx) < 2 or bool(np.all(np.diff(self.rows[idx]) > 0))):
+                out.append(self.values.numbers[idx])
+                continue
+            col = np.full(self.height, "", dtype=object)
+            col[self.rows[idx]] = self.values.objects(idx) if typed else self.values[idx]
+            out.append(col.tolist())
+        return out
+
+
+class Rows:
+    """The rows of a streamed sheet after its first ones: iterated, one row (a list) at a time; or,
+    by a reader that types whole columns, `column_blocks()`: the same rows as (columns, row count),
+    a column of numbers as one float array — the rows are then never built as lists of their own."""
+
+    def __init__(self, blocks):
+        self._blocks = blocks               # Blocks, or lists of rows (Stream.blocks)
+
+    def __iter__(self):
+        for block in self._blocks:
+            yield from (block.tolist() if isinstance(block, Block) else block)
+
+    def column_blocks(self):
+        for block in self._blocks:
+            if isinstance(block, Block):
+                yield block.columns(), len(block)
+            elif block:
+                yield [list(col) for col in zip_longest(*block, fillvalue="")], len(block)
+
+
+def head_and_rest(blocks, count: int) -> tuple[list[list[object]], Rows]:
+    """The first `count` rows as lists, and the rows after them."""
+    head: list[list[object]] = []
+    blocks = iter(blocks)
+    for block in blocks:
+        need = count - len(head)
+        if len(block) > need:
+            if isinstance(block, Block):
+                top, block = block.split(need)
+                head.extend(top.tolist())
+            else:
+                head.extend(block[:need])
+                block = block[need:]
+            return head, Rows(chain([block], blocks))
+        head.extend(block.tolist() if isinstance(block, Block) else block)
+    return head, Rows(blocks)
+
+
 class Stream:
     """Rows of one worksheet part, from row 1 and column A, produced piece by piece."""
 
@@ -238,39 +342,52 @@ class Stream:
         self.width = 0
         self.prefix = ""                  # namespace prefix of the sheet's elements ("x:"), usually none
         self._kinds = _Kinds(dates)      # cell attributes (` s="3" t="s"`) → kind, learnt as met
+        self._date_styles = np.array(sorted(dates), dtype=np.int64)
 
     def rows(self):
         """Yield lists of rows (each a list of values); blank rows in gaps are filled in."""
+        for block in self.blocks():
+            yield block.tolist() if isinstance(block, Block) else block
+
+    def blocks(self):
+        """Yield the rows piece by piece: a Block (rows × the width so far) for cells close together,
+        lists of rows (each as wide as its last cell) for cells scattered over a huge area."""
         next_row = 0
         started = False
-        for text in _pieces(self.zf, self.part):
+        for piece in _pieces(self.zf, self.part):
             if not started:
-                m = _SHEETDATA.search(text)
+                m = _SHEETDATA.search(piece)
                 if m is None:
                     continue
                 if m.group(2):
                     return                                   # <sheetData/>: no cells
-                started, self.prefix = True, m.group(1)
-                text = text[m.end():]
-            end = text.find(f"</{self.prefix}sheetData>")
+                started, self.prefix = True, (m.group(1) or b"").decode()
+                piece = piece[m.end():]
+            end = piece.find(f"</{self.prefix}sheetData>".encode())
             if end >= 0:
-                text = text[:end]
-            r_idx, c_idx, values = self._cells(text)
+                piece = piece[:end]
+            r_idx, c_idx, values = self._cells(piece)
             if len(r_idx):
                 last = int(r_idx.max())
                 self.width = max(self.width, int(c_idx.max()) + 1)
                 height = last + 1 - next_row
                 if height * self.width <= BLOCK_CELLS:
-                    block = np.full((height, self.width), "", dtype=object)
-                    block[r_idx - next_row, c_idx] = values
-                    yield block.tolist()
+                    yield Block(height, self.width, r_idx - next_row, c_idx, values)
                 else:                                    # far-apart cells: never a dense block
-                    yield from _sparse_rows(r_idx - next_row, c_idx, values, height)
+                    objects = values.objects() if isinstance(values, Values) else values
+                    yield from _sparse_rows(r_idx - next_row, c_idx, objects, height)
                 next_row = last + 1
             if end >= 0:
                 return
 
-    def _cells(self, text: str):
+    def _cells(self, piece: bytes):
+        """(rows, columns, values) of the cells of one piece: numpy's way when the piece is laid out
+        as the common writers write it, else a regular expression, else ElementTree."""
+        if not self.prefix:
+            fast = self._cells_fast(piece)
+            if fast is not None:
+                return fast
+        text = piece.decode("utf-8")
         if self.prefix:
             return self._cells_slow(text)
         found = _CELL.findall(text)
@@ -287,6 +404,47 @@ class Stream:
         if inline.any():
             raw[inline] = [f[4] for f, keep in zip(found, inline) if keep]
         return r_idx, c_idx, self._values(kinds, raw)
+
+    def _cells_fast(self, piece: bytes):
+        """xlsxcells' numpy reading of a piece, typed as _values types; None: read it another way."""
+        words = xlsxcells.words_of(piece)
+        cells = xlsxcells.locate(piece, words, self._date_styles)
+        if cells is None:
+            return None
+        kinds, starts, ends = cells.kinds, cells.starts, cells.ends
+        out = np.full(len(kinds), "", dtype=object)
+        has = ends > starts
+        numbers = np.zeros(len(kinds))
+        is_number = has & (kinds == NUMBER)
+        for kind, sel in ((NUMBER, is_number), (DATE, has & (kinds == DATE))):
+            if sel.any():
+                try:
+                    found = xlsxcells.numbers(piece, words, starts[sel], ends[sel])
+                except ValueError:               # not a number: let the thorough path say what it is
+                    return None
+                if kind == NUMBER:
+                    numbers[sel] = found
+                else:
+                    out[sel] = [_from_serial(v, self.date1904) for v in found.tolist()]
+        sel = has & (kinds == SHARED)
+        if sel.any():
+            index = xlsxcells.integers(words, starts[sel], ends[sel])
+            if index is None or index.max() >= len(self.strings):
+                return None
+            out[sel] = self.strings[index]
+        sel = has & ((kinds == INLINE) | (kinds == TEXT) | (kinds == ISODATE))
+        if sel.any():
+            texts = [piece[a:b].decode("utf-8") for a, b in zip(starts[sel].tolist(), ends[sel].tolist())]
+            texts = [unescape(t) if "&" in t else t for t in texts]
+            iso = kinds[sel] == ISODATE
+            if iso.any():
+                texts = [_dt.datetime.fromisoformat(t) if d else t for t, d in zip(texts, iso.tolist())]
+            out[sel] = texts
+        sel = has & (kinds == BOOL)
+        if sel.any():
+            one = (ends[sel] - starts[sel] == 1) & (np.frombuffer(piece, np.uint8)[starts[sel]] == ord("1"))
+            out[sel] = one.astype(object)
+        return cells.rows, cells.cols, Values(out, numbers, is_number)   # ERROR cells stay blank
 
     def _values(self, kinds: np.ndarray, raw: np.ndarray, escaped: bool = True) -> np.ndarray:
         """Typed values (calamine's conventions) from the raw `<v>`/`<t>` texts, kind by kind."""
