@@ -16,6 +16,7 @@ import pickle
 import re
 import zipfile
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import python_calamine as pc
@@ -413,13 +414,31 @@ def _web_sheets(path: Path, kind: str, choose) -> list[RawSheet]:
     return [RawSheet(name, grid, web=kind) for name, grid in tables if name in chosen]
 
 
+READ_AHEAD = 16     # pieces decoded while the merged areas are looked for (a few MB at most)
+
+
 def _streamed(zf: zipfile.ZipFile, name: str, part: str, strings, dates, date1904: bool) -> RawSheet:
-    """A huge worksheet read piece by piece from its XML (never whole in memory)."""
+    """A huge worksheet read piece by piece from its XML (never whole in memory).
+
+    Merged areas fill the blank cells of the first rows (the header); they are listed after all
+    cells, so finding them means decompressing the part once more. That is skipped when the first
+    rows hold no blank cell (no fill could change them), and otherwise runs in a second thread (zlib
+    works without the interpreter lock) while this one decodes the next pieces."""
     blocks = xlsxstream.Stream(zf, part, strings, dates, date1904).blocks()
     head, rest = xlsxstream.head_and_rest(blocks, HEAD_ROWS)
     width = max((len(r) for r in head), default=0)
     head = [r + [""] * (width - len(r)) for r in head]
-    _fill_merged(head, xlsxstream.merged_ranges(zf, part))
+    if any(v == "" or v is None for row in head for v in row):
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(1) as pool:
+            merged = pool.submit(xlsxstream.merged_ranges, zf, part)
+            ahead = []
+            for block in rest.blocks:
+                ahead.append(block)
+                if merged.done() or len(ahead) >= READ_AHEAD:
+                    break
+            _fill_merged(head, merged.result())
+        rest = xlsxstream.Rows(chain(ahead, rest.blocks))
     return RawSheet(name, head, rest)
 
 

@@ -94,19 +94,20 @@ def words_of(piece: bytes) -> np.ndarray:
     return np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
 
 
-def _attributes(words, eq, lt, cell_of_lt, tag_end):
+def _attributes(padded, eq, lt, cell_of_lt, tag_end):
     """{name: (cell index, position after `name="`)} of ` r="`, ` t="`, ` s="` in cells' start tags:
     an attribute belongs to the tag its last `<` opens (a start tag holds no `<`)."""
-    key = words[eq - 2] & np.uint64(0xFFFFFFFF)
-    names = {name: key == _u64(f' {name}="'.encode()) for name in "rts"}
-    at = eq[names["r"] | names["t"] | names["s"]]
+    named = (padded[eq - 2] == _SPACE) & (padded[eq + 1] == _QUOTE)
+    at = eq[named]
+    name = padded[at - 1]
+    wanted = (name == ord("r")) | (name == ord("t")) | (name == ord("s"))
+    at, name = at[wanted], name[wanted]
     owner = cell_of_lt[np.searchsorted(lt, at) - 1]
     inside = (owner >= 0) & (at < tag_end[owner])
-    key = key[names["r"] | names["t"] | names["s"]]
     out = {}
-    for name in "rts":
-        keep = inside & (key == _u64(f' {name}="'.encode()))
-        out[name] = owner[keep], at[keep] + 2
+    for letter in "rts":
+        keep = inside & (name == ord(letter))
+        out[letter] = owner[keep], at[keep] + 2
     return out
 
 
@@ -129,10 +130,9 @@ def locate(piece: bytes, words: np.ndarray, dates: np.ndarray) -> Cells | None:
     when some part of it is not laid out as the common writers write it. `dates`: style indices
     whose number format is a date."""
     arr = np.frombuffer(piece, dtype=np.uint8)
+    padded = np.frombuffer(words.base, dtype=np.uint8)     # the bytes under `words`: piece, then zeros
     lt = np.flatnonzero(arr == _LT)
-    head = words[lt]
-    b1 = ((head >> np.uint64(8)) & _B).astype(np.uint8)
-    b2 = ((head >> np.uint64(16)) & _B).astype(np.uint8)
+    b1, b2 = padded[1:][lt], padded[2:][lt]                 # the two bytes after each "<"
     cell = b1 == ord("c")
     if np.any(cell & ((b2 == _GT) | (b2 == _SLASH))):                      # "<c>", "<c/>": no reference
         return None
@@ -157,11 +157,11 @@ def locate(piece: bytes, words: np.ndarray, dates: np.ndarray) -> Cells | None:
     cell_of_lt = np.full(len(lt), -1, dtype=np.int64)
     cell_of_lt[ci] = np.arange(n)
     eq = np.flatnonzero(arr == _EQ)
-    attrs = _attributes(words, eq[eq >= 2], lt, cell_of_lt, tag_end)
+    attrs = _attributes(padded, eq[eq >= 2], lt, cell_of_lt, tag_end)
     r_owner, r_at = attrs["r"]
     if len(r_owner) != n or np.any(r_owner != np.arange(n)):               # each cell exactly one r
         return None
-    rows, cols = _references(words, r_at)
+    rows, cols = _references(words, r_at, _row_of_cells(words, lt, b1, b2, ci))
     if rows is None or np.any(np.diff(rows) < 0):
         return None
     kinds = np.full(n, NUMBER, dtype=np.int8)
@@ -185,9 +185,10 @@ def locate(piece: bytes, words: np.ndarray, dates: np.ndarray) -> Cells | None:
     return Cells(rows, cols, kinds, starts, ends)
 
 
-def _references(words: np.ndarray, at: np.ndarray):
+def _references(words: np.ndarray, at: np.ndarray, rows_of=None):
     """(rows, columns) of cell references such as `B7"` (1–3 letters, 1–7 digits, a quote), 0-based;
-    (None, None) when one is not of that form."""
+    (None, None) when one is not of that form. `rows_of`: (row number, its digits' word, their count)
+    of the <row> each cell sits in — a cell whose digits are the row's bytes needs no decoding."""
     w = words[at]
     letter = [((w >> np.uint64(8 * i)) & _B) for i in range(4)]
     is_letter = [(b >= np.uint64(65)) & (b <= np.uint64(90)) for b in letter]
@@ -197,10 +198,35 @@ def _references(words: np.ndarray, at: np.ndarray):
         return None, None
     v = [b.astype(np.int64) - 64 for b in letter[:3]]
     cols = np.where(count == 1, v[0], np.where(count == 2, v[0] * 26 + v[1], (v[0] * 26 + v[1]) * 26 + v[2])) - 1
-    rows, ok = _terminated_number(words[at + count], _QUOTE)
+    digits = words[at + count]
+    if rows_of is not None:
+        number, row_word, n = rows_of
+        keep = _MASKS[n + 1]                        # the digits and the closing quote
+        if np.array_equal(digits & keep, row_word & keep):
+            return number - 1, cols
+    rows, ok = _terminated_number(digits, _QUOTE)
     if not ok.all() or rows.min() < 1:
         return None, None
     return rows - 1, cols
+
+
+def _row_of_cells(words, lt, b1, b2, ci):
+    """For each cell, (number, digits' word, digit count) of the <row r="N"> it sits in; None when a
+    row is written otherwise (no r first) — the references are then decoded one by one."""
+    ri = np.flatnonzero((b1 == ord("r")) & (b2 == ord("o")))             # "<ro" (indices into lt)
+    if not len(ri):
+        return None
+    at = lt[ri]
+    if not np.all((words[at + 4] & np.uint64(0xFFFFFFFF)) == _u64(b' r="')):
+        return None
+    row_word = words[at + 8]
+    n = _first_byte(row_word, _QUOTE)
+    ok = (n >= 1) & (n <= 7) & _all_digits(row_word, n)
+    owner = np.searchsorted(ri, ci) - 1
+    if not ok.all() or owner.min() < 0:
+        return None
+    number = _digit_value(row_word, n)
+    return number[owner], row_word[owner], n[owner]
 
 
 def _values(arr, lt, b1, b2, first, last, closed, kinds):
@@ -269,13 +295,19 @@ def numbers(piece: bytes, words: np.ndarray, starts: np.ndarray, ends: np.ndarra
         out[fast] = np.where(negative[fast], -value, value)
     slow = ~fast
     if slow.any():
-        out[slow] = _parse_texts(piece, starts[slow], ends[slow])
+        out[slow] = _parse_texts(piece, words, starts[slow], ends[slow])
     return out
 
 
-def _parse_texts(piece: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    texts = [piece[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
-    return np.array(texts, dtype=bytes).astype(np.float64)
+def _parse_texts(piece: bytes, words: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """numpy's conversion of the texts (Python's float() rules) — 17-digit decimals as Excel writes
+    them (73.260000000000005), exponents; up to 24 bytes gathered three words at a time."""
+    lengths = ends - starts
+    if lengths.max() > 24:
+        texts = [piece[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
+        return np.array(texts, dtype=bytes).astype(np.float64)
+    grid = np.stack([words[starts + 8 * k] & _mask(np.maximum(lengths - 8 * k, 0)) for k in range(3)], axis=1)
+    return grid.view("S24").ravel().astype(np.float64)
 
 
 def integers(words: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:

@@ -2,13 +2,14 @@
 
 python-calamine builds the whole cell grid in Rust before the first row reaches Python: for a
 200,000 × 20 sheet that is ~300 MB, six times the cells' own size. For worksheets whose XML
-is larger than `reader.STREAM_XML_BYTES` we decompress the sheet part in pieces and turn each
-piece of complete `<row>` elements into Python rows at once: one C-level regular-expression
-pass finds the cells, numpy places them into a block, so no Python loop runs per cell.
-A piece the fast pattern does not fully cover (a namespace prefix, cells without `r`, rich
-inline text) is parsed with ElementTree instead, so unusual writers are read correctly too.
-Values follow python-calamine's conventions (numbers as float, text, bool, dates as
-datetime, error cells blank) — a test compares both readers cell by cell.
+is larger than `reader.STREAM_XML_BYTES` we decompress the sheet part in pieces of complete
+`<row>` elements and decode each piece at once with numpy (xlsxcells: no Python step per cell
+but a slice per text). The rows reach typing as columns, a column of numbers as one float
+array (`Rows.column_blocks`). A piece laid out otherwise (a namespace prefix, cells without
+`r`, rich inline text, unexpected markup) is parsed with a regular expression, or ElementTree,
+so unusual writers are read correctly too. Values follow python-calamine's conventions
+(numbers as float, text, bool, dates as datetime, error cells blank) — tests compare the
+readers cell by cell.
 """
 
 from __future__ import annotations
@@ -302,14 +303,14 @@ class Rows:
     a column of numbers as one float array — the rows are then never built as lists of their own."""
 
     def __init__(self, blocks):
-        self._blocks = blocks               # Blocks, or lists of rows (Stream.blocks)
+        self.blocks = iter(blocks)           # Blocks, or lists of rows (Stream.blocks)
 
     def __iter__(self):
-        for block in self._blocks:
+        for block in self.blocks:
             yield from (block.tolist() if isinstance(block, Block) else block)
 
     def column_blocks(self):
-        for block in self._blocks:
+        for block in self.blocks:
             if isinstance(block, Block):
                 yield block.columns(), len(block)
             elif block:
