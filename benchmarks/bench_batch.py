@@ -89,8 +89,9 @@ def timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-def big_workbook(path: Path, rows: int) -> int:
-    """指标 sheet: 企业名称 + 年度 + 18 numeric columns; returns the in-memory size of the cell data."""
+def big_workbook(path: Path, rows: int, title: bool = False) -> int:
+    """指标 sheet: 企业名称 + 年度 + 18 numeric columns (under a merged title row when `title`, as
+    officials' sheets often have); returns the in-memory size of the cell data."""
     import xlsxwriter
     rng = np.random.default_rng(1)
     cols = ["税收收入", "行政事业性收费", "土地出让收益", "固定资产投资", "规上工业总产值", "工业增加值", "营业收入",
@@ -108,11 +109,14 @@ def big_workbook(path: Path, rows: int) -> int:
     names = [f"企业{i:06d}" for i in range(rows)]
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     ws = wb.add_worksheet("指标")
-    ws.write_row(0, 0, ["开发区名称", "年度"] + cols)
+    top = 1 if title else 0
+    if title:
+        ws.merge_range(0, 0, 0, len(cols) + 1, "2023 年度企业亩均效益数据（单位：万元）")
+    ws.write_row(top, 0, ["开发区名称", "年度"] + cols)
     for r in range(rows):
-        ws.write_string(r + 1, 0, names[r])
-        ws.write_number(r + 1, 1, 2023)
-        ws.write_row(r + 1, 2, data[r].tolist())
+        ws.write_string(top + r + 1, 0, names[r])
+        ws.write_number(top + r + 1, 1, 2023)
+        ws.write_row(top + r + 1, 2, data[r].tolist())
     wb.close()
     return data.nbytes + 8 * rows + sum(sys.getsizeof(n) for n in names)
 
