@@ -102,7 +102,8 @@ def _attributes(padded, eq, lt, cell_of_lt, tag_end):
     name = padded[at - 1]
     wanted = (name == ord("r")) | (name == ord("t")) | (name == ord("s"))
     at, name = at[wanted], name[wanted]
-    owner = cell_of_lt[np.searchsorted(lt, at) - 1]
+    opened = np.searchsorted(lt, at) - 1               # the last "<" before each (-1: none)
+    owner = np.where(opened >= 0, cell_of_lt[np.maximum(opened, 0)], -1)
     inside = (owner >= 0) & (at < tag_end[owner])
     out = {}
     for letter in "rts":
