@@ -77,7 +77,9 @@ with open("/proc/self/clear_refs", "w") as fh:      # reset the peak-RSS counter
 
 BIG_XLTOOLS = PEAK + r"""
 import json, sys, time
+from xltools import memory
 from xltools.intake import read_books
+memory.tune()                                       # as every xltools command does (jobs.run_books)
 start = status("VmRSS:")
 t0 = time.perf_counter()
 book = read_books([sys.argv[1]])[0]

@@ -414,7 +414,7 @@ def _web_sheets(path: Path, kind: str, choose) -> list[RawSheet]:
     return [RawSheet(name, grid, web=kind) for name, grid in tables if name in chosen]
 
 
-READ_AHEAD = 16     # pieces decoded while the merged areas are looked for (a few MB at most)
+READ_AHEAD = 8      # pieces decoded while the merged areas are looked for (a few MB at most)
 
 
 def _streamed(zf: zipfile.ZipFile, name: str, part: str, strings, dates, date1904: bool) -> RawSheet:
