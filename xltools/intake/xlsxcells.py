@@ -3,12 +3,13 @@
 The piecewise reader (xlsxstream) cuts a huge sheet's XML into pieces of complete `<row>`s. A
 regular expression over such a piece makes a Python tuple of five strings per cell, and typing
 them costs more Python calls per cell: ~2.5 µs a cell, five times what python-calamine needs.
-Here a piece is a byte array. One comparison finds every `<`; the eight bytes at each position,
-read as one 64-bit word (a strided view of the bytes, no copy), say which tag it opens;
-`searchsorted` pairs each cell with its attributes, its value and its end; references, style
-numbers, shared-string indices and plain decimals are decoded eight bytes at a time with integer
-arithmetic on whole arrays ("SWAR"). Only texts are taken one by one (a slice each), and numbers
-in other notations (exponents, 17 digits) go to numpy's own conversion.
+Here a piece is a byte array. One comparison finds every `<`, and the two bytes after each say
+which tag it opens; since tags do not nest inside a cell's start tag, counting tags pairs each
+cell with its attributes, its value and its end. The eight bytes at any position, read as one
+64-bit word (a strided view of the bytes, no copy), hold a reference, a style number, a
+shared-string index or a short decimal, decoded for all cells at once with integer arithmetic
+("SWAR"). Only texts are taken one by one (a slice each), and numbers in other notations
+(exponents, 17 digits as Excel writes them) go to numpy's own conversion.
 
 Only the layout every common writer uses is taken (Excel, WPS, LibreOffice, XlsxWriter,
 openpyxl): cells with an `r` reference, values in `<v>` after an optional `<f>`, inline text as
@@ -308,7 +309,7 @@ def _parse_texts(piece: bytes, words: np.ndarray, starts: np.ndarray, ends: np.n
         texts = [piece[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
         return np.array(texts, dtype=bytes).astype(np.float64)
     grid = np.stack([words[starts + 8 * k] & _mask(np.maximum(lengths - 8 * k, 0)) for k in range(3)], axis=1)
-    return grid.view("S24").ravel().astype(np.float64)
+    return grid.astype("<u8", copy=False).view("S24").ravel().astype(np.float64)   # bytes in text order
 
 
 def integers(words: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
