@@ -87,7 +87,7 @@ def _run(book, button: str | None) -> str:
     data = read_open_book(book)
     sheets = None if button is None else shown_by(button)
     request = Request(tasks=TASKS if button is None else tasks_of(sheets), sheets=sheets)
-    units = [Unit(data.name, tables_of(data))] if data.tables else []
+    units = [Unit(data.name, tables_of(data), doubtful=data.doubtful)] if data.tables else []
     result = run(RunResult([data]), units, Reading([problems_frame([data])], labelled=False), request)
     for name, frame in result.sheets.items():
         write_sheet(book, name, frame)
