@@ -210,7 +210,8 @@ def read_submissions(paths: list[Path], jobs: int | None, scheduler: str | None,
     return books, cluster
 
 
-def consolidated(books: list[Book], prefer: tuple[str, ...]) -> tuple[BatchResult, dict[str, pd.DataFrame], list[Doubt]]:
+def consolidated(books: list[Book], prefer: tuple[str, ...]
+                 ) -> tuple[BatchResult, dict[str, pd.DataFrame], list[Doubt]]:
     """The usable books audited together and consolidated into one table per sheet kind, checked
     across files: the result to fill (文件清单, cross-file problems, conflicts), the engine's tables
     and the questioned values among them (not those of a copy left out)."""

@@ -23,9 +23,9 @@ from .intake import Book
 from .intake.consolidate import Conflict
 from .intake.units import units_note
 from .problems import ERROR, EXIT_CLEAN, EXIT_PROBLEMS, EXIT_UNUSABLE, WARNING, Doubt
+from .results import (DECLARED, DOUBTFUL_CALC, DOUBTFUL_INPUTS, DOUBTFUL_ITEM, DOUBTFUL_NOTE, DOUBTFUL_NOTES_ITEM,
+                      NOTES, PROBLEMS, RANKING, SHEETS, in_order)
 from .schema import SHEETS_BY_KEY
-from .results import (DECLARED, DOUBTFUL_CALC, DOUBTFUL_INPUTS, DOUBTFUL_ITEM, DOUBTFUL_NOTE, DOUBTFUL_NOTES_ITEM, NOTES, PROBLEMS,
-                      RANKING, SHEETS, in_order)
 
 SCOPE = "考核范围"
 HEADERS = {c.key: c.header for c in SHEETS_BY_KEY["indicators"].columns}    # a questioned column, as 说明 names it
@@ -275,7 +275,7 @@ def mark_doubtful(sheets: dict[str, pd.DataFrame], doubts: list[Doubt]) -> list[
         notes = frame["说明"].to_numpy(dtype=object).copy()
         for r in np.flatnonzero(frame["开发区名称"].isin({z for z, _ in by_row}).to_numpy()):
             row = frame.iloc[r]
-            used = ([row["指标"]] if "指标" in frame and pd.notna(row["得分"]) else
+            used = ([row["指标"]] if "指标" in frame and pd.notna(row.get("得分")) else
                     [n for n in items if pd.notna(row[f"{n}得分"])])
             said = _doubtful_items(used, row["开发区名称"], float(row["年度"]), by_row)
             if said:
@@ -293,11 +293,12 @@ def _doubtful_items(used: list[str], zone: str, year: float, by_row: dict[tuple,
     for name in used:
         found = [d for col, offset in inputs_of(name) for d in by_row.get((zone, year + offset), ())
                  if d.column == col]
-        if found:
-            headers = [HEADERS[d.column] for d in found if HEADERS[d.column] != name]
-            out[name] = DOUBTFUL_ITEM.format(
-                indicator=name, inputs=DOUBTFUL_INPUTS.format(headers="、".join(dict.fromkeys(headers))) if headers else "",
-                cells="、".join(dict.fromkeys(d.cell for d in found)), rules="、".join(sorted({d.rule for d in found})))
+        if not found:
+            continue
+        headers = "、".join(dict.fromkeys(HEADERS[d.column] for d in found if HEADERS[d.column] != name))
+        out[name] = DOUBTFUL_ITEM.format(indicator=name, inputs=DOUBTFUL_INPUTS.format(headers=headers) if headers else "",
+                                         cells="、".join(dict.fromkeys(d.cell for d in found)),
+                                         rules="、".join(sorted({d.rule for d in found})))
     return out
 
 

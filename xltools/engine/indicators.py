@@ -23,7 +23,8 @@ RATIOS: dict[str, tuple[str, str, float, str]] = {
 }
 GROWTH: dict[str, str] = {"税收增速": "tax", "产值增速": "industrial_output", "固定资产投资增速": "fixed_investment"}
 # An indicator named by its 「指标」 header (税收收入) is that column (ranking.indicator_table).
-HEADERS: dict[str, str] = {c.header: c.key for c in SHEETS_BY_KEY["indicators"].columns if c.key not in ("zone", "year")}
+HEADERS: dict[str, str] = {c.header: c.key for c in SHEETS_BY_KEY["indicators"].columns
+                           if c.key not in ("zone", "year")}
 
 
 def inputs_of(name: str) -> tuple[tuple[str, int], ...]:
