@@ -25,8 +25,8 @@ from .intake.table import SheetTable
 from .intake.consolidate import Conflict, consolidate, cross_file_checks
 from .intake.workers import read_chunk, read_isolating
 from .jobs import check_preferences, display_names
-from .pipeline import Reading, Request, RunResult, Unit, conflict_notes, exit_code, problems_frame, run
-from .problems import ERROR, WARNING, Problem
+from .pipeline import Reading, Request, RunResult, Unit, conflict_notes, doubts_in, exit_code, problems_frame, run
+from .problems import ERROR, WARNING, Doubt, Problem
 from .results import DECLARED, FILES, NOTES, PROBLEMS
 from .schema import find_sheet
 
@@ -176,7 +176,7 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
     books, cluster = read_submissions(paths, jobs, scheduler, shared_storage, progress, notify)
     check_preferences(prefer, books)
     usable = [b for b in books if b.usable]
-    result, tables = consolidated(books, prefer)
+    result, tables, doubtful = consolidated(books, prefer)
     result.sheets[FILES] = result.files
     how = cluster.method if cluster else f"本地 {jobs or os.cpu_count()} 个进程"
     notes = {**conflict_notes(result.conflicts),
@@ -187,7 +187,7 @@ def run_batch(paths: Iterable[Path], *, jobs: int | None = None, scheduler: str 
     cross = pd.DataFrame([p.as_row() for p in result.cross], columns=DECLARED[PROBLEMS].names)
     reading = Reading([problems_frame(submitted(books)), cross], labelled=False,
                       file_of=lambda unit, row: _files_of(result, row), notes_last=notes)
-    units = [Unit("", tables)] if tables else []
+    units = [Unit("", tables, doubtful=doubtful)] if tables else []
     return run(result, units, reading, Request(profile, tasks))
 
 
@@ -210,9 +210,11 @@ def read_submissions(paths: list[Path], jobs: int | None, scheduler: str | None,
     return books, cluster
 
 
-def consolidated(books: list[Book], prefer: tuple[str, ...]) -> tuple[BatchResult, dict[str, pd.DataFrame]]:
+def consolidated(books: list[Book], prefer: tuple[str, ...]
+                 ) -> tuple[BatchResult, dict[str, pd.DataFrame], list[Doubt]]:
     """The usable books audited together and consolidated into one table per sheet kind, checked
-    across files: the result to fill (文件清单, cross-file problems, conflicts) and the engine's tables."""
+    across files: the result to fill (文件清单, cross-file problems, conflicts), the engine's tables
+    and the questioned values among them (not those of a copy left out)."""
     usable = [b for b in books if b.usable]
     audit_books(usable)               # medians and previous years over every file, at each file's own cells
     tables = consolidate(usable)
@@ -220,7 +222,7 @@ def consolidated(books: list[Book], prefer: tuple[str, ...]) -> tuple[BatchResul
     result = BatchResult(books, files=file_list(books, cross, conflicts), cross=cross, conflicts=conflicts)
     if "zones" in tables:
         result.zone_files = dict(zip(tables["zones"]["zone"], tables["zones"]["_file"]))
-    return result, {k: v.drop(columns="_file") for k, v in tables.items()}
+    return result, {k: v.drop(columns="_file") for k, v in tables.items()}, doubts_in(usable, tables)
 
 
 def _files_of(result: BatchResult, row: dict) -> str:

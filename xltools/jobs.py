@@ -22,7 +22,7 @@ from .intake import reader
 from .intake.consolidate import Conflict, find_duplicates, unknown_preferences
 from .intake.workers import read_isolated
 from .pipeline import (EXIT_CLEAN, EXIT_PROBLEMS, EXIT_UNUSABLE, Reading, Request, RunResult, Unit, conflict_notes,
-                       exit_code, problems_frame, run)
+                       doubts_in, exit_code, problems_frame, run)
 from .problems import ERROR, WARNING
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")   # in any letter case: 青岛.XLSX counts on Linux too
@@ -175,7 +175,7 @@ def units_of(books: list[Book], masks: dict[str, dict[str, np.ndarray]]):
             tables[key].attrs["sheet_present"] = True     # emptied by duplicates, yet the sheet exists
         if masks.get(book.name) and not any(len(t) for k, t in tables.items() if k != "params"):
             continue                        # every row repeats another file's: computed there
-        yield Unit(book.name, tables, large=book.rows > LARGE_BOOK_ROWS)
+        yield Unit(book.name, tables, large=book.rows > LARGE_BOOK_ROWS, doubtful=doubts_in([book], tables))
 
 
 def default_output(book: Path) -> Path:

@@ -13,17 +13,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from . import __version__, memory
 from .engine import TASKS, Assessment, assess
+from .engine.indicators import inputs_of
 from .intake import Book
 from .intake.consolidate import Conflict
 from .intake.units import units_note
-from .problems import ERROR, EXIT_CLEAN, EXIT_PROBLEMS, EXIT_UNUSABLE, WARNING
-from .results import DECLARED, NOTES, PROBLEMS, SHEETS, in_order
+from .problems import ERROR, EXIT_CLEAN, EXIT_PROBLEMS, EXIT_UNUSABLE, WARNING, Doubt
+from .results import (DECLARED, DOUBTFUL_CALC, DOUBTFUL_INPUTS, DOUBTFUL_ITEM, DOUBTFUL_NOTE, DOUBTFUL_NOTES_ITEM,
+                      NOTES, PROBLEMS, RANKING, SHEETS, in_order)
+from .schema import SHEETS_BY_KEY
 
 SCOPE = "考核范围"
+HEADERS = {c.key: c.header for c in SHEETS_BY_KEY["indicators"].columns}    # a questioned column, as 说明 names it
 
 
 def problems_frame(books: Iterable[Book]) -> pd.DataFrame:
@@ -84,6 +89,7 @@ class Unit:
     name: str                                    # the input it is: 考核范围, 数据校验's 文件, notes
     tables: dict[str, pd.DataFrame]
     large: bool = False                          # a huge workbook: freed memory is returned after it
+    doubtful: list[Doubt] = field(default_factory=list)   # its values 核实性审核 questions (`doubts_in`)
 
 
 @dataclass
@@ -104,6 +110,8 @@ def run(result: RunResult, units: Iterable[Unit], reading: Reading, request: Req
     for unit in units:
         found = assess(unit.tables, profile=request.profile, tasks=request.tasks, rank_options=request.rank_options)
         unit.tables = {}                          # the tables are not needed any more
+        if marked := mark_doubtful(found.sheets, unit.doubtful):
+            found.notes[DOUBTFUL_NOTES_ITEM] = DOUBTFUL_CALC.format(items=_listed(marked))
         if unit.large:
             memory.release()
         assessed.append((unit, found))
@@ -213,18 +221,96 @@ def mark_conflicts(sheets: dict[str, pd.DataFrame], conflicts: list[Conflict]) -
             sheets[name] = pd.concat([frame, pd.DataFrame(rows)], ignore_index=True)
 
 
+def _listed(items: list[str], limit: int = 20) -> str:
+    """A 计算说明 list: the first `limit` items, and how many there are in all (the rest: 数据校验)."""
+    return "；".join(items[:limit]) + (f"；等共 {len(items)} 处（见「{PROBLEMS}」）" if len(items) > limit else "")
+
+
+def doubts_in(books: Iterable[Book], tables: dict[str, pd.DataFrame]) -> list[Doubt]:
+    """The questioned values of `books` whose rows are among `tables`: a row left out because
+    another file's copy stands for it (duplicates, --prefer) was not used. Rows are matched by
+    开发区名称 and 年度, and by file (`_file`) when the tables hold several books' rows."""
+    kept: dict[str, set] = {}
+    out = []
+    for book in books:
+        for d in book.doubtful:
+            table = tables.get(d.sheet)
+            if table is None:
+                continue
+            if d.sheet not in kept:
+                kept[d.sheet] = set(zip(*(_row_key(table, c) for c in ("_file", "zone", "year"))))
+            key = (book.name if "_file" in table else None, d.zone if "zone" in table else None,
+                   d.year if "year" in table else None)
+            if key in kept[d.sheet]:
+                out.append(d)
+    return out
+
+
+def _row_key(table: pd.DataFrame, column: str) -> list:
+    """One part of each row's (file, zone, year) key; None where the table has no such column."""
+    if column not in table:
+        return [None] * len(table)
+    if column == "year":
+        years = pd.to_numeric(table["year"], errors="coerce").astype(float)
+        return [None if y != y else y for y in years.tolist()]
+    return table[column].tolist()
+
+
+def mark_doubtful(sheets: dict[str, pd.DataFrame], doubts: list[Doubt]) -> list[str]:
+    """Each row of a `doubtful` result sheet (考核排名, 得分分析) that used a value a 核实性审核
+    questions says so in 说明, naming the indicator and the 数据校验 cell. The value itself is
+    kept (a 警告 asks to confirm, not to drop it), so the numbers stay as computed. Returns
+    「开发区（指标）」 of each 考核排名 row marked, for 计算说明."""
+    by_row: dict[tuple, list[Doubt]] = {}
+    for d in doubts:
+        if d.sheet == "indicators" and d.zone is not None and d.year is not None:
+            by_row.setdefault((d.zone, d.year), []).append(d)
+    marked: list[str] = []
+    for name in (s.name for s in SHEETS if s.doubtful):
+        frame = sheets.get(name)
+        if not by_row or frame is None or "说明" not in frame or "开发区名称" not in frame or "年度" not in frame:
+            continue
+        declared = set(DECLARED[name].names)
+        items = [c[:-2] for c in frame.columns if c.endswith("得分") and c not in declared]   # 考核排名's 「…得分」
+        notes = frame["说明"].to_numpy(dtype=object).copy()
+        for r in np.flatnonzero(frame["开发区名称"].isin({z for z, _ in by_row}).to_numpy()):
+            row = frame.iloc[r]
+            used = ([row["指标"]] if "指标" in frame and pd.notna(row.get("得分")) else
+                    [n for n in items if pd.notna(row[f"{n}得分"])])
+            said = _doubtful_items(used, row["开发区名称"], float(row["年度"]), by_row)
+            if said:
+                text = DOUBTFUL_NOTE.format(items="、".join(said.values()))
+                notes[r] = text if pd.isna(notes[r]) or notes[r] == "" else f"{notes[r]}；{text}"
+                if name == RANKING:
+                    marked.append(f"{row['开发区名称']}（{'、'.join(said)}）")
+        sheets[name] = frame.assign(说明=notes)
+    return marked
+
+
+def _doubtful_items(used: list[str], zone: str, year: float, by_row: dict[tuple, list[Doubt]]) -> dict[str, str]:
+    """Of the indicators a row used, those computed from a questioned value: name → its 说明 words."""
+    out = {}
+    for name in used:
+        found = [d for col, offset in inputs_of(name) for d in by_row.get((zone, year + offset), ())
+                 if d.column == col]
+        if not found:
+            continue
+        headers = "、".join(dict.fromkeys(HEADERS[d.column] for d in found if HEADERS[d.column] != name))
+        out[name] = DOUBTFUL_ITEM.format(indicator=name, inputs=DOUBTFUL_INPUTS.format(headers=headers) if headers else "",
+                                         cells="、".join(dict.fromkeys(d.cell for d in found)),
+                                         rules="、".join(sorted({d.rule for d in found})))
+    return out
+
+
 def conflict_notes(conflicts: list[Conflict], limit: int = 20) -> dict[str, str]:
     """计算说明 items: which zones were left out for conflicting copies, and which copy --prefer chose."""
-    def listed(items: list[str]) -> str:
-        return "；".join(items[:limit]) + (f"；等共 {len(items)} 处（见「{PROBLEMS}」）" if len(items) > limit else "")
-
     notes = {}
     whole = {(c.zone, c.used) for c in conflicts if c.year is None}
     told = [c for c in conflicts if c.year is None or (c.zone, c.used) not in whole]   # a zone once, not per year too
     left_out = [c.shown() for c in told if c.used is None]
     chosen = [f"{c.shown()}采用「{c.used}」" for c in told if c.used is not None]
     if left_out:
-        notes["数据冲突"] = "以下数据各文件报送不同，未计算：" + listed(left_out)
+        notes["数据冲突"] = "以下数据各文件报送不同，未计算：" + _listed(left_out, limit)
     if chosen:
-        notes["重复报送的取舍"] = "按 --prefer：" + listed(chosen)
+        notes["重复报送的取舍"] = "按 --prefer：" + _listed(chosen, limit)
     return notes

@@ -33,6 +33,20 @@ class Problem:
         }
 
 
+@dataclass(frozen=True)
+class Doubt:
+    """A value a 核实性审核 questions (its 警告 is in 数据校验) and that is kept and used: results
+    that use it say so (pipeline.mark_doubtful), so a value typed 1,000× too large never moves a
+    ranking unseen. `zone`/`year` name its row, `column` its schema key, `cell` the 数据校验 row."""
+
+    sheet: str                 # schema sheet key (indicators, salary, …)
+    zone: str | None
+    year: float | None
+    column: str
+    rule: str                  # HS-01, HS-02
+    cell: str                  # where 数据校验 shows the 警告 (指标!D5)
+
+
 def col_letter(col: int) -> str:
     """0-based column index → Excel column letters (0 → A, 26 → AA)."""
     letters = ""

@@ -8,7 +8,7 @@ from pathlib import Path
 from .engine.ranking import MISSING_POLICIES
 from .methods import AGGREGATIONS, NORMALIZATIONS, WEIGHTINGS
 from .profiles import builtin_ids, builtin_labels, load_profile, rule_params_text
-from .results import SHEETS as RESULT_SHEETS, TASK_NAMES
+from .results import ANALYSIS, DOUBTFUL_ITEM, DOUBTFUL_NOTE, RANKING, SHEETS as RESULT_SHEETS, TASK_NAMES
 from .schema import AUDITS, ENUMS, HARD, KIND_NAMES, NONE, PARAM_ITEMS, PROFILE_KEYS, SHEETS, YEAR
 
 
@@ -161,11 +161,18 @@ def policy_markdown() -> str:
     return profiles_markdown() + fidelity_markdown()
 
 
+def _doubtful_example() -> str:
+    """What 说明 says of a ranking row that used a questioned value (results.DOUBTFUL_NOTE), for the docs."""
+    item = DOUBTFUL_ITEM.format(indicator="税收收入", inputs="", cells="指标!C5", rules="HS-01")
+    return DOUBTFUL_NOTE.format(items=item)
+
+
 def audits_markdown() -> str:
     """Every 审核规则 with its bound and level, the per-column bounds, and what a blank means."""
     lines = ["# 审核规则（由 `xltools samples` 根据 xltools/schema.py 自动生成，请勿手改）", "",
              "读入时逐个单元格审核，问题写入「数据校验」（文件、工作表、单元格、级别、问题、建议）。"
-             f"{HARD}不通过为「错误」，该数值不参与计算；核实性审核不通过为「警告」，请报送单位确认，数值照常使用。", "",
+             f"{HARD}不通过为「错误」，该数值不参与计算；核实性审核不通过为「警告」，请报送单位确认，数值照常使用，"
+             f"「{RANKING}」「{ANALYSIS}」中用到它的开发区在「说明」中写明，如「{_doubtful_example()}」。", "",
              "| 编号 | 审核规则 | 适用 | 界限 | 级别 | 如何确认或更正 |", "|---|---|---|---|---|---|"]
     lines += [f"| {a.id} | {a.name} | {a.applies} | {a.bound} | {a.kind}（{a.level}） | {a.hint} |" for a in AUDITS]
     lines += ["", "## 各列上限（QZ-04，按本列单位；绝对值超过即为错误）", "", "| 上限 | 列 |", "|---|---|"]

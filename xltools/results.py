@@ -85,6 +85,7 @@ class ResultSheet:
     button: str | None = None                    # the ribbon button that shows it (besides 一键全部)
     chart: str = ""                              # what 「图表」 charts from it
     conflicts: bool = False                      # a zone left uncomputed (数据冲突) gets a row saying so
+    doubtful: bool = False                       # a row that used a value 核实性审核 questions says so in 说明
 
     @property
     def names(self) -> list[str]:
@@ -156,13 +157,14 @@ SHEETS: tuple[ResultSheet, ...] = (
                  ResultColumn("等次"), ResultColumn("排名变化", "change")), 8,
                 more=(ResultColumn("说明"), _PROFILE),                 # after each indicator's 「…得分」
                 suffixes=(ResultColumn("得分", "score"),), status=("等次",), assessed=True,
-                task="rank", button="rank", chart="综合得分（条形图，按考核范围）；等次分布（柱形图）", conflicts=True),
+                task="rank", button="rank", chart="综合得分（条形图，按考核范围）；等次分布（柱形图）", conflicts=True,
+                doubtful=True),
     ResultSheet(ANALYSIS, "得分分析（各指标得分及与组内第一的差距）",
                 (*_ZONE_YEAR, ResultColumn("分组"), ResultColumn("指标"), ResultColumn("指标值", "number"),
                  ResultColumn("标准化值", "coef"), ResultColumn("权重", "weight", "%"),
                  *_cols("score", "满分", "得分", "组内第一得分", "较组内第一少得"),
                  *_cols("share", "距正理想点贡献", "距负理想点贡献", unit="%"), ResultColumn("说明")),
-                assessed=True, task="rank", button="rank",
+                assessed=True, task="rank", button="rank", doubtful=True,
                 chart="受奖惩（或排名第一）开发区各指标标准化值与组平均（雷达图）"),
     ResultSheet(SANCTIONS, "奖惩建议（建议，须经复核）",
                 (*_ZONE_YEAR, *_cols("text", "触发条件", "建议措施", "依据", "规则编号", "类别")), 5,
@@ -190,6 +192,15 @@ SHEETS: tuple[ResultSheet, ...] = (
     ResultSheet(NOTES, "计算说明（方法、参数与口径）", _cols("text", "项目", "内容"), 2, status=()),
 )
 DECLARED: dict[str, ResultSheet] = {s.name: s for s in SHEETS}
+# What a `doubtful` sheet's 说明 says of a row that used a value a 核实性审核 (HS-01, HS-02) questions:
+# the value is kept (警告: confirm and keep), so the row says which indicator and where to look.
+DOUBTFUL_ITEM = "{indicator}（{inputs}{cells}，{rules}）"
+DOUBTFUL_INPUTS = "所用{headers}："              # an indicator computed from the questioned column (亩均税收)
+DOUBTFUL_NOTE = "所用数据待核实：{items}，见「" + PROBLEMS + "」"
+# …and 计算说明 (this item), since such a value enters every zone's normalisation, not only its own score.
+DOUBTFUL_NOTES_ITEM = "排名·所用数据待核实"
+DOUBTFUL_CALC = ("所用数据中有待核实的值（核实性审核警告，照常使用）：{items}；标准化按参评开发区一起计算时，"
+                 "这些值也影响其他开发区的得分与排名，核实后请重新计算")
 RESULT_SHEET_NAMES = frozenset(DECLARED)          # every sheet name xltools writes into a result workbook
 _CONTINUED = re.compile(r"（续\d+）$")
 

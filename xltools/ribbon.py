@@ -24,7 +24,7 @@ from .intake import Book, read_grids, sheets_to_read, tables_of
 from .jobs import free_name
 from .output.cells import FORMULA_START, to_cell
 from .output.workbook import column_specs, stored
-from .pipeline import Reading, Request, RunResult, Unit, problems_frame, run
+from .pipeline import Reading, Request, RunResult, Unit, doubts_in, problems_frame, run
 from .results import NOTES, PROBLEMS, RESULT_SHEET_NAMES as RESULT_NAMES, in_order, shown_by, tasks_of
 from .schema import SHEETS, find_sheet
 from .templates import header_text
@@ -87,7 +87,8 @@ def _run(book, button: str | None) -> str:
     data = read_open_book(book)
     sheets = None if button is None else shown_by(button)
     request = Request(tasks=TASKS if button is None else tasks_of(sheets), sheets=sheets)
-    units = [Unit(data.name, tables_of(data))] if data.tables else []
+    tables = tables_of(data)
+    units = [Unit(data.name, tables, doubtful=doubts_in([data], tables))] if data.tables else []
     result = run(RunResult([data]), units, Reading([problems_frame([data])], labelled=False), request)
     for name, frame in result.sheets.items():
         write_sheet(book, name, frame)

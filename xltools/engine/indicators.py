@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..schema import SHEETS_BY_KEY
+
 # name → (numerator key, denominator key, multiplier, unit)
 RATIOS: dict[str, tuple[str, str, float, str]] = {
     "亩均税收": ("tax", "land_area", 1.0, "万元/亩"),
@@ -20,6 +22,22 @@ RATIOS: dict[str, tuple[str, str, float, str]] = {
     "全员劳动生产率": ("value_added", "employees", 1.0, "万元/人"),
 }
 GROWTH: dict[str, str] = {"税收增速": "tax", "产值增速": "industrial_output", "固定资产投资增速": "fixed_investment"}
+# An indicator named by its 「指标」 header (税收收入) is that column (ranking.indicator_table).
+HEADERS: dict[str, str] = {c.header: c.key for c in SHEETS_BY_KEY["indicators"].columns
+                           if c.key not in ("zone", "year")}
+
+
+def inputs_of(name: str) -> tuple[tuple[str, int], ...]:
+    """The 「指标」 columns an indicator named `name` is computed from, each with its year offset
+    (0 this year, −1 the year before): a column by its header, a ratio's two, a growth's two years.
+    What a ranking row used, to say so when one of them is in doubt."""
+    if name in RATIOS:
+        num, den, *_ = RATIOS[name]
+        return (num, 0), (den, 0)
+    if name in GROWTH:
+        return (GROWTH[name], 0), (GROWTH[name], -1)
+    col = HEADERS.get(name)
+    return ((col, 0),) if col else ()
 
 
 def as_float(values) -> np.ndarray:

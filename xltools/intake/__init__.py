@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..problems import ERROR, WARNING, Problem
+from ..problems import ERROR, WARNING, Doubt, Problem
 from ..results import RESULT_SHEET_NAMES, result_sheet_name
 from ..schema import SHEETS, SHEETS_BY_KEY, UNNAMED_SHEET, find_sheet
 from .reader import OTHER_FORMATS, InMemoryFile, RawSheet, UnusableInput, iter_sheets, sheet_names
@@ -36,6 +36,7 @@ class Book:
     problems: list[Problem] = field(default_factory=list)
     usable: bool = True
     result_workbook: bool = False     # a workbook xltools wrote (results, no submitted data): skipped in a batch
+    doubtful: list[Doubt] = field(default_factory=list)   # values 核实性审核 questions (kept, used: results say so)
 
     def rename(self, name: str) -> None:
         """Show this book as `name`, in its problems too (two inputs may share a file name)."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..problems import Problem
+from ..problems import Doubt, Problem
 from ..schema import AUDITS_BY_ID, MEDIAN_FACTOR, MEDIAN_MIN_VALUES, SHEETS, YEAR_FACTOR, Column
 from .coerce import show
 from .table import HASHED_ABOVE, cell_ref
@@ -56,12 +56,23 @@ def audit_books(books: list[Book]) -> None:
             other = seen_from is not None and parts[owner[seen_from]][0].name != book.name
             return f"「{book.name}」{ref}" if other else ref
 
-        for i, col, message, rule_id in sorted(found, key=lambda f: (f[0], f[3])):
+        def doubt(i: int, key: str, rule_id: str, cell: str) -> None:
+            """Row `i`'s value noted on its own book as questioned by `rule_id` (its 警告 at `cell`)."""
+            book, table = parts[owner[i]]
+            at = int(pos[i])
+            zone = table.values["zone"][at] if "zone" in table.values else None
+            year = float(table.values["year"][at]) if "year" in table.values else np.nan
+            book.doubtful.append(Doubt(sheet.key, zone, None if np.isnan(year) else year, key, rule_id, cell))
+
+        for i, col, message, rule_id, other in sorted(found, key=lambda f: (f[0], f[3])):
             book, table = parts[owner[i]]
             rule = AUDITS_BY_ID[rule_id]
             text = message(lambda j: where(j, col.key, i)) if callable(message) else message
             book.problems.append(Problem(book.name, table.title, where(i, col.key), rule.level, text + rule.tag(),
                                          rule.hint))
+            doubt(i, col.key, rule_id, where(i, col.key))
+            if other is not None:                  # HS-02: either year may be the wrong one
+                doubt(other, col.key, rule_id, where(i, col.key, other))
 
 
 def _against_median(column, cols: list[Column]) -> list:
@@ -83,7 +94,7 @@ def _against_median(column, cols: list[Column]) -> list:
             r = ratio[i]
             times = f"的 {r:,.0f} 倍" if r >= 1 else f"的 1/{1 / r:,.0f}"
             out.append((int(i), col, f"「{col.header}」{show(values[i])} {col.unit}是本列中位数 "
-                                     f"{show(round(median, 4))} {col.unit}{times}", "HS-01"))
+                                     f"{show(round(median, 4))} {col.unit}{times}", "HS-01", None))
     return out
 
 
@@ -130,5 +141,5 @@ def _against_previous_year(column, previous: tuple[np.ndarray, np.ndarray], cols
             times = f"的 {r:,.1f} 倍" if r >= 1 else f"的 {r:.1%}"
             head = f"「{col.header}」{show(values[i])} {col.unit}是上年（{years[j]:.0f} 年，"
             tail = f"）{show(prev[i])} {col.unit}{times}"
-            out.append((int(i), col, lambda where, j=j, head=head, tail=tail: head + where(j) + tail, "HS-02"))
+            out.append((int(i), col, lambda where, j=j, head=head, tail=tail: head + where(j) + tail, "HS-02", j))
     return out
