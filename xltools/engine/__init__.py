@@ -14,7 +14,7 @@ from .analysis import rank_trajectory, score_analysis
 from .indicators import derive
 from ..profiles.resolve import PRECEDENCE, resolve
 from .params import Settings, read_params
-from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, check_quota, quota_one
+from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, SUMMARY_NOTE, check_quota, quota_one
 from .zones import zone_facts
 from .salary import DETAIL_COLUMNS as PAY_COLUMNS
 from .salary import HEADCOUNT_STAND_IN, POOL_COLUMNS, RETURN_COLUMNS, compute_salary, tax_return_one
@@ -66,7 +66,7 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
         if any(k in tables for k in ("zones", "departments", "posts")):
             result = check_quota(tables, res, facts=facts.get())
             out.sheets[CHECKS] = result.details[DETAIL_COLUMNS]
-            out.sheets[COMPLIANCE] = result.summary[SUMMARY_COLUMNS]
+            out.sheets[COMPLIANCE] = result.summary[SUMMARY_COLUMNS + [SUMMARY_NOTE] * (SUMMARY_NOTE in result.summary)]
             out.notes["政策口径"] = res.explain()
         else:
             out.skipped.append("编制合规检查（缺少「开发区」「机构设置」「职数编制」表）")
