@@ -124,6 +124,10 @@ def test_unlisted_zone_is_in_compliance_summary_as_not_checked(outputs):
     checks = got["合规检查"][got["合规检查"]["开发区名称"] == NEW]
     assert len(checks) == 1                           # no rule of a guessed profile judged it (副职 9 > 4 …)
     assert checks["结论"].iat[0] == "数据缺失" and REASON in checks["说明"].iat[0]
+    notes = got["计算说明"].set_index("项目")["内容"]
+    for item in ("政策口径", "排名·政策口径选择"):     # 计算说明 names no profile for it either
+        assert "1 个开发区不在「开发区」表中：无法确定适用口径" in notes[item], item
+        assert "不在「开发区」表中的开发区（" not in notes[item], item
 
 
 @pytest.mark.parametrize("which", ["outputs", "pay_outputs"])
