@@ -159,18 +159,22 @@ def test_land_income_returned_in_full_or_warned():
 
 def test_each_row_follows_its_own_zones_profile():
     """Rules are looked up per profile, not per zone: a zone named in 开发区 follows its 政策口径
-    or 地区; a zone absent from it follows the chosen profile (or the general one); a zone whose
-    profile states no tax return gets no row — another region's rule never stands in."""
+    or 地区; a zone whose profile states no tax return gets no row — another region's rule never
+    stands in. A zone absent from 开发区 has no known profile: neither the chosen nor the general
+    one computes it; its row says 数据缺失 (SPEC §3.1)."""
     ind = pd.DataFrame({"zone": ["甲", "乙", "丙", "甲"], "year": [2021.0, 2021.0, 2021.0, 2020.0],
                         "tax": [120.0, 50.0, 80.0, 100.0]})
     zones = pd.DataFrame({"zone": ["甲", "乙"], "level": "国家级", "profile": ["qingdao", None],
                           "region": [None, "宁夏"]})
     res = compute_salary({"zones": zones, "indicators": ind})
     label = res.returns.drop_duplicates("开发区名称").set_index("开发区名称")["政策口径"]
-    assert label.to_dict() == {"甲": "青岛口径"}                      # 宁夏口径 and 通用口径 state no tax return
+    assert label.to_dict() == {"甲": "青岛口径", "丙": ""}            # 宁夏口径 states no tax return
+    unknown = res.returns[res.returns["开发区名称"] == "丙"]
+    assert unknown["结论"].tolist() == ["数据缺失"] and unknown["返还金额"].isna().all()
     assert [n.split("：")[0] for n in res.notes["税收返还办法"].split("；")] == ["青岛口径"]
     chosen = compute_salary({"zones": zones, "indicators": ind}, "qingdao").returns
     assert set(chosen["开发区名称"]) == {"甲", "丙"}                   # 乙 stays with its region's 宁夏口径
+    assert chosen.loc[chosen["开发区名称"] == "丙", "返还金额"].isna().all()     # qingdao does not judge 丙
 
 
 def test_same_zone_lookup_agrees_with_a_pandas_merge():

@@ -134,6 +134,7 @@ SHEETS: tuple[ResultSheet, ...] = (
     ResultSheet(COMPLIANCE, "机构编制合规汇总",
                 (ResultColumn("开发区名称"), ResultColumn("级别"), *_cols("count", "检查项数", "不合规项数", "预警项数"), ResultColumn("结论"),
                  ResultColumn("数据缺失项数", "count"), _PROFILE), 6,
+                more=(ResultColumn("说明"),),          # a zone not in the 开发区 sheet: why it was not checked
                 task="quota", button="check", chart="不合规项数（条形图）", conflicts=True),
     ResultSheet(PAY, "薪酬总额测算",
                 (*_ZONE_YEAR, *_cols("money", "基础薪酬", "绩效薪酬", "项目奖励", "薪酬总额", unit=_MONEY),

@@ -14,8 +14,8 @@ from .analysis import rank_trajectory, score_analysis
 from .indicators import derive
 from ..profiles.resolve import PRECEDENCE, resolve
 from .params import Settings, read_params
-from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, check_quota, quota_one
-from .zones import zone_facts
+from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, SUMMARY_NOTE, check_quota, quota_one
+from .zones import unlisted_zones, zone_facts
 from .salary import DETAIL_COLUMNS as PAY_COLUMNS
 from .salary import HEADCOUNT_STAND_IN, POOL_COLUMNS, RETURN_COLUMNS, compute_salary, tax_return_one
 from ..profiles import inferred_note
@@ -66,8 +66,8 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
         if any(k in tables for k in ("zones", "departments", "posts")):
             result = check_quota(tables, res, facts=facts.get())
             out.sheets[CHECKS] = result.details[DETAIL_COLUMNS]
-            out.sheets[COMPLIANCE] = result.summary[SUMMARY_COLUMNS]
-            out.notes["政策口径"] = res.explain()
+            out.sheets[COMPLIANCE] = result.summary[SUMMARY_COLUMNS + [SUMMARY_NOTE] * (SUMMARY_NOTE in result.summary)]
+            out.notes["政策口径"] = res.explain(unlisted=unlisted_zones(tables))
         else:
             out.skipped.append("编制合规检查（缺少「开发区」「机构设置」「职数编制」表）")
     if "salary" in tasks:
@@ -196,7 +196,7 @@ def _ranking_sheets(tables, res, result, out: Assessment, facts: _Facts) -> None
     out.problems += result.filled
     out.sheets[WEIGHTS] = result.system
     out.notes.update({f"排名·{k}": v for k, v in result.notes.items()})
-    out.notes["排名·政策口径选择"] = res.explain(result.ranking["开发区名称"])
+    out.notes["排名·政策口径选择"] = res.explain(result.ranking["开发区名称"], unlisted_zones(tables))
     suggestions, all_rules, why = _sanctions(tables, res, result, facts)
     if len(result.ranking) <= ANALYSIS_MAX_ZONES:
         out.sheets[ANALYSIS] = score_analysis(tables, result)

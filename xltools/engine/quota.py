@@ -17,13 +17,14 @@ from ..facts import DEPT_FACTS, FACT_NAMES
 from ..profiles import QUOTA_KINDS, Profile, load_profile, parse_rational
 from ..results import CHECKS, COMPLIANCE, DECLARED
 from ..schema import ENUMS, normalize_text
-from .zones import zone_facts
+from .zones import UNLISTED, unlisted_zones, zone_facts
 
 OK, FAIL, WARN, MISSING, INFO = "合规", "不合规", "预警", "数据缺失", "信息"
 INCOMPLETE = "数据不全"           # a summary with checks that could not run (and no 不合规)
 NO_RULES = "无适用规则"
 DETAIL_COLUMNS = DECLARED[CHECKS].names
 SUMMARY_COLUMNS = DECLARED[COMPLIANCE].names
+SUMMARY_NOTE = DECLARED[COMPLIANCE].more[0].name     # 说明 of a zone the summary could not count
 CITY_LEVEL = "全市"               # 级别 of the 全市合计 line in 合规汇总
 
 
@@ -438,25 +439,37 @@ def check_quota(tables: dict[str, pd.DataFrame], profile=None,
 
     facts = zone_facts(tables) if facts is None else facts   # assess computes them once
     res = resolution(tables, profile, overrides, facts)
-    parts = []
-    used = {key: res.profiles[key] for key in res.used()}
+    unlisted = unlisted_zones(tables)              # no profile, no level: no rule judges them
+    known = ~facts.index.isin(unlisted)
+    parts = [not_checked(unlisted)] if len(unlisted) else []
+    used = {key: res.profiles[key] for key in res.used(facts.index[known])}
     for key, prof in used.items():
-        sub = facts[(res.profile_of == key).to_numpy()]
+        sub = facts[(res.profile_of == key).to_numpy() & known]
         for rule in res.rules(key, *QUOTA_KINDS):
             parts.append(evaluate_rule(sub, rule, res.label(key), city_label(prof)))
     details = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=DETAIL_COLUMNS)
-    order = {z: i for i, z in enumerate(facts.index)}
+    zones = facts.index.append(unlisted[~unlisted.isin(facts.index)])
+    order = {z: i for i, z in enumerate(zones)}
     order.update({city_label(p): len(order) + i for i, p in enumerate(used.values())})   # city lines last
     details = details.sort_values("开发区名称", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
-    labels = res.profile_of.map({k: res.label(k) for k in res.used()})
-    return QuotaResult(details, summarize(details, facts, labels, used), res.profiles, labels, res)
+    labels = res.profile_of.map({k: res.label(k) for k in used}).reindex(zones).where(~zones.isin(unlisted), "")
+    summary = summarize(details, facts.reindex(zones), labels, used, unlisted)
+    return QuotaResult(details, summary, res.profiles, labels, res)
+
+
+def not_checked(zones: pd.Index) -> pd.DataFrame:
+    """One 合规检查 row per zone the 开发区 sheet does not list: which rules apply to it is unknown."""
+    return pd.DataFrame({"开发区名称": zones.to_numpy(dtype=object), "规则编号": "", "规则": "", "实际值": "",
+                         "限值": "", "结论": MISSING, "说明": UNLISTED, "依据": "", "政策口径": ""},
+                        index=range(len(zones)), columns=DETAIL_COLUMNS)
 
 
 def summarize(details: pd.DataFrame, facts: pd.DataFrame, assignment: pd.Series,
-              profiles: dict[str, Profile] | None = None) -> pd.DataFrame:
+              profiles: dict[str, Profile] | None = None, unlisted: pd.Index | None = None) -> pd.DataFrame:
     """合规汇总: 合规 only when every applicable check is 合规; else 不合规 > 数据不全（n 项无法检查）> 预警.
 
-    Zones first, then one 全市合计 line per profile that has city-wide checks (级别 全市).
+    Zones first, then one 全市合计 line per profile that has city-wide checks (级别 全市). A zone
+    in `unlisted` (absent from the 开发区 sheet) is 数据缺失: its counts are unknown, its 说明 says why.
     """
     checks = details[details["结论"] != INFO]
     status, zone = checks["结论"], checks["开发区名称"]
@@ -475,12 +488,19 @@ def summarize(details: pd.DataFrame, facts: pd.DataFrame, assignment: pd.Series,
         [FAIL, INCOMPLETE + "（" + gaps.astype(str).astype(object) + " 项无法检查）", WARN, NO_RULES], OK)
     level = list(facts["level"].fillna("")) + [CITY_LEVEL] * len(cities)
     profile_of = list(assignment.to_numpy()) + [label for _, label in cities]
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "开发区名称": index, "级别": level,
         "检查项数": counts["检查项数"].to_numpy(), "不合规项数": counts["不合规项数"].to_numpy(),
         "预警项数": counts["预警项数"].to_numpy(), "结论": verdict,
         "数据缺失项数": gaps, "政策口径": profile_of,
     })
+    gone = pd.Index(index).isin(unlisted if unlisted is not None else [])
+    if gone.any():                                 # 0 would read as "nothing wrong": unknown instead
+        for count in ("检查项数", "不合规项数", "预警项数", "数据缺失项数"):
+            out[count] = out[count].where(~gone)
+        out["结论"] = np.where(gone, MISSING, verdict)
+        out[SUMMARY_NOTE] = np.where(gone, UNLISTED, None)
+    return out
 
 
 def summary_line(summary: pd.DataFrame) -> str:
@@ -489,7 +509,7 @@ def summary_line(summary: pd.DataFrame) -> str:
     zones = summary[~city]
     kind = zones["结论"].str.replace(r"（.*$", "", regex=True)
     parts = []
-    for word in (FAIL, INCOMPLETE, WARN, OK, NO_RULES):
+    for word in (FAIL, INCOMPLETE, MISSING, WARN, OK, NO_RULES):
         n = int((kind == word).sum())
         if n:
             extra = f"（共 {int(zones.loc[(kind == word).to_numpy(), '数据缺失项数'].sum())} 项无法检查）" \

@@ -24,7 +24,7 @@ from ..results import DECLARED, RANKING
 from ..schema import SHEETS_BY_KEY
 from . import scoring as sc
 from .indicators import derive
-from .zones import zone_facts
+from .zones import listed, zone_facts
 
 MISSING = "数据缺失"
 # 参数 items that ask for a ranking computation explicitly: when it cannot run, the run fails (exit 2).
@@ -394,13 +394,7 @@ def _zones(tables, plan: _Plan, facts: pd.DataFrame, options: RankOptions, param
     lacking = np.isnan(x)
     n_missing = int(lacking.sum())
     dirs = plan.items["dir"].to_numpy(dtype=float)
-    # where a 开发区 sheet exists, a zone missing from it is listed but not ranked
-    listed = tables.get("zones")
-    # (a sheet whose rows all repeat another file's is empty here but still exists: jobs.run_books)
-    if listed is not None and "zone" in listed and (len(listed) or listed.attrs.get("sheet_present")):
-        known = cur["zone"].isin(listed["zone"]).to_numpy()
-    else:
-        known = np.ones(n_rows, bool)
+    known = listed(tables, cur["zone"])          # a zone missing from the 开发区 sheet is listed but not ranked
     no_data = lacking.all(axis=1)
     by, group = _groups(cur, known, facts, plan, options, params)
     group_codes = pd.factorize(group)[0]

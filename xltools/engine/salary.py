@@ -17,7 +17,7 @@ import pandas as pd
 from ..profiles import LINKED_INDICATORS, inferred_note
 from ..results import DECLARED, PAY, PAY_DETAIL, TAX_RETURN
 from .indicators import in_input_order
-from .zones import zone_facts
+from .zones import UNLISTED, unlisted_zones, zone_facts
 
 MISSING = "数据缺失"
 HEADCOUNT_STAND_IN = "核定人数未填"        # 说明 of a pool whose 核定人数 is taken from 实有人数
@@ -96,15 +96,25 @@ class ZoneRules:
     profile_of: pd.Series                               # zone → profile id (zones of the 开发区 sheet)
     by_profile: dict[str, tuple[dict | None, str]]
     other: str                                          # profile id of a zone not in `profile_of`
+    unlisted: pd.Index = field(default_factory=lambda: pd.Index([], dtype=object))   # not in 开发区: no profile
 
     def rows(self, zones) -> tuple[np.ndarray, list[tuple[dict | None, str]]]:
-        """(codes, choices): row i follows choices[codes[i]]; the last choice is "no rule" (no zone)."""
+        """(codes, choices): row i follows choices[codes[i]]; the last choice is "no rule" (no zone,
+        or a zone the 开发区 sheet does not list: which rule applies to it is unknown)."""
         zones = pd.Index(zones, dtype=object)
         pos = self.profile_of.index.get_indexer(zones)
         pids = np.append(self.profile_of.to_numpy(dtype=object), self.other)[pos]     # -1 → other
-        codes, uniques = pd.factorize(np.where(zones.isna(), None, pids))
+        codes, uniques = pd.factorize(np.where(zones.isna() | self.unknown(zones), None, pids))
         choices = [self.by_profile[pid] for pid in uniques] + [(None, "")]
         return np.where(codes < 0, len(choices) - 1, codes), choices
+
+    def unknown(self, zones) -> np.ndarray:
+        """Per row: its zone is absent from the 开发区 sheet (its amounts are 数据缺失, UNLISTED says why)."""
+        return pd.Index(zones, dtype=object).isin(self.unlisted)
+
+    def other_has_rule(self) -> bool:
+        """The input's own profile (the one a zone matched to no region follows) has a rule of this kind."""
+        return self.by_profile[self.other][0] is not None
 
 
 def _money(values) -> np.ndarray:
@@ -168,6 +178,7 @@ def salary_pools(tables: dict[str, pd.DataFrame], rules: ZoneRules) -> pd.DataFr
     # 基础薪酬 = 核定人数 × 标准: a stand-in headcount moves the pool, so it is said
     note = np.where(substituted, HEADCOUNT_STAND_IN + "，按「职数编制」实有人数 " + pd.Series(head).map("{:g}".format).to_numpy(dtype=object)
                     + " 人计；" + note, note)
+    note = np.where(rules.unknown(sal["zone"]), UNLISTED, note)
     blank = lambda a: np.where(missing, np.nan, a)
     return pd.DataFrame({
         "开发区名称": sal["zone"].to_numpy(), "年度": _f(sal["year"]),
@@ -362,7 +373,9 @@ def tax_returns(ind: pd.DataFrame, rules: ZoneRules, land_rules: ZoneRules) -> p
     unpaid = applies & ~missing & np.isnan(actual)      # a blank 实际返还金额 is never 合规: 数据缺失
     below = applies & ~missing & np.isfinite(actual) & (actual < minimum - 1e-9)
     low_rate = applies & np.isfinite(own_rate) & (own_rate < rate)
-    verdict = np.select([~applies, below | low_rate, missing | unpaid], ["", "不合规", MISSING], "合规").astype(object)
+    unknown = rules.unknown(df["zone"])
+    verdict = np.select([unknown, ~applies, below | low_rate, missing | unpaid], [MISSING, "", "不合规", MISSING],
+                        "合规").astype(object)
     base_kind = np.where(np.isfinite(entered), 0, np.where(previous, 1, 2))
     land = _f(df["land_income"]) if "land_income" in df else np.full(n, np.nan)
     land_codes, land_choices = land_rules.rows(df["zone"])
@@ -375,6 +388,9 @@ def tax_returns(ind: pd.DataFrame, rules: ZoneRules, land_rules: ZoneRules) -> p
                          base_kind, tax < base, below, low_rate, land_short, unpaid, land_unknown,
                          np.full(n, "fees" not in df))
     keep = has | np.isfinite(share)
+    # an unlisted zone gets its row wherever a listed zone or the input's own profile would have one
+    keep |= unknown & (keep.any() | rules.other_has_rule() | land_rules.other_has_rule())
+    note = np.where(unknown, UNLISTED, note)
     blank = lambda a: np.where(applies & ~missing, a, np.nan)
     out = pd.DataFrame({
         "开发区名称": df["zone"], "年度": year, "税收收入": tax, "税收基数": base,
@@ -430,10 +446,12 @@ def compute_salary(tables: dict[str, pd.DataFrame], profile: str | None = None,
 
     facts = zone_facts(tables) if facts is None else facts   # assess computes them once
     res = resolution(tables, profile, overrides, facts)
+    unlisted = unlisted_zones(tables)
     rows = [tables[t]["zone"] for t in ("salary", "indicators") if t in tables]
-    used = res.used(pd.concat(rows).dropna()) if rows else []        # the profiles rows follow
-    by_kind = {kind: ZoneRules(res.profile_of, {k: (res.rule(k, kind), res.label(k)) for k in res.keys()}, res.other)
-               for kind in ("salary_pool", "tax_return", "land_return")}
+    zones = pd.concat(rows).dropna() if rows else pd.Series([], dtype=object)
+    used = res.used(zones[~zones.isin(unlisted)]) if rows else []        # the profiles rows follow
+    by_kind = {kind: ZoneRules(res.profile_of, {k: (res.rule(k, kind), res.label(k)) for k in res.keys()}, res.other,
+                               unlisted) for kind in ("salary_pool", "tax_return", "land_return")}
     pools = (salary_pools(tables, by_kind["salary_pool"]) if "salary" in tables
              else pd.DataFrame(columns=POOL_COLUMNS))
     people = distribute(tables.get("staff"), pools, by_kind["salary_pool"])

@@ -12,6 +12,39 @@ import pandas as pd
 from ..facts import DEPT_FACTS, NUMERIC_FACTS, POSTS_COLUMNS, TEXT_FACTS
 from ..schema import STAFFING_STATUS
 
+# 说明 of a zone named in a data sheet but absent from the 开发区 sheet: its profile (hence the
+# rules and formulas that apply) and its level are unknown, so nothing is computed or judged for it
+UNLISTED = "「开发区」表中没有该开发区，无法确定适用口径和级别（数据缺失）"
+NAMING_SHEETS = ("posts", "departments", "indicators", "salary", "staff")   # data sheets that name zones
+
+
+def listing(tables: dict[str, pd.DataFrame]) -> pd.Series | None:
+    """The zone names of the 开发区 sheet, or None where the input has none (then the profile given
+    for the whole input judges every zone). A sheet emptied because all its rows repeat another
+    file's still exists (jobs.units_of)."""
+    sheet = tables.get("zones")
+    if sheet is None or "zone" not in sheet or not (len(sheet) or sheet.attrs.get("sheet_present")):
+        return None
+    return sheet["zone"]
+
+
+def listed(tables: dict[str, pd.DataFrame], zones) -> np.ndarray:
+    """Per name in `zones`: whether the 开发区 sheet lists it (True for all without such a sheet)."""
+    names = listing(tables)
+    return np.ones(len(zones), bool) if names is None else pd.Index(zones, dtype=object).isin(names)
+
+
+def unlisted_zones(tables: dict[str, pd.DataFrame]) -> pd.Index:
+    """Zones a data sheet names that the 开发区 sheet does not list (first-seen order)."""
+    names = listing(tables)
+    if names is None:
+        return pd.Index([], dtype=object)
+    parts = [pd.Series(pd.unique(tables[k]["zone"].dropna()), dtype=object)
+             for k in NAMING_SHEETS if k in tables and "zone" in tables[k]]
+    named = pd.Index(pd.unique(pd.concat(parts)) if parts else [], dtype=object)
+    named = named[[isinstance(z, str) for z in named]]
+    return named[~named.isin(names)]
+
 
 def holds_bianzhi(status: pd.Series) -> pd.Series:
     """人员.编制身份 → 1.0 (holds 编制), 0.0 (聘用 etc.) or NaN (blank or not recognisable).

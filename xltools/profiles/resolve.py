@@ -70,16 +70,20 @@ class Resolution:
         return self.profile_of.index[(self.profile_of == key).to_numpy()]
 
     # ---- what 计算说明 says
-    def explain(self, zones=None) -> str:
+    def explain(self, zones=None, unlisted=None) -> str:
         """Per group of zones: which profile judged it and why —
-        「青岛口径：20 个开发区（地区匹配「青岛市黄岛区」「城阳区」）；通用口径：2 个（默认）」."""
+        「青岛口径：20 个开发区（地区匹配「青岛市黄岛区」「城阳区」）；通用口径：2 个（默认）」.
+        `unlisted`: zones absent from an existing 开发区 sheet, which no profile judges."""
+        unknown = pd.Index([] if unlisted is None else unlisted, dtype=object)
         frame = pd.DataFrame({"key": self.profile_of, "why": self.why})
+        frame = frame[~frame.index.isin(unknown)]
         if zones is not None:
             wanted = pd.Index(pd.unique(pd.Series(zones).dropna()))
             frame = frame[frame.index.isin(wanted)]
-            absent = int((~wanted.isin(self.profile_of.index)).sum())
+            gone = int(wanted.isin(unknown).sum())
+            absent = int((~wanted.isin(self.profile_of.index) & ~wanted.isin(unknown)).sum())
         else:
-            absent = 0
+            absent, gone = 0, len(unknown)
         frame = frame.assign(kind=frame["why"].where(~frame["why"].str.startswith(BY_REGION), BY_REGION))
         parts = []
         for (key, kind), rows in frame.groupby(["key", "kind"], sort=False):
@@ -90,6 +94,8 @@ class Resolution:
             parts.append(f"{self.label(key)}：{len(rows)} 个开发区（{shown}）")
         if absent:
             parts.append(f"{self.label(self.other)}：{absent} 个不在「开发区」表中的开发区（{self.other_why}）")
+        if gone:
+            parts.append(f"{gone} 个开发区不在「开发区」表中：无法确定适用口径，未按任何口径计算（数据缺失）")
         return "；".join(parts)
 
     def inferred(self, keys=None) -> str:
