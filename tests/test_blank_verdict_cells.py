@@ -1,0 +1,141 @@
+"""A blank cell that makes a compliance verdict 数据缺失 is named in 数据校验 at its cell.
+
+SPEC §3.1 (Trust: never silently wrong), "Missing is never a pass": "A check whose inputs are
+absent gives 数据缺失: … a blank cell (or 无, —) is unknown unless the schema declares that
+column's blank as *none* (0 or 否, e.g. 行政事业性收费, 加分)". The verdict already said 数据缺失;
+the filer must also learn which cell to fill — as a required blank does (「必填项「…」为空」).
+
+The official's situation: 青岛开发区.xlsx comes back with three cells left blank — a 正职职数 in
+职数编制, a 是否一线 and a 机构类别 in 机构设置 (two 内设机构 rows). 合规检查 says 数据缺失 for
+the 领导职数 rule (QD-05/QD-06 by 级别), the 一线机构占比 (QD-15) and the 综合保障类 share (QD-16);
+数据校验 must point at each of the three cells.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import openpyxl
+import pytest
+
+from conftest import ROOT
+
+SAMPLE = ROOT / "sample_workbooks" / "青岛开发区.xlsx"
+
+
+def _header(ws) -> tuple[int, dict[str, int]]:
+    """(1-based header row, header text without the required mark → 1-based column) of a sample sheet."""
+    for row in ws.iter_rows(min_row=1, max_row=5):
+        texts = {str(c.value).lstrip("*"): c.column for c in row if isinstance(c.value, str)}
+        if "开发区名称" in texts:
+            return row[0].row, texts
+    raise AssertionError(f"no header in {ws.title}")
+
+
+def _blank(ws, column: str, skip: set[str] = frozenset(), where: tuple[str, str] | None = None):
+    """Blank the first data cell of `column` (zone not in `skip`, optionally where another column has
+    a value); return (zone, cell reference as 数据校验 writes it)."""
+    top, cols = _header(ws)
+    for r in range(top + 1, ws.max_row + 1):
+        zone = ws.cell(r, cols["开发区名称"]).value
+        if zone in skip or ws.cell(r, cols[column]).value in (None, ""):
+            continue
+        if where is not None and ws.cell(r, cols[where[0]]).value != where[1]:
+            continue
+        cell = ws.cell(r, cols[column])
+        cell.value = None
+        return zone, f"{ws.title}!{cell.coordinate}"
+    raise AssertionError(f"no {column} to blank in {ws.title}")
+
+
+@pytest.fixture(scope="module")
+def blanked(tmp_path_factory):
+    """The sample with three cells blanked; (path, {cell: (zone, rule ids whose verdict it makes 数据缺失)})."""
+    path = tmp_path_factory.mktemp("blanks") / "青岛开发区.xlsx"
+    shutil.copy(SAMPLE, path)
+    wb = openpyxl.load_workbook(path)
+    top, cols = _header(wb["开发区"])
+    level = {wb["开发区"].cell(r, cols["开发区名称"]).value: wb["开发区"].cell(r, cols["级别"]).value
+             for r in range(top + 1, wb["开发区"].max_row + 1)}
+    posts_zone, posts_cell = _blank(wb["职数编制"], "正职职数")
+    front_zone, front_cell = _blank(wb["机构设置"], "是否一线", where=("机构性质", "内设机构"))
+    cat_zone, cat_cell = _blank(wb["机构设置"], "机构类别", skip={front_zone}, where=("机构性质", "内设机构"))
+    wb.save(path)
+    posts_rule = {"国家级": "QD-05", "省级": "QD-06"}[level[posts_zone]]
+    return path, {posts_cell: ("正职职数", posts_zone, posts_rule), front_cell: ("是否一线", front_zone, "QD-15"),
+                  cat_cell: ("机构类别", cat_zone, "QD-16")}
+
+
+def test_read_book_names_each_blank_cell(blanked):
+    from xltools.intake import read_book
+
+    path, cells = blanked
+    book = read_book(path)
+    for cell, (header, _, _) in cells.items():
+        found = [p for p in book.problems if p.cell == cell]
+        assert len(found) == 1, (cell, found)
+        p = found[0]
+        assert (p.file, p.sheet, p.level) == ("青岛开发区.xlsx", cell.split("!")[0], "警告")
+        assert f"「{header}」为空" in p.message and "数据缺失" in p.message
+        assert f"填写「{header}」" in p.suggestion
+
+
+def test_result_workbook_names_each_cell_and_the_verdict_is_missing(blanked, tmp_path):
+    path, cells = blanked
+    out = tmp_path / "结果.xlsx"
+    done = subprocess.run([sys.executable, "-m", "xltools.cli", "run", str(path), "-o", str(out)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode in (0, 1), done.stderr
+    wb = openpyxl.load_workbook(out, read_only=True)
+    rows = list(wb["数据校验"].iter_rows(values_only=True))
+    head = rows[0]
+    checks = [dict(zip(head, r)) for r in rows[1:]]
+    for cell, (header, _, _) in cells.items():
+        at = [r for r in checks if r["单元格"] == cell]
+        assert len(at) == 1, (cell, at)
+        assert at[0]["文件"] == "青岛开发区.xlsx" and at[0]["工作表"] == cell.split("!")[0]
+        assert at[0]["级别"] == "警告" and f"「{header}」为空" in at[0]["问题"]
+
+    rows = list(wb["合规检查"].iter_rows(values_only=True))
+    head = rows[0]
+    verdicts = {(r[head.index("开发区名称")], r[head.index("规则编号")]): r[head.index("结论")] for r in rows[1:]}
+    for cell, (_, zone, rule) in cells.items():
+        assert verdicts[(zone, rule)] == "数据缺失", (cell, zone, rule)
+
+
+def test_original_sample_has_these_verdicts_and_no_such_warning():
+    """The control: unblanked, the same rules reach a verdict (so the blank is what made them 数据缺失)."""
+    from xltools.engine import assess
+    from xltools.intake import read_book, tables_of
+
+    book = read_book(SAMPLE)
+    assert not any("为空：相关规则将判为数据缺失" in p.message for p in book.problems
+                   if p.sheet in ("职数编制", "机构设置"))
+    details = assess(tables_of(book), tasks=("quota",)).sheets["合规检查"]
+    for rule in ("QD-05", "QD-06", "QD-15", "QD-16"):
+        assert (details.loc[details["规则编号"] == rule, "结论"] != "数据缺失").all(), rule
+
+
+def test_a_blank_category_of_an_institution_is_not_reported(tmp_path):
+    """机构类别 is counted over 内设机构 only: a 事业单位 row without it leaves no verdict unknown."""
+    from xltools.intake import read_book
+
+    path = tmp_path / "青岛开发区.xlsx"
+    shutil.copy(SAMPLE, path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["机构设置"]
+    top, cols = _header(ws)
+    ws.cell(top + 1, cols["机构性质"]).value = "事业单位"
+    ws.cell(top + 1, cols["机构类别"]).value = None
+    wb.save(path)
+    cell = f"机构设置!{ws.cell(top + 1, cols['机构类别']).coordinate}"
+    assert not [p for p in read_book(path).problems if p.cell == cell]
+
+
+def test_no_column_declares_its_blank_both_none_and_unknown():
+    from xltools.schema import NONE, SHEETS
+
+    both = [(s.name, c.header) for s in SHEETS for c in s.columns if c.needed_for and c.blank == NONE]
+    assert not both
