@@ -139,3 +139,47 @@ def test_no_column_declares_its_blank_both_none_and_unknown():
 
     both = [(s.name, c.header) for s in SHEETS for c in s.columns if c.needed_for and c.blank == NONE]
     assert not both
+
+
+def test_every_column_a_rule_reads_declares_what_its_blank_leaves_unchecked():
+    """The declaration follows the rules, both ways: each schema column a built-in profile's rule reads
+    (its fields and its `where` scope; 机构设置 through the counts of engine/zones.py) says what its
+    blank leaves unchecked, and no column claims it without a rule reading it."""
+    from xltools.engine.quota import KIND_FUNCS, rule_fields
+    from xltools.facts import POSTS_COLUMNS, ZONE_FACTS
+    from xltools.profiles import builtin_ids, load_profile
+    from xltools.schema import SHEETS, SHEETS_BY_KEY
+
+    counted = {"support_departments": "category", "economic_departments": "category", "social_departments": "category",
+               "frontline_departments": "frontline"}
+    column_of = {**{fact: ("posts", col) for col, fact in POSTS_COLUMNS.items()},
+                 **{fact: ("zones", fact) for fact in ZONE_FACTS if fact != "zone"}, "industry_list": ("zones", "industries"),
+                 **{fact: ("departments", col) for fact, col in counted.items()}}
+    read = {("indicators", "tax"), ("indicators", "actual_return")}      # the tax_return kind (engine/salary.py)
+    for pid in builtin_ids():
+        for rule in load_profile(pid).rules:
+            if rule["kind"] in KIND_FUNCS or rule["kind"] in ("reduction", "distribution", "spread"):
+                read |= {column_of[f] for f in [*rule_fields(rule), *(rule.get("where") or {})] if f in column_of}
+    declared = {(s.key, c.key) for s in SHEETS for c in s.columns if c.needed_for}
+    undeclared = sorted(f"{SHEETS_BY_KEY[s].name}.{SHEETS_BY_KEY[s].column(k).header}" for s, k in read - declared)
+    unread = sorted(f"{SHEETS_BY_KEY[s].name}.{SHEETS_BY_KEY[s].column(k).header}" for s, k in declared - read)
+    assert not undeclared and not unread, (undeclared, unread)
+
+
+def test_a_row_not_read_is_not_asked_for_its_cells(tmp_path):
+    """A 职数编制 row without its 开发区名称 is not read (必填项 错误): its blank 正职职数 is not listed."""
+    from xltools.intake import read_book
+
+    path = tmp_path / "青岛开发区.xlsx"
+    shutil.copy(SAMPLE, path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["职数编制"]
+    top, cols = _header(ws)
+    ws.cell(top + 1, cols["开发区名称"]).value = None
+    ws.cell(top + 1, cols["正职职数"]).value = None
+    wb.save(path)
+    problems = read_book(path).problems
+    zone_cell = f"职数编制!{ws.cell(top + 1, cols['开发区名称']).coordinate}"
+    posts_cell = f"职数编制!{ws.cell(top + 1, cols['正职职数']).coordinate}"
+    assert [p.level for p in problems if p.cell == zone_cell] == ["错误"]
+    assert not [p for p in problems if p.cell == posts_cell]
