@@ -124,8 +124,8 @@ class Column:
     maximum: float | None = None    # largest allowed value (e.g. a share ≤ 1)
     blank: str = "unknown"          # what a blank, 「无」 or 「—」 means: NONE (0 / 否) or UNKNOWN (数据缺失)
     bound: float | None = None      # largest plausible magnitude (审核规则 QZ-04); default by dimension
-    # What a blank (unknown) cell here leaves unchecked — the rules reading it give 数据缺失, and
-    # intake says so with a 警告 at the cell (e.g. 「领导职数核定」). Empty: no verdict depends on it.
+    # What a blank (unknown) cell here leaves unchecked (e.g. 「领导职数核定」): a rule reading it gives
+    # 数据缺失, and 数据校验 then names the cell with a 警告. Empty: no verdict depends on it.
     needed_for: str = ""
     # (other column, its values): rows whose other column holds one of them do not need this one
     # (机构类别 is counted for 内设机构 only: a 事业单位 row without it leaves nothing unknown).
@@ -154,10 +154,10 @@ class Column:
     def is_number(self) -> bool:
         return self.kind in (INT, FLOAT, RATIO, YEAR)
 
-    def unknown_blank(self) -> tuple[str, str]:
-        """The 数据校验 警告 of a blank cell that leaves `needed_for` unchecked, and how to fill it."""
+    def unknown_blank(self, rules: str) -> tuple[str, str]:
+        """The 数据校验 警告 of a blank cell that made `rules` (规则编号) 数据缺失, and how to fill it."""
         how = self.hint or ("/".join(ENUMS[self.enum].values) if self.enum else "没有的填 0" if self.is_number else "")
-        return (f"「{self.header}」为空：相关规则将判为数据缺失（{self.needed_for}）",
+        return (f"「{self.header}」为空：{rules} 判为数据缺失（{self.needed_for}无法检查）",
                 f"填写「{self.header}」" + (f"（{how}）" if how else ""))
 
     def label(self) -> str:
@@ -266,11 +266,11 @@ SHEETS: tuple[Sheet, ...] = (
         description="每个开发区一行：领导职数、编制与人员"),
     Sheet("indicators", "指标", (
         ZONE, YEAR_COL,
-        _money("tax", "税收收入", "税收", "实缴税收", "税收总额", needed_for="税收返还"),
+        _money("tax", "税收收入", "税收", "实缴税收", "税收总额", needed_for="税收增量返还"),
         _money("tax_base", "税收基数", "基数税收", hint="税收返还的基数；空则用上年税收"),
         _money("fees", "行政事业性收费", "行政性收费", hint="空白或「无」按 0 计", blank=NONE),
         _money("land_income", "土地出让收益", "土地出让收入"),
-        _money("actual_return", "实际返还金额", "实际返还", needed_for="税收返还是否足额"),
+        _money("actual_return", "实际返还金额", "实际返还", needed_for="是否足额返还"),
         Column("return_rate", "返还比例", RATIO, maximum=1.0, aliases=("税收返还比例",),
                hint="可选：本年实际执行的返还比例，如 60%"),
         _money("land_return", "土地收益返还", "土地出让收益返还"),

@@ -549,7 +549,6 @@ class PendingTable:
             data = {k: (v[keep] if isinstance(v, np.ndarray) else [x for x, ok in zip(v, keep) if ok])
                     for k, v in data.items()}
         _check_relations(sheet, data, columns, problems)
-        _unknown_blanks(sheet, data, columns, problems)
         units = self._column_units(data)
         problems.sort(key=lambda p: (p[0], p[1]))
         return SheetTable(sheet, self.title, data, columns, self.header_row, problems, units)
@@ -572,26 +571,23 @@ class PendingTable:
         return units
 
 
-def _unknown_blanks(sheet: Sheet, data: dict, columns: dict[str, int], problems: list) -> None:
-    """A 警告 at each blank cell that leaves a check unknown (Column.needed_for): the 合规检查 row says
-    数据缺失, this says which cell to fill. Whole columns at a time; a cell already reported (a required
-    blank, a value that could not be read) is not reported twice."""
-    flagged = None
-    for col in sheet.columns:
-        if not col.needed_for or col.key not in data:
+def unknown_blanks(table: SheetTable) -> list[tuple[int, int, str, object, object]]:
+    """(grid row, grid column, column key, zone, year) of each blank cell read that leaves a check
+    unknown (Column.needed_for), whole columns at a time. Rows not read (no key, repeated) are not
+    in `table`; a cell whose value could not be read is blank here too (the caller leaves it out)."""
+    data, out = table.values, []
+    zones, years = data.get("zone"), data.get("year")
+    for col in table.sheet.columns:
+        if not col.needed_for or col.key not in data or col.key not in table.columns:
             continue
         blank = _missing(data[col.key])
         if col.needed_unless is not None and col.needed_unless[0] in data and blank.any():
             other, values = col.needed_unless
             blank &= ~pd.Series(data[other], dtype=object).isin(values).to_numpy()
-        if not blank.any():
-            continue
-        flagged = flagged if flagged is not None else {(r, c) for r, c, *_ in problems}
-        message, hint = col.unknown_blank()
-        c = columns[col.key]
-        for r in data["_row"][blank].tolist():
-            if (r, c) not in flagged:
-                problems.append((int(r), c, WARNING, message, hint))
+        c = table.columns[col.key]
+        out += [(int(data["_row"][pos]), c, col.key, zones[pos] if zones is not None else None,
+                 float(years[pos]) if years is not None else None) for pos in np.flatnonzero(blank).tolist()]
+    return out
 
 
 def _amount(value: float, unit: str) -> str:
