@@ -8,7 +8,9 @@ the filer must also learn which cell to fill — as a required blank does (「�
 The official's situation: 青岛开发区.xlsx comes back with three cells left blank — a 正职职数 in
 职数编制, a 是否一线 and a 机构类别 in 机构设置 (two 内设机构 rows). 合规检查 says 数据缺失 for
 the 领导职数 rule (QD-05/QD-06 by 级别), the 一线机构占比 (QD-15) and the 综合保障类 share (QD-16);
-数据校验 must point at each of the three cells.
+数据校验 must point at each of the three cells and name the rule. A blank that no rule of the zone's
+policy profile reads (青岛 does not check 区块数) is not asked for: the schema says which columns
+can make a verdict 数据缺失 (Column.needed_for), the verdicts say which blanks did.
 """
 
 from __future__ import annotations
@@ -185,3 +187,29 @@ def test_a_row_not_read_is_not_asked_for_its_cells(tmp_path):
     posts_cell = f"职数编制!{ws.cell(top + 1, cols['正职职数']).coordinate}"
     assert [p.level for p in book.problems if p.cell == zone_cell] == ["错误"]
     assert posts_cell not in set(blank_cells([book])["单元格"])
+
+
+def test_a_blank_tax_cell_is_named_where_the_tax_return_is_missing(tmp_path):
+    """税收返还 (QD-35, from 2020): a zone-year whose 税收收入 is blank is 数据缺失, and 数据校验 names that cell."""
+    path = tmp_path / "青岛开发区.xlsx"
+    shutil.copy(SAMPLE, path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["指标"]
+    top, cols = _header(ws)
+    tax = next(c for h, c in cols.items() if h.startswith("税收收入"))
+    r = next(r for r in range(top + 1, ws.max_row + 1) if ws.cell(r, cols["年度"]).value == 2022)
+    zone = ws.cell(r, cols["开发区名称"]).value
+    ws.cell(r, tax).value = None
+    wb.save(path)
+    out = tmp_path / "结果.xlsx"
+    done = subprocess.run([sys.executable, "-m", "xltools.cli", "salary", str(path), "-o", str(out)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode in (0, 1), done.stderr
+    wb = openpyxl.load_workbook(out, read_only=True)
+    rows = list(wb["税收返还"].iter_rows(values_only=True))
+    head = rows[0]
+    verdict = {(x[head.index("开发区名称")], x[head.index("年度")]): x[head.index("结论")] for x in rows[1:]}
+    assert verdict[(zone, 2022)] == "数据缺失"
+    rows = list(wb["数据校验"].iter_rows(values_only=True))
+    at = [x for x in rows[1:] if x[rows[0].index("单元格")] == f"指标!{ws.cell(r, tax).coordinate}"]
+    assert len(at) == 1 and "「税收收入」为空：QD-35" in at[0][rows[0].index("问题")], at
