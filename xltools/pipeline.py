@@ -137,8 +137,11 @@ def blank_rows(books: list[Book], assessed: list[tuple[Unit, Assessment]]) -> pd
     schema), naming the rules: the verdict says what could not be checked, this says which cell to fill.
     A unit named after a book judged that book's cells; any other unit (a batch) all of them."""
     columns = DECLARED[PROBLEMS].names
-    candidates = blank_cells(b for b in books if b.usable)
-    names = set(candidates["文件"])
+    if not any(len(m) for _, result in assessed for m in result.missing):
+        return pd.DataFrame(columns=columns)                 # no 数据缺失 verdict: no cell to look for
+    usable = [b for b in books if b.usable]
+    candidates = blank_cells(usable)
+    names = {b.name for b in usable}
     found = []
     for unit, result in assessed:
         missing = [m for m in result.missing if len(m)]
