@@ -52,6 +52,27 @@ def _blank(ws, column: str, skip: set[str] = frozenset(), where: tuple[str, str]
     raise AssertionError(f"no {column} to blank in {ws.title}")
 
 
+def _copy(tmp_path, sheet: str):
+    """The sample copied to `tmp_path`, opened: (path, workbook, worksheet `sheet`, header row, columns)."""
+    path = tmp_path / "青岛开发区.xlsx"
+    shutil.copy(SAMPLE, path)
+    wb = openpyxl.load_workbook(path)
+    return (path, wb, wb[sheet], *_header(wb[sheet]))
+
+
+def _results(command: str, path, out) -> dict[str, list[dict]]:
+    """`xltools <command> path -o out` as the official runs it; each result sheet as a list of row dicts."""
+    done = subprocess.run([sys.executable, "-m", "xltools.cli", command, str(path), "-o", str(out)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode in (0, 1), done.stderr
+    wb = openpyxl.load_workbook(out, read_only=True)
+    sheets = {}
+    for ws in wb.worksheets:
+        rows = list(ws.iter_rows(values_only=True))
+        sheets[ws.title] = [dict(zip(rows[0], r)) for r in rows[1:]] if rows else []
+    return sheets
+
+
 @pytest.fixture(scope="module")
 def blanked(tmp_path_factory):
     """The sample with three cells blanked; (path, {cell: (zone, rule ids whose verdict it makes 数据缺失)})."""
@@ -84,14 +105,8 @@ def test_read_book_finds_each_blank_cell_with_its_zone(blanked):
 
 def test_result_workbook_names_each_cell_and_the_verdict_is_missing(blanked, tmp_path):
     path, cells = blanked
-    out = tmp_path / "结果.xlsx"
-    done = subprocess.run([sys.executable, "-m", "xltools.cli", "run", str(path), "-o", str(out)],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode in (0, 1), done.stderr
-    wb = openpyxl.load_workbook(out, read_only=True)
-    rows = list(wb["数据校验"].iter_rows(values_only=True))
-    head = rows[0]
-    checks = [dict(zip(head, r)) for r in rows[1:]]
+    sheets = _results("run", path, tmp_path / "结果.xlsx")
+    checks = sheets["数据校验"]
     for cell, (header, _, _) in cells.items():
         at = [r for r in checks if r["单元格"] == cell]
         assert len(at) == 1, (cell, at)
@@ -99,9 +114,7 @@ def test_result_workbook_names_each_cell_and_the_verdict_is_missing(blanked, tmp
         assert at[0]["级别"] == "警告" and f"「{header}」为空" in at[0]["问题"] and "数据缺失" in at[0]["问题"]
         assert f"填写「{header}」" in at[0]["建议"]
 
-    rows = list(wb["合规检查"].iter_rows(values_only=True))
-    head = rows[0]
-    verdicts = {(r[head.index("开发区名称")], r[head.index("规则编号")]): r[head.index("结论")] for r in rows[1:]}
+    verdicts = {(r["开发区名称"], r["规则编号"]): r["结论"] for r in sheets["合规检查"]}
     for cell, (_, zone, rule) in cells.items():
         assert verdicts[(zone, rule)] == "数据缺失", (cell, zone, rule)
         assert rule in next(r["问题"] for r in checks if r["单元格"] == cell)      # the rule it made 数据缺失
@@ -109,7 +122,7 @@ def test_result_workbook_names_each_cell_and_the_verdict_is_missing(blanked, tmp
     assert not [r for r in checks if "区块数" in (r["问题"] or "")]
 
 
-def test_original_sample_has_these_verdicts_and_no_such_warning():
+def test_original_sample_reaches_these_verdicts():
     """The control: unblanked, the same rules reach a verdict (so the blank is what made them 数据缺失)."""
     from xltools.engine import assess
     from xltools.intake import read_book, tables_of
@@ -124,11 +137,7 @@ def test_a_blank_category_of_an_institution_is_not_a_candidate(tmp_path):
     """机构类别 is counted over 内设机构 only: a 事业单位 row without it leaves no verdict unknown."""
     from xltools.intake import blank_cells, read_book
 
-    path = tmp_path / "青岛开发区.xlsx"
-    shutil.copy(SAMPLE, path)
-    wb = openpyxl.load_workbook(path)
-    ws = wb["机构设置"]
-    top, cols = _header(ws)
+    path, wb, ws, top, cols = _copy(tmp_path, "机构设置")
     ws.cell(top + 1, cols["机构性质"]).value = "事业单位"
     ws.cell(top + 1, cols["机构类别"]).value = None
     ws.cell(top + 2, cols["机构类别"]).value = None              # a 内设机构 row: a candidate
@@ -174,11 +183,7 @@ def test_a_row_not_read_is_not_asked_for_its_cells(tmp_path):
     """A 职数编制 row without its 开发区名称 is not read (必填项 错误): its blank 正职职数 is no candidate."""
     from xltools.intake import blank_cells, read_book
 
-    path = tmp_path / "青岛开发区.xlsx"
-    shutil.copy(SAMPLE, path)
-    wb = openpyxl.load_workbook(path)
-    ws = wb["职数编制"]
-    top, cols = _header(ws)
+    path, wb, ws, top, cols = _copy(tmp_path, "职数编制")
     ws.cell(top + 1, cols["开发区名称"]).value = None
     ws.cell(top + 1, cols["正职职数"]).value = None
     wb.save(path)
@@ -191,25 +196,15 @@ def test_a_row_not_read_is_not_asked_for_its_cells(tmp_path):
 
 def test_a_blank_tax_cell_is_named_where_the_tax_return_is_missing(tmp_path):
     """税收返还 (QD-35, from 2020): a zone-year whose 税收收入 is blank is 数据缺失, and 数据校验 names that cell."""
-    path = tmp_path / "青岛开发区.xlsx"
-    shutil.copy(SAMPLE, path)
-    wb = openpyxl.load_workbook(path)
-    ws = wb["指标"]
-    top, cols = _header(ws)
+    path, wb, ws, top, cols = _copy(tmp_path, "指标")
     tax = next(c for h, c in cols.items() if h.startswith("税收收入"))
     r = next(r for r in range(top + 1, ws.max_row + 1) if ws.cell(r, cols["年度"]).value == 2022)
     zone = ws.cell(r, cols["开发区名称"]).value
     ws.cell(r, tax).value = None
     wb.save(path)
-    out = tmp_path / "结果.xlsx"
-    done = subprocess.run([sys.executable, "-m", "xltools.cli", "salary", str(path), "-o", str(out)],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode in (0, 1), done.stderr
-    wb = openpyxl.load_workbook(out, read_only=True)
-    rows = list(wb["税收返还"].iter_rows(values_only=True))
-    head = rows[0]
-    verdict = {(x[head.index("开发区名称")], x[head.index("年度")]): x[head.index("结论")] for x in rows[1:]}
+    sheets = _results("salary", path, tmp_path / "结果.xlsx")
+    verdict = {(r["开发区名称"], r["年度"]): r["结论"] for r in sheets["税收返还"]}
     assert verdict[(zone, 2022)] == "数据缺失"
-    rows = list(wb["数据校验"].iter_rows(values_only=True))
-    at = [x for x in rows[1:] if x[rows[0].index("单元格")] == f"指标!{ws.cell(r, tax).coordinate}"]
-    assert len(at) == 1 and "「税收收入」为空：QD-35" in at[0][rows[0].index("问题")], at
+    cell = f"指标!{ws.cell(r, tax).coordinate}"
+    at = [row for row in sheets["数据校验"] if row["单元格"] == cell]
+    assert len(at) == 1 and "「税收收入」为空：QD-35" in at[0]["问题"], at
