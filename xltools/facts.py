@@ -36,3 +36,14 @@ FACT_NAMES = {
     **COUNTED_FACTS,
 }
 NUMERIC_FACTS = [k for k in FACT_NAMES if k not in TEXT_FACTS]
+# The input column (sheet key, column key) a blank of which leaves a fact unknown: a 数据缺失 verdict of a
+# rule reading the fact names those blank cells in 数据校验. 机构设置's counts are unknown where a 内设机构
+# row leaves its 机构类别 or 是否一线 blank (engine/zones.py).
+FACT_COLUMNS: dict[str, tuple[str, str]] = {
+    **{fact: ("posts", column) for column, fact in POSTS_COLUMNS.items()},
+    **{fact: ("zones", fact) for fact in ZONE_FACTS if fact != "zone"},
+    "industry_list": ("zones", "industries"),
+    **{fact: ("departments", "category") for fact in ("support_departments", "economic_departments",
+                                                      "social_departments")},
+    "frontline_departments": ("departments", "frontline"),
+}

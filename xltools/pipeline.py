@@ -19,7 +19,7 @@ import pandas as pd
 from . import __version__, memory
 from .engine import TASKS, Assessment, assess
 from .engine.indicators import inputs_of
-from .intake import Book
+from .intake import Book, blank_cells
 from .intake.consolidate import Conflict
 from .intake.units import units_note
 from .problems import ERROR, EXIT_CLEAN, EXIT_PROBLEMS, EXIT_UNUSABLE, WARNING, Doubt
@@ -118,7 +118,7 @@ def run(result: RunResult, units: Iterable[Unit], reading: Reading, request: Req
         label = f"{unit.name}：" if reading.labelled else ""
         result.skipped += [label + item for item in found.skipped]
         result.failed += [label + item for item in found.failed]
-    result.sheets[PROBLEMS] = _problems(reading, assessed)
+    result.sheets[PROBLEMS] = _problems(reading, assessed, blank_rows(result.books, assessed))
     result.sheets.update(_results(assessed, request.sheets))
     mark_conflicts(result.sheets, result.conflicts)
     notes = {**reading.notes_first, **_notes(assessed, reading.inputs), **reading.notes_last}
@@ -126,16 +126,46 @@ def run(result: RunResult, units: Iterable[Unit], reading: Reading, request: Req
     return result
 
 
-def _problems(reading: Reading, assessed: list[tuple[Unit, Assessment]]) -> pd.DataFrame:
-    """数据校验: what reading found, then the engine's rows, each with the file it is about."""
+def _problems(reading: Reading, assessed: list[tuple[Unit, Assessment]], blanks: pd.DataFrame) -> pd.DataFrame:
+    """数据校验: what reading found, the blank cells behind 数据缺失 verdicts, then the engine's rows,
+    each with the file it is about."""
     columns = DECLARED[PROBLEMS].names
     file_of = reading.file_of or (lambda unit, row: unit.name)
     engine = [{"文件": file_of(unit, row), **row} for unit, found in assessed for row in found.problems]
-    frames = [*reading.checks, pd.DataFrame(engine, columns=columns)]
+    frames = [*reading.checks, blanks, pd.DataFrame(engine, columns=columns)]
     filled = [f for f in frames if len(f)]
     if not filled:
         return frames[0]
     return filled[0] if len(filled) == 1 else pd.concat(filled, ignore_index=True)
+
+
+def blank_rows(books: list[Book], assessed: list[tuple[Unit, Assessment]]) -> pd.DataFrame:
+    """A 警告 at each blank cell a 数据缺失 verdict came from (its column declares `needed_for` in the
+    schema), naming the rules: the verdict says what could not be checked, this says which cell to fill.
+    A unit named after a book judged that book's cells; any other unit (a batch) all of them."""
+    columns = DECLARED[PROBLEMS].names
+    if not any(len(m) for _, result in assessed for m in result.missing):
+        return pd.DataFrame(columns=columns)                 # no 数据缺失 verdict: no cell to look for
+    usable = [b for b in books if b.usable]
+    candidates = blank_cells(usable)
+    names = {b.name for b in usable}
+    found = []
+    for unit, result in assessed:
+        missing = [m for m in result.missing if len(m)]
+        if not missing or not len(candidates):
+            continue
+        mine = candidates[candidates["文件"] == unit.name] if unit.name in names else candidates
+        hit = mine.merge(pd.concat(missing), on=["zone", "sheet", "column"], suffixes=("", "_verdict"))
+        found.append(hit[hit["year_verdict"].isna() | (hit["year"] == hit["year_verdict"])])
+    if not found or not sum(map(len, found)):
+        return pd.DataFrame(columns=columns)
+    hits = pd.concat(found).drop_duplicates(["文件", "单元格", "rule"])
+    cells = hits.groupby(["文件", "工作表", "单元格", "sheet", "column"], sort=False)["rule"].agg(
+        lambda rules: "、".join(sorted(r for r in set(rules) if isinstance(r, str)))).reset_index()
+    texts = [SHEETS_BY_KEY[s].column(c).unknown_blank(rules or "相关规则")
+             for s, c, rules in zip(cells["sheet"], cells["column"], cells["rule"])]
+    return pd.DataFrame({"文件": cells["文件"], "工作表": cells["工作表"], "单元格": cells["单元格"], "级别": WARNING,
+                         "问题": [t[0] for t in texts], "建议": [t[1] for t in texts]}, columns=columns)
 
 
 def _results(assessed: list[tuple[Unit, Assessment]], wanted: tuple[str, ...] | None) -> dict[str, pd.DataFrame]:

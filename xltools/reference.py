@@ -19,11 +19,11 @@ def schema_markdown() -> str:
     for sheet in SHEETS:
         lines += [f"## {sheet.name}", "", f"{sheet.description}。别名：{'、'.join(sheet.aliases) or '—'}。"
                   f"唯一键：{'、'.join(sheet.column(k).header for k in sheet.keys)}。", "",
-                  "| 表头 | 键 | 类型 | 单位 | 必填 | 取值/说明 | 别名 |", "|---|---|---|---|---|---|---|"]
+                  "| 表头 | 键 | 类型 | 单位 | 必填 | 取值/说明 | 空白时数据缺失 | 别名 |", "|---|---|---|---|---|---|---|---|"]
         for c in sheet.columns:
             values = "、".join(ENUMS[c.enum].values) if c.enum else c.hint
             lines.append(f"| {c.header} | `{c.key}` | {KIND_NAMES[c.kind]} | {c.unit or '—'} | "
-                         f"{'是' if c.required else ''} | {values} | {'、'.join(c.aliases)} |")
+                         f"{'是' if c.required else ''} | {values} | {_needed(sheet, c)} | {'、'.join(c.aliases)} |")
         lines.append("")
     lines += ["## 枚举别名", "", "| 枚举 | 输入 | 归一为 |", "|---|---|---|"]
     for e in ENUMS.values():
@@ -41,6 +41,14 @@ def schema_markdown() -> str:
     lines += ["| 规则编号.参数（如 `QD-09.max`） | 覆盖该条规则的一个参数 |", "",
               "其他项目只作说明、不参与计算。批量汇总时，这些项目按多数文件的取值统一计算，取值不同的文件会收到警告。"]
     return "\n".join(lines + result_sheet_lines()) + "\n"
+
+
+def _needed(sheet, c) -> str:
+    """What a blank cell of `c` leaves unchecked (Column.needed_for), and the rows that do not need it."""
+    if not c.needed_for or c.needed_unless is None:
+        return c.needed_for
+    other, values = c.needed_unless
+    return f"{c.needed_for}（「{sheet.column(other).header}」为{'、'.join(values)}的行除外）"
 
 
 RIBBON_XML = Path(__file__).resolve().parent / "addin_src" / "ribbon.xml"
@@ -189,7 +197,9 @@ def audits_markdown() -> str:
               "「单位:万元、亩」）；都没有时按 docs/数据表结构.md 所列单位读入，并对每列给出一条警告「未注明单位」"
               f"（金额、面积、能耗、排放量列）。单元格自带单位（如「31万」「3亿元」）时按其自带单位换算，"
               "与本列单位不同时在该单元格给出警告。", "",
-              "空白、「无」「—」等：下列各列表示「没有」（数值按 0、是否按“否”），其他各列表示「不知道」（数据缺失）。", "",
+              "空白、「无」「—」等：下列各列表示「没有」（数值按 0、是否按“否”），其他各列表示「不知道」（数据缺失）。"
+              "docs/数据表结构.md「空白时数据缺失」一栏列出的列，空白单元格使读取它的规则判为数据缺失；"
+              "有规则因此判为数据缺失时，「数据校验」在该单元格给出警告，写明规则编号和无法检查的内容。", "",
               "| 工作表 | 列 | 空白表示 |", "|---|---|---|"]
     for sheet in SHEETS:
         lines += [f"| {sheet.name} | {c.header} | {'否' if c.enum == '是否' else '0'} |"

@@ -124,6 +124,12 @@ class Column:
     maximum: float | None = None    # largest allowed value (e.g. a share ≤ 1)
     blank: str = "unknown"          # what a blank, 「无」 or 「—」 means: NONE (0 / 否) or UNKNOWN (数据缺失)
     bound: float | None = None      # largest plausible magnitude (审核规则 QZ-04); default by dimension
+    # What a blank (unknown) cell here leaves unchecked (e.g. 「领导职数核定」): a rule reading it gives
+    # 数据缺失, and 数据校验 then names the cell with a 警告. Empty: no verdict depends on it.
+    needed_for: str = ""
+    # (other column, its values): rows whose other column holds one of them do not need this one
+    # (机构类别 is counted for 内设机构 only: a 事业单位 row without it leaves nothing unknown).
+    needed_unless: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def limit(self) -> float:
@@ -147,6 +153,12 @@ class Column:
     @property
     def is_number(self) -> bool:
         return self.kind in (INT, FLOAT, RATIO, YEAR)
+
+    def unknown_blank(self, rules: str) -> tuple[str, str]:
+        """The 数据校验 警告 of a blank cell that made `rules` (规则编号) 数据缺失, and how to fill it."""
+        how = self.hint or ("/".join(ENUMS[self.enum].values) if self.enum else "没有的填 0" if self.is_number else "")
+        return (f"「{self.header}」为空：{rules} 判为数据缺失（{self.needed_for}无法检查）",
+                f"填写「{self.header}」" + (f"（{how}）" if how else ""))
 
     def label(self) -> str:
         """Header as written in templates: name plus unit in brackets."""
@@ -181,8 +193,14 @@ YEAR_COL = Column("year", "年度", YEAR, required=True, aliases=("年份", "数
                   hint="四位年份，如 2023")
 
 
-def _money(key: str, header: str, *aliases: str, hint: str = "", blank: str = UNKNOWN) -> Column:
-    return Column(key, header, FLOAT, "money", "万元", aliases=aliases, hint=hint, blank=blank)
+def _money(key: str, header: str, *aliases: str, hint: str = "", blank: str = UNKNOWN, needed_for: str = "") -> Column:
+    return Column(key, header, FLOAT, "money", "万元", aliases=aliases, hint=hint, blank=blank, needed_for=needed_for)
+
+
+# What a blank leaves unchecked (Column.needed_for), where several columns share it.
+LEADERSHIP, STAFFING = "领导职数核定", "在编人数不超过核定编制"
+# 机构设置 counts its categories over 内设机构 only (engine/zones.py: a blank 机构性质 counts as one).
+INTERNAL_ONLY = ("nature", tuple(v for v in ENUMS["机构性质"].values if v != "内设机构"))
 
 
 SHEETS: tuple[Sheet, ...] = (
@@ -191,61 +209,68 @@ SHEETS: tuple[Sheet, ...] = (
         Column("zone_id", "开发区编码", TEXT, aliases=("编码", "代码"), hint="可选，稳定编号如 QD01"),
         Column("region", "地区", TEXT, aliases=("所属市州", "地市"), hint="规则适用地区，如 青岛、宁夏"),
         Column("level", "级别", ENUM, enum="级别", required=True, aliases=("开发区级别",),
-               hint="国家级 / 省级(含自治区级) / 市级"),
+               hint="国家级 / 省级(含自治区级) / 市级", needed_for="按级别确定的领导职数、内设机构数"),
         Column("zone_type", "类型", ENUM, enum="类型", aliases=("开发区类型", "园区类型")),
         Column("county", "所属地区", TEXT, aliases=("所在区县", "所在区市", "所在县(市、区)", "所在地"),
-               hint="所在县(市、区)，用于“一县一区”"),
-        Column("admin_rank", "管理机构规格", ENUM, enum="管理机构规格", aliases=("机构规格", "规格")),
-        Column("governance", "管理体制", ENUM, enum="管理体制", aliases=("体制", "管理模式")),
-        Column("blocks", "区块数", INT, "count", aliases=("区块个数",)),
-        Column("industries", "主导产业", LIST, aliases=("主导产业名称",), hint="用“；”分隔，1–3个"),
+               hint="所在县(市、区)，用于“一县一区”", needed_for="一县一区"),
+        Column("admin_rank", "管理机构规格", ENUM, enum="管理机构规格", aliases=("机构规格", "规格"),
+               needed_for="管理机构规格，及按规格确定的内设机构数"),
+        Column("governance", "管理体制", ENUM, enum="管理体制", aliases=("体制", "管理模式"),
+               needed_for="管理体制，及区政分设开发区的机构设置"),
+        Column("blocks", "区块数", INT, "count", aliases=("区块个数",), needed_for="区块数"),
+        Column("industries", "主导产业", LIST, aliases=("主导产业名称",), hint="用“；”分隔，1–3个",
+               needed_for="主导产业个数与差异化分布"),
         Column("planned_area", "规划面积", FLOAT, "area", "平方公里", aliases=("核准面积",), bound=1e5),
-        Column("hosts_subdistrict", "是否托管街道", ENUM, enum="是否", aliases=("托管街道",)),
+        Column("hosts_subdistrict", "是否托管街道", ENUM, enum="是否", aliases=("托管街道",), needed_for="不托管街道"),
         Column("one_county_exempt", "一县一区豁免", ENUM, enum="是否", aliases=("是否豁免一县一区",),
                hint="空白按“否”", blank=NONE),
         Column("secretary_concurrent", "党工委书记兼任", ENUM, enum="是否",
                aliases=("党工委书记是否兼任", "书记是否兼任"),
-               hint="党工委书记由设区市或所在县(市、区)党委、政府领导兼任填“是”"),
+               hint="党工委书记由设区市或所在县(市、区)党委、政府领导兼任填“是”", needed_for="党工委书记兼任"),
         Column("profile", "政策口径", TEXT, aliases=("规则口径",), hint="可选：该开发区适用的政策口径编号"),
     ), ("zone",), aliases=("开发区名录", "开发区基本情况", "名录", "基本情况"),
         description="每个开发区一行：级别、类型、体制、规格等基本情况"),
     Sheet("departments", "机构设置", (
         ZONE,
         Column("dept", "机构名称", TEXT, required=True, aliases=("内设机构名称", "部门名称", "机构")),
-        Column("category", "机构类别", ENUM, enum="机构类别", aliases=("类别",)),
+        Column("category", "机构类别", ENUM, enum="机构类别", aliases=("类别",),
+               needed_for="综合保障类、经济发展类、社会事务类机构数", needed_unless=INTERNAL_ONLY),
         Column("frontline", "是否一线", ENUM, enum="是否", aliases=("一线机构", "是否一线机构"),
-               hint="产业、招商等一线机构填“是”"),
+               hint="产业、招商等一线机构填“是”", needed_for="一线机构占比", needed_unless=INTERNAL_ONLY),
         Column("nature", "机构性质", ENUM, enum="机构性质", aliases=("性质",)),
         Column("unit_type", "事业单位类型", ENUM, enum="事业单位类型", hint="仅事业单位填写"),
     ), ("zone", "dept"), aliases=("内设机构", "机构", "部门设置"),
         description="每个机构一行", counted=True),
     Sheet("posts", "职数编制", (
         ZONE,
-        Column("principals", "正职职数", INT, "count", aliases=("正职",)),
-        Column("deputies", "副职职数", INT, "count", aliases=("副职",)),
-        Column("approved_staff", "核定编制", INT, "count", aliases=("编制数", "核定编制数")),
+        Column("principals", "正职职数", INT, "count", aliases=("正职",), needed_for=LEADERSHIP),
+        Column("deputies", "副职职数", INT, "count", aliases=("副职",), needed_for=LEADERSHIP),
+        Column("approved_staff", "核定编制", INT, "count", aliases=("编制数", "核定编制数"), needed_for=STAFFING),
         Column("actual_staff", "实有人数", INT, "count", aliases=("实有人员",),
-               hint="全部在岗人员，含聘用人员"),
+               hint="全部在岗人员，含聘用人员", needed_for="人员总量控制、全员聘用、人员精减"),
         Column("in_post_staff", "在编人数", INT, "count", aliases=("在编人员", "现在编人数"),
-               hint="占用编制的人员（行政编、事业编）；聘用人员不占编制"),
-        Column("headcount_cap", "人员总量控制数", INT, "count", aliases=("人员总量",)),
-        Column("contract_staff", "聘任制人数", INT, "count", aliases=("聘任制人员",)),
-        Column("discipline_secretaries", "纪工委书记职数", INT, "count", aliases=("纪工委书记",)),
+               hint="占用编制的人员（行政编、事业编）；聘用人员不占编制",
+               needed_for=STAFFING + "（未填时按「人员」表的编制身份统计）"),
+        Column("headcount_cap", "人员总量控制数", INT, "count", aliases=("人员总量",), needed_for="人员总量控制"),
+        Column("contract_staff", "聘任制人数", INT, "count", aliases=("聘任制人员",), needed_for="全员聘用"),
+        Column("discipline_secretaries", "纪工委书记职数", INT, "count", aliases=("纪工委书记",),
+               needed_for=LEADERSHIP),
         Column("bureau_posts", "厅级领导职数", INT, "count", aliases=("厅级职数",),
-               hint="按厅级配备的领导职数；已核销的填 0"),
-        Column("section_principals", "科级正职职数", INT, "count", aliases=("正科职数",)),
-        Column("section_deputies", "科级副职职数", INT, "count", aliases=("副科职数",)),
-        Column("depts_before", "改革前机构数", INT, "count", hint="内设机构、事业单位等全部机构（与「机构设置」表各行对应）"),
-        Column("staff_before", "改革前人员数", INT, "count"),
+               hint="按厅级配备的领导职数；已核销的填 0", needed_for="厅级领导职数核销"),
+        Column("section_principals", "科级正职职数", INT, "count", aliases=("正科职数",), needed_for="科级领导职数"),
+        Column("section_deputies", "科级副职职数", INT, "count", aliases=("副科职数",), needed_for="科级领导职数"),
+        Column("depts_before", "改革前机构数", INT, "count", hint="内设机构、事业单位等全部机构（与「机构设置」表各行对应）",
+               needed_for="机构精减"),
+        Column("staff_before", "改革前人员数", INT, "count", needed_for="人员精减"),
     ), ("zone",), aliases=("领导职数", "职数", "编制", "职数与编制"),
         description="每个开发区一行：领导职数、编制与人员"),
     Sheet("indicators", "指标", (
         ZONE, YEAR_COL,
-        _money("tax", "税收收入", "税收", "实缴税收", "税收总额"),
+        _money("tax", "税收收入", "税收", "实缴税收", "税收总额", needed_for="税收增量返还"),
         _money("tax_base", "税收基数", "基数税收", hint="税收返还的基数；空则用上年税收"),
         _money("fees", "行政事业性收费", "行政性收费", hint="空白或「无」按 0 计", blank=NONE),
         _money("land_income", "土地出让收益", "土地出让收入"),
-        _money("actual_return", "实际返还金额", "实际返还"),
+        _money("actual_return", "实际返还金额", "实际返还", needed_for="是否足额返还"),
         Column("return_rate", "返还比例", RATIO, maximum=1.0, aliases=("税收返还比例",),
                hint="可选：本年实际执行的返还比例，如 60%"),
         _money("land_return", "土地收益返还", "土地出让收益返还"),

@@ -14,10 +14,10 @@ from .analysis import rank_trajectory, score_analysis
 from .indicators import derive
 from ..profiles.resolve import PRECEDENCE, resolve
 from .params import Settings, read_params
-from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, SUMMARY_NOTE, check_quota, quota_one
+from .quota import DETAIL_COLUMNS, SUMMARY_COLUMNS, SUMMARY_NOTE, check_quota, missing_inputs, quota_one
 from .zones import unlisted_zones, zone_facts
 from .salary import DETAIL_COLUMNS as PAY_COLUMNS
-from .salary import HEADCOUNT_STAND_IN, POOL_COLUMNS, RETURN_COLUMNS, compute_salary, tax_return_one
+from .salary import HEADCOUNT_STAND_IN, POOL_COLUMNS, RETURN_COLUMNS, compute_salary, missing_returns, tax_return_one
 from ..profiles import inferred_note
 from ..results import (ANALYSIS, CHECKS, COMPLIANCE, DERIVED, PAY, PAY_DETAIL, RANKING, SANCTIONS, STAFF,
                        TASKS, TAX_RETURN, TRAJECTORY, WEIGHTS)
@@ -43,6 +43,8 @@ class Assessment:
     # the front ends exit 2 (「Failure is loud」); nothing half-computed is written for them
     failed: list[str] = field(default_factory=list)
     problems: list[dict] = field(default_factory=list)     # 数据校验 rows (工作表, 单元格, 级别, 问题, 建议)
+    # the inputs behind each 数据缺失 verdict (quota.MISSING_INPUTS): 数据校验 names their blank cells
+    missing: list[pd.DataFrame] = field(default_factory=list)
 
 
 def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
@@ -67,6 +69,7 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
             result = check_quota(tables, res, facts=facts.get())
             out.sheets[CHECKS] = result.details[DETAIL_COLUMNS]
             out.sheets[COMPLIANCE] = result.summary[SUMMARY_COLUMNS + [SUMMARY_NOTE] * (SUMMARY_NOTE in result.summary)]
+            out.missing.append(missing_inputs(result))
             out.notes["政策口径"] = res.explain(unlisted=unlisted_zones(tables))
         else:
             out.skipped.append("编制合规检查（缺少「开发区」「机构设置」「职数编制」表）")
@@ -80,6 +83,7 @@ def assess(tables: dict[str, pd.DataFrame], *, profile: str | None = None,
                 out.sheets[PAY_DETAIL] = pay.people[PAY_COLUMNS]
             if len(pay.returns):
                 out.sheets[TAX_RETURN] = pay.returns[RETURN_COLUMNS]
+                out.missing.append(missing_returns(pay.returns, res))
             out.notes.update({k: v for k, v in pay.notes.items() if v})
             if "salary" not in tables:
                 out.skipped.append("薪酬测算（缺少「薪酬」表）")

@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from ..facts import DEPT_FACTS, FACT_NAMES
+from ..facts import DEPT_FACTS, FACT_COLUMNS, FACT_NAMES
 from ..profiles import QUOTA_KINDS, Profile, load_profile, parse_rational
 from ..results import CHECKS, COMPLIANCE, DECLARED
 from ..schema import ENUMS, normalize_text
@@ -462,6 +462,28 @@ def not_checked(zones: pd.Index) -> pd.DataFrame:
     return pd.DataFrame({"开发区名称": zones.to_numpy(dtype=object), "规则编号": "", "规则": "", "实际值": "",
                          "限值": "", "结论": MISSING, "说明": UNLISTED, "依据": "", "政策口径": ""},
                         index=range(len(zones)), columns=DETAIL_COLUMNS)
+
+
+MISSING_INPUTS = ["zone", "year", "sheet", "column", "rule"]
+
+
+def missing_inputs(result: QuotaResult) -> pd.DataFrame:
+    """(zone, —, input sheet, input column, rule) behind each 数据缺失 verdict: the columns the rule reads
+    (its fields and its `where` scope). A 全市合计 line that could not run lacks its zones' inputs."""
+    res, details = result.resolution, result.details
+    gone = details[details["结论"] == MISSING]
+    rows: list[tuple] = []
+    for key in (res.used() if res is not None and len(gone) else []):
+        label = res.label(key)
+        mine = gone[gone["政策口径"] == label]
+        members = set(result.assignment.index[(result.assignment == label).to_numpy()])
+        for rule in res.rules(key, *QUOTA_KINDS):
+            columns = {FACT_COLUMNS[f] for f in [*rule_fields(rule), *(rule.get("where") or {})] if f in FACT_COLUMNS}
+            zones = set(mine.loc[mine["规则编号"] == rule["id"], "开发区名称"])
+            if city_label(res.profiles[key]) in zones:
+                zones |= members
+            rows += [(z, np.nan, sheet, column, rule["id"]) for z in zones for sheet, column in columns]
+    return pd.DataFrame(rows, columns=MISSING_INPUTS)
 
 
 def summarize(details: pd.DataFrame, facts: pd.DataFrame, assignment: pd.Series,

@@ -465,6 +465,18 @@ def compute_salary(tables: dict[str, pd.DataFrame], profile: str | None = None,
     return SalaryResult(pools, people, returns, notes)
 
 
+def missing_returns(returns: pd.DataFrame, res) -> pd.DataFrame:
+    """(zone, year, input sheet, input column, rule) behind each 数据缺失 税收返还: that year's 税收收入 and
+    实际返还金额, and the year before's 税收收入 (the base when none is entered)."""
+    ids = {res.label(k): r["id"] for k in res.keys() for r in [res.rule(k, "tax_return")] if r}
+    gone = returns[returns["结论"] == MISSING]
+    rule = gone["政策口径"].map(ids)
+    year = gone["年度"].to_numpy(dtype=float)
+    parts = [pd.DataFrame({"zone": gone["开发区名称"].to_numpy(), "year": y, "sheet": "indicators", "column": c,
+                           "rule": rule.to_numpy()}) for y, c in ((year, "tax"), (year - 1, "tax"), (year, "actual_return"))]
+    return pd.concat(parts, ignore_index=True)
+
+
 def returnable_base(tax, base, fees) -> tuple[np.ndarray, np.ndarray]:
     """(税收增量, what the rate applies to): max(0, tax − base) and that plus 行政事业性收费 —
     the one formula of the tax-return rule kind, for whole columns and for one zone-year."""

@@ -17,10 +17,10 @@ from ..problems import ERROR, WARNING, Doubt, Problem
 from ..results import RESULT_SHEET_NAMES, result_sheet_name
 from ..schema import SHEETS, SHEETS_BY_KEY, UNNAMED_SHEET, find_sheet
 from .reader import OTHER_FORMATS, InMemoryFile, RawSheet, UnusableInput, iter_sheets, sheet_names
-from .table import ColumnTyper, PendingTable, SheetTable, cell_ref, guess_sheet, stage_table
+from .table import ColumnTyper, PendingTable, SheetTable, cell_ref, guess_sheet, stage_table, unknown_blanks
 
 __all__ = ["Book", "read_book", "read_books", "audit_books", "read_grids", "InMemoryFile", "UnusableInput", "tables_of", "consolidate",
-           "is_result_workbook", "only_results_written", "sheets_to_read"]
+           "is_result_workbook", "only_results_written", "sheets_to_read", "blank_cells", "BLANK_COLUMNS"]
 
 from .consolidate import consolidate  # noqa: E402  (many books → one table per sheet kind)
 from .audit import audit_books  # noqa: E402  (核实性审核 over books read together)
@@ -246,6 +246,24 @@ def _cross_check_zones(book: Book) -> None:
                 book.problems.append(Problem(book.name, table.title, cell_ref(table.title, row, col), WARNING,
                                              f"开发区「{name}」不在「{zones.title}」表中",
                                              "核对名称是否与「开发区」表完全一致，或在「开发区」表中补充该开发区"))
+
+
+BLANK_COLUMNS = ["文件", "工作表", "单元格", "sheet", "column", "zone", "year"]
+
+
+def blank_cells(books: Iterable[Book]) -> pd.DataFrame:
+    """Every blank cell read whose blank leaves a check unknown (schema Column.needed_for), with its
+    zone (and year): the pipeline names those a 数据缺失 verdict came from. A cell already in 数据校验
+    (a required blank, a value that could not be read) is not a candidate."""
+    rows = []
+    for book in books:
+        reported = {p.cell for p in book.problems}
+        for table in book.tables.values():
+            for row, col, key, zone, year in unknown_blanks(table):
+                cell = cell_ref(table.title, row, col)
+                if cell not in reported:
+                    rows.append((book.name, table.title, cell, table.sheet.key, key, zone, year))
+    return pd.DataFrame(rows, columns=BLANK_COLUMNS)
 
 
 def tables_of(book: Book) -> dict[str, pd.DataFrame]:

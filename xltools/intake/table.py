@@ -571,6 +571,25 @@ class PendingTable:
         return units
 
 
+def unknown_blanks(table: SheetTable) -> list[tuple[int, int, str, object, object]]:
+    """(grid row, grid column, column key, zone, year) of each blank cell read that leaves a check
+    unknown (Column.needed_for), whole columns at a time. Rows not read (no key, repeated) are not
+    in `table`; a cell whose value could not be read is blank here too (the caller leaves it out)."""
+    data, out = table.values, []
+    zones, years = data.get("zone"), data.get("year")
+    for col in table.sheet.columns:
+        if not col.needed_for or col.key not in data or col.key not in table.columns:
+            continue
+        blank = _missing(data[col.key])
+        if col.needed_unless is not None and col.needed_unless[0] in data and blank.any():
+            other, values = col.needed_unless
+            blank &= ~pd.Series(data[other], dtype=object).isin(values).to_numpy()
+        c = table.columns[col.key]
+        out += [(int(data["_row"][pos]), c, col.key, zones[pos] if zones is not None else None,
+                 float(years[pos]) if years is not None else None) for pos in np.flatnonzero(blank).tolist()]
+    return out
+
+
 def _amount(value: float, unit: str) -> str:
     return f"{show(value)} {unit}" if unit else show(value)
 
