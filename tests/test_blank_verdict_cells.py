@@ -164,7 +164,7 @@ def test_every_column_a_rule_reads_declares_what_its_blank_leaves_unchecked():
     from xltools.schema import SHEETS, SHEETS_BY_KEY
 
     counted = {"support_departments": "category", "economic_departments": "category", "social_departments": "category",
-               "frontline_departments": "frontline"}
+               "frontline_departments": "frontline", "support_institutions": "unit_type"}
     column_of = {**{fact: ("posts", col) for col, fact in POSTS_COLUMNS.items()},
                  **{fact: ("zones", fact) for fact in ZONE_FACTS if fact != "zone"}, "industry_list": ("zones", "industries"),
                  **{fact: ("departments", col) for fact, col in counted.items()}}

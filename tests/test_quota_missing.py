@@ -170,3 +170,33 @@ def test_zaibian_header_is_its_own_column_not_actual_staff(make_book):
     assert posts["in_post_staff"].tolist() == [90] and posts["actual_staff"].tolist() == [300]
     d = assess(tables_of(book), profile="qingdao", tasks=("quota",)).sheets["合规检查"].set_index("规则编号")
     assert d.loc["QD-19", "结论"] == OK and d.loc["QD-19", "说明"].endswith("可统筹空编 10")
+
+
+def _with_institutions(path, rows):
+    """The Qingdao sample plus 事业单位 rows (zone, name, 事业单位类型 or None) in 机构设置."""
+    depts = departments_frame("青岛")
+    extra = pd.DataFrame([{"zone": z, "dept": name, "nature": "事业单位", "unit_type": kind} for z, name, kind in rows])
+    frames = {"zones": zones_frame("青岛"), "departments": pd.concat([depts, extra], ignore_index=True),
+              "posts": posts_frame("青岛")}
+    return write_input_workbook(path, frames, titles={"departments": "开发区内设机构情况表"})
+
+
+def test_an_institution_of_unknown_type_leaves_qd12_unchecked(tmp_path):
+    """QD-12 「原则上不再保留为管委提供支持保障的事业单位建制」: a 事业单位 whose 事业单位类型 is blank
+    may be one, so the count of 支持保障类 事业单位 is unknown — 数据缺失, not 0 and 合规 — and 数据校验
+    names the blank cell. Another zone's 科研创新类 institution still passes; a 支持保障类 one does not."""
+    other = "青岛高新技术产业开发区"
+    path = _with_institutions(tmp_path / "事业单位.xlsx", [(ZONE, "某服务中心", None), (other, "创新研究院", "科研创新类"),
+                                                          ("胶州经济技术开发区", "后勤保障中心", "支持保障类")])
+    book = read_book(path)
+    out = assess(tables_of(book), tasks=("quota",))
+    rows = out.sheets["合规检查"].query("规则编号 == 'QD-12'").set_index("开发区名称")["结论"]
+    assert rows[ZONE] == MISSING
+    assert rows[other] == OK
+    assert rows["胶州经济技术开发区"] not in (OK, MISSING)
+    proc = subprocess.run([sys.executable, "-m", "xltools.cli", "run", str(path), "-o", str(tmp_path / "r.xlsx")],
+                          capture_output=True, text=True)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    checks = pc.CalamineWorkbook.from_path(str(tmp_path / "r.xlsx")).get_sheet_by_name("数据校验").to_python()
+    told = [r for r in checks if any("事业单位类型" in str(v) for v in r) and any("QD-12" in str(v) for v in r)]
+    assert len(told) == 1, checks

@@ -46,4 +46,5 @@ FACT_COLUMNS: dict[str, tuple[str, str]] = {
     **{fact: ("departments", "category") for fact in ("support_departments", "economic_departments",
                                                       "social_departments")},
     "frontline_departments": ("departments", "frontline"),
+    "support_institutions": ("departments", "unit_type"),
 }

@@ -48,7 +48,8 @@ def _needed(sheet, c) -> str:
     if not c.needed_for or c.needed_unless is None:
         return c.needed_for
     other, values = c.needed_unless
-    return f"{c.needed_for}（「{sheet.column(other).header}」为{'、'.join(values)}的行除外）"
+    named = "、".join(v for v in values if v is not None) + ("或空白" if None in values else "")
+    return f"{c.needed_for}（「{sheet.column(other).header}」为{named}的行除外）"
 
 
 RIBBON_XML = Path(__file__).resolve().parent / "addin_src" / "ribbon.xml"

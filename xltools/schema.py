@@ -201,6 +201,8 @@ def _money(key: str, header: str, *aliases: str, hint: str = "", blank: str = UN
 LEADERSHIP, STAFFING = "领导职数核定", "在编人数不超过核定编制"
 # 机构设置 counts its categories over 内设机构 only (engine/zones.py: a blank 机构性质 counts as one).
 INTERNAL_ONLY = ("nature", tuple(v for v in ENUMS["机构性质"].values if v != "内设机构"))
+# 事业单位类型 is read for 事业单位 rows only (a blank 机构性质 counts as 内设机构)
+NOT_INSTITUTION = ("nature", (*(v for v in ENUMS["机构性质"].values if v != "事业单位"), None))
 
 
 SHEETS: tuple[Sheet, ...] = (
@@ -238,7 +240,8 @@ SHEETS: tuple[Sheet, ...] = (
         Column("frontline", "是否一线", ENUM, enum="是否", aliases=("一线机构", "是否一线机构"),
                hint="产业、招商等一线机构填“是”", needed_for="一线机构占比", needed_unless=INTERNAL_ONLY),
         Column("nature", "机构性质", ENUM, enum="机构性质", aliases=("性质",)),
-        Column("unit_type", "事业单位类型", ENUM, enum="事业单位类型", hint="仅事业单位填写"),
+        Column("unit_type", "事业单位类型", ENUM, enum="事业单位类型", hint="仅事业单位填写",
+               needed_for="支持保障类事业单位数", needed_unless=NOT_INSTITUTION),
     ), ("zone", "dept"), aliases=("内设机构", "机构", "部门设置"),
         description="每个机构一行", counted=True),
     Sheet("posts", "职数编制", (

@@ -143,9 +143,12 @@ def _department_counts(facts: pd.DataFrame, depts: pd.DataFrame) -> None:
         facts["frontline_departments"] = by_zone(internal & (front == "是"))
         unknown = by_zone(internal & front.isna()).to_numpy() > 0
         facts.loc[unknown, "frontline_departments"] = np.nan
-    institutions = by_zone(nature == "事业单位")
+    is_institution = nature == "事业单位"
+    institutions = by_zone(is_institution)
     if "unit_type" in d:
-        facts["support_institutions"] = by_zone((nature == "事业单位") & (d["unit_type"] == "支持保障类"))
+        facts["support_institutions"] = by_zone(is_institution & (d["unit_type"] == "支持保障类"))
+        unknown = by_zone(is_institution & d["unit_type"].isna()).to_numpy() > 0   # may be one: unknown
+        facts.loc[unknown, "support_institutions"] = np.nan
     else:  # institutions of unknown type cannot be judged
         facts["support_institutions"] = institutions.where(institutions == 0)
     if "dept" in d:
