@@ -92,6 +92,23 @@ def test_a_binding_cap_shrinks_the_pool_that_people_share():
     assert uncapped.pools["绩效薪酬"].iat[0] == pytest.approx(53.0)
 
 
+def test_a_blank_cap_next_to_filled_ones_is_said_not_silently_uncapped():
+    """LY-12 「薪酬实行总额控制」: where the 薪酬 sheet has a 薪酬总额上限 column, a zone whose cell is
+    blank is computed without a cap — possibly a forgotten one — so its 说明 says so (SPEC §3.1: a blank
+    cell never passes quietly). A sheet without the column says nothing of caps."""
+    tables = _pay_tables(150.0)
+    tables["salary"] = pd.concat([tables["salary"], tables["salary"].assign(zone="乙", cap=np.nan)], ignore_index=True)
+    tables["indicators"] = pd.concat([tables["indicators"], tables["indicators"].assign(zone="乙")], ignore_index=True)
+    tables["zones"] = pd.concat([tables["zones"], tables["zones"].assign(zone="乙")], ignore_index=True)
+    pools = compute_salary(tables).pools.set_index("开发区名称")
+    assert pools.loc["乙", "薪酬总额"] == pytest.approx(158.0)           # computed, as the rules give it
+    assert "未填「薪酬总额上限」" in pools.loc["乙", "说明"]
+    assert "未填「薪酬总额上限」" not in pools.loc["甲", "说明"]
+    without = _pay_tables()
+    without["salary"] = without["salary"].drop(columns="cap")
+    assert "上限" not in compute_salary(without).pools["说明"].iat[0]
+
+
 def test_a_cap_below_base_and_awards_leaves_no_performance_pay_and_says_so():
     pool = compute_salary(_pay_tables(100.0)).pools.iloc[0]
     assert pool["绩效薪酬"] == 0.0 and pool["薪酬总额"] == pytest.approx(105.0)

@@ -21,6 +21,8 @@ from .zones import UNLISTED, unlisted_zones, zone_facts
 
 MISSING = "数据缺失"
 HEADCOUNT_STAND_IN = "核定人数未填"        # 说明 of a pool whose 核定人数 is taken from 实有人数
+# 说明 of a pool computed without a cap while other rows of the 薪酬 sheet have one (it may be forgotten)
+NO_CAP = "未填「薪酬总额上限」，未按上限核定（如有上限请填写）"
 POOL_COLUMNS = DECLARED[PAY].names
 DETAIL_COLUMNS = DECLARED[PAY_DETAIL].names
 YES = "是"
@@ -261,6 +263,8 @@ def _cap_notes(note: np.ndarray, missing: np.ndarray, cap: np.ndarray | None, ca
                 " 万元，按上限核定：绩效薪酬核减为 " + _money(perf) + " 万元（上限 − 基础薪酬 − 项目奖励，薪酬明细按核减后分配）"
                 ) if cap is not None else ""
     note = np.where(~missing & capped, note + cap_text, note)
+    if cap is not None:                       # the column is there, this zone's cell is blank
+        note = np.where(~missing & np.isnan(cap), note + "；" + NO_CAP, note)
     return np.where(~missing & over, note + "；上限低于基础薪酬与项目奖励之和，绩效薪酬为 0，薪酬总额仍超过上限，请核实上限", note)
 
 
