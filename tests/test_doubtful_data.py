@@ -130,3 +130,32 @@ def _untouched_samples(samples):
     before = {p: p.stat().st_mtime_ns for p in samples.glob("*.xlsx")}
     yield
     assert {p: p.stat().st_mtime_ns for p in samples.glob("*.xlsx")} == before
+
+
+def test_a_zone_whose_every_year_is_in_the_wrong_unit_is_questioned(samples, tmp_path):
+    """The trial's harder case: 青岛蓝谷's 税收收入 ×1000 in every year. Its own values raise the column's
+    median and no year differs from the one before, so HS-01 and HS-02 stay silent (0 警告), while the
+    zone climbed to 优秀 and 税收返还 paid ~1,700 亿. Per 亩 of 用地面积 it is ~1,000× the others (HS-03):
+    数据校验 names each cell, and its 考核排名 说明 says the ranking used a value to be confirmed."""
+    zone = "青岛蓝谷"
+    wb = openpyxl.load_workbook(samples / "青岛开发区.xlsx")
+    ws = wb["指标"]
+    header = [c.value for c in ws[2]]
+    tax = next(i for i, h in enumerate(header) if str(h).startswith("税收收入"))
+    cells = []
+    for row in ws.iter_rows(min_row=3):
+        if row[0].value and str(row[0].value).startswith(zone) and isinstance(row[tax].value, (int, float)):
+            row[tax].value *= 1000
+            cells.append(f"指标!{row[tax].coordinate}")
+    assert len(cells) >= 2
+    path = tmp_path / "全部年份单位错.xlsx"
+    wb.save(path)
+    out = tmp_path / "r.xlsx"
+    proc = xltools("run", path, "-o", out)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    told = {r["单元格"] for r in rows_of(out, "数据校验") if "HS-03" in (r["问题"] or "")}
+    assert set(cells) <= told
+    notes = notes_by_zone(out)
+    mine = [z for z in notes if z.startswith(zone)]
+    assert mine and all("待核实" in notes[z] for z in mine)
+    assert not any("待核实" in n for z, n in notes.items() if not z.startswith(zone))

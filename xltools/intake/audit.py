@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..problems import Doubt, Problem
-from ..schema import AUDITS_BY_ID, MEDIAN_FACTOR, MEDIAN_MIN_VALUES, SHEETS, YEAR_FACTOR, Column
+from ..schema import (AUDITS_BY_ID, INTENSITY_BASE, INTENSITY_FACTOR, MEDIAN_FACTOR, MEDIAN_MIN_VALUES, SHEETS,
+                      YEAR_FACTOR, Column)
 from .coerce import show
 from .table import HASHED_ABOVE, cell_ref
 
@@ -40,7 +41,7 @@ def audit_books(books: list[Book]) -> None:
             pieces = [t.values[col.key] if col.key in t.values else np.full(len(t), np.nan) for _, t in parts]
             return np.asarray(pieces[0], dtype=float) if len(pieces) == 1 else np.concatenate(pieces)
 
-        found = _against_median(column, cols)
+        found = _against_median(column, cols) + _against_intensity(column, cols, sheet)
         previous = _previous_rows(sheet, parts)
         if previous is not None:
             found += _against_previous_year(column, previous, cols)
@@ -75,26 +76,59 @@ def audit_books(books: list[Book]) -> None:
                 doubt(other, col.key, rule_id, where(i, col.key, other))
 
 
+def _outliers(values: np.ndarray, factor: float) -> tuple[float, np.ndarray, np.ndarray]:
+    """(median of the positive values, each value's ratio to it, the rows ≥ factor × or ≤ 1/factor of it);
+    no rows when fewer than MEDIAN_MIN_VALUES are positive."""
+    positive = values > 0
+    if positive.sum() < MEDIAN_MIN_VALUES:
+        return np.nan, values, np.empty(0, dtype=int)
+    # the median lies between min and max: values spread less than the factor hold no such value
+    low = values.min(where=positive, initial=np.inf)
+    high = values.max(where=positive, initial=-np.inf)
+    if not high >= factor * low:
+        return np.nan, values, np.empty(0, dtype=int)
+    median = float(np.median(values[positive]))
+    ratio = np.where(positive, values / median, 1.0)
+    return median, ratio, np.flatnonzero((ratio >= factor) | (ratio <= 1 / factor))
+
+
+def _times(r: float) -> str:
+    return f"的 {r:,.0f} 倍" if r >= 1 else f"的 1/{1 / r:,.0f}"
+
+
 def _against_median(column, cols: list[Column]) -> list:
     """HS-01: values ≥ MEDIAN_FACTOR × or ≤ 1/MEDIAN_FACTOR of the median of their column's positive values."""
     out = []
     for col in cols:
         values = column(col)
-        positive = values > 0
-        if positive.sum() < MEDIAN_MIN_VALUES:
-            continue
-        # the median lies between min and max: a column spread less than the factor cannot hold such a value
-        low = values.min(where=positive, initial=np.inf)
-        high = values.max(where=positive, initial=-np.inf)
-        if not high >= MEDIAN_FACTOR * low:
-            continue
-        median = float(np.median(values[positive]))
-        ratio = np.where(positive, values / median, 1.0)
-        for i in np.flatnonzero((ratio >= MEDIAN_FACTOR) | (ratio <= 1 / MEDIAN_FACTOR)):
-            r = ratio[i]
-            times = f"的 {r:,.0f} 倍" if r >= 1 else f"的 1/{1 / r:,.0f}"
+        median, ratio, rows = _outliers(values, MEDIAN_FACTOR)
+        for i in rows:
             out.append((int(i), col, f"「{col.header}」{show(values[i])} {col.unit}是本列中位数 "
-                                     f"{show(round(median, 4))} {col.unit}{times}", "HS-01", None))
+                                     f"{show(round(median, 4))} {col.unit}{_times(ratio[i])}", "HS-01", None))
+    return out
+
+
+def _against_intensity(column, cols: list[Column], sheet) -> list:
+    """HS-03: a value per unit of the sheet's INTENSITY_BASE (用地面积) ≥ INTENSITY_FACTOR × or ≤ 1/that of the
+    median of the column's positive ratios — what HS-01 misses when zones differ greatly in size."""
+    key = INTENSITY_BASE.get(sheet.key)
+    if key is None or all(c.key != key for c in cols):
+        return []
+    base_col = sheet.column(key)
+    base = column(base_col)
+    out = []
+    for col in cols:
+        if col.key == key or col.dim == base_col.dim:
+            continue
+        values = column(col)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per = np.where((base > 0) & (values > 0), values / base, np.nan)
+        median, ratio, rows = _outliers(per, INTENSITY_FACTOR)
+        unit = f"{col.unit}/{base_col.unit}"
+        for i in rows:
+            out.append((int(i), col, f"「{col.header}」{show(values[i])} {col.unit}按「{base_col.header}」"
+                                     f"{show(base[i])} {base_col.unit}计为 {show(round(per[i], 4))} {unit}，是本列中位数 "
+                                     f"{show(round(median, 4))} {unit}{_times(ratio[i])}", "HS-03", None))
     return out
 
 
