@@ -448,6 +448,8 @@ def check_quota(tables: dict[str, pd.DataFrame], profile=None,
         for rule in res.rules(key, *QUOTA_KINDS):
             parts.append(evaluate_rule(sub, rule, res.label(key), city_label(prof)))
     details = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=DETAIL_COLUMNS)
+    if len(unlisted):
+        details = _cities_incomplete(details, [city_label(p) for p in used.values()], unlisted)
     zones = facts.index.append(unlisted[~unlisted.isin(facts.index)])
     order = {z: i for i, z in enumerate(zones)}
     order.update({city_label(p): len(order) + i for i, p in enumerate(used.values())})   # city lines last
@@ -455,6 +457,25 @@ def check_quota(tables: dict[str, pd.DataFrame], profile=None,
     labels = res.profile_of.map({k: res.label(k) for k in used}).reindex(zones).where(~zones.isin(unlisted), "")
     summary = summarize(details, facts.reindex(zones), labels, used, unlisted)
     return QuotaResult(details, summary, res.profiles, labels, res)
+
+
+# 说明 of a 全市合计 line while zones of the workbook are missing from 开发区 (which city is theirs is unknown)
+CITY_WITHOUT_UNLISTED = "{n} 个开发区不在「开发区」表中（{names}），不知是否应计入全市合计（数据缺失）"
+
+
+def _cities_incomplete(details: pd.DataFrame, cities: list[str], unlisted: pd.Index) -> pd.DataFrame:
+    """全市合计 lines cannot be judged while some zones' profile (their city) is unknown: 数据缺失, the
+    figure over the zones known kept in 说明."""
+    line = details["开发区名称"].isin(cities).to_numpy()
+    if not line.any():
+        return details
+    details = details.copy()
+    text = CITY_WITHOUT_UNLISTED.format(n=len(unlisted), names="、".join(map(str, unlisted[:5])) +
+                                        ("等" if len(unlisted) > 5 else ""))
+    details.loc[line, "说明"] = text + "；已知开发区：" + details.loc[line, "说明"].astype(str)
+    details.loc[line, "结论"] = MISSING
+    details.loc[line, "实际值"] = ""
+    return details
 
 
 def not_checked(zones: pd.Index) -> pd.DataFrame:
