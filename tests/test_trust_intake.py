@@ -289,3 +289,20 @@ def test_a_part_declaring_a_doctype_is_refused(make_book, tmp_path, declaration)
     proc = subprocess.run([sys.executable, "-m", "xltools.cli", "validate", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert read_book(good).usable
+
+
+def test_a_header_typo_names_the_column_it_probably_is(samples, tmp_path):
+    """A typo 「税收收人(亿元)」 for 税收收入 made 考核排名 drop two of its four indicators with only
+    「未识别的列…已忽略」 (official-style trial): the 警告 now says which standard column it is likely
+    meant to be, that the column was not read, and how to fix the header."""
+    import openpyxl
+    from xltools.intake import read_book
+    wb = openpyxl.load_workbook(samples / "青岛开发区.xlsx")
+    ws = wb["指标"]
+    cell = next(c for c in ws[2] if str(c.value).startswith("税收收入"))
+    cell.value = str(cell.value).replace("税收收入", "税收收人")
+    path = tmp_path / "错字.xlsx"
+    wb.save(path)
+    told = [p for p in read_book(path).problems if p.cell == f"指标!{cell.coordinate}"]
+    assert len(told) == 1 and "是否应为「税收收入」" in told[0].message and "未读入" in told[0].message
+    assert "「税收收入」" in told[0].suggestion

@@ -340,9 +340,24 @@ def _unknown_columns(grid, hr: int, nrows: int, data_start: int, found: dict, sh
             if any(c < len(grid[r]) and (isinstance(grid[r][c], (int, float)) or
                                          (isinstance(grid[r][c], str) and grid[r][c].strip()))
                    for r in range(data_start, min(len(grid), data_start + 50))):
-                problems.append((hr + nrows - 1, c, WARNING, f"未识别的列「{text.strip()}」，已忽略",
+                meant = _meant_header(text, sheet, found)
+                problems.append((hr + nrows - 1, c, WARNING, f"未识别的列「{text.strip()}」，已忽略" +
+                                 (f"（是否应为「{meant}」？该列未读入，用到它的计算将缺少数据）" if meant else ""),
+                                 f"如是，请把表头改为「{meant}」" if meant else
                                  "如需使用，请改为标准表头：" + "、".join(x.header for x in sheet.columns[:6]) + "…"))
     return problems
+
+
+def _meant_header(text: str, sheet: Sheet, found: dict) -> str | None:
+    """The standard header an unrecognised one is most likely a typo of (税收收人 → 税收收入), among the
+    sheet's columns not found already; None when none is close."""
+    import difflib
+    name, _ = split_header(text)
+    taken = {col.key for col, _, _ in found.values()}
+    names = {normalize_text(n): col.header for col in sheet.columns if col.key not in taken
+             for n in (col.header, *col.aliases)}
+    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.75)
+    return names[close[0]] if close else None
 
 
 def _missing_columns(sheet: Sheet, columns: dict[str, int], hr: int, problems: list) -> bool:
