@@ -397,7 +397,7 @@ MEDIAN_MIN_VALUES = 3        # fewer positive values than this have no meaningfu
 YEAR_FACTOR = 4.0            # more than this many times (or less than 1/this) its own previous year
 INTENSITY_FACTOR = 100.0     # per unit of land ≥ this many times (or ≤ 1/this) the column's median: confirm
 # The column amounts are divided by for HS-03 (亩均: a value in the wrong unit stands out even where
-# zones differ a thousandfold in size and all of one zone's years are wrong alike).
+# zones differ a thousandfold in size and all of one zone's years are wrong alike). Zone-level rows only.
 INTENSITY_BASE = {"indicators": "land_area"}
 
 
@@ -441,7 +441,7 @@ AUDITS: tuple[Audit, ...] = (
           "确认数值和单位（如 元/万元/亿元、亩/公顷）；无误可忽略本警告"),
     Audit("HS-02", SOFT, "与本开发区上年相比变化过大", "「指标」「薪酬」表中有单位的列", f"> 上年的 {YEAR_FACTOR:g} 倍，或 < 上年的 1/{YEAR_FACTOR:g}",
           "确认本年和上年数据及单位；无误可忽略本警告"),
-    Audit("HS-03", SOFT, "亩均值与同列中位数相差悬殊", "「指标」表中金额、能耗等有单位的列，除以同一行的用地面积",
+    Audit("HS-03", SOFT, "亩均值与同列中位数相差悬殊", "「指标」表中金额、能耗等有单位的列，除以同一行的用地面积（报送了「开发区」表的工作簿；企业亩均表不适用）",
           f"≥ 中位数的 {INTENSITY_FACTOR:,.0f} 倍，或 ≤ 其 1/{INTENSITY_FACTOR:,.0f}（至少 {MEDIAN_MIN_VALUES} 个非零值时）",
           "确认该数值与用地面积的单位（如 元/万元/亿元、亩/公顷）；无误可忽略本警告"),
 )

@@ -41,7 +41,8 @@ def audit_books(books: list[Book]) -> None:
             pieces = [t.values[col.key] if col.key in t.values else np.full(len(t), np.nan) for _, t in parts]
             return np.asarray(pieces[0], dtype=float) if len(pieces) == 1 else np.concatenate(pieces)
 
-        found = _against_median(column, cols) + _against_intensity(column, cols, sheet)
+        zone_level = np.concatenate([np.full(len(t), "zones" in b.tables) for b, t in parts])
+        found = _against_median(column, cols) + _against_intensity(column, cols, sheet, zone_level)
         previous = _previous_rows(sheet, parts)
         if previous is not None:
             found += _against_previous_year(column, previous, cols)
@@ -108,11 +109,12 @@ def _against_median(column, cols: list[Column]) -> list:
     return out
 
 
-def _against_intensity(column, cols: list[Column], sheet) -> list:
+def _against_intensity(column, cols: list[Column], sheet, zone_level: np.ndarray) -> list:
     """HS-03: a value per unit of the sheet's INTENSITY_BASE (用地面积) ≥ INTENSITY_FACTOR × or ≤ 1/that of the
-    median of the column's positive ratios — what HS-01 misses when zones differ greatly in size."""
+    median of the column's positive ratios — what HS-01 misses when zones differ greatly in size. Over the
+    rows of workbooks with a 开发区 sheet only: enterprises (a 亩均 sheet of firms) differ far more per 亩."""
     key = INTENSITY_BASE.get(sheet.key)
-    if key is None or all(c.key != key for c in cols):
+    if key is None or all(c.key != key for c in cols) or not zone_level.any():
         return []
     base_col = sheet.column(key)
     base = column(base_col)
@@ -122,7 +124,7 @@ def _against_intensity(column, cols: list[Column], sheet) -> list:
             continue
         values = column(col)
         with np.errstate(divide="ignore", invalid="ignore"):
-            per = np.where((base > 0) & (values > 0), values / base, np.nan)
+            per = np.where(zone_level & (base > 0) & (values > 0), values / base, np.nan)
         median, ratio, rows = _outliers(per, INTENSITY_FACTOR)
         unit = f"{col.unit}/{base_col.unit}"
         for i in rows:
